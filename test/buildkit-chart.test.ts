@@ -1,0 +1,222 @@
+import { parse } from 'smol-toml';
+import { daemonContainer, find, synthChart } from './support/chart';
+
+const SELECTOR = {
+  'app.kubernetes.io/name': 'buildkit',
+  'app.kubernetes.io/instance': 'buildkitd',
+  'app.kubernetes.io/component': 'daemon',
+};
+const SOCKET = 'unix:///run/user/1000/buildkit/buildkitd.sock';
+
+describe('the default chart (the seed, no settings)', () => {
+  const manifests = synthChart();
+  const deployment = find(manifests, 'Deployment', 'buildkitd');
+  const pod = deployment.spec.template;
+  const container = daemonContainer(manifests);
+  const service = find(manifests, 'Service', 'buildkitd');
+
+  test('holds exactly the namespace, config, workload and LoadBalancer', () => {
+    expect(manifests.map((m) => `${m.kind}/${m.metadata.name}`).sort())
+      .toEqual(['ConfigMap/buildkitd-config', 'Deployment/buildkitd', 'Namespace/buildkit', 'Service/buildkitd']);
+  });
+
+  test('every namespaced object is in namespace buildkit; the Namespace itself carries none', () => {
+    for (const m of manifests.filter((o) => o.kind !== 'Namespace')) expect(m.metadata.namespace).toBe('buildkit');
+    expect(find(manifests, 'Namespace', 'buildkit').metadata.namespace).toBeUndefined();
+  });
+
+  test('the namespace admits rootless BuildKit at the privileged Pod Security level', () => {
+    const labels = find(manifests, 'Namespace', 'buildkit').metadata.labels;
+    expect(labels['pod-security.kubernetes.io/enforce']).toBe('privileged');
+  });
+
+  test('`kubectl scale deployment buildkitd -n buildkit` finds one replica selected on stable labels only', () => {
+    expect(deployment.spec.replicas).toBe(1);
+    expect(deployment.spec.selector).toEqual({ matchLabels: SELECTOR });
+    expect(pod.metadata.labels).toMatchObject(SELECTOR);
+    const allLabelKeys = manifests.flatMap((m) => Object.keys({ ...m.metadata.labels, ...m.spec?.template?.metadata?.labels }));
+    expect(allLabelKeys.filter((k) => k.startsWith('cdk8s.io'))).toEqual([]);
+  });
+
+  test('runs the pinned rootless image, never latest', () => {
+    expect(container.name).toBe('buildkitd');
+    expect(container.image).toMatch(/^moby\/buildkit:v\d+\.\d+\.\d+-rootless$/);
+    expect(container.imagePullPolicy).toBe('IfNotPresent');
+  });
+
+  test('serves mutual TLS on tcp 1234 and keeps the unix socket for probes', () => {
+    expect(container.args).toEqual([
+      '--addr', SOCKET,
+      '--addr', 'tcp://0.0.0.0:1234',
+      '--tlscacert', '/certs/ca.pem',
+      '--tlscert', '/certs/cert.pem',
+      '--tlskey', '/certs/key.pem',
+      '--oci-worker-no-process-sandbox',
+    ]);
+    expect(container.ports).toEqual([{ name: 'buildkitd', containerPort: 1234, protocol: 'TCP' }]);
+  });
+
+  test('probes ask buildctl for the workers over the unix socket, with a patient startup probe', () => {
+    for (const probe of [container.startupProbe, container.readinessProbe, container.livenessProbe]) {
+      expect(probe.exec.command).toEqual(['buildctl', '--addr', SOCKET, 'debug', 'workers']);
+      expect(probe.timeoutSeconds).toBeGreaterThanOrEqual(5);
+    }
+    const startup = container.startupProbe;
+    expect(startup.periodSeconds * startup.failureThreshold).toBeGreaterThanOrEqual(300);
+  });
+
+  test('runs as uid/gid 1000 with the privileges rootless BuildKit needs and no more', () => {
+    expect(pod.spec.securityContext).toEqual({ runAsUser: 1000, runAsGroup: 1000, runAsNonRoot: true, fsGroup: 1000 });
+    expect(container.securityContext).toEqual({
+      runAsUser: 1000,
+      runAsGroup: 1000,
+      allowPrivilegeEscalation: true,
+      readOnlyRootFilesystem: false,
+      seccompProfile: { type: 'Unconfined' },
+      appArmorProfile: { type: 'Unconfined' },
+    });
+    expect(container.securityContext.privileged).toBeUndefined();
+    expect(pod.spec.automountServiceAccountToken).toBe(false);
+    expect(Object.keys(pod.metadata.annotations).filter((k) => k.includes('apparmor'))).toEqual([]);
+  });
+
+  test('sizes resources for BuildKit, not cdk8s-plus defaults', () => {
+    expect(container.resources).toEqual({ requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '8Gi' } });
+  });
+
+  test('mounts the cache at the state directory, the config read-only and the certificates read-only at /certs', () => {
+    expect(container.volumeMounts).toEqual([
+      { name: 'cache', mountPath: '/home/user/.local/share/buildkit' },
+      { name: 'config', mountPath: '/home/user/.config/buildkit', readOnly: true },
+      { name: 'certs', mountPath: '/certs', readOnly: true },
+    ]);
+    expect(pod.spec.volumes).toEqual([
+      { name: 'cache', emptyDir: { sizeLimit: '50Gi' } },
+      { name: 'config', configMap: { name: 'buildkitd-config' } },
+      { name: 'certs', secret: { secretName: 'buildkit-daemon-certs', defaultMode: 0o440 } },
+    ]);
+  });
+
+  test('buildkitd.toml caps the cache in absolute sizes under the 50Gi emptyDir', () => {
+    const toml = parse(find(manifests, 'ConfigMap', 'buildkitd-config').data['buildkitd.toml']) as any;
+    expect(toml.worker.oci).toEqual({
+      enabled: true, gc: true, reservedSpace: '5120MiB', maxUsedSpace: '38400MiB', minFreeSpace: '5120MiB',
+    });
+  });
+
+  test('rolls without dropping below the desired count', () => {
+    expect(deployment.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+  });
+
+  test('the service answers at buildkitd.buildkit.svc.cluster.local:1234 and on MetalLB 192.168.80.110', () => {
+    expect(service.metadata.namespace).toBe('buildkit');
+    expect(service.spec.type).toBe('LoadBalancer');
+    expect(service.spec.loadBalancerIP).toBeUndefined();
+    expect(service.metadata.annotations).toEqual({ 'metallb.io/loadBalancerIPs': '192.168.80.110' });
+    expect(service.spec.ports).toEqual([{ name: 'buildkitd', port: 1234, targetPort: 'buildkitd', protocol: 'TCP' }]);
+    expect(service.spec.selector).toEqual(SELECTOR);
+    expect(pod.metadata.labels).toMatchObject(service.spec.selector);
+  });
+
+  test('matches the snapshot', () => {
+    expect(manifests).toMatchSnapshot();
+  });
+});
+
+describe('the Longhorn-persisted cache', () => {
+  const manifests = synthChart({ cache: { persistent: true, size: '100Gi' } });
+  const deployment = find(manifests, 'Deployment', 'buildkitd');
+
+  test('claims a ReadWriteOnce Longhorn volume of the given size', () => {
+    const claim = find(manifests, 'PersistentVolumeClaim', 'buildkitd-cache');
+    expect(claim.metadata.namespace).toBe('buildkit');
+    expect(claim.spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'longhorn', resources: { requests: { storage: '100Gi' } } });
+  });
+
+  test('mounts the claim at the state directory', () => {
+    expect(deployment.spec.template.spec.volumes[0]).toEqual({ name: 'cache', persistentVolumeClaim: { claimName: 'buildkitd-cache' } });
+    expect(daemonContainer(manifests).volumeMounts[0].mountPath).toBe('/home/user/.local/share/buildkit');
+  });
+
+  test('recreates instead of surging, so two daemons never share the state directory', () => {
+    expect(deployment.spec.strategy).toEqual({ type: 'Recreate' });
+  });
+
+  test('derives the GC limits from the claim size', () => {
+    const toml = parse(find(manifests, 'ConfigMap', 'buildkitd-config').data['buildkitd.toml']) as any;
+    expect(toml.worker.oci.maxUsedSpace).toBe('76800MiB');
+  });
+
+  test('a custom storage class and claim name', () => {
+    const custom = synthChart({ cache: { persistent: true, storageClassName: 'fast-ssd', claimName: 'cache' } });
+    expect(find(custom, 'PersistentVolumeClaim', 'cache').spec.storageClassName).toBe('fast-ssd');
+  });
+
+  test('matches the snapshot', () => {
+    expect(manifests).toMatchSnapshot();
+  });
+});
+
+describe('settings', () => {
+  test('namespace, name, IP, port and replicas flow into every object', () => {
+    const manifests = synthChart({ namespace: 'ci', name: 'builder', loadBalancerIP: '10.0.0.7', port: 8443, replicas: 3 });
+    const deployment = find(manifests, 'Deployment', 'builder');
+    const service = find(manifests, 'Service', 'builder');
+    expect(find(manifests, 'Namespace', 'ci')).toBeDefined();
+    expect(deployment.metadata.namespace).toBe('ci');
+    expect(deployment.spec.replicas).toBe(3);
+    expect(deployment.spec.selector.matchLabels['app.kubernetes.io/instance']).toBe('builder');
+    expect(daemonContainer(manifests, 'Deployment', 'builder').args).toContain('tcp://0.0.0.0:8443');
+    expect(service.metadata.annotations['metallb.io/loadBalancerIPs']).toBe('10.0.0.7');
+    expect(service.spec.ports[0].port).toBe(8443);
+    expect(service.spec.selector).toEqual(deployment.spec.selector.matchLabels);
+  });
+
+  test('resources override field by field', () => {
+    const container = daemonContainer(synthChart({ resources: { requests: { cpu: '2' }, limits: { cpu: '4' } } }));
+    expect(container.resources).toEqual({ requests: { cpu: '2', memory: '1Gi' }, limits: { cpu: '4', memory: '8Gi' } });
+  });
+
+  test('older clusters get the AppArmor annotation instead of the field', () => {
+    const manifests = synthChart({ legacyAppArmorAnnotation: true });
+    const pod = find(manifests, 'Deployment', 'buildkitd').spec.template;
+    expect(pod.metadata.annotations['container.apparmor.security.beta.kubernetes.io/buildkitd']).toBe('unconfined');
+    expect(daemonContainer(manifests).securityContext.appArmorProfile).toBeUndefined();
+    expect(daemonContainer(manifests).securityContext.seccompProfile).toEqual({ type: 'Unconfined' });
+  });
+
+  test('older MetalLB gets its legacy annotations, with the address pool', () => {
+    const annotations = find(synthChart({ legacyMetallbAnnotations: true, addressPool: 'internal' }), 'Service', 'buildkitd').metadata.annotations;
+    expect(annotations).toEqual({ 'metallb.universe.tf/loadBalancerIPs': '192.168.80.110', 'metallb.universe.tf/address-pool': 'internal' });
+    const current = find(synthChart({ addressPool: 'internal' }), 'Service', 'buildkitd').metadata.annotations;
+    expect(current['metallb.io/address-pool']).toBe('internal');
+  });
+
+  test('the certificate Secret is referenced by name', () => {
+    const pod = find(synthChart({ certSecretName: 'my-certs' }), 'Deployment', 'buildkitd').spec.template;
+    expect(pod.spec.volumes.find((v: any) => v.name === 'certs').secret.secretName).toBe('my-certs');
+  });
+});
+
+describe('pods roll when what buildkitd reads once at start changes', () => {
+  const annotations = (props = {}) => find(synthChart(props), 'Deployment', 'buildkitd').spec.template.metadata.annotations;
+  const base = annotations();
+
+  test('the same settings give the same checksums', () => {
+    expect(annotations()).toEqual(base);
+  });
+
+  test('a new cache size changes the config checksum only', () => {
+    const changed = annotations({ cache: { size: '80Gi' } });
+    expect(changed['checksum/config']).not.toBe(base['checksum/config']);
+    expect(changed['checksum/tls']).toBe(base['checksum/tls']);
+  });
+
+  test('a new certificate revision or Secret changes the TLS checksum only', () => {
+    for (const props of [{ certRevision: 'mac-2' }, { certSecretName: 'other' }]) {
+      const changed = annotations(props);
+      expect(changed['checksum/tls']).not.toBe(base['checksum/tls']);
+      expect(changed['checksum/config']).toBe(base['checksum/config']);
+    }
+  });
+});

@@ -1,0 +1,44 @@
+import { join } from 'path';
+import { loadValidator } from './support/k8s-schema';
+import { synthChart } from './support/chart';
+import { readManifests, ROOT } from './support/dist';
+
+const committed = readManifests(join(ROOT, 'dist'));
+const variants: Record<string, any[]> = {
+  'committed dist/': committed,
+  'Longhorn cache': synthChart({ cache: { persistent: true, size: '100Gi' } }),
+  'legacy annotations, custom everything': synthChart({
+    legacyAppArmorAnnotation: true, legacyMetallbAnnotations: true, addressPool: 'internal', namespace: 'ci',
+    replicas: 3, port: 8443, resources: { limits: { cpu: '4' } }, image: 'moby/buildkit@sha256:' + 'a'.repeat(64),
+  }),
+};
+
+describe.each(['1.30.0', '1.35.0'])('every object validates strictly against Kubernetes %s', (version) => {
+  const validator = loadValidator(version);
+
+  test.each(Object.keys(variants))('%s', (variant) => {
+    expect(variants[variant].length).toBeGreaterThan(0);
+    expect(variants[variant].flatMap((m) => validator.validate(m))).toEqual([]);
+  });
+
+  test('the validator rejects what the API server would: unknown fields, bad quantities, wrong types, duplicate ports', () => {
+    const deployment = structuredClone(committed.find((m) => m.kind === 'Deployment'));
+    const container = deployment.spec.template.spec.containers[0];
+    container.securityContext.appArmourProfile = { type: 'Unconfined' };
+    container.resources.limits.memory = '8GB';
+    container.ports.push({ ...container.ports[0] });
+    deployment.spec.replicas = '1';
+    const errors = validator.validate(deployment).join('\n');
+    expect(errors).toContain('(appArmourProfile)');
+    expect(errors).toContain('/resources/limits/memory');
+    expect(errors).toContain('/spec/replicas: must be integer');
+    expect(errors).toContain('/containers/0/ports');
+    expect(validator.validate({ apiVersion: 'v1', kind: 'Nonsense', metadata: { name: 'x' } })).toEqual([expect.stringContaining('no schema')]);
+  });
+});
+
+test('the 1.30 schema knows appArmorProfile: the field the chart relies on is real', () => {
+  const deployment = committed.find((m) => m.kind === 'Deployment');
+  expect(deployment.spec.template.spec.containers[0].securityContext.appArmorProfile).toEqual({ type: 'Unconfined' });
+  expect(loadValidator('1.30.0').validate(deployment)).toEqual([]);
+});

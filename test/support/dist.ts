@@ -1,0 +1,30 @@
+import { execFileSync } from 'child_process';
+import { readdirSync, readFileSync, statSync } from 'fs';
+import { join, relative } from 'path';
+import { loadAll } from 'js-yaml';
+
+export const ROOT = join(__dirname, '..', '..');
+
+/** Every file under dir, relative paths sorted, with its bytes. */
+export function readTree(dir: string): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  const walk = (d: string) => {
+    for (const entry of readdirSync(d).sort()) {
+      const path = join(d, entry);
+      if (statSync(path).isDirectory()) walk(path);
+      else files.set(relative(dir, path), readFileSync(path));
+    }
+  };
+  walk(dir);
+  return files;
+}
+
+/** The manifests in every YAML file under dir. */
+export function readManifests(dir: string): any[] {
+  return [...readTree(dir)].filter(([f]) => f.endsWith('.yaml')).flatMap(([, b]) => loadAll(b.toString()) as any[]).filter(Boolean);
+}
+
+/** Runs the README's synth command, as CI would, writing to outdir. */
+export function synthTo(outdir: string): void {
+  execFileSync('node', ['--import', 'tsx', 'main.ts'], { cwd: ROOT, env: { ...process.env, CDK8S_OUTDIR: outdir }, stdio: 'pipe' });
+}

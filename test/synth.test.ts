@@ -1,0 +1,50 @@
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { Chart } from 'cdk8s';
+import { BuildkitChart, synthesize } from '../lib';
+import { readTree } from './support/dist';
+
+describe('synthesize', () => {
+  let work: string;
+  let outdir: string;
+  beforeEach(() => {
+    work = mkdtempSync(join(tmpdir(), 'buildkit-synth-'));
+    outdir = join(work, 'dist');
+    mkdirSync(outdir);
+    writeFileSync(join(outdir, 'buildkit.k8s.yaml'), 'previous\n');
+    writeFileSync(join(outdir, 'stale.k8s.yaml'), 'a chart that no longer exists\n');
+  });
+  afterEach(() => rmSync(work, { recursive: true, force: true }));
+
+  test('a failing build leaves the previous output untouched and no staging folder behind', () => {
+    const before = readTree(outdir);
+    expect(() => synthesize(outdir, (app) => new BuildkitChart(app, 'buildkit', { port: 70000 }))).toThrow(/invalid port 70000/);
+    expect(readTree(outdir)).toEqual(before);
+    expect(readdirSync(work)).toEqual(['dist']);
+  });
+
+  test('a failure while writing YAML also leaves the previous output untouched', () => {
+    const before = readTree(outdir);
+    const unserializable = (app: any) => {
+      const chart = new Chart(app, 'broken');
+      chart.toJson = () => { throw new Error('cannot render'); };
+    };
+    expect(() => synthesize(outdir, unserializable)).toThrow('cannot render');
+    expect(readTree(outdir)).toEqual(before);
+    expect(readdirSync(work)).toEqual(['dist']);
+  });
+
+  test('a successful build replaces the whole folder: removed charts disappear', () => {
+    synthesize(outdir, (app) => new BuildkitChart(app, 'buildkit'));
+    expect([...readTree(outdir).keys()]).toEqual(['buildkit.k8s.yaml']);
+    expect(readTree(outdir).get('buildkit.k8s.yaml')!.toString()).toContain('kind: Deployment');
+    expect(readdirSync(work)).toEqual(['dist']);
+  });
+
+  test('writes a folder that does not exist yet', () => {
+    rmSync(outdir, { recursive: true });
+    synthesize(outdir, (app) => new BuildkitChart(app, 'buildkit'));
+    expect([...readTree(outdir).keys()]).toEqual(['buildkit.k8s.yaml']);
+  });
+});
