@@ -3,6 +3,11 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  // tsc type-checks in `npm test`; jest only transpiles.
-  transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
+  // tsc type-checks in `npm test`; jest only transpiles. age-encryption and its @noble/@scure
+  // dependencies ship only ES modules, which jest's CommonJS runtime needs converted.
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
+    '^.+\\.js$': ['ts-jest', { diagnostics: false, tsconfig: { allowJs: true, module: 'commonjs' } }],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!(age-encryption|@noble|@scure)/)'],
 };
