@@ -144,6 +144,7 @@ export class BuildkitChart extends Chart {
       namespace,
       clusterDomain: checkDnsSubdomain('BuildkitChart', 'clusterDomain', props.clusterDomain ?? SEED.clusterDomain),
       ips: [this.service.loadBalancerIP],
+      port: this.service.port,
     };
   }
 }

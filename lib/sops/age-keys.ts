@@ -1,8 +1,8 @@
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
 
-const IDENTITY = /^AGE-SECRET-KEY-1[0-9A-Z]+$/;
+const IDENTITY = /^AGE-SECRET-KEY-[1][0-9A-Z]+$/;
 
-/** The identities in an age key file (`age-keygen` format: comments and one AGE-SECRET-KEY-1 line per key). */
+/** The identities in an age key file (`age-keygen` format: comments, then one identity line per key). */
 export function parseIdentities(text: string): string[] {
   return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => IDENTITY.test(l));
 }

@@ -1,0 +1,293 @@
+import { existsSync, readdirSync } from 'fs';
+import { join, relative, resolve } from 'path';
+import { dump, load } from 'js-yaml';
+import { checkCertificate, CertificateReport, splitPemBundle } from '../pki/check';
+import { CertifiedKey, createCa, issueClientCertificate, issueServerCertificate } from '../pki/issue';
+import { Endpoint, SEED, serverSans } from '../settings';
+import { newIdentityFile, parseIdentities, recipientOf } from '../sops/age-keys';
+import { decryptDocument, encryptDocument, readSopsFile } from '../sops/sops-file';
+import { checkDnsLabel } from '../validation';
+import { readText, writeFiles } from './files';
+
+/** What every certificate command needs: where secrets/ is, what the chart serves, and the time. */
+export interface CertsContext {
+  /** The secrets/ folder. */
+  readonly root: string;
+  readonly endpoint: Endpoint;
+  readonly now: Date;
+  /** Prints one line of progress. */
+  readonly log: (line: string) => void;
+}
+
+export interface Validity {
+  /** @default 3650 */
+  readonly caDays?: number;
+  /** @default 365 */
+  readonly serverDays?: number;
+  /** @default 365 */
+  readonly clientDays?: number;
+}
+
+const ENCRYPTED_REGEX = '^(data|stringData)$';
+const IN_CLUSTER_CLIENT = 'in-cluster';
+
+/** secrets/ layout. Only apps/ is applied by GitOps; ca/ and clients/ are read by these commands alone. */
+export function paths(root: string) {
+  return {
+    sopsConfig: join(root, '.sops.yaml'),
+    ageKey: join(root, 'age', 'age-key.txt'),
+    ca: join(root, 'ca', 'buildkit-ca.yaml'),
+    daemon: join(root, 'apps', `${SEED.certSecretName}.yaml`),
+    client: (name: string) => name === IN_CLUSTER_CLIENT
+      ? join(root, 'apps', 'buildkit-client-certs.yaml')
+      : join(root, 'clients', `${checkDnsLabel('certs', 'client name', name)}.yaml`),
+  };
+}
+
+interface CaState { ca: CertifiedKey; previousCaPem?: string }
+
+function secret(name: string, namespace: string, stringData: Record<string, string>, labels: Record<string, string> = {}) {
+  return {
+    apiVersion: 'v1', kind: 'Secret',
+    metadata: { name, namespace, labels: { 'app.kubernetes.io/managed-by': 'buildkit-service', ...labels } },
+    type: 'Opaque', stringData,
+  };
+}
+
+class SecretsStore {
+  readonly p: ReturnType<typeof paths>;
+  constructor(private readonly ctx: CertsContext) { this.p = paths(ctx.root); }
+
+  rel(path: string): string { return relative(process.cwd(), path) || path; }
+
+  identities(): string[] {
+    const ids = parseIdentities(readText(this.p.ageKey, 'run `npm run certs -- init`, or copy the age identity there'));
+    if (ids.length === 0) throw new Error(`${this.rel(this.p.ageKey)} holds no age identity`);
+    return ids;
+  }
+
+  recipients(): string[] {
+    const config = load(readText(this.p.sopsConfig, 'run `npm run certs -- init`')) as any;
+    const age = config?.creation_rules?.[0]?.age;
+    const list = (Array.isArray(age) ? age : String(age ?? '').split(',')).map((r: string) => r.trim()).filter(Boolean);
+    if (list.length === 0) throw new Error(`${this.rel(this.p.sopsConfig)} names no age recipients`);
+    return list;
+  }
+
+  async read(path: string, hint: string): Promise<Record<string, string>> {
+    const doc = await decryptDocument(readText(path, hint), this.identities()).catch((err: Error) => {
+      throw new Error(`${this.rel(path)}: ${err.message}`);
+    });
+    return (doc as any).stringData as Record<string, string>;
+  }
+
+  async encrypt(doc: object): Promise<string> {
+    return encryptDocument(doc as any, { recipients: this.recipients(), encryptedRegex: ENCRYPTED_REGEX, now: this.ctx.now });
+  }
+
+  async readCa(): Promise<CaState> {
+    const data = await this.read(this.p.ca, 'run `npm run certs -- init`');
+    return { ca: { certPem: data['ca.pem'], keyPem: data['ca.key'] }, previousCaPem: data['previous-ca.pem'] };
+  }
+
+  async caFile(state: CaState) {
+    const data: Record<string, string> = { 'ca.pem': state.ca.certPem, 'ca.key': state.ca.keyPem };
+    if (state.previousCaPem) data['previous-ca.pem'] = state.previousCaPem;
+    // Secret-shaped so that the encrypted_regex covers the key; nothing applies this file.
+    return { path: this.p.ca, content: await this.encrypt(secret('buildkit-ca', this.ctx.endpoint.namespace, data)) };
+  }
+
+  async daemonFile(trustPem: string, server: CertifiedKey) {
+    const doc = secret(SEED.certSecretName, this.ctx.endpoint.namespace, { 'ca.pem': trustPem, 'cert.pem': server.certPem, 'key.pem': server.keyPem });
+    return { path: this.p.daemon, content: await this.encrypt(doc) };
+  }
+
+  async clientFile(name: string, namespace: string, trustPem: string, client: CertifiedKey) {
+    const secretName = name === IN_CLUSTER_CLIENT ? 'buildkit-client-certs' : `buildkit-client-${name}`;
+    const doc = secret(secretName, namespace, { 'ca.pem': trustPem, 'cert.pem': client.certPem, 'key.pem': client.keyPem }, { 'buildkit-service/client': name });
+    return { path: this.p.client(name), content: await this.encrypt(doc) };
+  }
+
+  written(paths: string[]): void {
+    for (const path of paths) this.ctx.log(`wrote ${this.rel(path)}`);
+  }
+}
+
+/** The CA certificates a client or the daemon trusts: the current CA, and the previous one mid-rotation. */
+function trustBundle(state: CaState): string {
+  return state.ca.certPem + (state.previousCaPem ?? '');
+}
+
+function serverCertificate(ctx: CertsContext, ca: CertifiedKey, days: number): CertifiedKey {
+  return issueServerCertificate(ca, { commonName: ctx.endpoint.name, ...serverSans(ctx.endpoint), validityDays: days, now: ctx.now });
+}
+
+function clientCertificate(ctx: CertsContext, ca: CertifiedKey, name: string, days: number): CertifiedKey {
+  return issueClientCertificate(ca, { commonName: `buildkit-client-${name}`, validityDays: days, now: ctx.now });
+}
+
+export interface InitOptions extends Validity {
+  /** More age recipients for .sops.yaml, such as a teammate's or the cluster's. */
+  readonly extraRecipients?: readonly string[];
+  /** @default 'buildkit' */
+  readonly clientNamespace?: string;
+}
+
+/** Creates what is missing: the age identity, .sops.yaml, then the CA, server and in-cluster client certificates. */
+export async function init(ctx: CertsContext, options: InitOptions = {}): Promise<void> {
+  const store = new SecretsStore(ctx);
+  const { p } = store;
+  if (!existsSync(p.ageKey)) {
+    const { text } = await newIdentityFile(ctx.now);
+    store.written(writeFiles([{ path: p.ageKey, content: text, mode: 0o600 }]));
+    ctx.log(`  keep it safe: it is git-ignored, and Flux needs a copy (see README, "Flux and the age key")`);
+  } else {
+    ctx.log(`kept ${store.rel(p.ageKey)}`);
+  }
+  const own = await Promise.all(store.identities().map(recipientOf));
+  const existing = existsSync(p.sopsConfig) ? store.recipients() : [];
+  const recipients = [...new Set([...existing, ...own, ...(options.extraRecipients ?? [])])];
+  for (const r of recipients) if (!/^age1[0-9a-z]{58}$/.test(r)) throw new Error(`invalid age recipient ${JSON.stringify(r)}: use an age1... public key`);
+  const sopsConfig = dump({ creation_rules: [{ path_regex: '\\.yaml$', encrypted_regex: ENCRYPTED_REGEX, age: recipients.join(',') }] });
+  store.written(writeFiles([{ path: p.sopsConfig, content: sopsConfig }]));
+
+  if (existsSync(p.ca)) {
+    ctx.log(`kept ${store.rel(p.ca)}: certificates exist (use rotate or issue-client to change them)`);
+    return;
+  }
+  const days = { caDays: options.caDays ?? 3650, serverDays: options.serverDays ?? 365, clientDays: options.clientDays ?? 365 };
+  const state: CaState = { ca: createCa({ commonName: 'buildkit-service CA', validityDays: days.caDays, now: ctx.now }) };
+  const server = serverCertificate(ctx, state.ca, days.serverDays);
+  const client = clientCertificate(ctx, state.ca, IN_CLUSTER_CLIENT, days.clientDays);
+  store.written(writeFiles([
+    await store.caFile(state),
+    await store.daemonFile(trustBundle(state), server),
+    await store.clientFile(IN_CLUSTER_CLIENT, options.clientNamespace ?? SEED.namespace, trustBundle(state), client),
+  ]));
+  ctx.log('next: npm run synth (the pods roll on the new certificates), then commit secrets/ and dist/');
+}
+
+export interface IssueClientOptions {
+  /** Replace an existing client certificate. */
+  readonly renew?: boolean;
+  /** @default 365 */
+  readonly days?: number;
+  /** @default 'buildkit' */
+  readonly namespace?: string;
+}
+
+/** A new client certificate, signed by the current CA, in secrets/clients/NAME.yaml. */
+export async function issueClient(ctx: CertsContext, name: string, options: IssueClientOptions = {}): Promise<void> {
+  const store = new SecretsStore(ctx);
+  const path = store.p.client(name);
+  if (existsSync(path) && !options.renew) throw new Error(`client ${name} exists (${store.rel(path)}): pass --renew to re-issue it`);
+  const state = await store.readCa();
+  const client = clientCertificate(ctx, state.ca, name, options.days ?? 365);
+  store.written(writeFiles([await store.clientFile(name, options.namespace ?? SEED.namespace, trustBundle(state), client)]));
+}
+
+export interface RotateOptions {
+  /** Start a CA rotation: a new CA that the daemon trusts beside the old one. */
+  readonly ca?: boolean;
+  /** End a CA rotation: the server moves to the new CA and the old CA is dropped. */
+  readonly finishCa?: boolean;
+  /** @default 365 */
+  readonly serverDays?: number;
+  /** @default 3650 */
+  readonly caDays?: number;
+}
+
+/**
+ * `rotate`: a new server certificate from the same CA.
+ * `rotate --ca`: phase one of a CA rotation. The daemon trusts both CAs, so old and new clients connect;
+ * the server keeps its certificate from the old CA, which every client (old ones, and new ones whose
+ * ca.pem holds both) verifies. The in-cluster client moves to the new CA at once.
+ * `rotate --finish-ca`: phase two, once every client is re-issued: the server moves to the new CA and
+ * the old CA is no longer trusted.
+ */
+export async function rotate(ctx: CertsContext, options: RotateOptions = {}): Promise<void> {
+  if (options.ca && options.finishCa) throw new Error('rotate takes --ca or --finish-ca, not both');
+  const store = new SecretsStore(ctx);
+  const state = await store.readCa();
+  const serverDays = options.serverDays ?? 365;
+
+  if (!options.ca && !options.finishCa) {
+    store.written(writeFiles([await store.daemonFile(trustBundle(state), serverCertificate(ctx, state.ca, serverDays))]));
+    return;
+  }
+  if (options.ca) {
+    if (state.previousCaPem) throw new Error('a CA rotation is under way: run rotate --finish-ca first');
+    const daemon = await store.read(store.p.daemon, 'run `npm run certs -- init`');
+    const next: CaState = { ca: createCa({ commonName: 'buildkit-service CA', validityDays: options.caDays ?? 3650, now: ctx.now }), previousCaPem: state.ca.certPem };
+    const { metadata } = readSopsFile(readText(store.p.client(IN_CLUSTER_CLIENT), 'run `npm run certs -- init`')).tree as any;
+    store.written(writeFiles([
+      await store.caFile(next),
+      await store.daemonFile(trustBundle(next), { certPem: daemon['cert.pem'], keyPem: daemon['key.pem'] }),
+      await store.clientFile(IN_CLUSTER_CLIENT, metadata.namespace, trustBundle(next), clientCertificate(ctx, next.ca, IN_CLUSTER_CLIENT, 365)),
+    ]));
+    ctx.log('next: re-issue every client (issue-client NAME --renew), then rotate --finish-ca');
+    return;
+  }
+  if (!state.previousCaPem) throw new Error('no CA rotation is under way: start one with rotate --ca');
+  const finished: CaState = { ca: state.ca };
+  store.written(writeFiles([
+    await store.caFile(finished),
+    await store.daemonFile(trustBundle(finished), serverCertificate(ctx, finished.ca, serverDays)),
+  ]));
+}
+
+export interface ExportResult {
+  readonly dir: string;
+  readonly commands: string[];
+}
+
+/** Decrypts a client bundle into dir (ca.pem, cert.pem, key.pem, mode 0600, as buildctl --tlsdir reads). */
+export async function exportClient(ctx: CertsContext, name: string, outDir: string): Promise<ExportResult> {
+  const store = new SecretsStore(ctx);
+  const data = await store.read(store.p.client(name), `issue it first: npm run certs -- issue-client ${name}`);
+  const dir = resolve(outDir);
+  store.written(writeFiles(['ca.pem', 'cert.pem', 'key.pem'].map((f) => ({ path: join(dir, f), content: data[f], mode: 0o600 }))));
+  const address = `tcp://${ctx.endpoint.ips[0]}:${ctx.endpoint.port}`;
+  const commands = [
+    `docker buildx create --name buildkit-builder --driver remote --driver-opt cacert=${dir}/ca.pem,cert=${dir}/cert.pem,key=${dir}/key.pem ${address}`,
+    `buildctl --addr ${address} --tlscacert ${dir}/ca.pem --tlscert ${dir}/cert.pem --tlskey ${dir}/key.pem build --frontend dockerfile.v0 --local context=. --local dockerfile=.`,
+  ];
+  return { dir, commands };
+}
+
+export interface CheckResult {
+  readonly reports: CertificateReport[];
+  readonly ok: boolean;
+}
+
+/** Decrypts every certificate and reports on it against what the chart serves now. */
+export async function check(ctx: CertsContext, minDaysLeft = 30): Promise<CheckResult> {
+  const store = new SecretsStore(ctx);
+  const state = await store.readCa();
+  const daemon = await store.read(store.p.daemon, 'run `npm run certs -- init`');
+  const common = { now: ctx.now, minDaysLeft };
+  const reports = [
+    checkCertificate({ ...common, label: 'CA', certPem: state.ca.certPem, keyPem: state.ca.keyPem, caPem: state.ca.certPem }),
+    checkCertificate({ ...common, label: `server (${SEED.certSecretName})`, certPem: daemon['cert.pem'], keyPem: daemon['key.pem'], caPem: trustBundle(state), mustCover: serverSans(ctx.endpoint) }),
+  ];
+  const daemonTrust = new Set(splitPemBundle(daemon['ca.pem']).map((p) => p.trim()));
+  if (!daemonTrust.has(state.ca.certPem.trim())) reports[1].problems.push('the daemon does not trust the current CA: run rotate');
+  const clients = [IN_CLUSTER_CLIENT, ...(existsSync(join(ctx.root, 'clients'))
+    ? readdirSync(join(ctx.root, 'clients')).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)).sort() : [])];
+  for (const name of clients) {
+    if (!existsSync(store.p.client(name))) continue;
+    const data = await store.read(store.p.client(name), '');
+    // A client must chain to a CA the daemon trusts, and verify the server with its own ca.pem.
+    const report = checkCertificate({ ...common, label: `client ${name}`, certPem: data['cert.pem'], keyPem: data['key.pem'], caPem: daemon['ca.pem'] });
+    const serverCheck = checkCertificate({ ...common, label: '', certPem: daemon['cert.pem'], caPem: data['ca.pem'] });
+    if (serverCheck.problems.includes('does not chain to the CA')) report.problems.push('its ca.pem does not verify the server certificate');
+    reports.push(report);
+  }
+  return { reports, ok: reports.every((r) => r.problems.length === 0) };
+}
+
+/** The encrypted daemon Secret's MAC: changes exactly when the certificates do, reveals nothing. */
+export function daemonCertsRevision(root: string): string | undefined {
+  const path = paths(root).daemon;
+  return existsSync(path) ? readSopsFile(readText(path, '')).sops.mac : undefined;
+}

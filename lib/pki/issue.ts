@@ -1,0 +1,88 @@
+import { randomBytes } from 'crypto';
+import forge from 'node-forge';
+
+/** A certificate and its private key, PEM-encoded. */
+export interface CertifiedKey {
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
+export interface IssueOptions {
+  readonly commonName: string;
+  readonly validityDays: number;
+  /** Start of validity (backdated five minutes for clock skew). */
+  readonly now: Date;
+}
+
+export interface ServerOptions extends IssueOptions {
+  readonly dnsNames: readonly string[];
+  readonly ips: readonly string[];
+}
+
+const RSA_BITS = 2048;
+const SKEW_MS = 5 * 60_000;
+
+function baseCertificate(publicKey: forge.pki.PublicKey, options: IssueOptions): forge.pki.Certificate {
+  if (!Number.isInteger(options.validityDays) || options.validityDays < 1) {
+    throw new Error(`invalid validity ${options.validityDays} days for ${options.commonName}: use a whole number of days, at least 1`);
+  }
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = publicKey;
+  // 16 random bytes, top bit clear: a positive serial no two certificates share.
+  const serial = randomBytes(16);
+  serial[0] &= 0x7f;
+  cert.serialNumber = serial.toString('hex');
+  cert.validity.notBefore = new Date(options.now.getTime() - SKEW_MS);
+  cert.validity.notAfter = new Date(options.now.getTime() + options.validityDays * 86_400_000);
+  cert.setSubject([{ name: 'commonName', value: options.commonName }, { name: 'organizationName', value: 'buildkit-service' }]);
+  return cert;
+}
+
+function pem(cert: forge.pki.Certificate, keys: forge.pki.rsa.KeyPair): CertifiedKey {
+  return { certPem: forge.pki.certificateToPem(cert), keyPem: forge.pki.privateKeyToPem(keys.privateKey) };
+}
+
+/** A self-signed CA that may sign leaf certificates only. */
+export function createCa(options: IssueOptions): CertifiedKey {
+  const keys = forge.pki.rsa.generateKeyPair({ bits: RSA_BITS });
+  const cert = baseCertificate(keys.publicKey, options);
+  cert.setIssuer(cert.subject.attributes);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+    { name: 'subjectKeyIdentifier' },
+  ]);
+  cert.sign(keys.privateKey, forge.md.sha256.create());
+  return pem(cert, keys);
+}
+
+function issueLeaf(ca: CertifiedKey, options: IssueOptions, extensions: object[]): CertifiedKey {
+  const caCert = forge.pki.certificateFromPem(ca.certPem);
+  const caKey = forge.pki.privateKeyFromPem(ca.keyPem);
+  const keys = forge.pki.rsa.generateKeyPair({ bits: RSA_BITS });
+  const cert = baseCertificate(keys.publicKey, options);
+  cert.setIssuer(caCert.subject.attributes);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false, critical: true },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    ...extensions,
+    { name: 'subjectKeyIdentifier' },
+    { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
+  ]);
+  cert.sign(caKey, forge.md.sha256.create());
+  return pem(cert, keys);
+}
+
+/** The daemon's certificate: serverAuth, with every name and IP a client may dial as SANs. */
+export function issueServerCertificate(ca: CertifiedKey, options: ServerOptions): CertifiedKey {
+  const altNames = [
+    ...options.dnsNames.map((value) => ({ type: 2, value })),
+    ...options.ips.map((ip) => ({ type: 7, ip })),
+  ];
+  return issueLeaf(ca, options, [{ name: 'extKeyUsage', serverAuth: true }, { name: 'subjectAltName', altNames }]);
+}
+
+/** A client certificate: clientAuth, named by its common name. */
+export function issueClientCertificate(ca: CertifiedKey, options: IssueOptions): CertifiedKey {
+  return issueLeaf(ca, options, [{ name: 'extKeyUsage', clientAuth: true }]);
+}

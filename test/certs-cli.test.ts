@@ -1,0 +1,49 @@
+import { execFileSync } from 'child_process';
+import { mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { runCerts } from '../lib/cli/certs';
+import { ROOT } from './support/dist';
+
+describe('npm run certs', () => {
+  const work = mkdtempSync(join(tmpdir(), 'buildkit-cli-'));
+  const secrets = join(work, 'secrets');
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  let out: string[];
+  let errors: string[];
+  const io = () => { out = []; errors = []; return { log: (...l: string[]) => out.push(...l), error: (l: string) => errors.push(l) }; };
+  const run = (...args: string[]) => runCerts([...args, '--secrets', secrets], {}, io());
+
+  test('runs as a real command: init, then check says OK for each certificate', () => {
+    execFileSync('node', ['--import', 'tsx', 'certs.ts', 'init', '--secrets', secrets], { cwd: ROOT, stdio: 'pipe' });
+    const printed = execFileSync('node', ['--import', 'tsx', 'certs.ts', 'check', '--secrets', secrets], { cwd: ROOT, encoding: 'utf8' });
+    expect(printed.split('\n').filter((l) => l.startsWith('OK   '))).toHaveLength(3);
+  }, 30_000);
+
+  test('check exits 1 with one line per problem when the chart serves names the certificate lacks', async () => {
+    const code = await runCerts(['check', '--secrets', secrets], { loadBalancerIP: '10.9.9.9', namespace: 'other' }, io());
+    expect(code).toBe(1);
+    expect(out).toContain('server (buildkit-daemon-certs): SANs miss IP 10.9.9.9');
+    expect(out).toContain('server (buildkit-daemon-certs): SANs miss buildkitd.other.svc.cluster.local');
+  });
+
+  test('export prints the client commands', async () => {
+    expect(await run('issue-client', 'laptop')).toBe(0);
+    expect(await run('export', 'laptop', '--out', join(work, 'bundle'))).toBe(0);
+    expect(out.some((l) => l.startsWith('docker buildx create --name buildkit-builder --driver remote'))).toBe(true);
+  });
+
+  test.each([
+    [['frobnicate'], 2, 'certs: unknown command frobnicate'],
+    [[], 2, 'certs: no command'],
+    [['export', 'laptop'], 2, 'certs: export needs --out DIR'],
+    [['issue-client'], 2, 'certs: issue-client needs a client NAME'],
+    [['init', '--ca-days', 'ten'], 2, 'certs: --ca-days ten: use a whole number of days, at least 1'],
+    [['check', '--bogus'], 2, "certs: Unknown option '--bogus'"],
+    [['issue-client', 'laptop'], 1, 'certs: client laptop exists'],
+  ])('certs %j exits %i with one line saying why', async (args, code, message) => {
+    expect(await run(...args)).toBe(code);
+    expect(errors[0]).toContain(message);
+    expect(errors[0]).not.toContain('\n');
+  });
+});

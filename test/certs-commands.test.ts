@@ -1,0 +1,222 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { App } from 'cdk8s';
+import { decryptSops } from 'sops-age';
+import { BuildkitChart, BuildkitChartProps } from '../lib';
+import { check, CertsContext, daemonCertsRevision, exportClient, init, issueClient, paths, rotate } from '../lib/certs/commands';
+import { parseIdentities } from '../lib/sops/age-keys';
+import { decryptDocument } from '../lib/sops/sops-file';
+import { handshake } from './support/tls';
+
+let root: string;
+let lines: string[];
+const context = (settings: BuildkitChartProps = {}, now = new Date()): CertsContext => ({
+  root, now, log: (l) => lines.push(l), endpoint: new BuildkitChart(new App(), 'b', settings).endpoint,
+});
+const identities = () => parseIdentities(readFileSync(paths(root).ageKey, 'utf8'));
+const secretData = async (path: string) => ((await decryptDocument(readFileSync(path, 'utf8'), identities())) as any).stringData;
+const snapshot = () => Object.fromEntries(['.sops.yaml', 'ca/buildkit-ca.yaml', 'apps/buildkit-daemon-certs.yaml', 'apps/buildkit-client-certs.yaml']
+  .map((f) => [f, existsSync(join(root, f)) ? readFileSync(join(root, f), 'utf8') : undefined]));
+
+/** Does a client bundle get through the daemon's mutual TLS, as buildctl would? */
+async function connects(client: { 'ca.pem': string; 'cert.pem': string; 'key.pem': string }, servername = 'buildkitd.buildkit.svc.cluster.local') {
+  const daemon = await secretData(paths(root).daemon);
+  return (await handshake({
+    server: { key: daemon['key.pem'], cert: daemon['cert.pem'], ca: daemon['ca.pem'] },
+    client: { key: client['key.pem'], cert: client['cert.pem'], ca: client['ca.pem'] },
+    servername,
+  })).ok;
+}
+
+beforeEach(() => {
+  root = join(mkdtempSync(join(tmpdir(), 'buildkit-certs-')), 'secrets');
+  lines = [];
+});
+afterEach(() => rmSync(join(root, '..'), { recursive: true, force: true }));
+
+describe('certs init', () => {
+  test('creates the age identity (0600), .sops.yaml and the three encrypted files', async () => {
+    await init(context());
+    expect(statSync(paths(root).ageKey).mode & 0o777).toBe(0o600);
+    expect(readFileSync(paths(root).ageKey, 'utf8')).toMatch(/^# created: .*\n# public key: age1[0-9a-z]{58}\nAGE-SECRET-KEY-[1][0-9A-Z]+\n$/);
+    const recipient = /public key: (age1\w+)/.exec(readFileSync(paths(root).ageKey, 'utf8'))![1];
+    expect(readFileSync(paths(root).sopsConfig, 'utf8')).toBe(`creation_rules:\n  - path_regex: \\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    age: ${recipient}\n`);
+    for (const f of [paths(root).ca, paths(root).daemon, paths(root).client('in-cluster')]) {
+      const text = readFileSync(f, 'utf8');
+      expect(text).not.toMatch(/BEGIN (RSA )?PRIVATE KEY|BEGIN CERTIFICATE/);
+      expect(text).toContain(`recipient: ${recipient}`);
+    }
+  });
+
+  test('the daemon Secret is what the chart mounts, and an independent decryptor reads it', async () => {
+    await init(context());
+    const text = readFileSync(paths(root).daemon, 'utf8');
+    const doc = await decryptSops(text, { secretKey: identities()[0], fileType: 'yaml' }) as any;
+    expect(doc.metadata).toMatchObject({ name: 'buildkit-daemon-certs', namespace: 'buildkit' });
+    expect(Object.keys(doc.stringData)).toEqual(['ca.pem', 'cert.pem', 'key.pem']);
+    expect(doc).toEqual(await decryptDocument(text, identities()));
+  });
+
+  test('the server certificate covers the settings; the in-cluster client connects with mutual TLS', async () => {
+    await init(context({ loadBalancerIP: '10.1.2.3', namespace: 'ci' }), { clientNamespace: 'runners' });
+    lines = [];
+    expect((await check(context({ loadBalancerIP: '10.1.2.3', namespace: 'ci' }))).ok).toBe(true);
+    const client = await secretData(paths(root).client('in-cluster'));
+    expect(await connects(client, 'buildkitd.ci.svc.cluster.local')).toBe(true);
+    const raw = readFileSync(paths(root).client('in-cluster'), 'utf8');
+    expect(raw).toMatch(/name: buildkit-client-certs\n\s+namespace: runners/);
+  });
+
+  test('keeps the CA key out of the folder GitOps applies', async () => {
+    await init(context());
+    expect(paths(root).ca).not.toContain(`${join(root, 'apps')}`);
+    expect(Object.keys(await secretData(paths(root).ca))).toEqual(['ca.pem', 'ca.key']);
+  });
+
+  test('adds more recipients, each of which can decrypt', async () => {
+    const { generateX25519Identity, identityToRecipient } = await import('age-encryption');
+    const teammate = await generateX25519Identity();
+    await init(context(), { extraRecipients: [await identityToRecipient(teammate)] });
+    expect(await decryptDocument(readFileSync(paths(root).daemon, 'utf8'), [teammate])).toBeDefined();
+    await expect(init(context(), { extraRecipients: ['age1nope'] })).rejects.toThrow(/invalid age recipient "age1nope"/);
+  });
+
+  test('running it again changes nothing: no file is rewritten', async () => {
+    await init(context());
+    const before = snapshot();
+    const mtimes = Object.keys(before).map((f) => statSync(join(root, f)).mtimeMs);
+    await init(context());
+    expect(snapshot()).toEqual(before);
+    expect(Object.keys(before).map((f) => statSync(join(root, f)).mtimeMs)).toEqual(mtimes);
+    expect(lines.filter((l) => l.startsWith('wrote'))).toHaveLength(5);
+  });
+});
+
+describe('certs issue-client and export', () => {
+  beforeEach(() => init(context()));
+
+  test('a new client connects; the name must be new unless --renew', async () => {
+    await issueClient(context(), 'gitea-runner');
+    expect(await connects(await secretData(paths(root).client('gitea-runner')))).toBe(true);
+    await expect(issueClient(context(), 'gitea-runner')).rejects.toThrow(/client gitea-runner exists .*pass --renew/);
+    const first = readFileSync(paths(root).client('gitea-runner'), 'utf8');
+    await issueClient(context(), 'gitea-runner', { renew: true });
+    expect(readFileSync(paths(root).client('gitea-runner'), 'utf8')).not.toBe(first);
+    await expect(issueClient(context(), 'Bad_Name')).rejects.toThrow(/invalid client name "Bad_Name"/);
+  });
+
+  test('export writes the bundle with mode 0600 and prints the buildx and buildctl commands with absolute paths', async () => {
+    await issueClient(context(), 'laptop');
+    const out = join(root, '..', 'bundle');
+    const result = await exportClient(context(), 'laptop', out);
+    const data = await secretData(paths(root).client('laptop'));
+    for (const f of ['ca.pem', 'cert.pem', 'key.pem']) {
+      expect(readFileSync(join(out, f), 'utf8')).toBe(data[f]);
+      expect(statSync(join(out, f)).mode & 0o777).toBe(0o600);
+    }
+    expect(result.commands).toEqual([
+      `docker buildx create --name buildkit-builder --driver remote --driver-opt cacert=${out}/ca.pem,cert=${out}/cert.pem,key=${out}/key.pem tcp://192.168.80.110:1234`,
+      `buildctl --addr tcp://192.168.80.110:1234 --tlscacert ${out}/ca.pem --tlscert ${out}/cert.pem --tlskey ${out}/key.pem build --frontend dockerfile.v0 --local context=. --local dockerfile=.`,
+    ]);
+    await expect(exportClient(context(), 'nobody', out)).rejects.toThrow(/nobody\.yaml is missing: issue it first/);
+  });
+});
+
+describe('certs rotate', () => {
+  beforeEach(() => init(context()));
+
+  test('a new server certificate from the same CA; existing clients keep working', async () => {
+    const before = await secretData(paths(root).daemon);
+    await rotate(context());
+    const after = await secretData(paths(root).daemon);
+    expect(after['cert.pem']).not.toBe(before['cert.pem']);
+    expect(after['ca.pem']).toBe(before['ca.pem']);
+    expect(await connects(await secretData(paths(root).client('in-cluster')))).toBe(true);
+  });
+
+  test('a changed LoadBalancer IP: check fails on the SAN, rotate fixes it', async () => {
+    const moved = { loadBalancerIP: '192.168.80.120' };
+    const result = await check(context(moved));
+    expect(result.ok).toBe(false);
+    expect(result.reports.flatMap((r) => r.problems)).toEqual(['SANs miss IP 192.168.80.120']);
+    await rotate(context(moved));
+    expect((await check(context(moved))).ok).toBe(true);
+  });
+
+  test('a CA rotation keeps old clients working until the rotation is finished', async () => {
+    await issueClient(context(), 'old');
+    const old = await secretData(paths(root).client('old'));
+    await rotate(context(), { ca: true });
+    expect(await connects(old)).toBe(true);
+    await issueClient(context(), 'new');
+    expect(await connects(await secretData(paths(root).client('new')))).toBe(true);
+    expect(await connects(await secretData(paths(root).client('in-cluster')))).toBe(true);
+    await expect(rotate(context(), { ca: true })).rejects.toThrow(/rotation is under way/);
+
+    await rotate(context(), { finishCa: true });
+    expect(await connects(old)).toBe(false);
+    expect(await connects(await secretData(paths(root).client('new')))).toBe(true);
+    expect(await connects(await secretData(paths(root).client('in-cluster')))).toBe(true);
+    const result = await check(context());
+    expect(result.reports.find((r) => r.label === 'client old')!.problems).toContain('does not chain to the CA');
+    await expect(rotate(context(), { finishCa: true })).rejects.toThrow(/no CA rotation is under way/);
+  });
+
+  test('the chart rolls the pods when the certificates change', async () => {
+    const revision = daemonCertsRevision(root)!;
+    expect(revision).toMatch(/^ENC\[AES256_GCM,/);
+    await rotate(context());
+    expect(daemonCertsRevision(root)).not.toBe(revision);
+    const podAnnotations = (rev: string) => {
+      const chart = new BuildkitChart(new App(), 'b', { certRevision: rev });
+      return (chart.daemon.workload.toJson() as any).spec.template.metadata.annotations['checksum/tls'];
+    };
+    expect(podAnnotations(daemonCertsRevision(root)!)).not.toBe(podAnnotations(revision));
+  });
+});
+
+describe('certs check and failures', () => {
+  beforeEach(() => init(context()));
+
+  test('a healthy set reports subject, SANs, issuer and days left for each certificate', async () => {
+    const result = await check(context());
+    expect(result.ok).toBe(true);
+    expect(result.reports.map((r) => r.label)).toEqual(['CA', 'server (buildkit-daemon-certs)', 'client in-cluster']);
+    expect(result.reports[1].sans).toContain('DNS:buildkitd.buildkit.svc.cluster.local');
+  });
+
+  test('an expired certificate, and one expiring within the threshold', async () => {
+    const later = new Date(Date.now() + 400 * 86_400_000);
+    const result = await check(context({}, later));
+    expect(result.ok).toBe(false);
+    expect(result.reports[1].problems[0]).toMatch(/^expired on /);
+    const soon = await check(context(), 400);
+    expect(soon.reports[1].problems[0]).toMatch(/under the 400-day threshold/);
+  });
+
+  test('a missing key file names the file and the fix', async () => {
+    rmSync(paths(root).ageKey);
+    await expect(check(context())).rejects.toThrow(/age-key\.txt is missing: run `npm run certs -- init`, or copy the age identity there/);
+  });
+
+  test('the wrong key says which recipients the file is for', async () => {
+    const { generateX25519Identity } = await import('age-encryption');
+    writeFileSync(paths(root).ageKey, `${await generateX25519Identity()}\n`);
+    await expect(check(context())).rejects.toThrow(/buildkit-ca\.yaml: no age identity given decrypts this file \(encrypted to age1/);
+  });
+
+  test('a tampered file is refused', async () => {
+    const text = readFileSync(paths(root).daemon, 'utf8');
+    writeFileSync(paths(root).daemon, text.replace('namespace: buildkit', 'namespace: kube-system'));
+    await expect(check(context())).rejects.toThrow(/buildkit-daemon-certs\.yaml: MAC mismatch/);
+  });
+
+  test('a command that fails leaves every file as it was', async () => {
+    const before = snapshot();
+    writeFileSync(paths(root).sopsConfig, 'creation_rules:\n  - age: ""\n');
+    await expect(rotate(context())).rejects.toThrow(/names no age recipients/);
+    expect({ ...snapshot(), '.sops.yaml': before['.sops.yaml'] }).toEqual(before);
+    expect(existsSync(`${paths(root).daemon}.tmp-${process.pid}`)).toBe(false);
+  });
+});
