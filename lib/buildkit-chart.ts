@@ -1,13 +1,50 @@
 import { Chart, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
 import { KubeNamespace } from '../imports/k8s';
-import { BuildkitDaemon, DaemonResources } from './buildkit-daemon';
+import { BuildkitDaemon, DaemonResources, WorkloadKind } from './buildkit-daemon';
+import { BuildkitMetrics } from './buildkit-metrics';
+import { BuildkitNetworkPolicy, BuildkitNetworkPolicyProps } from './buildkit-network-policy';
 import { BuildkitService } from './buildkit-service';
 import { CacheVolume, CacheVolumeProps } from './cache-volume';
 import { MANAGED_BY } from './labels';
 import { Endpoint, SEED } from './settings';
 import { TlsBundle } from './tls-bundle';
-import { checkDnsLabel, checkDnsSubdomain } from './validation';
+import { checkDnsLabel, checkDnsSubdomain, checkIPv4 } from './validation';
+
+/** Prometheus metrics of the daemons. */
+export interface MetricsSettings {
+  /**
+   * Port of buildkitd's debug address (metrics and pprof); never exposed on the LoadBalancer.
+   * @default 6060
+   */
+  readonly port?: number;
+  /**
+   * Add a Prometheus Operator ServiceMonitor (needs its CRD in the cluster).
+   * @default false
+   */
+  readonly serviceMonitor?: boolean;
+  /**
+   * Annotate the metrics Service with `prometheus.io/scrape`.
+   * @default true
+   */
+  readonly scrapeAnnotations?: boolean;
+}
+
+/** Who may reach the daemons. */
+export type NetworkPolicySettings = Omit<BuildkitNetworkPolicyProps, 'daemon'>;
+
+/** A second daemon on nodes of another architecture, for native multi-platform builds. */
+export interface NativeBuilder {
+  /** `kubernetes.io/arch` of its nodes, such as 'arm64'. */
+  readonly architecture: string;
+  /** Its LoadBalancer address. */
+  readonly loadBalancerIP: string;
+  /**
+   * Name of its workload and Service.
+   * @default - '<name>-<architecture>'
+   */
+  readonly name?: string;
+}
 
 export interface BuildkitChartProps {
   /**
@@ -29,6 +66,12 @@ export interface BuildkitChartProps {
   readonly replicas?: number;
 
   /**
+   * Deployment, or StatefulSet (stable pod names; with a persistent cache, one Longhorn claim per replica).
+   * @default 'deployment'
+   */
+  readonly workload?: WorkloadKind;
+
+  /**
    * Rootless BuildKit image, pinned to a release.
    * @default 'moby/buildkit:v0.27.1-rootless'
    */
@@ -41,22 +84,71 @@ export interface BuildkitChartProps {
   readonly loadBalancerIP?: string;
 
   /**
-   * Port of the daemon and the Service.
+   * One more LoadBalancer per StatefulSet replica, in order (`<name>-0` gets the first IP), so that CI can pin
+   * a repository to one warm cache. Needs workload 'statefulset' and exactly one IP per replica.
+   * @default - only the shared LoadBalancer
+   */
+  readonly perReplicaIPs?: readonly string[];
+
+  /**
+   * Port of the daemon and the Services.
    * @default 1234
    */
   readonly port?: number;
 
   /**
-   * The cache volume.
+   * The cache volume. With workload 'statefulset' a persistent cache is a claim per replica.
    * @default - ephemeral, 50Gi
    */
-  readonly cache?: CacheVolumeProps;
+  readonly cache?: Omit<CacheVolumeProps, 'perReplica'>;
 
   /**
    * Container resources.
    * @default - requests 500m CPU and 1Gi memory, limit 8Gi memory
    */
   readonly resources?: DaemonResources;
+
+  /**
+   * ClientIP affinity on the shared LoadBalancer when replicas > 1.
+   * @default 10800
+   */
+  readonly sessionAffinityTimeoutSeconds?: number;
+
+  /**
+   * The LoadBalancers' externalTrafficPolicy; 'Local' keeps client addresses visible to the NetworkPolicy.
+   * @default - 'Cluster'
+   */
+  readonly externalTrafficPolicy?: 'Cluster' | 'Local';
+
+  /**
+   * How long a stopping daemon waits for running builds.
+   * @default 1800
+   */
+  readonly drainTimeoutSeconds?: number;
+
+  /**
+   * Pin the daemon to nodes of this architecture, such as 'amd64'.
+   * @default - any node
+   */
+  readonly architecture?: string;
+
+  /**
+   * Daemons for other architectures, each with its own name, Service and IP.
+   * @default - none
+   */
+  readonly nativeBuilders?: readonly NativeBuilder[];
+
+  /**
+   * Serve Prometheus metrics.
+   * @default - no metrics endpoint
+   */
+  readonly metrics?: MetricsSettings;
+
+  /**
+   * Restrict ingress with a NetworkPolicy.
+   * @default - no NetworkPolicy
+   */
+  readonly networkPolicy?: NetworkPolicySettings;
 
   /**
    * Cluster DNS domain, for the names the server certificate must cover.
@@ -95,10 +187,11 @@ export interface BuildkitChartProps {
   readonly legacyAppArmorAnnotation?: boolean;
 }
 
-/** The whole service: namespace, certificates, cache, daemon and LoadBalancer, with the seed's defaults. */
+/** The whole service: namespace, certificates, cache, daemons and LoadBalancers, with the seed's defaults. */
 export class BuildkitChart extends Chart {
   public readonly daemon: BuildkitDaemon;
   public readonly service: BuildkitService;
+  /** Every name and address clients dial: what the server certificate must cover. */
   public readonly endpoint: Endpoint;
 
   constructor(scope: Construct, id: string, props: BuildkitChartProps = {}) {
@@ -111,7 +204,7 @@ export class BuildkitChart extends Chart {
         labels: {
           ...MANAGED_BY,
           // Rootless BuildKit needs Unconfined seccomp and AppArmor, which the "baseline" and "restricted"
-          // levels forbid. The namespace holds only the daemon, so "privileged" widens nothing else.
+          // levels forbid. The namespace holds only the daemons, so "privileged" widens nothing else.
           'pod-security.kubernetes.io/enforce': 'privileged',
           'pod-security.kubernetes.io/audit': 'privileged',
           'pod-security.kubernetes.io/warn': 'privileged',
@@ -122,29 +215,80 @@ export class BuildkitChart extends Chart {
     ns.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
 
     const tls = new TlsBundle(this, 'Tls', { secretName: props.certSecretName, revision: props.certRevision });
-    const cache = new CacheVolume(this, 'Cache', props.cache);
-    this.daemon = new BuildkitDaemon(this, 'Daemon', {
-      name: props.name,
+    const workload = props.workload ?? 'deployment';
+    const daemonSettings = {
       image: props.image,
-      replicas: props.replicas,
       port: props.port,
       resources: props.resources,
       tls,
-      cache,
+      drainTimeoutSeconds: props.drainTimeoutSeconds,
+      metricsPort: props.metrics ? props.metrics.port ?? 6060 : undefined,
       legacyAppArmorAnnotation: props.legacyAppArmorAnnotation,
-    });
-    this.service = new BuildkitService(this, 'Service', {
-      daemon: this.daemon,
-      loadBalancerIP: props.loadBalancerIP,
+    };
+    const serviceSettings = {
       addressPool: props.addressPool,
       legacyMetallbAnnotations: props.legacyMetallbAnnotations,
+      externalTrafficPolicy: props.externalTrafficPolicy,
+      sessionAffinityTimeoutSeconds: props.sessionAffinityTimeoutSeconds,
+    };
+    const cacheSettings = { ...props.cache, perReplica: workload === 'statefulset' && (props.cache?.persistent ?? false) };
+
+    this.daemon = new BuildkitDaemon(this, 'Daemon', {
+      ...daemonSettings,
+      name: props.name,
+      replicas: props.replicas,
+      workload,
+      architecture: props.architecture,
+      cache: new CacheVolume(this, 'Cache', cacheSettings),
     });
+    this.service = new BuildkitService(this, 'Service', { ...serviceSettings, daemon: this.daemon, loadBalancerIP: props.loadBalancerIP });
+    const services = [this.service, ...this.replicaServices(props.perReplicaIPs ?? [], serviceSettings)];
+    const daemons = [this.daemon];
+
+    for (const builder of props.nativeBuilders ?? []) {
+      const arch = checkDnsLabel('BuildkitChart', 'nativeBuilders architecture', builder.architecture);
+      const name = builder.name ?? `${this.daemon.name}-${arch}`;
+      // Same certificates; its own cache volume (a claim name cannot be shared).
+      const cache = new CacheVolume(this, `Cache-${arch}`, { ...cacheSettings, claimName: props.cache?.claimName ? `${props.cache.claimName}-${arch}` : `${name}-cache` });
+      const daemon = new BuildkitDaemon(this, `Daemon-${arch}`, { ...daemonSettings, name, workload, architecture: arch, cache });
+      daemons.push(daemon);
+      services.push(new BuildkitService(this, `Service-${arch}`, { ...serviceSettings, daemon, loadBalancerIP: builder.loadBalancerIP }));
+    }
+
+    for (const daemon of daemons) {
+      if (props.metrics) {
+        new BuildkitMetrics(this, `Metrics-${daemon.name}`, { daemon, serviceMonitor: props.metrics.serviceMonitor, scrapeAnnotations: props.metrics.scrapeAnnotations });
+      }
+      if (props.networkPolicy) new BuildkitNetworkPolicy(this, `NetworkPolicy-${daemon.name}`, { ...props.networkPolicy, daemon });
+    }
+
+    const ips = services.map((s) => s.loadBalancerIP);
+    const duplicate = ips.find((ip, i) => ips.indexOf(ip) !== i);
+    if (duplicate) throw new Error(`BuildkitChart: invalid LoadBalancer IPs: ${duplicate} is used twice; give every Service its own address`);
     this.endpoint = {
-      name: this.service.name,
+      names: services.map((s) => s.name),
       namespace,
       clusterDomain: checkDnsSubdomain('BuildkitChart', 'clusterDomain', props.clusterDomain ?? SEED.clusterDomain),
-      ips: [this.service.loadBalancerIP],
+      ips,
       port: this.service.port,
+      headlessServices: daemons.flatMap((d) => (d.headlessService ? [d.headlessService.name] : [])),
     };
+  }
+
+  private replicaServices(ips: readonly string[], settings: object): BuildkitService[] {
+    if (ips.length === 0) return [];
+    if (this.daemon.workloadKind !== 'statefulset') {
+      throw new Error('BuildkitChart: invalid perReplicaIPs: only StatefulSet pods have stable names to pin; set workload \'statefulset\'');
+    }
+    if (ips.length !== this.daemon.replicas) {
+      throw new Error(`BuildkitChart: invalid perReplicaIPs: ${ips.length} addresses for ${this.daemon.replicas} replicas; give exactly one IP per replica`);
+    }
+    return ips.map((ip, i) => new BuildkitService(this, `Replica${i}`, {
+      ...settings,
+      daemon: this.daemon,
+      name: `${this.daemon.name}-${i}`,
+      podName: `${this.daemon.name}-${i}`,
+      loadBalancerIP: checkIPv4('BuildkitChart', `perReplicaIPs[${i}]`, ip),
+    }));
   }
 }

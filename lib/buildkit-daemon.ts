@@ -1,9 +1,13 @@
 import { createHash } from 'crypto';
 import { Construct } from 'constructs';
-import { IntOrString, KubeConfigMap, KubeDeployment, Probe, Quantity } from '../imports/k8s';
+import {
+  IntOrString, KubeConfigMap, KubeDeployment, KubePodDisruptionBudget, KubeService, KubeStatefulSet,
+  PodTemplateSpec, Probe, Quantity,
+} from '../imports/k8s';
 import { gcLimitsFor, renderBuildkitdToml } from './buildkitd-toml';
 import { CacheVolume } from './cache-volume';
 import { MANAGED_BY, selectorLabels } from './labels';
+import { PRESTOP_SCRIPT } from './prestop-script';
 import { SEED } from './settings';
 import { TlsBundle } from './tls-bundle';
 import { checkDnsLabel, checkPinnedImage, checkPort, checkPositiveInteger, checkQuantity } from './validation';
@@ -36,6 +40,9 @@ export interface DaemonResources {
   readonly limits?: ComputeResources;
 }
 
+/** How the daemons run: interchangeable pods, or pods with a stable name and cache each. */
+export type WorkloadKind = 'deployment' | 'statefulset';
+
 export interface BuildkitDaemonProps {
   /**
    * Name of the workload, its ConfigMap prefix and its `app.kubernetes.io/instance` label.
@@ -54,6 +61,13 @@ export interface BuildkitDaemonProps {
    * @default 1
    */
   readonly replicas?: number;
+
+  /**
+   * Deployment, or StatefulSet (stable pod names, a cache claim per replica when the cache is persistent).
+   * Both are named `name`, and both select the same labels.
+   * @default 'deployment'
+   */
+  readonly workload?: WorkloadKind;
 
   /**
    * TCP port buildkitd serves mutual TLS on.
@@ -78,6 +92,25 @@ export interface BuildkitDaemonProps {
    * @default - an ephemeral 50Gi CacheVolume
    */
   readonly cache?: CacheVolume;
+
+  /**
+   * How long a stopping daemon waits for running builds before it exits. The pod's
+   * terminationGracePeriodSeconds is this plus 30.
+   * @default 1800
+   */
+  readonly drainTimeoutSeconds?: number;
+
+  /**
+   * Serve Prometheus metrics (and pprof: keep it off the LoadBalancer) on this port via --debugaddr.
+   * @default - no debug address
+   */
+  readonly metricsPort?: number;
+
+  /**
+   * Run only on nodes of this architecture (`kubernetes.io/arch`), such as 'arm64', for native builds.
+   * @default - any node; other platforms build under emulation
+   */
+  readonly architecture?: string;
 
   /**
    * Set AppArmor with the `container.apparmor.security.beta.kubernetes.io` annotation instead of the
@@ -120,28 +153,48 @@ export class BuildkitDaemon extends Construct {
   public readonly port: number;
   public readonly replicas: number;
   public readonly image: string;
+  public readonly workloadKind: WorkloadKind;
+  /** The metrics port, when the daemon serves one. */
+  public readonly metricsPort?: number;
   /** The labels a Service selects the daemon's pods by. */
   public readonly selectorLabels: Record<string, string>;
   public readonly tls: TlsBundle;
   public readonly cache: CacheVolume;
   public readonly config: KubeConfigMap;
-  public readonly workload: KubeDeployment;
+  public readonly workload: KubeDeployment | KubeStatefulSet;
+  /** The StatefulSet's governing Service: pods resolve as `<name>-N.<headless>.<namespace>.svc`. */
+  public readonly headlessService?: KubeService;
 
   constructor(scope: Construct, id: string, props: BuildkitDaemonProps = {}) {
     super(scope, id);
-    this.name = checkDnsLabel('BuildkitDaemon', 'name', props.name ?? SEED.name);
-    this.image = checkPinnedImage('BuildkitDaemon', 'image', props.image ?? SEED.image);
-    this.replicas = checkPositiveInteger('BuildkitDaemon', 'replicas', props.replicas ?? 1);
-    this.port = checkPort('BuildkitDaemon', 'port', props.port ?? SEED.port);
+    const owner = 'BuildkitDaemon';
+    this.name = checkDnsLabel(owner, 'name', props.name ?? SEED.name);
+    this.image = checkPinnedImage(owner, 'image', props.image ?? SEED.image);
+    this.replicas = checkPositiveInteger(owner, 'replicas', props.replicas ?? 1);
+    this.port = checkPort(owner, 'port', props.port ?? SEED.port);
+    this.workloadKind = props.workload ?? 'deployment';
+    if (!['deployment', 'statefulset'].includes(this.workloadKind)) {
+      throw new Error(`${owner}: invalid workload ${JSON.stringify(this.workloadKind)}: use 'deployment' or 'statefulset'`);
+    }
+    this.metricsPort = props.metricsPort === undefined ? undefined : checkPort(owner, 'metricsPort', props.metricsPort);
+    if (this.metricsPort === this.port) throw new Error(`${owner}: invalid metricsPort ${this.metricsPort}: it must differ from port ${this.port}`);
+    const drainSeconds = props.drainTimeoutSeconds ?? 1800;
+    if (!Number.isInteger(drainSeconds) || drainSeconds < 0) {
+      throw new Error(`${owner}: invalid drainTimeoutSeconds ${drainSeconds}: use a whole number of seconds, 0 or more`);
+    }
+    if (props.architecture !== undefined) checkDnsLabel(owner, 'architecture', props.architecture);
     this.tls = props.tls ?? new TlsBundle(this, 'Tls');
     this.cache = props.cache ?? new CacheVolume(this, 'Cache');
-    if (this.cache.persistent && this.replicas > 1) {
-      throw new Error(`BuildkitDaemon: invalid replicas ${this.replicas}: a persistent cache volume serves one daemon `
-        + '(BuildKit allows one daemon per state directory); use replicas 1 or an ephemeral cache');
+    if (this.cache.perReplica && this.workloadKind !== 'statefulset') {
+      throw new Error(`${owner}: invalid workload "deployment": a per-replica cache needs workload 'statefulset'`);
+    }
+    if (this.cache.claim && this.replicas > 1) {
+      throw new Error(`${owner}: invalid replicas ${this.replicas}: a persistent cache volume serves one daemon `
+        + '(BuildKit allows one daemon per state directory); use replicas 1, a per-replica cache (StatefulSet) or an ephemeral cache');
     }
     const resources = {
-      requests: quantities('BuildkitDaemon', 'resources.requests', { ...DEFAULT_RESOURCES.requests, ...props.resources?.requests }),
-      limits: quantities('BuildkitDaemon', 'resources.limits', { ...DEFAULT_RESOURCES.limits, ...props.resources?.limits }),
+      requests: quantities(owner, 'resources.requests', { ...DEFAULT_RESOURCES.requests, ...props.resources?.requests }),
+      limits: quantities(owner, 'resources.limits', { ...DEFAULT_RESOURCES.limits, ...props.resources?.limits }),
     };
     this.selectorLabels = selectorLabels(this.name);
     const labels = { ...this.selectorLabels, ...MANAGED_BY };
@@ -149,74 +202,123 @@ export class BuildkitDaemon extends Construct {
     const toml = renderBuildkitdToml(gcLimitsFor(this.cache.sizeBytes));
     this.config = new KubeConfigMap(this, 'Config', {
       metadata: { name: `${this.name}-config`, labels },
-      data: { 'buildkitd.toml': toml },
+      data: { 'buildkitd.toml': toml, 'prestop.sh': PRESTOP_SCRIPT },
     });
 
     const legacyAppArmor = props.legacyAppArmorAnnotation ?? false;
     // buildkitd reads its config and certificates once at start: these change when either does, rolling the pods.
     const podAnnotations: Record<string, string> = {
-      'checksum/config': sha256(toml),
+      'checksum/config': sha256(toml + PRESTOP_SCRIPT),
       'checksum/tls': sha256(this.tls.revision),
     };
     // Rootless BuildKit creates user namespaces and mounts, which the default seccomp and AppArmor profiles refuse.
     if (legacyAppArmor) podAnnotations[`container.apparmor.security.beta.kubernetes.io/${CONTAINER}`] = 'unconfined';
 
-    this.workload = new KubeDeployment(this, 'Resource', {
-      metadata: { name: this.name, labels },
+    const args = [
+      '--addr', SOCKET,
+      '--addr', `tcp://0.0.0.0:${this.port}`,
+      '--tlscacert', this.tls.caFile,
+      '--tlscert', this.tls.certFile,
+      '--tlskey', this.tls.keyFile,
+      '--oci-worker-no-process-sandbox',
+    ];
+    const ports = [{ name: 'buildkitd', containerPort: this.port, protocol: 'TCP' }];
+    if (this.metricsPort !== undefined) {
+      args.push('--debugaddr', `0.0.0.0:${this.metricsPort}`);
+      ports.push({ name: 'metrics', containerPort: this.metricsPort, protocol: 'TCP' });
+    }
+    const spread = this.replicas > 1
+      ? [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: this.selectorLabels } }]
+      : undefined;
+
+    const template: PodTemplateSpec = {
+      metadata: { labels, annotations: podAnnotations },
       spec: {
-        replicas: this.replicas,
-        selector: { matchLabels: this.selectorLabels },
-        // A persistent RWO cache cannot be mounted by a surge pod, and two daemons must never share it.
-        strategy: this.cache.persistent
-          ? { type: 'Recreate' }
-          : { type: 'RollingUpdate', rollingUpdate: { maxSurge: IntOrString.fromNumber(1), maxUnavailable: IntOrString.fromNumber(0) } },
-        template: {
-          metadata: { labels, annotations: podAnnotations },
-          spec: {
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            securityContext: { runAsUser: UID, runAsGroup: UID, runAsNonRoot: true, fsGroup: UID },
-            containers: [{
-              name: CONTAINER,
-              image: this.image,
-              imagePullPolicy: 'IfNotPresent',
-              args: [
-                '--addr', SOCKET,
-                '--addr', `tcp://0.0.0.0:${this.port}`,
-                '--tlscacert', this.tls.caFile,
-                '--tlscert', this.tls.certFile,
-                '--tlskey', this.tls.keyFile,
-                '--oci-worker-no-process-sandbox',
-              ],
-              ports: [{ name: 'buildkitd', containerPort: this.port, protocol: 'TCP' }],
-              startupProbe: probe(5, 5, 60),
-              readinessProbe: probe(10, 5, 3),
-              livenessProbe: probe(30, 10, 5),
-              resources,
-              securityContext: {
-                runAsUser: UID,
-                runAsGroup: UID,
-                // newuidmap/newgidmap are setuid: rootless BuildKit fails without privilege escalation.
-                allowPrivilegeEscalation: true,
-                // rootlesskit and buildkitd write under /run/user, /tmp and $HOME; upstream keeps the root writable.
-                readOnlyRootFilesystem: false,
-                seccompProfile: { type: 'Unconfined' },
-                ...(legacyAppArmor ? {} : { appArmorProfile: { type: 'Unconfined' } }),
-              },
-              volumeMounts: [
-                this.cache.volumeMount,
-                { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
-                this.tls.volumeMount,
-              ],
-            }],
-            volumes: [
-              this.cache.volume,
-              { name: 'config', configMap: { name: this.config.name } },
-              this.tls.volume,
-            ],
+        automountServiceAccountToken: false,
+        enableServiceLinks: false,
+        terminationGracePeriodSeconds: drainSeconds + 30,
+        nodeSelector: props.architecture ? { 'kubernetes.io/arch': props.architecture } : undefined,
+        topologySpreadConstraints: spread,
+        securityContext: { runAsUser: UID, runAsGroup: UID, runAsNonRoot: true, fsGroup: UID },
+        containers: [{
+          name: CONTAINER,
+          image: this.image,
+          imagePullPolicy: 'IfNotPresent',
+          args,
+          ports,
+          startupProbe: probe(5, 5, 60),
+          readinessProbe: probe(10, 5, 3),
+          livenessProbe: probe(30, 10, 5),
+          lifecycle: { preStop: { exec: { command: ['sh', `${CONFIG_DIR}/prestop.sh`, String(drainSeconds)] } } },
+          resources,
+          securityContext: {
+            runAsUser: UID,
+            runAsGroup: UID,
+            // newuidmap/newgidmap are setuid: rootless BuildKit fails without privilege escalation.
+            allowPrivilegeEscalation: true,
+            // rootlesskit and buildkitd write under /run/user, /tmp and $HOME; upstream keeps the root writable.
+            readOnlyRootFilesystem: false,
+            seccompProfile: { type: 'Unconfined' },
+            ...(legacyAppArmor ? {} : { appArmorProfile: { type: 'Unconfined' } }),
           },
-        },
+          volumeMounts: [
+            this.cache.volumeMount,
+            { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+            this.tls.volumeMount,
+          ],
+        }],
+        volumes: [
+          ...(this.cache.volume ? [this.cache.volume] : []),
+          { name: 'config', configMap: { name: this.config.name } },
+          this.tls.volume,
+        ],
       },
-    });
+    };
+    const metadata = { name: this.name, labels };
+    const selector = { matchLabels: this.selectorLabels };
+
+    if (this.workloadKind === 'statefulset') {
+      this.headlessService = new KubeService(this, 'Headless', {
+        metadata: { name: `${this.name}-headless`, labels },
+        spec: {
+          clusterIp: 'None',
+          selector: this.selectorLabels,
+          ports: [{ name: 'buildkitd', port: this.port, targetPort: IntOrString.fromString('buildkitd'), protocol: 'TCP' }],
+        },
+      });
+      this.workload = new KubeStatefulSet(this, 'Resource', {
+        metadata,
+        spec: {
+          replicas: this.replicas,
+          serviceName: this.headlessService.name,
+          // Replicas are independent builders: start and stop them together.
+          podManagementPolicy: 'Parallel',
+          selector,
+          template,
+          volumeClaimTemplates: this.cache.claimTemplate ? [this.cache.claimTemplate] : undefined,
+        },
+      });
+    } else {
+      this.workload = new KubeDeployment(this, 'Resource', {
+        metadata,
+        spec: {
+          replicas: this.replicas,
+          selector,
+          // A persistent RWO cache cannot be mounted by a surge pod, and two daemons must never share it.
+          strategy: this.cache.claim
+            ? { type: 'Recreate' }
+            : { type: 'RollingUpdate', rollingUpdate: { maxSurge: IntOrString.fromNumber(1), maxUnavailable: IntOrString.fromNumber(0) } },
+          template,
+        },
+      });
+    }
+
+    if (this.replicas > 1) {
+      // Voluntary disruptions (node drains) take one builder at a time.
+      new KubePodDisruptionBudget(this, 'Budget', {
+        metadata: { name: this.name, labels },
+        spec: { maxUnavailable: IntOrString.fromNumber(1), selector },
+      });
+    }
   }
 }

@@ -3,7 +3,7 @@ import { IntOrString, KubeService } from '../imports/k8s';
 import { BuildkitDaemon } from './buildkit-daemon';
 import { MANAGED_BY } from './labels';
 import { SEED } from './settings';
-import { checkDnsLabel, checkIPv4, checkPort } from './validation';
+import { checkDnsLabel, checkIPv4, checkPort, checkPositiveInteger } from './validation';
 
 export interface BuildkitServiceProps {
   /** The daemon whose pods the Service selects. */
@@ -28,6 +28,27 @@ export interface BuildkitServiceProps {
   readonly loadBalancerIP?: string;
 
   /**
+   * Select this one StatefulSet pod (such as 'buildkitd-0') instead of all replicas: an endpoint a CI job
+   * can pin a repository to, so its cache stays warm.
+   * @default - every replica
+   */
+  readonly podName?: string;
+
+  /**
+   * With several replicas, how long one client keeps reaching the same daemon (ClientIP affinity). Longer
+   * than a build, so that a build's follow-up sessions find their cache.
+   * @default 10800 (3 hours), applied only when the Service selects more than one pod
+   */
+  readonly sessionAffinityTimeoutSeconds?: number;
+
+  /**
+   * 'Local' keeps clients' source addresses (for NetworkPolicy and affinity) but only nodes running a
+   * daemon answer; 'Cluster' answers on every node but rewrites the source to a node address.
+   * @default - Kubernetes' default, 'Cluster'
+   */
+  readonly externalTrafficPolicy?: 'Cluster' | 'Local';
+
+  /**
    * MetalLB address pool to take the IP from.
    * @default - MetalLB picks the pool that holds the IP
    */
@@ -41,8 +62,8 @@ export interface BuildkitServiceProps {
 }
 
 /**
- * The `buildkitd` LoadBalancer. Plain L4: one build session is one HTTP/2 connection, which stays on the
- * pod it reached; TLS ends in buildkitd, never at the balancer.
+ * A LoadBalancer in front of the daemon. Plain L4: one build session is one HTTP/2 connection, which stays on
+ * the pod it reached; TLS ends in buildkitd, never at the balancer. Only the build port is exposed.
  */
 export class BuildkitService extends Construct {
   public readonly name: string;
@@ -52,20 +73,34 @@ export class BuildkitService extends Construct {
 
   constructor(scope: Construct, id: string, props: BuildkitServiceProps) {
     super(scope, id);
-    this.name = checkDnsLabel('BuildkitService', 'name', props.name ?? props.daemon.name);
-    this.port = checkPort('BuildkitService', 'port', props.port ?? props.daemon.port);
-    this.loadBalancerIP = checkIPv4('BuildkitService', 'loadBalancerIP', props.loadBalancerIP ?? SEED.loadBalancerIP);
+    const owner = 'BuildkitService';
+    this.name = checkDnsLabel(owner, 'name', props.name ?? props.daemon.name);
+    this.port = checkPort(owner, 'port', props.port ?? props.daemon.port);
+    this.loadBalancerIP = checkIPv4(owner, 'loadBalancerIP', props.loadBalancerIP ?? SEED.loadBalancerIP);
     // spec.loadBalancerIP is deprecated since Kubernetes 1.24; MetalLB reads its own annotation.
     const prefix = props.legacyMetallbAnnotations ? 'metallb.universe.tf' : 'metallb.io';
     const annotations: Record<string, string> = { [`${prefix}/loadBalancerIPs`]: this.loadBalancerIP };
     if (props.addressPool !== undefined) {
-      annotations[`${prefix}/address-pool`] = checkDnsLabel('BuildkitService', 'addressPool', props.addressPool);
+      annotations[`${prefix}/address-pool`] = checkDnsLabel(owner, 'addressPool', props.addressPool);
     }
+    const selector = { ...props.daemon.selectorLabels };
+    if (props.podName !== undefined) {
+      if (props.daemon.workloadKind !== 'statefulset') {
+        throw new Error(`${owner}: invalid podName ${JSON.stringify(props.podName)}: only StatefulSet pods have stable names; use workload 'statefulset'`);
+      }
+      selector['statefulset.kubernetes.io/pod-name'] = checkDnsLabel(owner, 'podName', props.podName);
+    }
+    const timeout = checkPositiveInteger(owner, 'sessionAffinityTimeoutSeconds', props.sessionAffinityTimeoutSeconds ?? 10800);
+    if (timeout > 86400) throw new Error(`${owner}: invalid sessionAffinityTimeoutSeconds ${timeout}: Kubernetes allows at most 86400`);
+    const affinity = props.podName === undefined && props.daemon.replicas > 1;
     this.resource = new KubeService(this, 'Resource', {
       metadata: { name: this.name, labels: { ...props.daemon.selectorLabels, ...MANAGED_BY }, annotations },
       spec: {
         type: 'LoadBalancer',
-        selector: props.daemon.selectorLabels,
+        externalTrafficPolicy: props.externalTrafficPolicy,
+        sessionAffinity: affinity ? 'ClientIP' : undefined,
+        sessionAffinityConfig: affinity ? { clientIp: { timeoutSeconds: timeout } } : undefined,
+        selector,
         ports: [{ name: 'buildkitd', port: this.port, targetPort: IntOrString.fromString('buildkitd'), protocol: 'TCP' }],
       },
     });

@@ -1,6 +1,6 @@
 /**
  * The seed's facts that the chart and the certificate commands must agree on. Both read them from here,
- * so a server certificate's SANs and the Service it protects cannot drift apart.
+ * so a server certificate's SANs and the Services it protects cannot drift apart.
  */
 export const SEED = {
   namespace: 'buildkit',
@@ -12,22 +12,29 @@ export const SEED = {
   image: 'moby/buildkit:v0.27.1-rootless',
 } as const;
 
-/** Where a client reaches the daemon: the Service's name and namespace, the cluster domain, LoadBalancer IPs and port. */
+/** Where clients reach the daemons: every Service name and LoadBalancer IP that serves the daemon certificate. */
 export interface Endpoint {
-  readonly name: string;
+  /** Service names; the first is the main one. */
+  readonly names: readonly string[];
   readonly namespace: string;
   readonly clusterDomain: string;
+  /** LoadBalancer IPs; the first is the main one. */
   readonly ips: readonly string[];
   readonly port: number;
+  /** Headless Services whose pods clients may dial by name (`<pod>.<headless>.<namespace>.svc...`). */
+  readonly headlessServices?: readonly string[];
 }
 
 /** The DNS names a pod resolves for a Service, shortest first. */
-export function serviceDnsNames(e: Pick<Endpoint, 'name' | 'namespace' | 'clusterDomain'>): string[] {
-  return [e.name, `${e.name}.${e.namespace}`, `${e.name}.${e.namespace}.svc`, `${e.name}.${e.namespace}.svc.${e.clusterDomain}`];
+export function serviceDnsNames(name: string, e: Pick<Endpoint, 'namespace' | 'clusterDomain'>): string[] {
+  return [name, `${name}.${e.namespace}`, `${name}.${e.namespace}.svc`, `${name}.${e.namespace}.svc.${e.clusterDomain}`];
 }
 
-/** Every name and address the server certificate must cover: the Service's DNS names and IPs, plus the
- * localhost names `kubectl port-forward` clients dial. */
+/**
+ * Every name and address the server certificate must cover: each Service's DNS names and IPs, a wildcard
+ * for StatefulSet pods, and the localhost names `kubectl port-forward` clients dial.
+ */
 export function serverSans(e: Endpoint): { dnsNames: string[]; ips: string[] } {
-  return { dnsNames: [...serviceDnsNames(e), 'localhost'], ips: [...e.ips, '127.0.0.1'] };
+  const pods = (e.headlessServices ?? []).map((h) => `*.${h}.${e.namespace}.svc.${e.clusterDomain}`);
+  return { dnsNames: [...e.names.flatMap((n) => serviceDnsNames(n, e)), ...pods, 'localhost'], ips: [...e.ips, '127.0.0.1'] };
 }

@@ -104,6 +104,23 @@ describe('the default chart (the seed, no settings)', () => {
     });
   });
 
+  test('a rollout waits for running builds before the daemon stops', () => {
+    expect(container.lifecycle.preStop.exec.command).toEqual(['sh', '/home/user/.config/buildkit/prestop.sh', '1800']);
+    expect(pod.spec.terminationGracePeriodSeconds).toBe(1830);
+    expect(find(manifests, 'ConfigMap', 'buildkitd-config').data['prestop.sh']).toMatch(/^#!\/bin\/sh\n/);
+  });
+
+  test('a single replica needs no budget, spread or affinity', () => {
+    expect(manifests.filter((m) => m.kind === 'PodDisruptionBudget')).toEqual([]);
+    expect(pod.spec.topologySpreadConstraints).toBeUndefined();
+    expect(service.spec.sessionAffinity).toBeUndefined();
+  });
+
+  test('exposes no metrics port and no debug address by default', () => {
+    expect(container.args.join(' ')).not.toContain('--debugaddr');
+    expect(service.spec.ports.map((p: any) => p.port)).toEqual([1234]);
+  });
+
   test('rolls without dropping below the desired count', () => {
     expect(deployment.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
   });

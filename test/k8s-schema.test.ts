@@ -7,6 +7,12 @@ const committed = readManifests(join(ROOT, 'dist'));
 const variants: Record<string, any[]> = {
   'committed dist/': committed,
   'Longhorn cache': synthChart({ cache: { persistent: true, size: '100Gi' } }),
+  'StatefulSet HA with per-replica IPs, metrics, NetworkPolicy, native arm64': synthChart({
+    replicas: 3, workload: 'statefulset', cache: { persistent: true }, perReplicaIPs: ['10.0.0.1', '10.0.0.2', '10.0.0.3'],
+    metrics: {}, networkPolicy: { allowedNamespaces: ['ci'] }, externalTrafficPolicy: 'Local', architecture: 'amd64',
+    nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.9' }],
+  }),
+  'Deployment with replicas, budget and spread': synthChart({ replicas: 2, drainTimeoutSeconds: 60 }),
   'legacy annotations, custom everything': synthChart({
     legacyAppArmorAnnotation: true, legacyMetallbAnnotations: true, addressPool: 'internal', namespace: 'ci',
     replicas: 3, port: 8443, resources: { limits: { cpu: '4' } }, image: 'moby/buildkit@sha256:' + 'a'.repeat(64),

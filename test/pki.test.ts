@@ -8,7 +8,7 @@ import { checkCertificate } from '../lib/pki/check';
 import { createCa, issueClientCertificate, issueServerCertificate } from '../lib/pki/issue';
 import { handshake } from './support/tls';
 
-const endpoint = { name: 'buildkitd', namespace: 'buildkit', clusterDomain: 'cluster.local', ips: ['192.168.80.110'], port: 1234 };
+const endpoint = { names: ['buildkitd'], namespace: 'buildkit', clusterDomain: 'cluster.local', ips: ['192.168.80.110'], port: 1234 };
 const now = new Date();
 const ca = createCa({ commonName: 'test CA', validityDays: 3650, now });
 const server = issueServerCertificate(ca, { commonName: 'buildkitd', ...serverSans(endpoint), validityDays: 365, now });
@@ -44,7 +44,7 @@ describe('the certificates, checked by openssl', () => {
     expect(text).toContain('CA:FALSE');
     expect(text).toContain('TLS Web Server Authentication');
     const sans = openssl('x509', '-in', serverFile, '-noout', '-ext', 'subjectAltName');
-    for (const name of serviceDnsNames(endpoint)) expect(sans).toContain(`DNS:${name},`);
+    for (const name of serviceDnsNames('buildkitd', endpoint)) expect(sans).toContain(`DNS:${name},`);
     expect(sans).toContain('IP Address:192.168.80.110');
     expect(sans).toContain('IP Address:127.0.0.1');
   });

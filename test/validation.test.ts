@@ -21,6 +21,19 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   ['one persistent cache for three replicas', { replicas: 3, cache: { persistent: true } },
     /^BuildkitDaemon: invalid replicas 3: a persistent cache volume serves one daemon \(BuildKit allows one daemon per state directory\)/],
   ['an address pool that is not a DNS label', { addressPool: 'Pool 1' }, /^BuildkitService: invalid addressPool "Pool 1"/],
+  ['per-replica IPs fewer than replicas', { workload: 'statefulset', replicas: 3, perReplicaIPs: ['10.0.0.1', '10.0.0.2'] },
+    /^BuildkitChart: invalid perReplicaIPs: 2 addresses for 3 replicas; give exactly one IP per replica$/],
+  ['per-replica IPs on a Deployment', { replicas: 2, perReplicaIPs: ['10.0.0.1', '10.0.0.2'] }, /invalid perReplicaIPs: only StatefulSet pods have stable names/],
+  ['a per-replica IP that is not IPv4', { workload: 'statefulset', perReplicaIPs: ['10.0.0'] }, /invalid perReplicaIPs\[0\] "10\.0\.0"/],
+  ['the same IP twice', { workload: 'statefulset', perReplicaIPs: ['192.168.80.110'] }, /invalid LoadBalancer IPs: 192\.168\.80\.110 is used twice/],
+  ['an invalid CIDR', { networkPolicy: { allowedCidrs: ['10.0.0.0/33'] } }, /^BuildkitNetworkPolicy: invalid allowedCidrs entry "10\.0\.0\.0\/33"/],
+  ['a CIDR without a prefix', { networkPolicy: { allowedCidrs: ['10.0.0.0'] } }, /invalid allowedCidrs entry "10\.0\.0\.0"/],
+  ['a metrics port equal to the build port', { metrics: { port: 1234 } }, /^BuildkitDaemon: invalid metricsPort 1234: it must differ from port 1234$/],
+  ['a metrics port out of range', { metrics: { port: 70000 } }, /invalid metricsPort 70000/],
+  ['an affinity timeout over a day', { replicas: 2, sessionAffinityTimeoutSeconds: 90000 }, /invalid sessionAffinityTimeoutSeconds 90000: Kubernetes allows at most 86400/],
+  ['a negative drain timeout', { drainTimeoutSeconds: -1 }, /invalid drainTimeoutSeconds -1/],
+  ['an unknown workload', { workload: 'daemonset' as any }, /invalid workload "daemonset": use 'deployment' or 'statefulset'/],
+  ['a native builder on the main IP', { nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '192.168.80.110' }] }, /192\.168\.80\.110 is used twice/],
   ['a cluster domain with a space', { clusterDomain: 'cluster local' }, /^BuildkitChart: invalid clusterDomain "cluster local"/],
 ];
 
@@ -37,7 +50,33 @@ describe('bad settings fail the synth with one clear line', () => {
     ['a registry with a port and a tag', { image: 'registry.local:5000/moby/buildkit:v0.27.1-rootless' }],
     ['replicas 3 on ephemeral caches', { replicas: 3 }],
     ['port 1 and port 65535', { port: 65535 }],
+    ['a StatefulSet with a per-replica Longhorn cache and 3 replicas', { workload: 'statefulset', replicas: 3, cache: { persistent: true } }],
   ] as Array<[string, BuildkitChartProps]>)('accepts %s', (_name, props) => {
     expect(() => synthChart(props)).not.toThrow();
+  });
+});
+
+describe('constructs used on their own check their combinations', () => {
+  const { Testing } = require('cdk8s');
+  const { BuildkitDaemon, BuildkitMetrics, BuildkitService, CacheVolume } = require('../lib');
+
+  test('a ServiceMonitor without the metrics port', () => {
+    const chart = Testing.chart();
+    const daemon = new BuildkitDaemon(chart, 'd');
+    expect(() => new BuildkitMetrics(chart, 'm', { daemon, serviceMonitor: true }))
+      .toThrow(/^BuildkitMetrics: invalid daemon: it serves no metrics; set the daemon's metricsPort/);
+  });
+
+  test('a per-replica cache on a Deployment', () => {
+    const chart = Testing.chart();
+    const cache = new CacheVolume(chart, 'c', { persistent: true, perReplica: true });
+    expect(() => new BuildkitDaemon(chart, 'd', { cache })).toThrow(/a per-replica cache needs workload 'statefulset'/);
+    expect(() => new CacheVolume(chart, 'e', { perReplica: true })).toThrow(/set persistent true as well/);
+  });
+
+  test('pinning a pod of a Deployment', () => {
+    const chart = Testing.chart();
+    const daemon = new BuildkitDaemon(chart, 'd');
+    expect(() => new BuildkitService(chart, 's', { daemon, podName: 'buildkitd-0' })).toThrow(/only StatefulSet pods have stable names/);
   });
 });

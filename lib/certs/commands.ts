@@ -119,7 +119,7 @@ function trustBundle(state: CaState): string {
 }
 
 function serverCertificate(ctx: CertsContext, ca: CertifiedKey, days: number): CertifiedKey {
-  return issueServerCertificate(ca, { commonName: ctx.endpoint.name, ...serverSans(ctx.endpoint), validityDays: days, now: ctx.now });
+  return issueServerCertificate(ca, { commonName: ctx.endpoint.names[0], ...serverSans(ctx.endpoint), validityDays: days, now: ctx.now });
 }
 
 function clientCertificate(ctx: CertsContext, ca: CertifiedKey, name: string, days: number): CertifiedKey {

@@ -1,0 +1,68 @@
+import { isIP } from 'net';
+import { Construct } from 'constructs';
+import { IntOrString, KubeNetworkPolicy, NetworkPolicyPeer } from '../imports/k8s';
+import { BuildkitDaemon } from './buildkit-daemon';
+import { MANAGED_BY } from './labels';
+import { checkDnsLabel } from './validation';
+
+export interface BuildkitNetworkPolicyProps {
+  /** The daemon whose pods the policy guards. */
+  readonly daemon: BuildkitDaemon;
+
+  /**
+   * Source ranges allowed to reach the build port through the LoadBalancer. With the Service's
+   * externalTrafficPolicy 'Cluster' the source is a node address, so keep the nodes' range in here.
+   * @default ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16']
+   */
+  readonly allowedCidrs?: readonly string[];
+
+  /**
+   * Namespaces whose pods may reach the build port.
+   * @default - every namespace in the cluster
+   */
+  readonly allowedNamespaces?: readonly string[];
+
+  /**
+   * The namespace Prometheus scrapes from; the only one that reaches the metrics port.
+   * @default 'monitoring'
+   */
+  readonly monitoringNamespace?: string;
+}
+
+function checkCidr(value: string): string {
+  const [address, prefix, ...rest] = value.split('/');
+  const family = isIP(address ?? '');
+  const bits = family === 4 ? 32 : 128;
+  if (!family || rest.length > 0 || !/^\d+$/.test(prefix ?? '') || Number(prefix) > bits) {
+    throw new Error(`BuildkitNetworkPolicy: invalid allowedCidrs entry ${JSON.stringify(value)}: use address/prefix such as 192.168.0.0/16`);
+  }
+  return value;
+}
+
+const byName = (namespaces: readonly string[]): NetworkPolicyPeer => ({
+  namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: [...namespaces] }] },
+});
+
+/** Ingress to the daemon: the build port from the allowed ranges and namespaces, metrics from monitoring only. */
+export class BuildkitNetworkPolicy extends Construct {
+  public readonly resource: KubeNetworkPolicy;
+
+  constructor(scope: Construct, id: string, props: BuildkitNetworkPolicyProps) {
+    super(scope, id);
+    const { daemon } = props;
+    const cidrs = (props.allowedCidrs ?? ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16']).map(checkCidr);
+    const namespaces = props.allowedNamespaces?.map((n) => checkDnsLabel('BuildkitNetworkPolicy', 'allowedNamespaces entry', n));
+    const monitoring = checkDnsLabel('BuildkitNetworkPolicy', 'monitoringNamespace', props.monitoringNamespace ?? 'monitoring');
+    const ingress = [{
+      from: [...cidrs.map((cidr) => ({ ipBlock: { cidr } })), namespaces ? byName(namespaces) : { namespaceSelector: {} }],
+      ports: [{ port: IntOrString.fromNumber(daemon.port), protocol: 'TCP' }],
+    }];
+    if (daemon.metricsPort !== undefined) {
+      ingress.push({ from: [byName([monitoring])], ports: [{ port: IntOrString.fromNumber(daemon.metricsPort), protocol: 'TCP' }] });
+    }
+    this.resource = new KubeNetworkPolicy(this, 'Resource', {
+      metadata: { name: daemon.name, labels: { ...daemon.selectorLabels, ...MANAGED_BY } },
+      spec: { podSelector: { matchLabels: daemon.selectorLabels }, policyTypes: ['Ingress'], ingress },
+    });
+  }
+}
