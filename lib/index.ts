@@ -8,4 +8,4 @@ export * from './tls-bundle';
 export * from './settings';
 export { gcLimitsFor, renderBuildkitdToml } from './buildkitd-toml';
 export type { GcLimits } from './buildkitd-toml';
-export { synthesize } from './synth';
+export { runSynth, synthesize } from './synth';

@@ -33,3 +33,17 @@ export function synthesize(outdir: string, build: (app: App) => void): void {
     rmSync(previous, { recursive: true, force: true });
   }
 }
+
+/**
+ * The entry point of a synth command: synthesizes into `outdir` (or CDK8S_OUTDIR, which `cdk8s synth` sets),
+ * and on failure prints one line and sets a non-zero exit code, leaving the previous output in place.
+ */
+export function runSynth(outdir: string, build: (app: App) => void): void {
+  const target = process.env.CDK8S_OUTDIR ?? outdir;
+  try {
+    synthesize(target, build);
+  } catch (err) {
+    console.error(`synth failed (${target} left as it was): ${(err as Error).message}`);
+    process.exitCode = 1;
+  }
+}

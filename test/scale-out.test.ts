@@ -1,6 +1,8 @@
 import { App } from 'cdk8s';
 import { BuildkitChart, serverSans } from '../lib';
+import { join } from 'path';
 import { daemonContainer, find, synthChart } from './support/chart';
+import { readManifests, ROOT } from './support/dist';
 
 const SELECTOR = { 'app.kubernetes.io/name': 'buildkit', 'app.kubernetes.io/instance': 'buildkitd', 'app.kubernetes.io/component': 'daemon' };
 const HA = {
@@ -90,5 +92,19 @@ describe('availability with several replicas', () => {
     const manifests = synthChart({ drainTimeoutSeconds: 600 });
     expect(daemonContainer(manifests).lifecycle.preStop.exec.command[2]).toBe('600');
     expect(find(manifests, 'Deployment', 'buildkitd').spec.template.spec.terminationGracePeriodSeconds).toBe(630);
+  });
+});
+
+describe('examples/ha', () => {
+  test('is the seed scaled out: 3 replicas, StatefulSet with Longhorn, per-replica IPs, metrics, NetworkPolicy', () => {
+    const manifests = readManifests(join(ROOT, 'examples/ha/dist'));
+    const sts = find(manifests, 'StatefulSet', 'buildkitd');
+    expect(sts.spec.replicas).toBe(3);
+    expect(sts.spec.volumeClaimTemplates[0].spec.storageClassName).toBe('longhorn');
+    expect(['buildkitd-0', 'buildkitd-1', 'buildkitd-2'].map((n) => find(manifests, 'Service', n).metadata.annotations['metallb.io/loadBalancerIPs']))
+      .toEqual(['192.168.80.111', '192.168.80.112', '192.168.80.113']);
+    expect(find(manifests, 'ServiceMonitor', 'buildkitd')).toBeDefined();
+    expect(find(manifests, 'NetworkPolicy', 'buildkitd')).toBeDefined();
+    expect(find(manifests, 'Service', 'buildkitd').spec.externalTrafficPolicy).toBe('Local');
   });
 });

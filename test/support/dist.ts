@@ -24,7 +24,13 @@ export function readManifests(dir: string): any[] {
   return [...readTree(dir)].filter(([f]) => f.endsWith('.yaml')).flatMap(([, b]) => loadAll(b.toString()) as any[]).filter(Boolean);
 }
 
-/** Runs the README's synth command, as CI would, writing to outdir. */
-export function synthTo(outdir: string): void {
-  execFileSync('node', ['--import', 'tsx', 'main.ts'], { cwd: ROOT, env: { ...process.env, CDK8S_OUTDIR: outdir }, stdio: 'pipe' });
+/** Every synthesized output the repository commits: the service's dist/ and each example's. */
+export const OUTPUTS = [
+  { entry: 'main.ts', dist: 'dist' },
+  { entry: 'examples/ha/main.ts', dist: 'examples/ha/dist' },
+];
+
+/** Runs a synth entry point as `npm run synth` does, writing to outdir. */
+export function synthTo(outdir: string, entry = 'main.ts'): void {
+  execFileSync('node', ['--import', 'tsx', entry], { cwd: ROOT, env: { ...process.env, CDK8S_OUTDIR: outdir }, stdio: 'pipe' });
 }
