@@ -6,8 +6,8 @@ import { CertifiedKey, createCa, issueClientCertificate, issueServerCertificate 
 import { Endpoint, SEED, serverSans } from '../settings';
 import { newIdentityFile, parseIdentities, recipientOf } from '../sops/age-keys';
 import { decryptDocument, encryptDocument, readSopsFile } from '../sops/sops-file';
-import { checkDnsLabel } from '../validation';
 import { readText, writeFiles } from './files';
+import { IN_CLUSTER_CLIENT, paths } from './layout';
 
 /** What every certificate command needs: where secrets/ is, what the chart serves, and the time. */
 export interface CertsContext {
@@ -29,20 +29,6 @@ export interface Validity {
 }
 
 const ENCRYPTED_REGEX = '^(data|stringData)$';
-const IN_CLUSTER_CLIENT = 'in-cluster';
-
-/** secrets/ layout. Only apps/ is applied by GitOps; ca/ and clients/ are read by these commands alone. */
-export function paths(root: string) {
-  return {
-    sopsConfig: join(root, '.sops.yaml'),
-    ageKey: join(root, 'age', 'age-key.txt'),
-    ca: join(root, 'ca', 'buildkit-ca.yaml'),
-    daemon: join(root, 'apps', `${SEED.certSecretName}.yaml`),
-    client: (name: string) => name === IN_CLUSTER_CLIENT
-      ? join(root, 'apps', 'buildkit-client-certs.yaml')
-      : join(root, 'clients', `${checkDnsLabel('certs', 'client name', name)}.yaml`),
-  };
-}
 
 interface CaState { ca: CertifiedKey; previousCaPem?: string }
 
@@ -284,10 +270,4 @@ export async function check(ctx: CertsContext, minDaysLeft = 30): Promise<CheckR
     reports.push(report);
   }
   return { reports, ok: reports.every((r) => r.problems.length === 0) };
-}
-
-/** The encrypted daemon Secret's MAC: changes exactly when the certificates do, reveals nothing. */
-export function daemonCertsRevision(root: string): string | undefined {
-  const path = paths(root).daemon;
-  return existsSync(path) ? readSopsFile(readText(path, '')).sops.mac : undefined;
 }

@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'crypto';
 import { armor, Decrypter, Encrypter } from 'age-encryption';
-import { dump, load } from 'js-yaml';
+import { dump } from 'js-yaml';
+import { readSopsFile, SopsError, SopsMetadata } from './metadata';
 
 /**
  * The SOPS file format (getsops/sops) for age recipients: every value under a key matching the
@@ -9,8 +10,7 @@ import { dump, load } from 'js-yaml';
  * age-encrypted once per recipient. Files written here open with `sops edit` and Flux's decryption.
  */
 
-type Tree = { [key: string]: Value };
-type Value = string | number | boolean | null | Value[] | Tree;
+import type { Tree, Value } from './metadata';
 
 export interface EncryptOptions {
   /** age recipients (age1...) that can decrypt the file. */
@@ -24,8 +24,6 @@ export interface EncryptOptions {
 const ENC = /^ENC\[AES256_GCM,data:(.*),iv:(.+),tag:(.+),type:(str|int|float|bool|bytes|comment)\]$/;
 /** The sops release whose file layout this writes (2-space indent, no empty key-service lists). */
 const SOPS_FORMAT_VERSION = '3.10.2';
-
-export class SopsError extends Error {}
 
 /** The bytes sops hashes and encrypts for a value (Go's sops.ToBytes). */
 function toBytes(value: Value, path: string): { bytes: Buffer; type: string } {
@@ -108,30 +106,6 @@ export async function encryptDocument(doc: Tree, options: EncryptOptions): Promi
   return dump({ ...encrypted, sops }, { lineWidth: -1, noRefs: true });
 }
 
-interface SopsMetadata {
-  age?: Array<{ recipient: string; enc: string }>;
-  lastmodified: string;
-  mac: string;
-  encrypted_regex?: string;
-  mac_only_encrypted?: boolean;
-}
-
-/** The parsed file and its sops metadata, without decrypting anything. */
-export function readSopsFile(text: string): { tree: Tree; sops: SopsMetadata } {
-  const parsed = load(text) as Tree | undefined;
-  const sops = parsed?.sops as unknown as SopsMetadata | undefined;
-  if (!parsed || typeof sops !== 'object' || typeof sops.mac !== 'string' || typeof sops.lastmodified !== 'string') {
-    throw new SopsError('not a sops file: no sops metadata with mac and lastmodified');
-  }
-  const { sops: _metadata, ...tree } = parsed;
-  return { tree, sops };
-}
-
-/** The recipients a file is encrypted to. */
-export function recipientsOf(text: string): string[] {
-  return (readSopsFile(text).sops.age ?? []).map((a) => a.recipient);
-}
-
 async function unwrapDataKey(sops: SopsMetadata, identities: readonly string[]): Promise<Buffer> {
   for (const entry of sops.age ?? []) {
     const decrypter = new Decrypter();
@@ -167,3 +141,5 @@ export async function decryptDocument(text: string, identities: readonly string[
   }
   return decrypted;
 }
+
+export { readSopsFile, recipientsOf, SopsError } from './metadata';
