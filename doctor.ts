@@ -1,0 +1,8 @@
+import { App } from 'cdk8s';
+import { config } from './config';
+import { BuildkitChart } from './lib';
+import { runDoctor } from './lib/cli/doctor';
+
+// Without --addr, the doctor dials the LoadBalancer that config.ts sets up.
+const { ips, port } = new BuildkitChart(new App(), 'buildkit', config).endpoint;
+runDoctor(process.argv.slice(2), `tcp://${ips[0]}:${port}`).then((code) => { process.exitCode = code; });

@@ -1,0 +1,152 @@
+import { existsSync, readFileSync } from 'fs';
+import { connect as connectTcp, isIP } from 'net';
+import { join } from 'path';
+import { checkServerIdentity, connect as connectTls, DetailedPeerCertificate } from 'tls';
+import { credentials, ServiceError } from '@grpc/grpc-js';
+import { checkCertificate } from '../pki/check';
+import { ControlClient, HealthClient, WorkerRecord } from './buildkit-api';
+
+/** What fails, from the outside in; the doctor stops at the first failing class. */
+export type FailureClass = 'bundle' | 'network' | 'certificate' | 'grpc';
+
+export interface Step {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail: string;
+  /** What to run or check next, for a failed step. */
+  readonly hint?: string;
+}
+
+export interface DoctorOptions {
+  /** tcp://HOST:PORT, as buildctl --addr takes it. */
+  readonly addr: string;
+  /** Folder with ca.pem, cert.pem and key.pem, as buildctl --tlsdir reads it. */
+  readonly tlsDir: string;
+  /** The name to verify the server certificate for, when it is not the address dialled. */
+  readonly servername?: string;
+  readonly now: Date;
+  /** Per network step. */
+  readonly timeoutMs?: number;
+}
+
+export interface DoctorResult {
+  readonly steps: Step[];
+  readonly failed?: FailureClass;
+}
+
+class Failure extends Error {
+  constructor(readonly failureClass: FailureClass, readonly step: Step) { super(step.detail); }
+}
+
+export function parseAddr(addr: string): { host: string; port: number } {
+  const m = /^tcp:\/\/(\[[0-9a-fA-F:]+\]|[^:/\s]+):(\d{1,5})$/.exec(addr);
+  const port = Number(m?.[2]);
+  if (!m || port < 1 || port > 65535) throw new Error(`invalid --addr ${JSON.stringify(addr)}: use tcp://HOST:PORT, such as tcp://192.168.80.110:1234`);
+  return { host: m[1].replace(/^\[|\]$/g, ''), port };
+}
+
+const elapsed = (since: bigint) => `${Number((process.hrtime.bigint() - since) / 1_000_000n)} ms`;
+
+/** The seed's troubleshooting section as a program: outside in, one step after the other. */
+export async function diagnose(options: DoctorOptions, report: (step: Step) => void = () => {}): Promise<DoctorResult> {
+  const steps: Step[] = [];
+  const pass = (name: string, detail: string) => { const s = { name, ok: true, detail }; steps.push(s); report(s); };
+  const fail = (failureClass: FailureClass, name: string, detail: string, hint: string): never => {
+    throw new Failure(failureClass, { name, ok: false, detail, hint });
+  };
+  const timeoutMs = options.timeoutMs ?? 5000;
+  try {
+    const { host, port } = parseAddr(options.addr);
+    const name = options.servername ?? host;
+
+    // 1. The client bundle.
+    const files: Record<string, string> = {};
+    for (const f of ['ca.pem', 'cert.pem', 'key.pem']) {
+      const path = join(options.tlsDir, f);
+      if (!existsSync(path)) {
+        fail('bundle', 'client bundle', `${path} is missing`, 'export one: npm run certs -- export NAME --out DIR (it writes ca.pem, cert.pem, key.pem)');
+      }
+      files[f] = readFileSync(path, 'utf8');
+    }
+    const client = checkCertificate({ label: 'client', certPem: files['cert.pem'], keyPem: files['key.pem'], caPem: files['ca.pem'], now: options.now, minDaysLeft: 0 });
+    if (client.problems.length > 0) {
+      fail('bundle', 'client bundle', `client certificate ${client.subject}: ${client.problems.join('; ')}`, 'issue a fresh one: npm run certs -- issue-client NAME --renew, then export it');
+    }
+    pass('client bundle', `${client.subject}, ${client.daysLeft} days left`);
+
+    // 2. TCP.
+    let started = process.hrtime.bigint();
+    await new Promise<void>((resolve, reject) => {
+      const socket = connectTcp({ host, port, timeout: timeoutMs }, () => { socket.destroy(); resolve(); });
+      socket.on('timeout', () => { socket.destroy(); reject(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })); });
+      socket.on('error', reject);
+    }).catch((err: NodeJS.ErrnoException) => fail('network', 'tcp', `${host}:${port}: ${err.code ?? err.message}`, err.code === 'ECONNREFUSED'
+      ? 'nothing listens there: kubectl get pods,endpoints -n buildkit (are the daemons ready?)'
+      : 'no route or no answer: kubectl get svc -n buildkit (did MetalLB assign the IP?), and check the BGP routes on the edge router'));
+    pass('tcp', `${host}:${port} reachable in ${elapsed(started)}`);
+
+    // 3. TLS, and the server certificate as the client sees it.
+    started = process.hrtime.bigint();
+    const session = await new Promise<{ peer: DetailedPeerCertificate; authorizationError?: string; protocol: string | null }>((resolve, reject) => {
+      const socket = connectTls({
+        host, port, ca: files['ca.pem'], cert: files['cert.pem'], key: files['key.pem'],
+        servername: isIP(name) ? undefined : name, rejectUnauthorized: false, timeout: timeoutMs,
+      }, () => {
+        const result = { peer: socket.getPeerCertificate(true), authorizationError: socket.authorizationError?.toString(), protocol: socket.getProtocol() };
+        socket.destroy();
+        resolve(result);
+      });
+      socket.on('timeout', () => { socket.destroy(); reject(new Error('handshake timed out')); });
+      socket.on('error', reject);
+    }).catch((err: Error) => fail('certificate', 'tls handshake', err.message, 'is this a buildkitd with TLS? kubectl logs -n buildkit deployment/buildkitd'));
+    pass('tls handshake', `${session.protocol} in ${elapsed(started)}`);
+
+    const notAfter = new Date(session.peer.valid_to);
+    const daysLeft = Math.floor((notAfter.getTime() - options.now.getTime()) / 86_400_000);
+    if (session.authorizationError === 'CERT_HAS_EXPIRED' || notAfter <= options.now) {
+      fail('certificate', 'server certificate expiry', `expired on ${notAfter.toISOString()}`, 'npm run certs -- rotate, npm run synth, commit: the pods roll onto the new certificate');
+    }
+    // Node reports a name mismatch as an authorization error too; the name step below explains that one.
+    if (session.authorizationError && !session.authorizationError.includes('ERR_TLS_CERT_ALTNAME_INVALID')) {
+      fail('certificate', 'server certificate chain', `does not chain to ${join(options.tlsDir, 'ca.pem')}: ${session.authorizationError}`,
+        'this bundle is from another CA: export a fresh one (npm run certs -- export NAME --out DIR), and npm run certs -- check');
+    }
+    pass('server certificate chain', `issued by ${session.peer.issuer.CN}`);
+    const mismatch = checkServerIdentity(name, session.peer);
+    if (mismatch) {
+      fail('certificate', 'server certificate name', `does not cover ${name} (${session.peer.subjectaltname})`,
+        'dial a name or IP it covers (--servername), or add it in config.ts and run npm run certs -- rotate');
+    }
+    pass('server certificate name', `covers ${name}`);
+    pass('server certificate expiry', `${daysLeft} days left (${notAfter.toISOString()})${daysLeft < 30 ? ': renew soon with npm run certs -- rotate' : ''}`);
+
+    // 4. gRPC over mutual TLS: the health service, then the workers.
+    const creds = credentials.createSsl(Buffer.from(files['ca.pem']), Buffer.from(files['key.pem']), Buffer.from(files['cert.pem']));
+    const channelOptions = options.servername ? { 'grpc.ssl_target_name_override': name, 'grpc.default_authority': name } : {};
+    const target = `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+    const call = <T>(Client: typeof HealthClient, method: string, request: object) => new Promise<T>((resolve, reject) => {
+      const grpcClient = new Client(target, creds, channelOptions);
+      grpcClient[method](request, { deadline: Date.now() + timeoutMs }, (err: ServiceError | null, response: T) => {
+        grpcClient.close();
+        if (err) reject(err); else resolve(response);
+      });
+    });
+    const grpcHint = 'the daemon refused the call: is the client certificate from the CA it trusts? npm run certs -- check; kubectl logs -n buildkit deployment/buildkitd';
+    started = process.hrtime.bigint();
+    const health = await call<{ status: string }>(HealthClient, 'Check', { service: '' })
+      .catch((err: ServiceError) => fail('grpc', 'grpc health', `${err.code} ${err.details}`, grpcHint));
+    if (health.status !== 'SERVING') fail('grpc', 'grpc health', `status ${health.status}`, 'the daemon is starting or unhealthy: kubectl get pods -n buildkit; kubectl logs -n buildkit deployment/buildkitd');
+    pass('grpc health', `SERVING in ${elapsed(started)}`);
+    const workers = await call<{ record: WorkerRecord[] }>(ControlClient, 'ListWorkers', {})
+      .catch((err: ServiceError) => fail('grpc', 'workers', `${err.code} ${err.details}`, grpcHint));
+    if (workers.record.length === 0) fail('grpc', 'workers', 'the daemon has no worker', 'kubectl logs -n buildkit deployment/buildkitd (rootless needs Unconfined seccomp and AppArmor)');
+    const describe = (w: WorkerRecord) => `${w.ID} [${w.platforms.map((p) => `${p.OS}/${p.Architecture}${p.Variant ? `/${p.Variant}` : ''}`).join(', ')}]${w.BuildkitVersion?.version ? ` buildkit ${w.BuildkitVersion.version}` : ''}`;
+    pass('workers', workers.record.map(describe).join('; '));
+    return { steps };
+  } catch (err) {
+    if (!(err instanceof Failure)) throw err;
+    steps.push(err.step);
+    report(err.step);
+    return { steps, failed: err.failureClass };
+  }
+}

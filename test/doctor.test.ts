@@ -1,0 +1,142 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { createServer } from 'net';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { serverSans } from '../lib';
+import { runDoctor } from '../lib/cli/doctor';
+import { diagnose, parseAddr } from '../lib/doctor/doctor';
+import { CertifiedKey, createCa, issueClientCertificate, issueServerCertificate } from '../lib/pki/issue';
+import { FakeBuildkitd, startFakeBuildkitd } from './support/fake-buildkitd';
+
+// Every test dials only 127.0.0.1.
+const now = new Date();
+const endpoint = { names: ['buildkitd'], namespace: 'buildkit', clusterDomain: 'cluster.local', ips: ['192.168.80.110'], port: 1234 };
+const ca = createCa({ commonName: 'test CA', validityDays: 365, now });
+// 20 days: well inside the doctor's 30-day "renew soon" warning, whatever the clock's milliseconds.
+const server = issueServerCertificate(ca, { commonName: 'buildkitd', ...serverSans(endpoint), validityDays: 20, now });
+const client = issueClientCertificate(ca, { commonName: 'ci', validityDays: 30, now });
+const otherCa = createCa({ commonName: 'other CA', validityDays: 365, now });
+
+const work = mkdtempSync(join(tmpdir(), 'buildkit-doctor-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+let n = 0;
+function tlsDir(files: { ca?: string; cert?: CertifiedKey }): string {
+  const dir = join(work, `bundle-${n++}`);
+  require('fs').mkdirSync(dir);
+  if (files.ca) writeFileSync(join(dir, 'ca.pem'), files.ca);
+  if (files.cert) { writeFileSync(join(dir, 'cert.pem'), files.cert.certPem); writeFileSync(join(dir, 'key.pem'), files.cert.keyPem); }
+  return dir;
+}
+const goodBundle = tlsDir({ ca: ca.certPem, cert: client });
+
+let daemon: FakeBuildkitd;
+beforeAll(async () => { daemon = await startFakeBuildkitd({ caPem: ca.certPem, ...server }); });
+afterAll(() => daemon.stop());
+
+const run = (addr: string, dir: string, servername?: string) => diagnose({ addr, tlsDir: dir, servername, now, timeoutMs: 3000 });
+const lastStep = (result: Awaited<ReturnType<typeof run>>) => result.steps[result.steps.length - 1];
+
+describe('npm run doctor against a buildkitd stand-in on 127.0.0.1', () => {
+  test('every step passes: bundle, TCP, TLS, chain, name, expiry, gRPC health and the worker list', async () => {
+    const result = await run(daemon.addr, goodBundle, 'buildkitd.buildkit.svc.cluster.local');
+    expect(result.failed).toBeUndefined();
+    expect(result.steps.map((s) => [s.name, s.ok])).toEqual([
+      ['client bundle', true], ['tcp', true], ['tls handshake', true], ['server certificate chain', true],
+      ['server certificate name', true], ['server certificate expiry', true], ['grpc health', true], ['workers', true],
+    ]);
+    expect(lastStep(result).detail).toBe('w0 [linux/amd64, linux/arm64] buildkit v0.27.1');
+    expect(result.steps[5].detail).toMatch(/^\d+ days left .*: renew soon/);
+  });
+
+  test('the address dialled is what the certificate must cover: 127.0.0.1 is a SAN', async () => {
+    expect((await run(daemon.addr, goodBundle)).failed).toBeUndefined();
+  });
+
+  test('SAN mismatch: a name the certificate lacks', async () => {
+    const result = await run(daemon.addr, goodBundle, 'builder.example.com');
+    expect(result.failed).toBe('certificate');
+    expect(lastStep(result)).toMatchObject({ name: 'server certificate name', ok: false });
+    expect(lastStep(result).detail).toMatch(/^does not cover builder\.example\.com/);
+    expect(lastStep(result).hint).toMatch(/--servername|certs -- rotate/);
+  });
+
+  test('wrong CA: the bundle does not verify the server', async () => {
+    const result = await run(daemon.addr, tlsDir({ ca: otherCa.certPem, cert: issueClientCertificate(otherCa, { commonName: 'x', validityDays: 5, now }) }));
+    expect(result.failed).toBe('certificate');
+    expect(lastStep(result)).toMatchObject({ name: 'server certificate chain', ok: false });
+  });
+
+  test('missing client certificate', async () => {
+    const result = await run(daemon.addr, tlsDir({ ca: ca.certPem }));
+    expect(result.failed).toBe('bundle');
+    expect(lastStep(result).detail).toMatch(/cert\.pem is missing$/);
+    expect(result.steps).toHaveLength(1);
+  });
+
+  test('a client certificate the daemon does not trust: refused at the gRPC call', async () => {
+    const stranger = issueClientCertificate(otherCa, { commonName: 'stranger', validityDays: 5, now });
+    const result = await run(daemon.addr, tlsDir({ ca: ca.certPem + otherCa.certPem, cert: stranger }));
+    expect(result.failed).toBe('grpc');
+    expect(lastStep(result)).toMatchObject({ name: 'grpc health', ok: false });
+  });
+
+  test('expired server certificate', async () => {
+    const old = new Date(now.getTime() - 10 * 86_400_000);
+    const expired = await startFakeBuildkitd({ caPem: ca.certPem, ...issueServerCertificate(ca, { commonName: 'buildkitd', ...serverSans(endpoint), validityDays: 1, now: old }) });
+    try {
+      const result = await run(expired.addr, goodBundle);
+      expect(result.failed).toBe('certificate');
+      expect(lastStep(result)).toMatchObject({ name: 'server certificate expiry', ok: false });
+      expect(lastStep(result).detail).toMatch(/^expired on /);
+    } finally {
+      await expired.stop();
+    }
+  });
+
+  test('an unhealthy daemon', async () => {
+    const starting = await startFakeBuildkitd({ caPem: ca.certPem, ...server }, 'NOT_SERVING');
+    try {
+      const result = await run(starting.addr, goodBundle);
+      expect(result.failed).toBe('grpc');
+      expect(lastStep(result).detail).toBe('status NOT_SERVING');
+    } finally {
+      await starting.stop();
+    }
+  });
+
+  test('nothing listening', async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as any).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const result = await run(`tcp://127.0.0.1:${port}`, goodBundle);
+    expect(result.failed).toBe('network');
+    expect(lastStep(result)).toMatchObject({ name: 'tcp', ok: false, detail: `127.0.0.1:${port}: ECONNREFUSED` });
+    expect(lastStep(result).hint).toMatch(/kubectl get pods,endpoints -n buildkit/);
+  });
+});
+
+describe('the doctor command', () => {
+  test('prints each step and exits by failure class', async () => {
+    const lines: string[] = [];
+    const io = { log: (...l: string[]) => lines.push(...l), error: (l: string) => lines.push(l) };
+    expect(await runDoctor(['--addr', daemon.addr, '--tlsdir', goodBundle], 'tcp://127.0.0.1:1')).toBe(0);
+    expect(await runDoctor(['--addr', daemon.addr, '--tlsdir', goodBundle, '--servername', 'nope.example'], 'x', io)).toBe(5);
+    expect(lines.filter((l) => l.startsWith('FAIL'))).toEqual([expect.stringMatching(/^FAIL server certificate name: does not cover nope\.example/)]);
+    expect(await runDoctor(['--addr', daemon.addr, '--tlsdir', join(work, 'nowhere')], 'x', io)).toBe(3);
+    expect(await runDoctor(['--tlsdir', goodBundle, '--addr', 'http://x'], 'x', io)).toBe(2);
+    expect(await runDoctor([], 'x', io)).toBe(2);
+  });
+
+  test.each([
+    ['tcp://192.168.80.110:1234', { host: '192.168.80.110', port: 1234 }],
+    ['tcp://buildkitd.buildkit.svc.cluster.local:1234', { host: 'buildkitd.buildkit.svc.cluster.local', port: 1234 }],
+    ['tcp://[::1]:1234', { host: '::1', port: 1234 }],
+  ])('parses %s', (addr, parsed) => {
+    expect(parseAddr(addr)).toEqual(parsed);
+  });
+
+  test.each(['192.168.80.110:1234', 'tcp://host', 'tcp://host:0', 'tcp://host:70000', 'unix:///run/buildkit.sock'])('refuses %s', (addr) => {
+    expect(() => parseAddr(addr)).toThrow(/invalid --addr/);
+  });
+});
