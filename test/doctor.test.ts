@@ -120,7 +120,9 @@ describe('the doctor command', () => {
   test('prints each step and exits by failure class', async () => {
     const lines: string[] = [];
     const io = { log: (...l: string[]) => lines.push(...l), error: (l: string) => lines.push(l) };
-    expect(await runDoctor(['--addr', daemon.addr, '--tlsdir', goodBundle], 'tcp://127.0.0.1:1')).toBe(0);
+    expect(await runDoctor(['--addr', daemon.addr, '--tlsdir', goodBundle], 'tcp://127.0.0.1:1', io)).toBe(0);
+    expect(lines.filter((l) => l.startsWith('OK   '))).toHaveLength(8);
+    lines.length = 0;
     expect(await runDoctor(['--addr', daemon.addr, '--tlsdir', goodBundle, '--servername', 'nope.example'], 'x', io)).toBe(5);
     expect(lines.filter((l) => l.startsWith('FAIL'))).toEqual([expect.stringMatching(/^FAIL server certificate name: does not cover nope\.example/)]);
     expect(await runDoctor(['--addr', daemon.addr, '--tlsdir', join(work, 'nowhere')], 'x', io)).toBe(3);
