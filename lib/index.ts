@@ -9,3 +9,5 @@ export * from './settings';
 export { gcLimitsFor, renderBuildkitdToml } from './buildkitd-toml';
 export type { GcLimits } from './buildkitd-toml';
 export { runSynth, synthesize } from './synth';
+export * from './flux-kustomizations';
+export * from './argocd-application';

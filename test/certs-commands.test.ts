@@ -17,7 +17,7 @@ const context = (settings: BuildkitChartProps = {}, now = new Date()): CertsCont
 });
 const identities = () => parseIdentities(readFileSync(paths(root).ageKey, 'utf8'));
 const secretData = async (path: string) => ((await decryptDocument(readFileSync(path, 'utf8'), identities())) as any).stringData;
-const snapshot = () => Object.fromEntries(['.sops.yaml', 'ca/buildkit-ca.yaml', 'apps/buildkit-daemon-certs.yaml', 'apps/buildkit-client-certs.yaml']
+const snapshot = () => Object.fromEntries(['.sops.yaml', 'apps/namespace.yaml', 'ca/buildkit-ca.yaml', 'apps/buildkit-daemon-certs.yaml', 'apps/buildkit-client-certs.yaml']
   .map((f) => [f, existsSync(join(root, f)) ? readFileSync(join(root, f), 'utf8') : undefined]));
 
 /** Does a client bundle get through the daemon's mutual TLS, as buildctl would? */
@@ -90,7 +90,7 @@ describe('certs init', () => {
     await init(context());
     expect(snapshot()).toEqual(before);
     expect(Object.keys(before).map((f) => statSync(join(root, f)).mtimeMs)).toEqual(mtimes);
-    expect(lines.filter((l) => l.startsWith('wrote'))).toHaveLength(5);
+    expect(lines.filter((l) => l.startsWith('wrote'))).toHaveLength(6);
   });
 });
 

@@ -112,6 +112,23 @@ function clientCertificate(ctx: CertsContext, ca: CertifiedKey, name: string, da
   return issueClientCertificate(ca, { commonName: `buildkit-client-${name}`, validityDays: days, now: ctx.now });
 }
 
+/**
+ * The namespace the Secrets go into, for GitOps tools that apply secrets/apps before dist/ (Flux's
+ * Kustomization for dist/ depends on the Secrets). Flux creates it only when missing and never prunes it:
+ * dist/ owns the namespace and its labels.
+ */
+function namespaceSeed(namespace: string): string {
+  return dump({
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: {
+      name: namespace,
+      annotations: { 'kustomize.toolkit.fluxcd.io/ssa': 'IfNotPresent', 'kustomize.toolkit.fluxcd.io/prune': 'disabled' },
+      labels: { 'pod-security.kubernetes.io/enforce': 'privileged' },
+    },
+  });
+}
+
 export interface InitOptions extends Validity {
   /** More age recipients for .sops.yaml, such as a teammate's or the cluster's. */
   readonly extraRecipients?: readonly string[];
@@ -135,7 +152,7 @@ export async function init(ctx: CertsContext, options: InitOptions = {}): Promis
   const recipients = [...new Set([...existing, ...own, ...(options.extraRecipients ?? [])])];
   for (const r of recipients) if (!/^age1[0-9a-z]{58}$/.test(r)) throw new Error(`invalid age recipient ${JSON.stringify(r)}: use an age1... public key`);
   const sopsConfig = dump({ creation_rules: [{ path_regex: '\\.yaml$', encrypted_regex: ENCRYPTED_REGEX, age: recipients.join(',') }] });
-  store.written(writeFiles([{ path: p.sopsConfig, content: sopsConfig }]));
+  store.written(writeFiles([{ path: p.sopsConfig, content: sopsConfig }, { path: p.namespace, content: namespaceSeed(ctx.endpoint.namespace) }]));
 
   if (existsSync(p.ca)) {
     ctx.log(`kept ${store.rel(p.ca)}: certificates exist (use rotate or issue-client to change them)`);

@@ -15,6 +15,7 @@ export function paths(root: string) {
     ageKey: join(root, 'age', 'age-key.txt'),
     ca: join(root, 'ca', 'buildkit-ca.yaml'),
     daemon: join(root, 'apps', `${SEED.certSecretName}.yaml`),
+    namespace: join(root, 'apps', 'namespace.yaml'),
     client: (name: string) => name === IN_CLUSTER_CLIENT
       ? join(root, 'apps', 'buildkit-client-certs.yaml')
       : join(root, 'clients', `${checkDnsLabel('certs', 'client name', name)}.yaml`),

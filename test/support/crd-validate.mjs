@@ -5,6 +5,8 @@ import { readFileSync } from 'fs';
 
 const models = {
   'monitoring.coreos.com/v1/ServiceMonitor': () => import('@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor').then((m) => m.ServiceMonitor),
+  'kustomize.toolkit.fluxcd.io/v1/Kustomization': () => import('@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1/Kustomization').then((m) => m.Kustomization),
+  'argoproj.io/v1alpha1/Application': () => import('@kubernetes-models/argo-cd/argoproj.io/v1alpha1/Application').then((m) => m.Application),
 };
 
 const manifests = JSON.parse(readFileSync(0, 'utf8'));

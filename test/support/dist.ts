@@ -27,8 +27,15 @@ export function readManifests(dir: string): any[] {
 /** Every synthesized output the repository commits: the service's dist/ and each example's. */
 export const OUTPUTS = [
   { entry: 'main.ts', dist: 'dist' },
+  { entry: 'gitops/main.ts', dist: 'gitops/dist' },
   { entry: 'examples/ha/main.ts', dist: 'examples/ha/dist' },
 ];
+
+/** Objects of custom resource definitions (Flux, Argo CD, Prometheus Operator) rather than Kubernetes' own API. */
+export function isCustomResource(m: any): boolean {
+  const group = String(m.apiVersion).includes('/') ? String(m.apiVersion).split('/')[0] : '';
+  return group.includes('.') && !group.endsWith('k8s.io');
+}
 
 /** Runs a synth entry point as `npm run synth` does, writing to outdir. */
 export function synthTo(outdir: string, entry = 'main.ts'): void {
