@@ -29,6 +29,7 @@ export const OUTPUTS = [
   { entry: 'main.ts', dist: 'dist' },
   { entry: 'gitops/main.ts', dist: 'gitops/dist' },
   { entry: 'examples/ha/main.ts', dist: 'examples/ha/dist' },
+  { entry: 'examples/arm64-builder/main.ts', dist: 'examples/arm64-builder/dist' },
 ];
 
 /** Objects of custom resource definitions (Flux, Argo CD, Prometheus Operator) rather than Kubernetes' own API. */
