@@ -1,5 +1,5 @@
 import { execFileSync } from 'child_process';
-import { mkdtempSync, rmSync } from 'fs';
+import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { runCerts } from '../lib/cli/certs';
@@ -25,6 +25,15 @@ describe('npm run certs', () => {
     expect(code).toBe(1);
     expect(out).toContain('server (buildkit-daemon-certs): SANs miss IP 10.9.9.9');
     expect(out).toContain('server (buildkit-daemon-certs): SANs miss buildkitd.other.svc.cluster.local');
+  });
+
+  test('the daemon Secret carries the name the chart mounts', async () => {
+    const root = join(work, 'renamed');
+    const quiet = { log: () => {}, error: () => {} };
+    expect(await runCerts(['init', '--secrets', root], { certSecretName: 'team-builder-certs' }, quiet)).toBe(0);
+    expect(readFileSync(join(root, 'apps', 'buildkit-daemon-certs.yaml'), 'utf8')).toMatch(/^  name: team-builder-certs$/m);
+    expect(await runCerts(['check', '--secrets', root], { certSecretName: 'team-builder-certs' }, io())).toBe(0);
+    expect(out.some((l) => l.startsWith('OK   server (team-builder-certs)'))).toBe(true);
   });
 
   test('export prints the client commands', async () => {

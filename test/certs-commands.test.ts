@@ -69,6 +69,12 @@ describe('certs init', () => {
     expect(raw).toMatch(/name: buildkit-client-certs\n\s+namespace: runners/);
   });
 
+  test('client Secrets default to the service\'s namespace', async () => {
+    await init(context({ namespace: 'builds' }));
+    expect(readFileSync(paths(root).client('in-cluster'), 'utf8')).toMatch(/name: buildkit-client-certs\n\s+namespace: builds\n/);
+    expect(readFileSync(paths(root).daemon, 'utf8')).toMatch(/name: buildkit-daemon-certs\n\s+namespace: builds\n/);
+  });
+
   test('keeps the CA key out of the folder GitOps applies', async () => {
     await init(context());
     expect(paths(root).ca).not.toContain(`${join(root, 'apps')}`);

@@ -14,6 +14,11 @@ export interface CertsContext {
   /** The secrets/ folder. */
   readonly root: string;
   readonly endpoint: Endpoint;
+  /**
+   * Name of the daemon's certificate Secret, as the chart mounts it.
+   * @default 'buildkit-daemon-certs'
+   */
+  readonly daemonSecretName?: string;
   readonly now: Date;
   /** Prints one line of progress. */
   readonly log: (line: string) => void;
@@ -29,6 +34,8 @@ export interface Validity {
 }
 
 const ENCRYPTED_REGEX = '^(data|stringData)$';
+/** Validity in days: a long-lived CA that stays in git encrypted, short-lived certificates that rotate. */
+const DEFAULT_DAYS = { ca: 3650, server: 365, client: 365 };
 
 interface CaState { ca: CertifiedKey; previousCaPem?: string }
 
@@ -43,6 +50,8 @@ function secret(name: string, namespace: string, stringData: Record<string, stri
 class SecretsStore {
   readonly p: ReturnType<typeof paths>;
   constructor(private readonly ctx: CertsContext) { this.p = paths(ctx.root); }
+
+  get daemonSecretName(): string { return this.ctx.daemonSecretName ?? SEED.certSecretName; }
 
   rel(path: string): string { return relative(process.cwd(), path) || path; }
 
@@ -84,7 +93,7 @@ class SecretsStore {
   }
 
   async daemonFile(trustPem: string, server: CertifiedKey) {
-    const doc = secret(SEED.certSecretName, this.ctx.endpoint.namespace, { 'ca.pem': trustPem, 'cert.pem': server.certPem, 'key.pem': server.keyPem });
+    const doc = secret(this.daemonSecretName, this.ctx.endpoint.namespace, { 'ca.pem': trustPem, 'cert.pem': server.certPem, 'key.pem': server.keyPem });
     return { path: this.p.daemon, content: await this.encrypt(doc) };
   }
 
@@ -132,7 +141,10 @@ function namespaceSeed(namespace: string): string {
 export interface InitOptions extends Validity {
   /** More age recipients for .sops.yaml, such as a teammate's or the cluster's. */
   readonly extraRecipients?: readonly string[];
-  /** @default 'buildkit' */
+  /**
+   * Namespace of the in-cluster client Secret: where the CI jobs that mount it run.
+   * @default - the service's namespace
+   */
   readonly clientNamespace?: string;
 }
 
@@ -158,14 +170,14 @@ export async function init(ctx: CertsContext, options: InitOptions = {}): Promis
     ctx.log(`kept ${store.rel(p.ca)}: certificates exist (use rotate or issue-client to change them)`);
     return;
   }
-  const days = { caDays: options.caDays ?? 3650, serverDays: options.serverDays ?? 365, clientDays: options.clientDays ?? 365 };
+  const days = { caDays: options.caDays ?? DEFAULT_DAYS.ca, serverDays: options.serverDays ?? DEFAULT_DAYS.server, clientDays: options.clientDays ?? DEFAULT_DAYS.client };
   const state: CaState = { ca: createCa({ commonName: 'buildkit-service CA', validityDays: days.caDays, now: ctx.now }) };
   const server = serverCertificate(ctx, state.ca, days.serverDays);
   const client = clientCertificate(ctx, state.ca, IN_CLUSTER_CLIENT, days.clientDays);
   store.written(writeFiles([
     await store.caFile(state),
     await store.daemonFile(trustBundle(state), server),
-    await store.clientFile(IN_CLUSTER_CLIENT, options.clientNamespace ?? SEED.namespace, trustBundle(state), client),
+    await store.clientFile(IN_CLUSTER_CLIENT, options.clientNamespace ?? ctx.endpoint.namespace, trustBundle(state), client),
   ]));
   ctx.log('next: npm run synth (the pods roll on the new certificates), then commit secrets/ and dist/');
 }
@@ -175,7 +187,10 @@ export interface IssueClientOptions {
   readonly renew?: boolean;
   /** @default 365 */
   readonly days?: number;
-  /** @default 'buildkit' */
+  /**
+   * Namespace of the client's Secret.
+   * @default - the service's namespace
+   */
   readonly namespace?: string;
 }
 
@@ -185,8 +200,8 @@ export async function issueClient(ctx: CertsContext, name: string, options: Issu
   const path = store.p.client(name);
   if (existsSync(path) && !options.renew) throw new Error(`client ${name} exists (${store.rel(path)}): pass --renew to re-issue it`);
   const state = await store.readCa();
-  const client = clientCertificate(ctx, state.ca, name, options.days ?? 365);
-  store.written(writeFiles([await store.clientFile(name, options.namespace ?? SEED.namespace, trustBundle(state), client)]));
+  const client = clientCertificate(ctx, state.ca, name, options.days ?? DEFAULT_DAYS.client);
+  store.written(writeFiles([await store.clientFile(name, options.namespace ?? ctx.endpoint.namespace, trustBundle(state), client)]));
 }
 
 export interface RotateOptions {
@@ -212,7 +227,7 @@ export async function rotate(ctx: CertsContext, options: RotateOptions = {}): Pr
   if (options.ca && options.finishCa) throw new Error('rotate takes --ca or --finish-ca, not both');
   const store = new SecretsStore(ctx);
   const state = await store.readCa();
-  const serverDays = options.serverDays ?? 365;
+  const serverDays = options.serverDays ?? DEFAULT_DAYS.server;
 
   if (!options.ca && !options.finishCa) {
     store.written(writeFiles([await store.daemonFile(trustBundle(state), serverCertificate(ctx, state.ca, serverDays))]));
@@ -221,12 +236,12 @@ export async function rotate(ctx: CertsContext, options: RotateOptions = {}): Pr
   if (options.ca) {
     if (state.previousCaPem) throw new Error('a CA rotation is under way: run rotate --finish-ca first');
     const daemon = await store.read(store.p.daemon, 'run `npm run certs -- init`');
-    const next: CaState = { ca: createCa({ commonName: 'buildkit-service CA', validityDays: options.caDays ?? 3650, now: ctx.now }), previousCaPem: state.ca.certPem };
+    const next: CaState = { ca: createCa({ commonName: 'buildkit-service CA', validityDays: options.caDays ?? DEFAULT_DAYS.ca, now: ctx.now }), previousCaPem: state.ca.certPem };
     const { metadata } = readSopsFile(readText(store.p.client(IN_CLUSTER_CLIENT), 'run `npm run certs -- init`')).tree as any;
     store.written(writeFiles([
       await store.caFile(next),
       await store.daemonFile(trustBundle(next), { certPem: daemon['cert.pem'], keyPem: daemon['key.pem'] }),
-      await store.clientFile(IN_CLUSTER_CLIENT, metadata.namespace, trustBundle(next), clientCertificate(ctx, next.ca, IN_CLUSTER_CLIENT, 365)),
+      await store.clientFile(IN_CLUSTER_CLIENT, metadata.namespace, trustBundle(next), clientCertificate(ctx, next.ca, IN_CLUSTER_CLIENT, DEFAULT_DAYS.client)),
     ]));
     ctx.log('next: re-issue every client (issue-client NAME --renew), then rotate --finish-ca');
     return;
@@ -271,7 +286,7 @@ export async function check(ctx: CertsContext, minDaysLeft = 30): Promise<CheckR
   const common = { now: ctx.now, minDaysLeft };
   const reports = [
     checkCertificate({ ...common, label: 'CA', certPem: state.ca.certPem, keyPem: state.ca.keyPem, caPem: state.ca.certPem }),
-    checkCertificate({ ...common, label: `server (${SEED.certSecretName})`, certPem: daemon['cert.pem'], keyPem: daemon['key.pem'], caPem: trustBundle(state), mustCover: serverSans(ctx.endpoint) }),
+    checkCertificate({ ...common, label: `server (${store.daemonSecretName})`, certPem: daemon['cert.pem'], keyPem: daemon['key.pem'], caPem: trustBundle(state), mustCover: serverSans(ctx.endpoint) }),
   ];
   const daemonTrust = new Set(splitPemBundle(daemon['ca.pem']).map((p) => p.trim()));
   if (!daemonTrust.has(state.ca.certPem.trim())) reports[1].problems.push('the daemon does not trust the current CA: run rotate');

@@ -49,9 +49,12 @@ export async function runCerts(argv: string[], chart: BuildkitChartProps, io: Ou
     const [command, name, ...extra] = positionals;
     if (extra.length > 0) throw new UsageError(`unexpected ${extra.join(' ')}`);
     const need = (what: string) => { if (!name) throw new UsageError(`${command} needs ${what}`); return name; };
+    // The chart decides what the certificates must cover and which Secret the daemon mounts.
+    const service = new BuildkitChart(new App(), 'buildkit', chart);
     const ctx: CertsContext = {
       root: resolve(o.secrets),
-      endpoint: new BuildkitChart(new App(), 'buildkit', chart).endpoint,
+      endpoint: service.endpoint,
+      daemonSecretName: service.daemon.tls.secretName,
       now: new Date(),
       log,
     };
