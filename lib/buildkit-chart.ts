@@ -4,7 +4,7 @@ import { KubeNamespace } from '../imports/k8s';
 import { BuildkitDaemon, DaemonResources, WorkloadKind } from './buildkit-daemon';
 import { BuildkitMetrics } from './buildkit-metrics';
 import { BuildkitNetworkPolicy, BuildkitNetworkPolicyProps } from './buildkit-network-policy';
-import { BuildkitService } from './buildkit-service';
+import { BuildkitService, BuildkitServiceProps } from './buildkit-service';
 import { CacheVolume, CacheVolumeProps } from './cache-volume';
 import { MANAGED_BY } from './labels';
 import { Endpoint, SEED } from './settings';
@@ -225,7 +225,7 @@ export class BuildkitChart extends Chart {
       metricsPort: props.metrics ? props.metrics.port ?? 6060 : undefined,
       legacyAppArmorAnnotation: props.legacyAppArmorAnnotation,
     };
-    const serviceSettings = {
+    const serviceSettings: Omit<BuildkitServiceProps, 'daemon'> = {
       addressPool: props.addressPool,
       legacyMetallbAnnotations: props.legacyMetallbAnnotations,
       externalTrafficPolicy: props.externalTrafficPolicy,
@@ -275,7 +275,7 @@ export class BuildkitChart extends Chart {
     };
   }
 
-  private replicaServices(ips: readonly string[], settings: object): BuildkitService[] {
+  private replicaServices(ips: readonly string[], settings: Omit<BuildkitServiceProps, 'daemon'>): BuildkitService[] {
     if (ips.length === 0) return [];
     if (this.daemon.workloadKind !== 'statefulset') {
       throw new Error('BuildkitChart: invalid perReplicaIPs: only StatefulSet pods have stable names to pin; set workload \'statefulset\'');

@@ -1,6 +1,5 @@
+// Reading a sops file's structure and metadata needs no key and no crypto: synth uses this alone.
 import { load } from 'js-yaml';
-
-/** Reading a sops file's structure and metadata needs no key and no crypto: synth uses this alone. */
 
 export type Tree = { [key: string]: Value };
 export type Value = string | number | boolean | null | Value[] | Tree;

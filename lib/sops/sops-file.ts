@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'crypt
 import { armor, Decrypter, Encrypter } from 'age-encryption';
 import { dump } from 'js-yaml';
 import { readSopsFile, SopsError, SopsMetadata } from './metadata';
+import type { Tree, Value } from './metadata';
 
 /**
  * The SOPS file format (getsops/sops) for age recipients: every value under a key matching the
@@ -9,8 +10,6 @@ import { readSopsFile, SopsError, SopsMetadata } from './metadata';
  * over all values, encrypted with the last-modified time as additional data, is the MAC; the data key is
  * age-encrypted once per recipient. Files written here open with `sops edit` and Flux's decryption.
  */
-
-import type { Tree, Value } from './metadata';
 
 export interface EncryptOptions {
   /** age recipients (age1...) that can decrypt the file. */
