@@ -1,15 +1,15 @@
 import { Chart, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
 import { KubeNamespace } from '../imports/k8s';
-import { BuildkitDaemon, DaemonResources, WorkloadKind } from './buildkit-daemon';
+import { BuildkitDaemon, DAEMON_RESOURCES_SHAPE, DaemonResources, WorkloadKind } from './buildkit-daemon';
 import { BuildkitMetrics } from './buildkit-metrics';
-import { BuildkitNetworkPolicy, BuildkitNetworkPolicyProps } from './buildkit-network-policy';
+import { BuildkitNetworkPolicy, BuildkitNetworkPolicyProps, NETWORK_POLICY_SHAPE } from './buildkit-network-policy';
 import { BuildkitService, BuildkitServiceProps } from './buildkit-service';
-import { CacheVolume, CacheVolumeProps } from './cache-volume';
+import { CACHE_VOLUME_SHAPE, CacheVolume, CacheVolumeProps } from './cache-volume';
 import { MANAGED_BY } from './labels';
 import { Endpoint, SEED } from './settings';
 import { TlsBundle } from './tls-bundle';
-import { checkDnsLabel, checkDnsSubdomain, checkIPv4 } from './validation';
+import { checkArchitecture, checkDnsLabel, checkDnsSubdomain, checkIPv4, checkKnownKeys, PropsShape } from './validation';
 
 /** Prometheus metrics of the daemons. */
 export interface MetricsSettings {
@@ -60,7 +60,7 @@ export interface BuildkitChartProps {
   readonly name?: string;
 
   /**
-   * Number of daemons.
+   * Number of daemons; 0 parks the builder (every object stays, no pod runs).
    * @default 1
    */
   readonly replicas?: number;
@@ -76,6 +76,12 @@ export interface BuildkitChartProps {
    * @default 'moby/buildkit:v0.27.1-rootless'
    */
   readonly image?: string;
+
+  /**
+   * The image is a rootless BuildKit build although its tag does not say `rootless` (a digest, a mirror).
+   * @default - only images whose tag contains `rootless` are accepted
+   */
+  readonly imageIsRootless?: boolean;
 
   /**
    * The Service's MetalLB address.
@@ -187,6 +193,19 @@ export interface BuildkitChartProps {
   readonly legacyAppArmorAnnotation?: boolean;
 }
 
+const { daemon: _daemon, ...networkPolicyShape } = NETWORK_POLICY_SHAPE;
+const { perReplica: _perReplica, ...cacheShape } = CACHE_VOLUME_SHAPE;
+/** Every setting config.ts may hold, for the unknown-key check (tsc keeps it complete). */
+const PROPS_SHAPE: PropsShape<BuildkitChartProps> = {
+  namespace: true, name: true, replicas: true, workload: true, image: true, imageIsRootless: true, loadBalancerIP: true,
+  perReplicaIPs: true, port: true, cache: cacheShape, resources: DAEMON_RESOURCES_SHAPE, sessionAffinityTimeoutSeconds: true,
+  externalTrafficPolicy: true, drainTimeoutSeconds: true, architecture: true,
+  nativeBuilders: [{ architecture: true, loadBalancerIP: true, name: true }],
+  metrics: { port: true, serviceMonitor: true, scrapeAnnotations: true }, networkPolicy: networkPolicyShape,
+  clusterDomain: true, certSecretName: true, certRevision: true, addressPool: true, legacyMetallbAnnotations: true,
+  legacyAppArmorAnnotation: true,
+};
+
 /** The whole service: namespace, certificates, cache, daemons and LoadBalancers, with the seed's defaults. */
 export class BuildkitChart extends Chart {
   public readonly daemon: BuildkitDaemon;
@@ -195,6 +214,7 @@ export class BuildkitChart extends Chart {
   public readonly endpoint: Endpoint;
 
   constructor(scope: Construct, id: string, props: BuildkitChartProps = {}) {
+    checkKnownKeys('BuildkitChart', props, PROPS_SHAPE);
     const namespace = checkDnsLabel('BuildkitChart', 'namespace', props.namespace ?? SEED.namespace);
     super(scope, id, { namespace });
 
@@ -218,6 +238,7 @@ export class BuildkitChart extends Chart {
     const workload = props.workload ?? 'deployment';
     const daemonSettings = {
       image: props.image,
+      imageIsRootless: props.imageIsRootless,
       port: props.port,
       resources: props.resources,
       tls,
@@ -246,7 +267,7 @@ export class BuildkitChart extends Chart {
     const daemons = [this.daemon];
 
     for (const builder of props.nativeBuilders ?? []) {
-      const arch = checkDnsLabel('BuildkitChart', 'nativeBuilders architecture', builder.architecture);
+      const arch = checkArchitecture('BuildkitChart', 'nativeBuilders architecture', builder.architecture);
       const name = builder.name ?? `${this.daemon.name}-${arch}`;
       // Same certificates; its own cache volume (a claim name cannot be shared).
       const cache = new CacheVolume(this, `Cache-${arch}`, { ...cacheSettings, claimName: props.cache?.claimName ? `${props.cache.claimName}-${arch}` : `${name}-cache` });

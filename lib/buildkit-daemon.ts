@@ -8,9 +8,12 @@ import { gcLimitsFor, renderBuildkitdToml } from './buildkitd-toml';
 import { CacheVolume } from './cache-volume';
 import { MANAGED_BY, selectorLabels } from './labels';
 import { PRESTOP_SCRIPT } from './prestop-script';
+import { parseQuantity } from './quantity';
 import { SEED } from './settings';
 import { TlsBundle } from './tls-bundle';
-import { checkDnsLabel, checkPinnedImage, checkPort, checkPositiveInteger, checkQuantity } from './validation';
+import {
+  checkArchitecture, checkDnsLabel, checkKnownKeys, checkNonNegativeInteger, checkPinnedImage, checkPort, checkQuantity, PropsShape,
+} from './validation';
 
 /** CPU and memory, as Kubernetes quantities. */
 export interface ComputeResources {
@@ -57,7 +60,14 @@ export interface BuildkitDaemonProps {
   readonly image?: string;
 
   /**
-   * Number of daemons. Each has its own cache.
+   * The image is a rootless BuildKit build although its tag does not say `rootless` (a digest, a mirror, your
+   * own build). The daemon's settings (UID 1000, rootlesskit, no process sandbox) fail on any other image.
+   * @default - only images whose tag contains `rootless` are accepted
+   */
+  readonly imageIsRootless?: boolean;
+
+  /**
+   * Number of daemons. Each has its own cache. 0 parks the builder: the objects stay, no pod runs.
    * @default 1
    */
   readonly replicas?: number;
@@ -107,7 +117,8 @@ export interface BuildkitDaemonProps {
   readonly metricsPort?: number;
 
   /**
-   * Run only on nodes of this architecture (`kubernetes.io/arch`), such as 'arm64', for native builds.
+   * Run only on nodes of this architecture (`kubernetes.io/arch`: amd64, arm64, arm, ppc64le, s390x, riscv64
+   * or 386), for native builds.
    * @default - any node; other platforms build under emulation
    */
   readonly architecture?: string;
@@ -129,6 +140,13 @@ const WORKERS_CHECK = ['buildctl', '--addr', SOCKET, 'debug', 'workers'];
 
 const DEFAULT_RESOURCES = { requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '8Gi' } };
 
+const COMPUTE_SHAPE: PropsShape<ComputeResources> = { cpu: true, memory: true };
+export const DAEMON_RESOURCES_SHAPE: PropsShape<DaemonResources> = { requests: COMPUTE_SHAPE, limits: COMPUTE_SHAPE };
+const PROPS_SHAPE: PropsShape<BuildkitDaemonProps> = {
+  name: true, image: true, imageIsRootless: true, replicas: true, workload: true, port: true, resources: DAEMON_RESOURCES_SHAPE,
+  tls: true, cache: true, drainTimeoutSeconds: true, metricsPort: true, architecture: true, legacyAppArmorAnnotation: true,
+};
+
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
@@ -145,6 +163,32 @@ function quantities(owner: string, prop: string, values: ComputeResources): Reco
     out[key] = Quantity.fromString(value);
   }
   return out;
+}
+
+/** Requests and limits with the defaults filled in; the API server refuses a request above its limit. */
+function containerResources(owner: string, given: DaemonResources = {}) {
+  const requests: ComputeResources = { ...DEFAULT_RESOURCES.requests, ...given.requests };
+  const limits: ComputeResources = { ...DEFAULT_RESOURCES.limits, ...given.limits };
+  const result = { requests: quantities(owner, 'resources.requests', requests), limits: quantities(owner, 'resources.limits', limits) };
+  for (const key of ['cpu', 'memory'] as const) {
+    const request = requests[key];
+    const limit = limits[key];
+    if (request !== undefined && limit !== undefined && parseQuantity(request)! > parseQuantity(limit)!) {
+      throw new Error(`${owner}: invalid resources.requests.${key} ${JSON.stringify(request)}: it exceeds the limit ${JSON.stringify(limit)}, `
+        + `which the API server refuses; lower the request or raise resources.limits.${key}`);
+    }
+  }
+  return result;
+}
+
+/** The chart's args and security settings are rootless BuildKit's; a tag says so, or the user does. */
+function checkRootlessImage(owner: string, image: string, asserted: boolean | undefined): string {
+  const tag = /:([\w][\w.-]*)(@sha256:[a-f0-9]{64})?$/.exec(image.slice(image.lastIndexOf('/') + 1))?.[1] ?? '';
+  if (asserted === false || (asserted === undefined && !tag.includes('rootless'))) {
+    throw new Error(`${owner}: invalid image ${JSON.stringify(image)}: the daemon runs rootless BuildKit only; use a -rootless tag `
+      + `such as ${SEED.image}, or set imageIsRootless: true for a rootless build whose tag does not say so`);
+  }
+  return image;
 }
 
 /** The rootless `buildkitd` workload: mutual TLS on `port`, its buildkitd.toml, probes and security context. */
@@ -168,9 +212,10 @@ export class BuildkitDaemon extends Construct {
   constructor(scope: Construct, id: string, props: BuildkitDaemonProps = {}) {
     super(scope, id);
     const owner = 'BuildkitDaemon';
+    checkKnownKeys(owner, props, PROPS_SHAPE);
     this.name = checkDnsLabel(owner, 'name', props.name ?? SEED.name);
-    this.image = checkPinnedImage(owner, 'image', props.image ?? SEED.image);
-    this.replicas = checkPositiveInteger(owner, 'replicas', props.replicas ?? 1);
+    this.image = checkRootlessImage(owner, checkPinnedImage(owner, 'image', props.image ?? SEED.image), props.imageIsRootless);
+    this.replicas = checkNonNegativeInteger(owner, 'replicas', props.replicas ?? 1);
     this.port = checkPort(owner, 'port', props.port ?? SEED.port);
     this.workloadKind = props.workload ?? 'deployment';
     if (!['deployment', 'statefulset'].includes(this.workloadKind)) {
@@ -182,7 +227,7 @@ export class BuildkitDaemon extends Construct {
     if (!Number.isInteger(drainSeconds) || drainSeconds < 0) {
       throw new Error(`${owner}: invalid drainTimeoutSeconds ${drainSeconds}: use a whole number of seconds, 0 or more`);
     }
-    if (props.architecture !== undefined) checkDnsLabel(owner, 'architecture', props.architecture);
+    if (props.architecture !== undefined) checkArchitecture(owner, 'architecture', props.architecture);
     this.tls = props.tls ?? new TlsBundle(this, 'Tls');
     this.cache = props.cache ?? new CacheVolume(this, 'Cache');
     if (this.cache.perReplica && this.workloadKind !== 'statefulset') {
@@ -192,10 +237,7 @@ export class BuildkitDaemon extends Construct {
       throw new Error(`${owner}: invalid replicas ${this.replicas}: a persistent cache volume serves one daemon `
         + '(BuildKit allows one daemon per state directory); use replicas 1, a per-replica cache (StatefulSet) or an ephemeral cache');
     }
-    const resources = {
-      requests: quantities(owner, 'resources.requests', { ...DEFAULT_RESOURCES.requests, ...props.resources?.requests }),
-      limits: quantities(owner, 'resources.limits', { ...DEFAULT_RESOURCES.limits, ...props.resources?.limits }),
-    };
+    const resources = containerResources(owner, props.resources);
     this.selectorLabels = selectorLabels(this.name);
     const labels = { ...this.selectorLabels, ...MANAGED_BY };
 

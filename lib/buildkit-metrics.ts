@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { IntOrString, KubeService } from '../imports/k8s';
 import { BuildkitDaemon } from './buildkit-daemon';
 import { MANAGED_BY } from './labels';
+import { checkKnownKeys } from './validation';
 
 export interface BuildkitMetricsProps {
   /** The daemon to scrape; it must serve metrics (BuildkitDaemonProps.metricsPort). */
@@ -37,6 +38,7 @@ export class BuildkitMetrics extends Construct {
 
   constructor(scope: Construct, id: string, props: BuildkitMetricsProps) {
     super(scope, id);
+    checkKnownKeys('BuildkitMetrics', props, { daemon: true, serviceMonitor: true, scrapeAnnotations: true, interval: true });
     const { daemon } = props;
     if (daemon.metricsPort === undefined) {
       throw new Error('BuildkitMetrics: invalid daemon: it serves no metrics; set the daemon\'s metricsPort (such as 6060)');

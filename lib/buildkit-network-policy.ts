@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { IntOrString, KubeNetworkPolicy, NetworkPolicyPeer } from '../imports/k8s';
 import { BuildkitDaemon } from './buildkit-daemon';
 import { MANAGED_BY } from './labels';
-import { checkDnsLabel } from './validation';
+import { checkDnsLabel, checkKnownKeys, PropsShape } from './validation';
 
 export interface BuildkitNetworkPolicyProps {
   /** The daemon whose pods the policy guards. */
@@ -39,6 +39,8 @@ function checkCidr(value: string): string {
   return value;
 }
 
+export const NETWORK_POLICY_SHAPE: PropsShape<BuildkitNetworkPolicyProps> = { daemon: true, allowedCidrs: true, allowedNamespaces: true, monitoringNamespace: true };
+
 const byName = (namespaces: readonly string[]): NetworkPolicyPeer => ({
   namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: [...namespaces] }] },
 });
@@ -49,6 +51,7 @@ export class BuildkitNetworkPolicy extends Construct {
 
   constructor(scope: Construct, id: string, props: BuildkitNetworkPolicyProps) {
     super(scope, id);
+    checkKnownKeys('BuildkitNetworkPolicy', props, NETWORK_POLICY_SHAPE);
     const { daemon } = props;
     const cidrs = (props.allowedCidrs ?? ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16']).map(checkCidr);
     const namespaces = props.allowedNamespaces?.map((n) => checkDnsLabel('BuildkitNetworkPolicy', 'allowedNamespaces entry', n));

@@ -3,7 +3,7 @@ import { IntOrString, KubeService } from '../imports/k8s';
 import { BuildkitDaemon } from './buildkit-daemon';
 import { MANAGED_BY } from './labels';
 import { SEED } from './settings';
-import { checkDnsLabel, checkIPv4, checkPort, checkPositiveInteger } from './validation';
+import { checkDnsLabel, checkIPv4, checkKnownKeys, checkPort, checkPositiveInteger, PropsShape } from './validation';
 
 export interface BuildkitServiceProps {
   /** The daemon whose pods the Service selects. */
@@ -61,6 +61,11 @@ export interface BuildkitServiceProps {
   readonly legacyMetallbAnnotations?: boolean;
 }
 
+const PROPS_SHAPE: PropsShape<BuildkitServiceProps> = {
+  daemon: true, name: true, port: true, loadBalancerIP: true, podName: true, sessionAffinityTimeoutSeconds: true,
+  externalTrafficPolicy: true, addressPool: true, legacyMetallbAnnotations: true,
+};
+
 /**
  * A LoadBalancer in front of the daemon. Plain L4: one build session is one HTTP/2 connection, which stays on
  * the pod it reached; TLS ends in buildkitd, never at the balancer. Only the build port is exposed.
@@ -74,6 +79,7 @@ export class BuildkitService extends Construct {
   constructor(scope: Construct, id: string, props: BuildkitServiceProps) {
     super(scope, id);
     const owner = 'BuildkitService';
+    checkKnownKeys(owner, props, PROPS_SHAPE);
     this.name = checkDnsLabel(owner, 'name', props.name ?? props.daemon.name);
     this.port = checkPort(owner, 'port', props.port ?? props.daemon.port);
     this.loadBalancerIP = checkIPv4(owner, 'loadBalancerIP', props.loadBalancerIP ?? SEED.loadBalancerIP);

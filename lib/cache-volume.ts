@@ -1,11 +1,18 @@
 import { Construct } from 'constructs';
 import { KubePersistentVolumeClaim, KubePersistentVolumeClaimProps, Quantity, Volume, VolumeMount } from '../imports/k8s';
 import { MANAGED_BY } from './labels';
-import { checkDnsLabel, checkDnsSubdomain, checkQuantity } from './validation';
+import { parseQuantity } from './quantity';
+import { checkDnsLabel, checkDnsSubdomain, checkKnownKeys, checkQuantity, PropsShape } from './validation';
 
 /** Where BuildKit keeps its state and cache inside the rootless image. */
 export const BUILDKIT_STATE_DIR = '/home/user/.local/share/buildkit';
 const VOLUME = 'cache';
+/**
+ * The smallest cache accepted. GC starts at 75% of the size and BuildKit prunes at most once a minute, so
+ * the last 25% must hold what builds write in between: at 10Gi that is 2.5Gi, about one image build with
+ * its base layers. Smaller volumes get evicted by the kubelet mid-build.
+ */
+export const MIN_CACHE_SIZE = '10Gi';
 
 export interface CacheVolumeProps {
   /**
@@ -22,6 +29,7 @@ export interface CacheVolumeProps {
 
   /**
    * Size of the cache: the emptyDir's sizeLimit or each claim's request. BuildKit's GC limits derive from it.
+   * At least 10Gi (MIN_CACHE_SIZE).
    * @default '50Gi'
    */
   readonly size?: string;
@@ -39,6 +47,8 @@ export interface CacheVolumeProps {
   readonly claimName?: string;
 }
 
+export const CACHE_VOLUME_SHAPE: PropsShape<CacheVolumeProps> = { persistent: true, perReplica: true, size: true, storageClassName: true, claimName: true };
+
 /** The daemon's state directory: an emptyDir by default, a Longhorn-backed claim, or a claim per replica. */
 export class CacheVolume extends Construct {
   /** Size in bytes, for the daemon's GC limits. */
@@ -53,7 +63,12 @@ export class CacheVolume extends Construct {
   constructor(scope: Construct, id: string, props: CacheVolumeProps = {}) {
     super(scope, id);
     this.size = props.size ?? '50Gi';
+    checkKnownKeys('CacheVolume', props, CACHE_VOLUME_SHAPE);
     this.sizeBytes = checkQuantity('CacheVolume', 'size', this.size, '50Gi');
+    if (this.sizeBytes < parseQuantity(MIN_CACHE_SIZE)!) {
+      throw new Error(`CacheVolume: invalid size ${JSON.stringify(this.size)}: below the ${MIN_CACHE_SIZE} minimum, too small to hold `
+        + `what builds write between two garbage collections (the kubelet evicts the pod past the size); use at least ${MIN_CACHE_SIZE}`);
+    }
     const persistent = props.persistent ?? false;
     this.perReplica = props.perReplica ?? false;
     if (this.perReplica && !persistent) {

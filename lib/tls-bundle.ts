@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { Volume, VolumeMount } from '../imports/k8s';
 import { SEED } from './settings';
-import { checkDnsSubdomain } from './validation';
+import { checkDnsSubdomain, checkKnownKeys } from './validation';
 
 export interface TlsBundleProps {
   /**
@@ -34,6 +34,7 @@ export class TlsBundle extends Construct {
 
   constructor(scope: Construct, id: string, props: TlsBundleProps = {}) {
     super(scope, id);
+    checkKnownKeys('TlsBundle', props, { secretName: true, mountPath: true, revision: true });
     this.secretName = checkDnsSubdomain('TlsBundle', 'secretName', props.secretName ?? SEED.certSecretName);
     this.mountPath = props.mountPath ?? '/certs';
     this.revision = `${this.secretName}:${props.revision ?? ''}`;

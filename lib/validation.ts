@@ -53,3 +53,64 @@ export function checkQuantity(owner: string, prop: string, value: string, exampl
   if (parsed === undefined || parsed <= 0) fail(owner, prop, value, `use a positive Kubernetes quantity such as ${example}`);
   return parsed;
 }
+
+export function checkNonNegativeInteger(owner: string, prop: string, value: number): number {
+  if (!Number.isInteger(value) || value < 0) fail(owner, prop, value, 'use a whole number, 0 or more');
+  return value;
+}
+
+/** The values Kubernetes nodes carry in `kubernetes.io/arch` (Go's GOARCH of the kubelet). */
+export const NODE_ARCHITECTURES = ['amd64', 'arm64', 'arm', 'ppc64le', 's390x', 'riscv64', '386'] as const;
+
+export function checkArchitecture(owner: string, prop: string, value: string): string {
+  if (!(NODE_ARCHITECTURES as readonly string[]).includes(value)) {
+    fail(owner, prop, value, `no node carries that kubernetes.io/arch label, so the pods would never schedule; use one of ${NODE_ARCHITECTURES.join(', ')}`);
+  }
+  return value;
+}
+
+/**
+ * The keys a props object may have: `true` for a value taken as a whole, a nested shape for plain-data
+ * settings, a one-element tuple for a list of them. Typed so that tsc fails when a props interface gains a
+ * field its shape lacks.
+ */
+export type PropsShape<T> = { readonly [K in keyof Required<T>]-?: ValueShape<NonNullable<T[K]>> };
+type ValueShape<V> = true | (V extends readonly (infer E)[] ? readonly [PropsShape<E>] : V extends object ? PropsShape<V> : never);
+
+/**
+ * Refuses keys the shape does not know, at any depth, naming the closest known key: config.ts is run
+ * without type-checking, so a misspelt setting would otherwise be ignored in silence.
+ */
+export function checkKnownKeys<T>(owner: string, props: T, shape: PropsShape<T>, path = ''): void {
+  if (props === null || typeof props !== 'object') return;
+  const known = shape as Record<string, unknown>;
+  for (const [key, value] of Object.entries(props as object)) {
+    const where = `${path}${key}`;
+    if (!Object.prototype.hasOwnProperty.call(known, key)) {
+      const closest = closestKey(key, Object.keys(known));
+      throw new Error(`${owner}: unknown setting "${where}": ${closest
+        ? `did you mean "${path}${closest}"?` : `the settings here are ${Object.keys(known).join(', ')}`}`);
+    }
+    const inner = known[key];
+    if (Array.isArray(inner) && Array.isArray(value)) value.forEach((item, i) => checkKnownKeys(owner, item, inner[0], `${where}[${i}].`));
+    else if (inner !== true && !Array.isArray(value)) checkKnownKeys(owner, value, inner as PropsShape<unknown>, `${where}.`);
+  }
+}
+
+/** The candidate within a third of the key's length in edits (at least 2), or one that begins the other ("sizeGiB", "secret"). */
+function closestKey(key: string, candidates: string[]): string | undefined {
+  const k = key.toLowerCase();
+  const scored = candidates.map((c) => ({ c, d: editDistance(k, c.toLowerCase()) })).sort((a, b) => a.d - b.d);
+  if (scored[0] && scored[0].d <= Math.max(2, Math.floor(key.length / 3))) return scored[0].c;
+  return candidates.find((c) => Math.min(c.length, k.length) >= 3 && (k.startsWith(c.toLowerCase()) || c.toLowerCase().startsWith(k)));
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length];
+}

@@ -16,7 +16,7 @@ const variants: Record<string, any[]> = {
   'Deployment with replicas, budget and spread': synthChart({ replicas: 2, drainTimeoutSeconds: 60 }),
   'legacy annotations, custom everything': synthChart({
     legacyAppArmorAnnotation: true, legacyMetallbAnnotations: true, addressPool: 'internal', namespace: 'ci',
-    replicas: 3, port: 8443, resources: { limits: { cpu: '4' } }, image: 'moby/buildkit@sha256:' + 'a'.repeat(64),
+    replicas: 3, port: 8443, resources: { limits: { cpu: '4' } }, image: 'moby/buildkit@sha256:' + 'a'.repeat(64), imageIsRootless: true,
   }),
 };
 

@@ -1,5 +1,9 @@
-import { BuildkitChartProps } from '../lib';
+import { cpSync, mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { BuildkitChart, BuildkitChartProps, synthesize } from '../lib';
 import { synthChart } from './support/chart';
+import { readTree, ROOT } from './support/dist';
 
 // Each bad setting fails the synth with one line that names the prop, the value and the fix.
 const cases: Array<[string, BuildkitChartProps, RegExp]> = [
@@ -8,7 +12,26 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   ['port 0', { port: 0 }, /^BuildkitDaemon: invalid port 0: use a whole number from 1 to 65535$/],
   ['port 65536', { port: 65536 }, /invalid port 65536/],
   ['a fractional port', { port: 12.5 }, /invalid port 12\.5/],
-  ['replicas 0', { replicas: 0 }, /^BuildkitDaemon: invalid replicas 0: use a whole number of at least 1$/],
+  ['negative replicas', { replicas: -1 }, /^BuildkitDaemon: invalid replicas -1: use a whole number, 0 or more$/],
+  ['fractional replicas', { replicas: 1.5 }, /^BuildkitDaemon: invalid replicas 1\.5: use a whole number, 0 or more$/],
+  ['a misspelt setting', { replica: 3 } as any, /^BuildkitChart: unknown setting "replica": did you mean "replicas"\?$/],
+  ['a misspelt nested setting', { cache: { sise: '20Gi' } } as any, /^BuildkitChart: unknown setting "cache\.sise": did you mean "cache\.size"\?$/],
+  ['a misspelt setting in a list', { nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.9', nmae: 'b' }] } as any,
+    /^BuildkitChart: unknown setting "nativeBuilders\[0\]\.nmae": did you mean "nativeBuilders\[0\]\.name"\?$/],
+  ['a setting like no other', { colour: 'blue' } as any, /^BuildkitChart: unknown setting "colour": the settings here are namespace, name, replicas,/],
+  ['a setting the chart sets itself', { cache: { perReplica: true } } as any, /^BuildkitChart: unknown setting "cache\.perReplica": the settings here are persistent, size,/],
+  ['a memory request above the default limit', { resources: { requests: { memory: '16Gi' } } },
+    /^BuildkitDaemon: invalid resources\.requests\.memory "16Gi": it exceeds the limit "8Gi", which the API server refuses; lower the request or raise resources\.limits\.memory$/],
+  ['a CPU request above its limit', { resources: { requests: { cpu: '2' }, limits: { cpu: '1500m' } } }, /invalid resources\.requests\.cpu "2": it exceeds the limit "1500m"/],
+  ['an architecture no node carries', { architecture: 'x86' },
+    /^BuildkitDaemon: invalid architecture "x86": no node carries that kubernetes\.io\/arch label, so the pods would never schedule; use one of amd64, arm64, arm, ppc64le, s390x, riscv64, 386$/],
+  ['a native builder of an unknown architecture', { nativeBuilders: [{ architecture: 'aarch64', loadBalancerIP: '10.0.0.9' }] }, /^BuildkitChart: invalid nativeBuilders architecture "aarch64": no node carries/],
+  ['a cache below the GC headroom minimum', { cache: { size: '1Mi' } }, /^CacheVolume: invalid size "1Mi": below the 10Gi minimum, .*; use at least 10Gi$/],
+  ['a cache one byte short of the minimum', { cache: { size: String(10 * 2 ** 30 - 1) } }, /invalid size "10737418239": below the 10Gi minimum/],
+  ['an image that is not rootless', { image: 'moby/buildkit:v0.27.1' },
+    /^BuildkitDaemon: invalid image "moby\/buildkit:v0\.27\.1": the daemon runs rootless BuildKit only; use a -rootless tag such as moby\/buildkit:v0\.27\.1-rootless, or set imageIsRootless: true/],
+  ['a digest without the rootless assertion', { image: 'moby/buildkit@sha256:' + 'a'.repeat(64) }, /invalid image "moby\/buildkit@sha256:a+": the daemon runs rootless BuildKit only/],
+  ['an image declared not rootless', { image: 'moby/buildkit:v0.27.1-rootless', imageIsRootless: false }, /the daemon runs rootless BuildKit only/],
   ['a cache size that is not a quantity', { cache: { size: '50GB' } }, /^CacheVolume: invalid size "50GB": use a positive Kubernetes quantity such as 50Gi$/],
   ['a zero cache size', { cache: { size: '0' } }, /invalid size "0"/],
   ['a CPU request that is not a quantity', { resources: { requests: { cpu: 'two' } } }, /invalid resources\.requests\.cpu "two"/],
@@ -37,16 +60,28 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   ['a cluster domain with a space', { clusterDomain: 'cluster local' }, /^BuildkitChart: invalid clusterDomain "cluster local"/],
 ];
 
-describe('bad settings fail the synth with one clear line', () => {
+describe('bad settings fail the synth with one clear line, and dist/ stays as it was', () => {
+  const work = mkdtempSync(join(tmpdir(), 'buildkit-validation-'));
+  const dist = join(work, 'dist');
+  cpSync(join(ROOT, 'dist'), dist, { recursive: true });
+  const before = readTree(dist);
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
   test.each(cases)('%s', (_name, props, message) => {
     let error: Error | undefined;
-    try { synthChart(props); } catch (e) { error = e as Error; }
+    try { synthesize(dist, (app) => new BuildkitChart(app, 'buildkit', props)); } catch (e) { error = e as Error; }
     expect(error?.message).toMatch(message);
     expect(error?.message).not.toContain('\n');
+    expect(readTree(dist)).toEqual(before);
   });
 
   test.each([
-    ['a digest-pinned image', { image: 'moby/buildkit@sha256:' + 'a'.repeat(64) }],
+    ['a digest-pinned image declared rootless', { image: 'moby/buildkit@sha256:' + 'a'.repeat(64), imageIsRootless: true }],
+    ['a rootless tag with a digest', { image: 'moby/buildkit:v0.27.1-rootless@sha256:' + 'a'.repeat(64) }],
+    ['replicas 0: the builder parked', { replicas: 0 }],
+    ['the smallest cache', { cache: { size: '10Gi' } }],
+    ['a request equal to its limit', { resources: { requests: { cpu: '2', memory: '8Gi' }, limits: { cpu: '2' } } }],
+    ['every architecture nodes carry', { architecture: 'riscv64', nativeBuilders: [{ architecture: '386', loadBalancerIP: '10.0.0.9' }] }],
     ['a registry with a port and a tag', { image: 'registry.local:5000/moby/buildkit:v0.27.1-rootless' }],
     ['replicas 3 on ephemeral caches', { replicas: 3 }],
     ['port 1 and port 65535', { port: 65535 }],
@@ -72,6 +107,19 @@ describe('constructs used on their own check their combinations', () => {
     const cache = new CacheVolume(chart, 'c', { persistent: true, perReplica: true });
     expect(() => new BuildkitDaemon(chart, 'd', { cache })).toThrow(/a per-replica cache needs workload 'statefulset'/);
     expect(() => new CacheVolume(chart, 'e', { perReplica: true })).toThrow(/set persistent true as well/);
+  });
+
+  test('each construct refuses a key it does not know, naming the one meant', () => {
+    const chart = Testing.chart();
+    expect(() => new BuildkitDaemon(chart, 'd1', { replica: 2 })).toThrow(/^BuildkitDaemon: unknown setting "replica": did you mean "replicas"\?$/);
+    expect(() => new BuildkitDaemon(chart, 'd2', { resources: { limit: {} } })).toThrow(/^BuildkitDaemon: unknown setting "resources\.limit": did you mean "resources\.limits"\?$/);
+    expect(() => new CacheVolume(chart, 'c', { sizeGiB: 20 })).toThrow(/^CacheVolume: unknown setting "sizeGiB": did you mean "size"\?$/);
+    const daemon = new BuildkitDaemon(chart, 'd3');
+    expect(() => new BuildkitService(chart, 's', { daemon, loadBalancerIp: '10.0.0.1' })).toThrow(/^BuildkitService: unknown setting "loadBalancerIp": did you mean "loadBalancerIP"\?$/);
+    expect(() => new BuildkitMetrics(chart, 'm', { daemon, servicemonitor: true })).toThrow(/^BuildkitMetrics: unknown setting "servicemonitor": did you mean "serviceMonitor"\?$/);
+    const { BuildkitNetworkPolicy, TlsBundle } = require('../lib');
+    expect(() => new BuildkitNetworkPolicy(chart, 'p', { daemon, allowedNamespace: ['ci'] })).toThrow(/unknown setting "allowedNamespace": did you mean "allowedNamespaces"\?$/);
+    expect(() => new TlsBundle(chart, 't', { secret: 'x' })).toThrow(/^TlsBundle: unknown setting "secret": did you mean "secretName"\?$/);
   });
 
   test('pinning a pod of a Deployment', () => {
