@@ -1,6 +1,5 @@
-import { config } from './config';
-import { BuildkitChart, runSynth } from './lib';
-import { daemonCertsRevision } from './lib/certs/layout';
+import { config, gitops } from './config';
+import { runRepositorySynth } from './lib/repository';
 
-// The encrypted certificate Secret's MAC changes with the certificates: the pods roll, and no secret enters dist/.
-runSynth('dist', (app) => new BuildkitChart(app, 'buildkit', { certRevision: daemonCertsRevision('secrets'), ...config }));
+// dist/ and gitops/dist/ from config.ts, refusing a secrets/ folder that disagrees with it.
+runRepositorySynth({ root: __dirname, config, gitops });

@@ -54,6 +54,13 @@ export interface BuildkitChartProps {
   readonly namespace?: string;
 
   /**
+   * Namespace of the in-cluster client Secret `buildkit-client-certs`: where the CI jobs that mount it run.
+   * `npm run certs -- sync` moves the Secret when this changes.
+   * @default - the service's namespace
+   */
+  readonly clientNamespace?: string;
+
+  /**
    * Name of the workload and its Service.
    * @default 'buildkitd'
    */
@@ -197,7 +204,7 @@ const { daemon: _daemon, ...networkPolicyShape } = NETWORK_POLICY_SHAPE;
 const { perReplica: _perReplica, ...cacheShape } = CACHE_VOLUME_SHAPE;
 /** Every setting config.ts may hold, for the unknown-key check (tsc keeps it complete). */
 const PROPS_SHAPE: PropsShape<BuildkitChartProps> = {
-  namespace: true, name: true, replicas: true, workload: true, image: true, imageIsRootless: true, loadBalancerIP: true,
+  namespace: true, clientNamespace: true, name: true, replicas: true, workload: true, image: true, imageIsRootless: true, loadBalancerIP: true,
   perReplicaIPs: true, port: true, cache: cacheShape, resources: DAEMON_RESOURCES_SHAPE, sessionAffinityTimeoutSeconds: true,
   externalTrafficPolicy: true, drainTimeoutSeconds: true, architecture: true,
   nativeBuilders: [{ architecture: true, loadBalancerIP: true, name: true }],
@@ -212,11 +219,14 @@ export class BuildkitChart extends Chart {
   public readonly service: BuildkitService;
   /** Every name and address clients dial: what the server certificate must cover. */
   public readonly endpoint: Endpoint;
+  /** Where the in-cluster client Secret goes. */
+  public readonly clientNamespace: string;
 
   constructor(scope: Construct, id: string, props: BuildkitChartProps = {}) {
     checkKnownKeys('BuildkitChart', props, PROPS_SHAPE);
     const namespace = checkDnsLabel('BuildkitChart', 'namespace', props.namespace ?? SEED.namespace);
     super(scope, id, { namespace });
+    this.clientNamespace = checkDnsLabel('BuildkitChart', 'clientNamespace', props.clientNamespace ?? namespace);
 
     const ns = new KubeNamespace(this, 'Namespace', {
       metadata: {

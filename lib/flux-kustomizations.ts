@@ -2,11 +2,16 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { checkDnsLabel } from './validation';
 
-export interface FluxKustomizationsProps {
-  /** Namespace of the service, for the health check. */
+/** A workload whose health gates the service Kustomization. */
+export interface HealthCheckedWorkload {
+  readonly kind: 'Deployment' | 'StatefulSet';
+  readonly name: string;
   readonly namespace: string;
-  /** Kind and name of the workload whose health gates the service Kustomization. */
-  readonly workload: { readonly kind: 'Deployment' | 'StatefulSet'; readonly name: string };
+}
+
+export interface FluxKustomizationsProps {
+  /** The workloads whose health gates the service Kustomization; the first names the Kustomizations. */
+  readonly workloads: readonly HealthCheckedWorkload[];
 
   /**
    * The Flux source (GitRepository, OCIRepository or Bucket) that holds this repository; it is not created here.
@@ -54,7 +59,8 @@ export class FluxKustomizations extends Construct {
     const sourceRef = props.sourceRef ?? { kind: 'GitRepository', name: 'flux-system' };
     checkDnsLabel('FluxKustomizations', 'sourceRef.name', sourceRef.name);
     const interval = props.interval ?? '10m';
-    this.serviceName = checkDnsLabel('FluxKustomizations', 'workload.name', props.workload.name);
+    if (props.workloads.length === 0) throw new Error('FluxKustomizations: invalid workloads []: give at least the service\'s workload');
+    this.serviceName = checkDnsLabel('FluxKustomizations', 'workloads[0].name', props.workloads[0].name);
     this.secretsName = `${this.serviceName}-secrets`;
     const metadata = (name: string) => ({ name, namespace: 'flux-system' });
 
@@ -82,7 +88,7 @@ export class FluxKustomizations extends Construct {
         wait: true,
         timeout: '10m',
         dependsOn: [{ name: this.secretsName }],
-        healthChecks: [{ apiVersion: 'apps/v1', kind: props.workload.kind, name: props.workload.name, namespace: props.namespace }],
+        healthChecks: props.workloads.map((w) => ({ apiVersion: 'apps/v1', kind: w.kind, name: w.name, namespace: w.namespace })),
       },
     });
   }

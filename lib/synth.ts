@@ -1,37 +1,60 @@
-import { chmodSync, mkdtempSync, renameSync, rmSync } from 'fs';
+import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'fs';
 import { basename, dirname, join, resolve } from 'path';
 import { App } from 'cdk8s';
 
+/** One folder of manifests and the constructs that fill it. */
+export interface SynthOutput {
+  readonly outdir: string;
+  readonly build: (app: App) => void;
+}
+
 /**
- * Synthesizes into a staging folder beside `outdir`, then swaps it in. A build that throws leaves the
- * previous `outdir` exactly as it was, and no half-written file is ever visible there.
+ * Synthesizes every output into a staging folder beside it, then swaps them all in. A build that throws
+ * leaves every previous folder exactly as it was, and no half-written file is ever visible there.
  */
-export function synthesize(outdir: string, build: (app: App) => void): void {
-  const target = resolve(outdir);
-  const staging = mkdtempSync(join(dirname(target), `.${basename(target)}.staging-`));
-  const previous = `${staging}.previous`;
+export function synthesizeAll(outputs: readonly SynthOutput[]): void {
+  const staged: Array<{ target: string; staging: string; previous: string; swapped?: boolean; hadPrevious?: boolean }> = [];
   try {
-    chmodSync(staging, 0o755); // mkdtemp makes it private; dist/ is an ordinary folder
-    const app = new App({ outdir: staging });
-    build(app);
-    app.synth();
-    let hadPrevious = true;
-    try {
-      renameSync(target, previous);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      hadPrevious = false;
+    for (const output of outputs) {
+      const target = resolve(output.outdir);
+      mkdirSync(dirname(target), { recursive: true });
+      const staging = mkdtempSync(join(dirname(target), `.${basename(target)}.staging-`));
+      staged.push({ target, staging, previous: `${staging}.previous` });
+      chmodSync(staging, 0o755); // mkdtemp makes it private; dist/ is an ordinary folder
+      const app = new App({ outdir: staging });
+      output.build(app);
+      app.synth();
     }
     try {
-      renameSync(staging, target);
+      for (const s of staged) {
+        try {
+          renameSync(s.target, s.previous);
+          s.hadPrevious = true;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        }
+        renameSync(s.staging, s.target);
+        s.swapped = true;
+      }
     } catch (err) {
-      if (hadPrevious) renameSync(previous, target);
+      // Put back what was swapped already, so no output is newer than another.
+      for (const s of [...staged].reverse()) {
+        if (s.swapped) rmSync(s.target, { recursive: true, force: true });
+        if (s.hadPrevious) renameSync(s.previous, s.target);
+      }
       throw err;
     }
   } finally {
-    rmSync(staging, { recursive: true, force: true });
-    rmSync(previous, { recursive: true, force: true });
+    for (const s of staged) {
+      rmSync(s.staging, { recursive: true, force: true });
+      rmSync(s.previous, { recursive: true, force: true });
+    }
   }
+}
+
+/** One output, all or nothing (see synthesizeAll). */
+export function synthesize(outdir: string, build: (app: App) => void): void {
+  synthesizeAll([{ outdir, build }]);
 }
 
 /**

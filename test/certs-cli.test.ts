@@ -31,7 +31,7 @@ describe('npm run certs', () => {
     const root = join(work, 'renamed');
     const quiet = { log: () => {}, error: () => {} };
     expect(await runCerts(['init', '--secrets', root], { certSecretName: 'team-builder-certs' }, quiet)).toBe(0);
-    expect(readFileSync(join(root, 'apps', 'buildkit-daemon-certs.yaml'), 'utf8')).toMatch(/^  name: team-builder-certs$/m);
+    expect(readFileSync(join(root, 'apps', 'team-builder-certs.yaml'), 'utf8')).toMatch(/^  name: team-builder-certs$/m);
     expect(await runCerts(['check', '--secrets', root], { certSecretName: 'team-builder-certs' }, io())).toBe(0);
     expect(out.some((l) => l.startsWith('OK   server (team-builder-certs)'))).toBe(true);
   });

@@ -12,9 +12,10 @@ import { handshake } from './support/tls';
 
 let root: string;
 let lines: string[];
-const context = (settings: BuildkitChartProps = {}, now = new Date()): CertsContext => ({
-  root, now, log: (l) => lines.push(l), endpoint: new BuildkitChart(new App(), 'b', settings).endpoint,
-});
+const context = (settings: BuildkitChartProps = {}, now = new Date()): CertsContext => {
+  const chart = new BuildkitChart(new App(), 'b', settings);
+  return { root, now, log: (l) => lines.push(l), endpoint: chart.endpoint, daemonSecretName: chart.daemon.tls.secretName, clientNamespace: chart.clientNamespace };
+};
 const identities = () => parseIdentities(readFileSync(paths(root).ageKey, 'utf8'));
 const secretData = async (path: string) => ((await decryptDocument(readFileSync(path, 'utf8'), identities())) as any).stringData;
 const snapshot = () => Object.fromEntries(['.sops.yaml', 'apps/namespace.yaml', 'ca/buildkit-ca.yaml', 'apps/buildkit-daemon-certs.yaml', 'apps/buildkit-client-certs.yaml']
@@ -60,7 +61,7 @@ describe('certs init', () => {
   });
 
   test('the server certificate covers the settings; the in-cluster client connects with mutual TLS', async () => {
-    await init(context({ loadBalancerIP: '10.1.2.3', namespace: 'ci' }), { clientNamespace: 'runners' });
+    await init(context({ loadBalancerIP: '10.1.2.3', namespace: 'ci', clientNamespace: 'runners' }));
     lines = [];
     expect((await check(context({ loadBalancerIP: '10.1.2.3', namespace: 'ci' }))).ok).toBe(true);
     const client = await secretData(paths(root).client('in-cluster'));

@@ -2,30 +2,30 @@ import { execFileSync } from 'child_process';
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { OUTPUTS, readManifests, readTree, ROOT, synthTo } from './support/dist';
+import { config, gitops } from '../config';
+import { OUTPUT_DIRS, outputProblems, synthRepository } from '../lib';
+import { EXAMPLES, OUTPUTS, readManifests, readTree, ROOT, synthTo } from './support/dist';
 
-// GitOps gates: what Flux applies is exactly what the code says, byte for byte, and holds no secret.
-describe.each(OUTPUTS)('$dist/', ({ entry, dist }) => {
-  const work = mkdtempSync(join(tmpdir(), 'buildkit-dist-'));
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
+// GitOps gates: what Flux applies is exactly what config.ts says, byte for byte, and holds no secret.
+describe('the committed outputs', () => {
+  test('agree with config.ts and with secrets/: `npm run verify` finds nothing to fix', () => {
+    expect(outputProblems({ root: ROOT, config, gitops })).toEqual([]);
+  });
 
-  test('is up to date: a fresh synth matches the committed files, none added or missing', () => {
-    synthTo(join(work, 'fresh'), entry);
-    const fresh = readTree(join(work, 'fresh'));
-    const committed = readTree(join(ROOT, dist));
-    expect([...committed.keys()]).toEqual([...fresh.keys()]);
-    for (const [file, bytes] of fresh) {
-      expect({ file, same: bytes.equals(committed.get(file)!) }).toEqual({ file, same: true });
+  test('`npm run synth` writes dist/ and gitops/dist/, byte-identical each time', () => {
+    const work = mkdtempSync(join(tmpdir(), 'buildkit-twice-'));
+    try {
+      const settings = { config, gitops, secrets: join(ROOT, 'secrets') };
+      expect(synthRepository({ ...settings, root: join(work, 'a') })).toEqual([OUTPUT_DIRS.manifests, OUTPUT_DIRS.gitops]);
+      synthRepository({ ...settings, root: join(work, 'b') });
+      expect(readTree(join(work, 'a'))).toEqual(readTree(join(work, 'b')));
+      expect([...readTree(join(work, 'a')).keys()]).toEqual(['dist/buildkit.k8s.yaml', 'gitops/dist/argocd.k8s.yaml', 'gitops/dist/flux.k8s.yaml']);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
     }
   });
 
-  test('synthesizing twice gives byte-identical output', () => {
-    synthTo(join(work, 'a'), entry);
-    synthTo(join(work, 'b'), entry);
-    expect(readTree(join(work, 'a'))).toEqual(readTree(join(work, 'b')));
-  });
-
-  test('holds no Secret and no key material', () => {
+  test.each(OUTPUTS)('%s/ holds no Secret and no key material', (dist) => {
     const manifests = readManifests(join(ROOT, dist));
     expect(manifests.length).toBeGreaterThan(0);
     expect(manifests.filter((m) => m.kind === 'Secret')).toEqual([]);
@@ -38,13 +38,31 @@ describe.each(OUTPUTS)('$dist/', ({ entry, dist }) => {
   });
 });
 
-test('`cdk8s synth` (what the GitOps hook and the cdk8s CLI run) writes the committed dist/', () => {
+describe.each(EXAMPLES)('$dist/', ({ entry, dist }) => {
+  test('is up to date, and synthesizing twice gives byte-identical output', () => {
+    const work = mkdtempSync(join(tmpdir(), 'buildkit-example-'));
+    try {
+      synthTo(join(work, 'a'), entry);
+      synthTo(join(work, 'b'), entry);
+      expect(readTree(join(work, 'a'))).toEqual(readTree(join(work, 'b')));
+      const fresh = readTree(join(work, 'a'));
+      const committed = readTree(join(ROOT, dist));
+      expect([...committed.keys()]).toEqual([...fresh.keys()]);
+      for (const [file, bytes] of fresh) expect({ file, same: bytes.equals(committed.get(file)!) }).toEqual({ file, same: true });
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+});
+
+test('`cdk8s synth -o DIR` (what the cdk8s CLI and GitOps hooks run) writes only the manifests, the committed dist/', () => {
   const work = mkdtempSync(join(tmpdir(), 'buildkit-cli-'));
   try {
     execFileSync('npx', ['--no-install', 'cdk8s', 'synth', '-o', join(work, 'cli')], {
       cwd: ROOT, env: { ...process.env, CDK8S_CHECK_UPGRADE: 'false' }, stdio: 'pipe',
     });
     expect(readTree(join(work, 'cli'))).toEqual(readTree(join(ROOT, 'dist')));
+    expect(readTree(work).size).toBe(readTree(join(work, 'cli')).size);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

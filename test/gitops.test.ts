@@ -2,20 +2,27 @@ import { readFileSync } from 'fs';
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { App } from 'cdk8s';
+import { App, Chart, Testing } from 'cdk8s';
 import { load } from 'js-yaml';
-import { ArgoCdApplication, BuildkitChart, FluxKustomizations } from '../lib';
+import { config, gitops } from '../config';
+import { ArgoCdApplication, BuildkitChart, BuildkitChartProps, buildGitops, FluxKustomizations, GitopsSettings } from '../lib';
 import { init } from '../lib/certs/commands';
 import { paths } from '../lib/certs/layout';
-import { find } from './support/chart';
+import { find, synthChart } from './support/chart';
 import { validateCustomResources } from './support/crd';
 import { isCustomResource, readManifests, ROOT } from './support/dist';
 
-const delivery = readManifests(join(ROOT, 'gitops/dist'));
+/** The delivery objects for a chart with these settings, as `npm run synth` writes them into gitops/dist/. */
+function delivery(props: BuildkitChartProps = {}, settings: GitopsSettings = {}): any[] {
+  const app = Testing.app();
+  buildGitops(app, new BuildkitChart(new App(), 'buildkit', props), settings);
+  return app.charts.flatMap((c) => Testing.synth(c));
+}
 
-describe('Flux', () => {
-  const secrets = find(delivery, 'Kustomization', 'buildkitd-secrets');
-  const service = find(delivery, 'Kustomization', 'buildkitd');
+describe('Flux, for the seed\'s service', () => {
+  const seed = delivery();
+  const secrets = find(seed, 'Kustomization', 'buildkitd-secrets');
+  const service = find(seed, 'Kustomization', 'buildkitd');
 
   test('decrypts secrets/apps with the sops-age key', () => {
     expect(secrets.metadata.namespace).toBe('flux-system');
@@ -30,17 +37,25 @@ describe('Flux', () => {
 
   test('names no particular Git repository beyond a sourceRef', () => {
     expect(service.spec.sourceRef).toEqual({ kind: 'GitRepository', name: 'flux-system' });
-    expect(delivery.filter((m) => m.kind === 'GitRepository')).toEqual([]);
+    expect(seed.filter((m) => m.kind === 'GitRepository')).toEqual([]);
   });
 
-  test('health-checks the StatefulSet in StatefulSet mode', () => {
-    const { Chart, Testing } = require('cdk8s');
-    const chart = new Chart(Testing.app(), 'flux');
-    new FluxKustomizations(chart, 'k', { namespace: 'ci', workload: { kind: 'StatefulSet', name: 'builder' }, sourceRef: { kind: 'OCIRepository', name: 'platform' } });
-    const [, svc] = Testing.synth(chart);
-    expect(svc.spec.healthChecks[0]).toEqual({ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'builder', namespace: 'ci' });
+  test('health-checks every daemon the chart runs: a StatefulSet and a native builder, in the configured namespace', () => {
+    const objects = delivery({ namespace: 'ci', name: 'builder', workload: 'statefulset', nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.9' }] },
+      { fluxSourceRef: { kind: 'OCIRepository', name: 'platform' } });
+    const svc = find(objects, 'Kustomization', 'builder');
+    expect(svc.spec.healthChecks).toEqual([
+      { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'builder', namespace: 'ci' },
+      { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'builder-arm64', namespace: 'ci' },
+    ]);
     expect(svc.spec.sourceRef).toEqual({ kind: 'OCIRepository', name: 'platform' });
-    expect(validateCustomResources(Testing.synth(chart))).toEqual([]);
+    expect(svc.spec.dependsOn).toEqual([{ name: 'builder-secrets' }]);
+    expect(validateCustomResources(objects)).toEqual([]);
+  });
+
+  test('refuses a Kustomization with nothing to health-check, and unknown delivery settings', () => {
+    expect(() => new FluxKustomizations(new Chart(Testing.app(), 'f'), 'k', { workloads: [] })).toThrow(/^FluxKustomizations: invalid workloads \[\]/);
+    expect(() => delivery({}, { repoUrl: 'https://x' } as any)).toThrow(/^gitops: unknown setting "repoUrl": did you mean "repoURL"\?$/);
   });
 
   test('the first reconcile has a namespace for the Secrets: init seeds one Flux creates only if missing', async () => {
@@ -50,7 +65,7 @@ describe('Flux', () => {
       const ns = load(readFileSync(paths(root).namespace, 'utf8')) as any;
       expect(ns).toMatchObject({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'buildkit' } });
       expect(ns.metadata.annotations).toEqual({ 'kustomize.toolkit.fluxcd.io/ssa': 'IfNotPresent', 'kustomize.toolkit.fluxcd.io/prune': 'disabled' });
-      expect(find(readManifests(join(ROOT, 'dist')), 'Namespace', 'buildkit').metadata.labels['pod-security.kubernetes.io/enforce'])
+      expect(find(synthChart({}), 'Namespace', 'buildkit').metadata.labels['pod-security.kubernetes.io/enforce'])
         .toBe(ns.metadata.labels['pod-security.kubernetes.io/enforce']);
     } finally {
       rmSync(join(root, '..'), { recursive: true, force: true });
@@ -58,8 +73,8 @@ describe('Flux', () => {
   });
 });
 
-describe('Argo CD', () => {
-  const app = find(delivery, 'Application', 'buildkit');
+describe('Argo CD, for the seed\'s service', () => {
+  const app = find(delivery(), 'Application', 'buildkit');
 
   test('syncs dist/ as a plain directory without JSON files, pruning and self-healing', () => {
     expect(app.metadata.namespace).toBe('argocd');
@@ -68,15 +83,37 @@ describe('Argo CD', () => {
     expect(app.spec.syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
   });
 
+  test('follows the configured repository, branch and namespace', () => {
+    const moved = find(delivery({ namespace: 'ci' }, { repoURL: 'ssh://git@git.lan/ops/buildkit.git', targetRevision: 'prod' }), 'Application', 'buildkit');
+    expect(moved.spec.source).toMatchObject({ repoURL: 'ssh://git@git.lan/ops/buildkit.git', targetRevision: 'prod' });
+    expect(moved.spec.destination.namespace).toBe('ci');
+  });
+
   test('refuses a repository URL Argo CD cannot clone', () => {
-    const { Testing } = require('cdk8s');
     expect(() => new ArgoCdApplication(Testing.chart(), 'a', { repoURL: 'not a url', namespace: 'buildkit' }))
       .toThrow(/^ArgoCdApplication: invalid repoURL "not a url"/);
   });
 });
 
-test('every delivery object is valid for its CRD, and dist/ holds none of them', () => {
-  expect(delivery.every(isCustomResource)).toBe(true);
-  expect(validateCustomResources(delivery)).toEqual([]);
-  expect(readManifests(join(ROOT, 'dist')).filter(isCustomResource)).toEqual([]);
+describe('the committed gitops/dist/ follows config.ts', () => {
+  const committed = readManifests(join(ROOT, 'gitops/dist'));
+  const service = new BuildkitChart(new App(), 'buildkit', config);
+
+  test('the Flux health check names the configured workload in the configured namespace', () => {
+    const kind = service.daemon.workloadKind === 'statefulset' ? 'StatefulSet' : 'Deployment';
+    const kustomization = find(committed, 'Kustomization', service.daemon.name);
+    expect(kustomization.spec.healthChecks[0]).toEqual({ apiVersion: 'apps/v1', kind, name: service.daemon.name, namespace: service.endpoint.namespace });
+  });
+
+  test('Argo CD deploys into the configured namespace from the configured repository', () => {
+    const application = committed.find((m) => m.kind === 'Application');
+    expect(application.spec.destination.namespace).toBe(service.endpoint.namespace);
+    expect(application.spec.source.repoURL).toBe(gitops.repoURL ?? 'https://git.example.com/platform/buildkit-service.git');
+  });
+
+  test('every delivery object is valid for its CRD, and dist/ holds none of them', () => {
+    expect(committed.every(isCustomResource)).toBe(true);
+    expect(validateCustomResources(committed)).toEqual([]);
+    expect(readManifests(join(ROOT, 'dist')).filter(isCustomResource)).toEqual([]);
+  });
 });

@@ -18,7 +18,7 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   ['a misspelt nested setting', { cache: { sise: '20Gi' } } as any, /^BuildkitChart: unknown setting "cache\.sise": did you mean "cache\.size"\?$/],
   ['a misspelt setting in a list', { nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.9', nmae: 'b' }] } as any,
     /^BuildkitChart: unknown setting "nativeBuilders\[0\]\.nmae": did you mean "nativeBuilders\[0\]\.name"\?$/],
-  ['a setting like no other', { colour: 'blue' } as any, /^BuildkitChart: unknown setting "colour": the settings here are namespace, name, replicas,/],
+  ['a setting like no other', { colour: 'blue' } as any, /^BuildkitChart: unknown setting "colour": the settings here are namespace, clientNamespace, name, replicas,/],
   ['a setting the chart sets itself', { cache: { perReplica: true } } as any, /^BuildkitChart: unknown setting "cache\.perReplica": the settings here are persistent, size,/],
   ['a memory request above the default limit', { resources: { requests: { memory: '16Gi' } } },
     /^BuildkitDaemon: invalid resources\.requests\.memory "16Gi": it exceeds the limit "8Gi", which the API server refuses; lower the request or raise resources\.limits\.memory$/],

@@ -1,13 +1,14 @@
-import { existsSync, readdirSync } from 'fs';
+import { existsSync, readdirSync, rmSync } from 'fs';
 import { join, relative, resolve } from 'path';
 import { dump, load } from 'js-yaml';
-import { checkCertificate, CertificateReport, splitPemBundle } from '../pki/check';
+import { certificateSans, checkCertificate, CertificateReport, splitPemBundle } from '../pki/check';
 import { CertifiedKey, createCa, issueClientCertificate, issueServerCertificate } from '../pki/issue';
 import { Endpoint, SEED, serverSans } from '../settings';
 import { newIdentityFile, parseIdentities, recipientOf } from '../sops/age-keys';
-import { decryptDocument, encryptDocument, readSopsFile } from '../sops/sops-file';
+import { readSopsFile } from '../sops/metadata';
+import { decryptDocument, encryptDocument } from '../sops/sops-file';
 import { readText, writeFiles } from './files';
-import { IN_CLUSTER_CLIENT, paths } from './layout';
+import { IN_CLUSTER_CLIENT, IN_CLUSTER_SECRET, MANAGED_BY_LABEL, paths, SANS_ANNOTATION } from './layout';
 
 /** What every certificate command needs: where secrets/ is, what the chart serves, and the time. */
 export interface CertsContext {
@@ -19,6 +20,11 @@ export interface CertsContext {
    * @default 'buildkit-daemon-certs'
    */
   readonly daemonSecretName?: string;
+  /**
+   * Namespace of the in-cluster client Secret.
+   * @default - the service's namespace
+   */
+  readonly clientNamespace?: string;
   readonly now: Date;
   /** Prints one line of progress. */
   readonly log: (line: string) => void;
@@ -34,22 +40,23 @@ export interface Validity {
 }
 
 const ENCRYPTED_REGEX = '^(data|stringData)$';
+const DAEMON_HINT = 'run `npm run certs -- sync` if config.ts names another Secret than before, else `npm run certs -- init`';
 /** Validity in days: a long-lived CA that stays in git encrypted, short-lived certificates that rotate. */
 const DEFAULT_DAYS = { ca: 3650, server: 365, client: 365 };
 
 interface CaState { ca: CertifiedKey; previousCaPem?: string }
 
-function secret(name: string, namespace: string, stringData: Record<string, string>, labels: Record<string, string> = {}) {
+function secret(name: string, namespace: string, stringData: Record<string, string>, labels: Record<string, string> = {}, annotations?: Record<string, string>) {
   return {
     apiVersion: 'v1', kind: 'Secret',
-    metadata: { name, namespace, labels: { 'app.kubernetes.io/managed-by': 'buildkit-service', ...labels } },
+    metadata: { name, namespace, labels: { [MANAGED_BY_LABEL]: 'buildkit-service', ...labels }, ...(annotations ? { annotations } : {}) },
     type: 'Opaque', stringData,
   };
 }
 
 class SecretsStore {
   readonly p: ReturnType<typeof paths>;
-  constructor(private readonly ctx: CertsContext) { this.p = paths(ctx.root); }
+  constructor(private readonly ctx: CertsContext) { this.p = paths(ctx.root, ctx.daemonSecretName); }
 
   get daemonSecretName(): string { return this.ctx.daemonSecretName ?? SEED.certSecretName; }
 
@@ -92,15 +99,41 @@ class SecretsStore {
     return { path: this.p.ca, content: await this.encrypt(secret('buildkit-ca', this.ctx.endpoint.namespace, data)) };
   }
 
+  /** The SANs ride in a plaintext annotation, so that synth and CI check them without the key. */
   async daemonFile(trustPem: string, server: CertifiedKey) {
-    const doc = secret(this.daemonSecretName, this.ctx.endpoint.namespace, { 'ca.pem': trustPem, 'cert.pem': server.certPem, 'key.pem': server.keyPem });
+    const doc = secret(this.daemonSecretName, this.ctx.endpoint.namespace, { 'ca.pem': trustPem, 'cert.pem': server.certPem, 'key.pem': server.keyPem },
+      {}, { [SANS_ANNOTATION]: certificateSans(server.certPem).join(',') });
     return { path: this.p.daemon, content: await this.encrypt(doc) };
   }
 
+  get clientNamespace(): string { return this.ctx.clientNamespace ?? this.ctx.endpoint.namespace; }
+
+  namespaceFile() {
+    return { path: this.p.namespace, content: namespaceSeed(this.ctx.endpoint.namespace, this.clientNamespace) };
+  }
+
   async clientFile(name: string, namespace: string, trustPem: string, client: CertifiedKey) {
-    const secretName = name === IN_CLUSTER_CLIENT ? 'buildkit-client-certs' : `buildkit-client-${name}`;
+    const secretName = name === IN_CLUSTER_CLIENT ? IN_CLUSTER_SECRET : `buildkit-client-${name}`;
     const doc = secret(secretName, namespace, { 'ca.pem': trustPem, 'cert.pem': client.certPem, 'key.pem': client.keyPem }, { 'buildkit-service/client': name });
     return { path: this.p.client(name), content: await this.encrypt(doc) };
+  }
+
+  /** The daemon's file: where config.ts puts it, or where an earlier Secret name left it. */
+  findDaemonFile(): string {
+    if (existsSync(this.p.daemon)) return this.p.daemon;
+    const candidates = existsSync(this.p.apps) ? readdirSync(this.p.apps).sort().map((f) => join(this.p.apps, f))
+      .filter((f) => f.endsWith('.yaml') && f !== this.p.namespace && f !== this.p.client(IN_CLUSTER_CLIENT)) : [];
+    const found = candidates.filter((f) => {
+      const m = plainMetadata(f);
+      return m.labels?.[MANAGED_BY_LABEL] === 'buildkit-service' && m.labels?.['buildkit-service/client'] === undefined;
+    });
+    if (found.length !== 1) throw new Error(`${this.rel(this.p.daemon)} is missing and ${found.length ? `${found.length} other daemon Secrets are` : 'no other daemon Secret is'} in ${this.rel(this.p.apps)}: run \`npm run certs -- init\``);
+    return found[0];
+  }
+
+  /** Names of the client bundles in clients/. */
+  clientNames(): string[] {
+    return existsSync(this.p.clients) ? readdirSync(this.p.clients).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)).sort() : [];
   }
 
   written(paths: string[]): void {
@@ -122,30 +155,27 @@ function clientCertificate(ctx: CertsContext, ca: CertifiedKey, name: string, da
 }
 
 /**
- * The namespace the Secrets go into, for GitOps tools that apply secrets/apps before dist/ (Flux's
- * Kustomization for dist/ depends on the Secrets). Flux creates it only when missing and never prunes it:
- * dist/ owns the namespace and its labels.
+ * The namespaces the Secrets go into, for GitOps tools that apply secrets/apps before dist/ (Flux's
+ * Kustomization for dist/ depends on the Secrets). Flux creates them only when missing and never prunes
+ * them: dist/ owns the service's namespace and its labels, the CI runners' namespace belongs to its team.
  */
-function namespaceSeed(namespace: string): string {
-  return dump({
+function namespaceSeed(service: string, client: string): string {
+  const seed = (name: string, labels?: Record<string, string>) => ({
     apiVersion: 'v1',
     kind: 'Namespace',
     metadata: {
-      name: namespace,
+      name,
       annotations: { 'kustomize.toolkit.fluxcd.io/ssa': 'IfNotPresent', 'kustomize.toolkit.fluxcd.io/prune': 'disabled' },
-      labels: { 'pod-security.kubernetes.io/enforce': 'privileged' },
+      ...(labels ? { labels } : {}),
     },
   });
+  const docs = [seed(service, { 'pod-security.kubernetes.io/enforce': 'privileged' }), ...(client === service ? [] : [seed(client)])];
+  return docs.map((d) => dump(d)).join('---\n');
 }
 
 export interface InitOptions extends Validity {
   /** More age recipients for .sops.yaml, such as a teammate's or the cluster's. */
   readonly extraRecipients?: readonly string[];
-  /**
-   * Namespace of the in-cluster client Secret: where the CI jobs that mount it run.
-   * @default - the service's namespace
-   */
-  readonly clientNamespace?: string;
 }
 
 /** Creates what is missing: the age identity, .sops.yaml, then the CA, server and in-cluster client certificates. */
@@ -164,7 +194,7 @@ export async function init(ctx: CertsContext, options: InitOptions = {}): Promis
   const recipients = [...new Set([...existing, ...own, ...(options.extraRecipients ?? [])])];
   for (const r of recipients) if (!/^age1[0-9a-z]{58}$/.test(r)) throw new Error(`invalid age recipient ${JSON.stringify(r)}: use an age1... public key`);
   const sopsConfig = dump({ creation_rules: [{ path_regex: '\\.yaml$', encrypted_regex: ENCRYPTED_REGEX, age: recipients.join(',') }] });
-  store.written(writeFiles([{ path: p.sopsConfig, content: sopsConfig }, { path: p.namespace, content: namespaceSeed(ctx.endpoint.namespace) }]));
+  store.written(writeFiles([{ path: p.sopsConfig, content: sopsConfig }, store.namespaceFile()]));
 
   if (existsSync(p.ca)) {
     ctx.log(`kept ${store.rel(p.ca)}: certificates exist (use rotate or issue-client to change them)`);
@@ -177,9 +207,8 @@ export async function init(ctx: CertsContext, options: InitOptions = {}): Promis
   store.written(writeFiles([
     await store.caFile(state),
     await store.daemonFile(trustBundle(state), server),
-    await store.clientFile(IN_CLUSTER_CLIENT, options.clientNamespace ?? ctx.endpoint.namespace, trustBundle(state), client),
+    await store.clientFile(IN_CLUSTER_CLIENT, store.clientNamespace, trustBundle(state), client),
   ]));
-  ctx.log('next: npm run synth (the pods roll on the new certificates), then commit secrets/ and dist/');
 }
 
 export interface IssueClientOptions {
@@ -235,13 +264,12 @@ export async function rotate(ctx: CertsContext, options: RotateOptions = {}): Pr
   }
   if (options.ca) {
     if (state.previousCaPem) throw new Error('a CA rotation is under way: run rotate --finish-ca first');
-    const daemon = await store.read(store.p.daemon, 'run `npm run certs -- init`');
+    const daemon = await store.read(store.p.daemon, DAEMON_HINT);
     const next: CaState = { ca: createCa({ commonName: 'buildkit-service CA', validityDays: options.caDays ?? DEFAULT_DAYS.ca, now: ctx.now }), previousCaPem: state.ca.certPem };
-    const { metadata } = readSopsFile(readText(store.p.client(IN_CLUSTER_CLIENT), 'run `npm run certs -- init`')).tree as any;
     store.written(writeFiles([
       await store.caFile(next),
       await store.daemonFile(trustBundle(next), { certPem: daemon['cert.pem'], keyPem: daemon['key.pem'] }),
-      await store.clientFile(IN_CLUSTER_CLIENT, metadata.namespace, trustBundle(next), clientCertificate(ctx, next.ca, IN_CLUSTER_CLIENT, DEFAULT_DAYS.client)),
+      await store.clientFile(IN_CLUSTER_CLIENT, store.clientNamespace, trustBundle(next), clientCertificate(ctx, next.ca, IN_CLUSTER_CLIENT, DEFAULT_DAYS.client)),
     ]));
     ctx.log('next: re-issue every client (issue-client NAME --renew), then rotate --finish-ca');
     return;
@@ -252,6 +280,69 @@ export async function rotate(ctx: CertsContext, options: RotateOptions = {}): Pr
     await store.caFile(finished),
     await store.daemonFile(trustBundle(finished), serverCertificate(ctx, finished.ca, serverDays)),
   ]));
+}
+
+export interface SyncOptions {
+  /** @default 365 */
+  readonly serverDays?: number;
+}
+
+/** The name, namespace and annotations of an encrypted Secret, read without the key. */
+function plainMetadata(path: string): { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } {
+  return (readSopsFile(readText(path, '')).tree as any).metadata ?? {};
+}
+
+/**
+ * `sync`: brings secrets/ in line with config.ts after a change of namespace, names, IPs or ports: every
+ * Secret's name and namespace (the daemon's file follows its Secret's name), apps/namespace.yaml, and a new
+ * server certificate, from the same CA, only when the current one does not cover what the chart serves.
+ * Client bundles in the service's old namespace move with it; files already in line are not rewritten.
+ */
+export async function sync(ctx: CertsContext, options: SyncOptions = {}): Promise<void> {
+  const store = new SecretsStore(ctx);
+  const { p } = store;
+  const state = await store.readCa();
+  const previousPath = store.findDaemonFile();
+  const before = plainMetadata(previousPath);
+  const daemon = await store.read(previousPath, DAEMON_HINT);
+  let server: CertifiedKey = { certPem: daemon['cert.pem'], keyPem: daemon['key.pem'] };
+  const sans = serverSans(ctx.endpoint);
+  const covered = new Set(certificateSans(server.certPem));
+  const missing = [...sans.dnsNames.map((n) => `DNS:${n}`), ...sans.ips.map((ip) => `IP:${ip}`)].filter((s) => !covered.has(s));
+  if (missing.length > 0) {
+    if (state.previousCaPem) {
+      throw new Error(`the server certificate misses ${missing.join(', ')}, but a CA rotation is under way and clients not yet renewed `
+        + 'trust only the old CA: finish it (issue-client NAME --renew for each client, then rotate --finish-ca), then run sync');
+    }
+    server = serverCertificate(ctx, state.ca, options.serverDays ?? DEFAULT_DAYS.server);
+    ctx.log(`new server certificate: the old one missed ${missing.join(', ')}`);
+  }
+
+  const moved = (path: string, name: string, namespace: string) => {
+    const m = plainMetadata(path);
+    return m.name !== name || m.namespace !== namespace;
+  };
+  const files = [store.namespaceFile()];
+  if (moved(p.ca, 'buildkit-ca', ctx.endpoint.namespace)) files.push(await store.caFile(state));
+  const annotated = before.annotations?.[SANS_ANNOTATION] === certificateSans(server.certPem).join(',');
+  if (previousPath !== p.daemon || moved(p.daemon, store.daemonSecretName, ctx.endpoint.namespace) || !annotated || missing.length > 0) {
+    files.push(await store.daemonFile(daemon['ca.pem'], server));
+  }
+  const clients = [IN_CLUSTER_CLIENT, ...store.clientNames()];
+  for (const name of clients) {
+    const path = p.client(name);
+    const namespace = name === IN_CLUSTER_CLIENT ? store.clientNamespace : plainMetadata(path).namespace;
+    // A bundle issued into the service's namespace follows it; one given another namespace keeps it.
+    const target = name !== IN_CLUSTER_CLIENT && namespace === before.namespace ? ctx.endpoint.namespace : namespace!;
+    if (!existsSync(path) || !moved(path, plainMetadata(path).name!, target)) continue;
+    const data = await store.read(path, '');
+    files.push(await store.clientFile(name, target, data['ca.pem'], { certPem: data['cert.pem'], keyPem: data['key.pem'] }));
+  }
+  store.written(writeFiles(files));
+  if (previousPath !== p.daemon) {
+    rmSync(previousPath);
+    ctx.log(`removed ${store.rel(previousPath)}: the daemon's Secret is now ${store.daemonSecretName}`);
+  }
 }
 
 export interface ExportResult {
@@ -282,7 +373,7 @@ export interface CheckResult {
 export async function check(ctx: CertsContext, minDaysLeft = 30): Promise<CheckResult> {
   const store = new SecretsStore(ctx);
   const state = await store.readCa();
-  const daemon = await store.read(store.p.daemon, 'run `npm run certs -- init`');
+  const daemon = await store.read(store.p.daemon, DAEMON_HINT);
   const common = { now: ctx.now, minDaysLeft };
   const reports = [
     checkCertificate({ ...common, label: 'CA', certPem: state.ca.certPem, keyPem: state.ca.keyPem, caPem: state.ca.certPem }),
@@ -290,8 +381,7 @@ export async function check(ctx: CertsContext, minDaysLeft = 30): Promise<CheckR
   ];
   const daemonTrust = new Set(splitPemBundle(daemon['ca.pem']).map((p) => p.trim()));
   if (!daemonTrust.has(state.ca.certPem.trim())) reports[1].problems.push('the daemon does not trust the current CA: run rotate');
-  const clients = [IN_CLUSTER_CLIENT, ...(existsSync(join(ctx.root, 'clients'))
-    ? readdirSync(join(ctx.root, 'clients')).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)).sort() : [])];
+  const clients = [IN_CLUSTER_CLIENT, ...store.clientNames()];
   for (const name of clients) {
     if (!existsSync(store.p.client(name))) continue;
     const data = await store.read(store.p.client(name), '');

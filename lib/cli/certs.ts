@@ -2,12 +2,13 @@ import { resolve } from 'path';
 import { parseArgs } from 'util';
 import { App } from 'cdk8s';
 import { BuildkitChart, BuildkitChartProps } from '../buildkit-chart';
-import { check, CertsContext, exportClient, init, issueClient, rotate } from '../certs/commands';
+import { check, CertsContext, exportClient, init, issueClient, rotate, sync } from '../certs/commands';
 
 const USAGE = `usage: npm run certs -- <command> [options]
-  init [--recipient age1...]... [--client-namespace NS] [--ca-days N] [--server-days N] [--client-days N]
+  init [--recipient age1...]... [--ca-days N] [--server-days N] [--client-days N]
   issue-client NAME [--renew] [--days N] [--namespace NS]
   rotate [--ca | --finish-ca] [--server-days N]
+  sync [--server-days N]          after a change in config.ts: re-home every Secret, re-issue the server certificate if needed
   export NAME --out DIR
   check [--min-days N]
 common: --secrets DIR (default secrets)`;
@@ -41,8 +42,35 @@ export interface Output {
   readonly error: (line: string) => void;
 }
 
-/** `npm run certs -- ...`: parses, calls lib/certs, prints; returns the exit code. */
-export async function runCerts(argv: string[], chart: BuildkitChartProps, io: Output = { log: console.log, error: console.error }): Promise<number> {
+/**
+ * Re-synthesizes what embeds the certificates' checksum (dist/), reading the given secrets/ folder;
+ * returns the folders written.
+ */
+export type Resynthesize = (secretsRoot: string) => string[];
+
+/** Commands after which dist/ must follow the changed daemon Secret. */
+const CHANGES_DIST = new Set(['init', 'rotate', 'sync']);
+
+/**
+ * `npm run certs -- ...`: parses, calls lib/certs, prints; returns the exit code (0 ok, 1 a check or the
+ * command failed, 2 usage). With `resynth`, init, rotate and sync re-synthesize dist/ in the same step.
+ */
+export async function runCerts(argv: string[], chart: BuildkitChartProps, io: Output = { log: console.log, error: console.error },
+  resynth?: Resynthesize): Promise<number> {
+  const code = await runCommand(argv, chart, io);
+  const command = argv.find((a) => !a.startsWith('-'));
+  if (code !== 0 || !resynth || !command || !CHANGES_DIST.has(command)) return code;
+  const { values } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
+  try {
+    io.log(`synthesized ${resynth(resolve(values.secrets)).join('/, ')}/: commit them with secrets/`);
+    return 0;
+  } catch (err) {
+    io.error(`certs: the certificates changed, but the synth failed: ${(err as Error).message}; fix it, then run \`npm run synth\``);
+    return 1;
+  }
+}
+
+async function runCommand(argv: string[], chart: BuildkitChartProps, io: Output): Promise<number> {
   const { log } = io;
   try {
     const { values: o, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
@@ -55,13 +83,15 @@ export async function runCerts(argv: string[], chart: BuildkitChartProps, io: Ou
       root: resolve(o.secrets),
       endpoint: service.endpoint,
       daemonSecretName: service.daemon.tls.secretName,
+      clientNamespace: service.clientNamespace,
       now: new Date(),
       log,
     };
     switch (command) {
       case 'init':
+        if (o['client-namespace']) throw new UsageError('--client-namespace is a setting now: set clientNamespace in config.ts, then run init or sync');
         await init(ctx, {
-          extraRecipients: o.recipient, clientNamespace: o['client-namespace'],
+          extraRecipients: o.recipient,
           caDays: days(o['ca-days'], 'ca-days'), serverDays: days(o['server-days'], 'server-days'), clientDays: days(o['client-days'], 'client-days'),
         });
         return 0;
@@ -70,7 +100,9 @@ export async function runCerts(argv: string[], chart: BuildkitChartProps, io: Ou
         return 0;
       case 'rotate':
         await rotate(ctx, { ca: o.ca, finishCa: o['finish-ca'], serverDays: days(o['server-days'], 'server-days') });
-        log('next: npm run synth (the pods roll on the new certificates), then commit secrets/ and dist/');
+        return 0;
+      case 'sync':
+        await sync(ctx, { serverDays: days(o['server-days'], 'server-days') });
         return 0;
       case 'export': {
         if (!o.out) throw new UsageError('export needs --out DIR');

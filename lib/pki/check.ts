@@ -57,3 +57,8 @@ export function checkCertificate(options: CheckOptions): CertificateReport {
   }
   return { label: options.label, subject: cert.subject.replace(/\n/g, ', '), issuer: cert.issuer.replace(/\n/g, ', '), sans, notAfter, daysLeft, problems };
 }
+
+/** A certificate's SANs as `DNS:name` and `IP:address`, the form the daemon Secret's annotation lists. */
+export function certificateSans(certPem: string): string[] {
+  return (new X509Certificate(certPem).subjectAltName ?? '').split(', ').filter(Boolean).map((s) => s.replace(/^IP Address:/, 'IP:'));
+}

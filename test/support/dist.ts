@@ -24,13 +24,14 @@ export function readManifests(dir: string): any[] {
   return [...readTree(dir)].filter(([f]) => f.endsWith('.yaml')).flatMap(([, b]) => loadAll(b.toString()) as any[]).filter(Boolean);
 }
 
-/** Every synthesized output the repository commits: the service's dist/ and each example's. */
-export const OUTPUTS = [
-  { entry: 'main.ts', dist: 'dist' },
-  { entry: 'gitops/main.ts', dist: 'gitops/dist' },
+/** The examples: other compositions, each synthesized by its own entry point into its committed dist/. */
+export const EXAMPLES = [
   { entry: 'examples/ha/main.ts', dist: 'examples/ha/dist' },
   { entry: 'examples/arm64-builder/main.ts', dist: 'examples/arm64-builder/dist' },
 ];
+
+/** Every synthesized folder the repository commits: `npm run synth`'s two, and each example's. */
+export const OUTPUTS = ['dist', 'gitops/dist', ...EXAMPLES.map((e) => e.dist)];
 
 /** Objects of custom resource definitions (Flux, Argo CD, Prometheus Operator) rather than Kubernetes' own API. */
 export function isCustomResource(m: any): boolean {

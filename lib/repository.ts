@@ -1,0 +1,149 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'fs';
+import { tmpdir } from 'os';
+import { join, relative, resolve } from 'path';
+import { App, Chart } from 'cdk8s';
+import { ArgoCdApplication } from './argocd-application';
+import { BuildkitChart, BuildkitChartProps } from './buildkit-chart';
+import { BuildkitDaemon } from './buildkit-daemon';
+import { secretsPlan, secretsProblems } from './certs/coherence';
+import { daemonCertsRevision } from './certs/layout';
+import { FluxKustomizationsProps, FluxKustomizations } from './flux-kustomizations';
+import { SynthOutput, synthesizeAll } from './synth';
+import { checkKnownKeys } from './validation';
+
+/** How GitOps controllers reach this repository. */
+export interface GitopsSettings {
+  /**
+   * The Flux source that holds this repository.
+   * @default { kind: 'GitRepository', name: 'flux-system' }
+   */
+  readonly fluxSourceRef?: FluxKustomizationsProps['sourceRef'];
+  /**
+   * This repository's URL, as Argo CD clones it.
+   * @default 'https://git.example.com/platform/buildkit-service.git'
+   */
+  readonly repoURL?: string;
+  /**
+   * The branch Argo CD follows.
+   * @default 'main'
+   */
+  readonly targetRevision?: string;
+}
+
+/** A repository that holds this project: config.ts, and the folders derived from it. */
+export interface RepositorySettings {
+  /** The repository's root folder. */
+  readonly root: string;
+  /** The service (config.ts `config`). */
+  readonly config: BuildkitChartProps;
+  /**
+   * Delivery (config.ts `gitops`).
+   * @default - Flux on the flux-system GitRepository; Argo CD with an example URL
+   */
+  readonly gitops?: GitopsSettings;
+  /**
+   * The secrets/ folder.
+   * @default - secrets under root
+   */
+  readonly secrets?: string;
+}
+
+/** The outputs `npm run synth` writes, relative to the root. */
+export const OUTPUT_DIRS = { manifests: 'dist', gitops: join('gitops', 'dist') } as const;
+
+/** Flux Kustomizations and an Argo CD Application for the chart, read from its construct tree. */
+export function buildGitops(app: App, service: BuildkitChart, settings: GitopsSettings = {}): void {
+  checkKnownKeys('gitops', settings, { fluxSourceRef: true, repoURL: true, targetRevision: true });
+  const workloads = service.node.findAll().filter((c): c is BuildkitDaemon => c instanceof BuildkitDaemon).map((d) => ({
+    kind: d.workloadKind === 'statefulset' ? 'StatefulSet' as const : 'Deployment' as const,
+    name: d.name,
+    namespace: service.namespace!,
+  }));
+  new FluxKustomizations(new Chart(app, 'flux'), 'Buildkit', { workloads, sourceRef: settings.fluxSourceRef });
+  new ArgoCdApplication(new Chart(app, 'argocd'), 'Buildkit', {
+    repoURL: settings.repoURL ?? 'https://git.example.com/platform/buildkit-service.git',
+    targetRevision: settings.targetRevision,
+    namespace: service.endpoint.namespace,
+  });
+}
+
+/**
+ * Every output derived from config.ts, all or nothing: dist/ (the service's manifests) and gitops/dist/
+ * (Flux and Argo CD objects). With `manifestsDir`, only the manifests, into that folder (`cdk8s synth -o`).
+ * Refuses, before writing anything, a secrets/ folder that disagrees with config.ts.
+ */
+export function synthRepository(settings: RepositorySettings, manifestsDir?: string): string[] {
+  const root = resolve(settings.root);
+  const secrets = settings.secrets ?? join(root, 'secrets');
+  const model = new BuildkitChart(new App(), 'buildkit', settings.config);
+  const plan = secretsPlan(model);
+  const problems = secretsProblems(secrets, plan);
+  if (problems.length > 0) {
+    throw new Error(problems[0] + (problems.length > 1 ? ` (and ${problems.length - 1} more that the same command fixes)` : ''));
+  }
+  const certRevision = daemonCertsRevision(secrets, plan.daemonSecret);
+  const manifests: SynthOutput = {
+    outdir: manifestsDir ?? join(root, OUTPUT_DIRS.manifests),
+    build: (app) => new BuildkitChart(app, 'buildkit', { ...settings.config, certRevision }),
+  };
+  const outputs = manifestsDir ? [manifests] : [manifests, { outdir: join(root, OUTPUT_DIRS.gitops), build: (app: App) => buildGitops(app, model, settings.gitops) }];
+  synthesizeAll(outputs);
+  return outputs.map((o) => relative(root, resolve(o.outdir)) || '.');
+}
+
+/**
+ * `npm run synth` and `cdk8s synth`: every output, or with CDK8S_OUTDIR (which `cdk8s synth -o DIR` sets)
+ * only the manifests into that folder. On failure one line, a non-zero exit code, and nothing written.
+ */
+export function runRepositorySynth(settings: RepositorySettings): void {
+  const manifestsDir = process.env.CDK8S_OUTDIR;
+  try {
+    synthRepository(settings, manifestsDir);
+  } catch (err) {
+    const kept = manifestsDir ? `${manifestsDir} was` : `${OUTPUT_DIRS.manifests}/ and ${OUTPUT_DIRS.gitops}/ were`;
+    console.error(`synth failed (${kept} left as before): ${(err as Error).message}`);
+    process.exitCode = 1;
+  }
+}
+
+/** Every file under dir, by path relative to it. */
+function filesUnder(dir: string): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  const walk = (d: string) => {
+    for (const entry of existsSync(d) ? readdirSync(d).sort() : []) {
+      const path = join(d, entry);
+      if (statSync(path).isDirectory()) walk(path);
+      else files.set(relative(dir, path), readFileSync(path));
+    }
+  };
+  walk(dir);
+  return files;
+}
+
+/**
+ * The committed outputs against config.ts, as CI checks them (no key needed): secrets/ coherent with the
+ * settings, and every output byte for byte what a fresh synth writes. One line per problem, with its fix.
+ */
+export function outputProblems(settings: RepositorySettings): string[] {
+  const root = resolve(settings.root);
+  const fresh = mkdtempSync(join(tmpdir(), 'buildkit-fresh-'));
+  try {
+    try {
+      synthRepository({ ...settings, root: fresh, secrets: settings.secrets ?? join(root, 'secrets') });
+    } catch (err) {
+      return [(err as Error).message];
+    }
+    const problems: string[] = [];
+    for (const dir of Object.values(OUTPUT_DIRS)) {
+      const want = filesUnder(join(fresh, dir));
+      const have = filesUnder(join(root, dir));
+      for (const file of new Set([...want.keys(), ...have.keys()])) {
+        const state = !have.has(file) ? 'is missing' : !want.has(file) ? 'is left from an earlier synth' : want.get(file)!.equals(have.get(file)!) ? '' : 'is stale';
+        if (state) problems.push(`${join(dir, file)} ${state}: run \`npm run synth\` and commit ${dir}/`);
+      }
+    }
+    return problems;
+  } finally {
+    rmSync(fresh, { recursive: true, force: true });
+  }
+}
