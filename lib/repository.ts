@@ -96,7 +96,7 @@ export function synthRepository(settings: RepositorySettings, manifestsDir?: str
  * only the manifests into that folder. On failure one line, a non-zero exit code, and nothing written.
  */
 export function runRepositorySynth(settings: RepositorySettings): void {
-  const manifestsDir = process.env.CDK8S_OUTDIR;
+  const manifestsDir = process.env.CDK8S_OUTDIR || undefined;
   try {
     synthRepository(settings, manifestsDir);
   } catch (err) {

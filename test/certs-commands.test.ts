@@ -8,13 +8,15 @@ import { check, CertsContext, exportClient, init, issueClient, rotate } from '..
 import { daemonCertsRevision, paths } from '../lib/certs/layout';
 import { parseIdentities } from '../lib/sops/age-keys';
 import { decryptDocument } from '../lib/sops/sops-file';
+import { keyPool } from './support/keys';
 import { handshake } from './support/tls';
 
+const newKeyPair = keyPool();
 let root: string;
 let lines: string[];
 const context = (settings: BuildkitChartProps = {}, now = new Date()): CertsContext => {
   const chart = new BuildkitChart(new App(), 'b', settings);
-  return { root, now, log: (l) => lines.push(l), endpoint: chart.endpoint, daemonSecretName: chart.daemon.tls.secretName, clientNamespace: chart.clientNamespace };
+  return { root, now, log: (l) => lines.push(l), endpoint: chart.endpoint, daemonSecretName: chart.daemon.tls.secretName, clientNamespace: chart.clientNamespace, newKeyPair };
 };
 const identities = () => parseIdentities(readFileSync(paths(root).ageKey, 'utf8'));
 const secretData = async (path: string) => ((await decryptDocument(readFileSync(path, 'utf8'), identities())) as any).stringData;

@@ -1,10 +1,10 @@
 import { existsSync, readdirSync } from 'fs';
-import { join, relative } from 'path';
+import { join } from 'path';
 import { load } from 'js-yaml';
 import { BuildkitChart } from '../buildkit-chart';
 import { serverSans } from '../settings';
 import { readSopsFile } from '../sops/metadata';
-import { readText } from './files';
+import { displayPath as rel, readText } from './files';
 import { IN_CLUSTER_SECRET, MANAGED_BY_LABEL, paths, SANS_ANNOTATION } from './layout';
 
 /** What secrets/ must hold for a chart, read from its construct tree. */
@@ -41,7 +41,6 @@ export const SYNC_COMMAND = 'npm run certs -- sync';
 export function secretsProblems(root: string, plan: SecretsPlan): string[] {
   const p = paths(root, plan.daemonSecret);
   if (!existsSync(p.ca)) return [];
-  const rel = (path: string) => relative(process.cwd(), path) || path;
   const fix = `run \`${SYNC_COMMAND}\``;
   const problems: string[] = [];
 

@@ -1,13 +1,13 @@
 import { existsSync, readdirSync, rmSync } from 'fs';
-import { join, relative, resolve } from 'path';
+import { join, resolve } from 'path';
 import { dump, load } from 'js-yaml';
 import { certificateSans, checkCertificate, CertificateReport, splitPemBundle } from '../pki/check';
-import { CertifiedKey, createCa, issueClientCertificate, issueServerCertificate } from '../pki/issue';
+import { CertifiedKey, createCa, issueClientCertificate, issueServerCertificate, KeyPair } from '../pki/issue';
 import { Endpoint, SEED, serverSans } from '../settings';
 import { newIdentityFile, parseIdentities, recipientOf } from '../sops/age-keys';
 import { readSopsFile } from '../sops/metadata';
 import { decryptDocument, encryptDocument } from '../sops/sops-file';
-import { readText, writeFiles } from './files';
+import { displayPath, readText, writeFiles } from './files';
 import { IN_CLUSTER_CLIENT, IN_CLUSTER_SECRET, MANAGED_BY_LABEL, paths, SANS_ANNOTATION } from './layout';
 
 /** What every certificate command needs: where secrets/ is, what the chart serves, and the time. */
@@ -26,6 +26,11 @@ export interface CertsContext {
    */
   readonly clientNamespace?: string;
   readonly now: Date;
+  /**
+   * Key pairs for new certificates.
+   * @default - a new RSA 2048 key pair each
+   */
+  readonly newKeyPair?: () => KeyPair;
   /** Prints one line of progress. */
   readonly log: (line: string) => void;
 }
@@ -60,7 +65,7 @@ class SecretsStore {
 
   get daemonSecretName(): string { return this.ctx.daemonSecretName ?? SEED.certSecretName; }
 
-  rel(path: string): string { return relative(process.cwd(), path) || path; }
+  rel(path: string): string { return displayPath(path); }
 
   identities(): string[] {
     const ids = parseIdentities(readText(this.p.ageKey, 'run `npm run certs -- init`, or copy the age identity there'));
@@ -147,11 +152,11 @@ function trustBundle(state: CaState): string {
 }
 
 function serverCertificate(ctx: CertsContext, ca: CertifiedKey, days: number): CertifiedKey {
-  return issueServerCertificate(ca, { commonName: ctx.endpoint.names[0], ...serverSans(ctx.endpoint), validityDays: days, now: ctx.now });
+  return issueServerCertificate(ca, { commonName: ctx.endpoint.names[0], ...serverSans(ctx.endpoint), validityDays: days, now: ctx.now, keyPair: ctx.newKeyPair?.() });
 }
 
 function clientCertificate(ctx: CertsContext, ca: CertifiedKey, name: string, days: number): CertifiedKey {
-  return issueClientCertificate(ca, { commonName: `buildkit-client-${name}`, validityDays: days, now: ctx.now });
+  return issueClientCertificate(ca, { commonName: `buildkit-client-${name}`, validityDays: days, now: ctx.now, keyPair: ctx.newKeyPair?.() });
 }
 
 /**
@@ -201,7 +206,7 @@ export async function init(ctx: CertsContext, options: InitOptions = {}): Promis
     return;
   }
   const days = { caDays: options.caDays ?? DEFAULT_DAYS.ca, serverDays: options.serverDays ?? DEFAULT_DAYS.server, clientDays: options.clientDays ?? DEFAULT_DAYS.client };
-  const state: CaState = { ca: createCa({ commonName: 'buildkit-service CA', validityDays: days.caDays, now: ctx.now }) };
+  const state: CaState = { ca: createCa({ commonName: 'buildkit-service CA', validityDays: days.caDays, now: ctx.now, keyPair: ctx.newKeyPair?.() }) };
   const server = serverCertificate(ctx, state.ca, days.serverDays);
   const client = clientCertificate(ctx, state.ca, IN_CLUSTER_CLIENT, days.clientDays);
   store.written(writeFiles([
@@ -265,7 +270,7 @@ export async function rotate(ctx: CertsContext, options: RotateOptions = {}): Pr
   if (options.ca) {
     if (state.previousCaPem) throw new Error('a CA rotation is under way: run rotate --finish-ca first');
     const daemon = await store.read(store.p.daemon, DAEMON_HINT);
-    const next: CaState = { ca: createCa({ commonName: 'buildkit-service CA', validityDays: options.caDays ?? DEFAULT_DAYS.ca, now: ctx.now }), previousCaPem: state.ca.certPem };
+    const next: CaState = { ca: createCa({ commonName: 'buildkit-service CA', validityDays: options.caDays ?? DEFAULT_DAYS.ca, now: ctx.now, keyPair: ctx.newKeyPair?.() }), previousCaPem: state.ca.certPem };
     store.written(writeFiles([
       await store.caFile(next),
       await store.daemonFile(trustBundle(next), { certPem: daemon['cert.pem'], keyPem: daemon['key.pem'] }),

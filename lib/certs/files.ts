@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync, mkdirSync } from 'fs';
-import { dirname } from 'path';
+import { dirname, relative } from 'path';
 
 export interface FileWrite {
   readonly path: string;
@@ -34,4 +34,10 @@ export function writeFiles(files: readonly FileWrite[]): string[] {
 export function readText(path: string, hint: string): string {
   if (!existsSync(path)) throw new Error(`${path} is missing: ${hint}`);
   return readFileSync(path, 'utf8');
+}
+
+/** A path as a person would type it: relative inside the working directory, absolute elsewhere. */
+export function displayPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') ? rel : path;
 }

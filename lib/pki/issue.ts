@@ -1,6 +1,8 @@
 import { randomBytes } from 'crypto';
 import forge from 'node-forge';
 
+export type KeyPair = forge.pki.rsa.KeyPair;
+
 /** A certificate and its private key, PEM-encoded. */
 export interface CertifiedKey {
   readonly certPem: string;
@@ -12,6 +14,11 @@ export interface IssueOptions {
   readonly validityDays: number;
   /** Start of validity (backdated five minutes for clock skew). */
   readonly now: Date;
+  /**
+   * The certificate's key pair.
+   * @default - a new RSA 2048 key pair
+   */
+  readonly keyPair?: forge.pki.rsa.KeyPair;
 }
 
 export interface ServerOptions extends IssueOptions {
@@ -38,13 +45,18 @@ function baseCertificate(publicKey: forge.pki.PublicKey, options: IssueOptions):
   return cert;
 }
 
+/** A new RSA key pair of the size every certificate here uses (node-forge hands it to Node's native keygen). */
+export function newKeyPair(): forge.pki.rsa.KeyPair {
+  return forge.pki.rsa.generateKeyPair({ bits: RSA_BITS });
+}
+
 function pem(cert: forge.pki.Certificate, keys: forge.pki.rsa.KeyPair): CertifiedKey {
   return { certPem: forge.pki.certificateToPem(cert), keyPem: forge.pki.privateKeyToPem(keys.privateKey) };
 }
 
 /** A self-signed CA that may sign leaf certificates only. */
 export function createCa(options: IssueOptions): CertifiedKey {
-  const keys = forge.pki.rsa.generateKeyPair({ bits: RSA_BITS });
+  const keys = options.keyPair ?? newKeyPair();
   const cert = baseCertificate(keys.publicKey, options);
   cert.setIssuer(cert.subject.attributes);
   cert.setExtensions([
@@ -59,7 +71,7 @@ export function createCa(options: IssueOptions): CertifiedKey {
 function issueLeaf(ca: CertifiedKey, options: IssueOptions, extensions: object[]): CertifiedKey {
   const caCert = forge.pki.certificateFromPem(ca.certPem);
   const caKey = forge.pki.privateKeyFromPem(ca.keyPem);
-  const keys = forge.pki.rsa.generateKeyPair({ bits: RSA_BITS });
+  const keys = options.keyPair ?? newKeyPair();
   const cert = baseCertificate(keys.publicKey, options);
   cert.setIssuer(caCert.subject.attributes);
   cert.setExtensions([

@@ -1,0 +1,78 @@
+import { execFileSync, spawnSync } from 'child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { dirname, join } from 'path';
+import { load, loadAll } from 'js-yaml';
+import { find } from './support/chart';
+import { readTree, ROOT } from './support/dist';
+
+/** The commands of the README's "Changing the service" steps, comments and git stripped. */
+function documentedSteps(): string[] {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Changing the service'), readme.indexOf('\n## ', readme.indexOf('## Changing the service') + 1));
+  const block = /```bash\n([\s\S]*?)```/.exec(section)![1];
+  return block.split('\n').map((l) => l.replace(/#.*$/, '').trim()).filter((l) => l && !l.startsWith('git '));
+}
+
+/** A copy of the repository as a user has it: its files (no secrets/ yet, as in a fresh clone), and node_modules. */
+function copyRepository(): string {
+  const copy = mkdtempSync(join(tmpdir(), 'buildkit-user-'));
+  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' })
+    .split('\0').filter((f) => f && !f.startsWith('secrets/'));
+  for (const file of files) {
+    mkdirSync(dirname(join(copy, file)), { recursive: true });
+    try { cpSync(join(ROOT, file), join(copy, file)); } catch { /* deleted in the work tree, not yet committed */ }
+  }
+  symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
+  return copy;
+}
+
+function run(cwd: string, command: string) {
+  const { CDK8S_OUTDIR: _outdir, ...env } = process.env;
+  const r = spawnSync('sh', ['-c', command], { cwd, encoding: 'utf8', env });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr.trim() };
+}
+
+describe('a user changes namespace, name, IP and port, and follows the README', () => {
+  const steps = documentedSteps();
+  const copy = copyRepository();
+  afterAll(() => rmSync(copy, { recursive: true, force: true }));
+
+  test('the README documents synth, the certs command it names, and verify', () => {
+    expect(steps).toEqual(['npm run synth', 'npm run certs -- sync', 'npm run verify']);
+  });
+
+  test('green after the documented steps; red, with one line naming the fix, without the certs step', () => {
+    // The quick start: certificates with a throwaway age key.
+    expect(run(copy, 'npm run -s certs -- init').status).toBe(0);
+    const config = join(copy, 'config.ts');
+    writeFileSync(config, readFileSync(config, 'utf8').replace(/export const config: BuildkitChartProps = \{[\s\S]*?\};/,
+      "export const config: BuildkitChartProps = { namespace: 'ci-builds', name: 'builder', loadBalancerIP: '10.20.0.15', port: 2345 };"));
+    const outputs = () => [readTree(join(copy, 'dist')), readTree(join(copy, 'gitops/dist'))];
+    const before = outputs();
+
+    const synth = run(copy, steps[0]);
+    expect(synth.status).toBe(1);
+    const synthError = synth.stderr.split('\n').filter((l) => !l.startsWith('>') && l.trim());
+    expect(synthError).toEqual([expect.stringMatching(/^synth failed \(dist\/ and gitops\/dist\/ were left as before\): secrets\/apps\/namespace\.yaml: creates namespace "buildkit", config\.ts says "ci-builds": run `npm run certs -- sync`/)]);
+    expect(outputs()).toEqual(before);
+
+    const skipped = run(copy, 'npm run -s verify');
+    expect(skipped.status).toBe(1);
+    expect(skipped.stderr.split('\n')).toEqual([expect.stringMatching(/^secrets\/apps\/namespace\.yaml: creates namespace "buildkit", config\.ts says "ci-builds": run `npm run certs -- sync`/)]);
+
+    for (const step of steps.slice(1)) expect({ step, ...run(copy, step) }).toMatchObject({ step, status: 0 });
+
+    const service = loadAll(readFileSync(join(copy, 'dist/buildkit.k8s.yaml'), 'utf8')) as any[];
+    expect(find(service, 'Service', 'builder').spec.ports[0].port).toBe(2345);
+    expect(find(service, 'Service', 'builder').metadata).toMatchObject({ namespace: 'ci-builds', annotations: { 'metallb.io/loadBalancerIPs': '10.20.0.15' } });
+    const flux = loadAll(readFileSync(join(copy, 'gitops/dist/flux.k8s.yaml'), 'utf8')) as any[];
+    expect(find(flux, 'Kustomization', 'builder').spec.healthChecks).toEqual([{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'builder', namespace: 'ci-builds' }]);
+    expect((load(readFileSync(join(copy, 'secrets/apps/namespace.yaml'), 'utf8')) as any).metadata.name).toBe('ci-builds');
+    // The certificate commands as real commands: check decrypts every file and finds each certificate fit.
+    const check = run(copy, 'npm run -s certs -- check');
+    expect(check.status).toBe(0);
+    expect(check.stdout.split('\n').filter((l) => l.startsWith('OK   '))).toHaveLength(3);
+    expect(check.stdout).toContain('DNS:builder.ci-builds.svc.cluster.local');
+  });
+});

@@ -1,0 +1,164 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { App } from 'cdk8s';
+import { BuildkitChart, BuildkitChartProps, synthesizeAll, synthRepository } from '../lib';
+import { CertsContext, init, issueClient, rotate, sync } from '../lib/certs/commands';
+import { secretsPlan, secretsProblems } from '../lib/certs/coherence';
+import { paths } from '../lib/certs/layout';
+import { parseIdentities } from '../lib/sops/age-keys';
+import { decryptDocument } from '../lib/sops/sops-file';
+import { readTree } from './support/dist';
+import { keyPool } from './support/keys';
+import { handshake } from './support/tls';
+
+const newKeyPair = keyPool();
+const MOVED: BuildkitChartProps = { namespace: 'ci-builds', name: 'builder', loadBalancerIP: '10.20.0.15', port: 2345 };
+let work: string;
+let root: string;
+let lines: string[];
+const chart = (settings: BuildkitChartProps) => new BuildkitChart(new App(), 'buildkit', settings);
+const context = (settings: BuildkitChartProps = {}): CertsContext => {
+  const c = chart(settings);
+  return { root, now: new Date(), log: (l) => lines.push(l), endpoint: c.endpoint, daemonSecretName: c.daemon.tls.secretName, clientNamespace: c.clientNamespace, newKeyPair };
+};
+const problems = (settings: BuildkitChartProps) => secretsProblems(root, secretsPlan(chart(settings)));
+const decrypt = async (path: string) => (await decryptDocument(readFileSync(path, 'utf8'), parseIdentities(readFileSync(paths(root).ageKey, 'utf8')))) as any;
+
+beforeEach(() => {
+  work = mkdtempSync(join(tmpdir(), 'buildkit-coherence-'));
+  root = join(work, 'secrets');
+  lines = [];
+});
+afterEach(() => rmSync(work, { recursive: true, force: true }));
+
+describe('without the key, secrets/ is checked against config.ts', () => {
+  test('a fresh clone has no secrets/ yet: nothing to disagree with, and the synth works', () => {
+    expect(problems(MOVED)).toEqual([]);
+    expect(synthRepository({ root: work, config: MOVED, secrets: root })).toEqual(['dist', 'gitops/dist']);
+  });
+
+  test('after init, the seed\'s settings agree', async () => {
+    await init(context());
+    expect(problems({})).toEqual([]);
+  });
+
+  test('a new namespace: every file that names the old one, with what config.ts says and the command', async () => {
+    await init(context());
+    expect(problems({ namespace: 'ci-builds' })).toEqual([
+      `${root}/apps/namespace.yaml: creates namespace "buildkit", config.ts says "ci-builds": run \`npm run certs -- sync\``,
+      `${root}/apps/buildkit-daemon-certs.yaml: holds Secret "buildkit-daemon-certs" in "buildkit", config.ts says "buildkit-daemon-certs" in "ci-builds": run \`npm run certs -- sync\``,
+      `${root}/apps/buildkit-daemon-certs.yaml: the server certificate does not cover DNS:buildkitd.ci-builds, DNS:buildkitd.ci-builds.svc, DNS:buildkitd.ci-builds.svc.cluster.local, which config.ts serves: run \`npm run certs -- sync\``,
+      `${root}/apps/buildkit-client-certs.yaml: holds Secret "buildkit-client-certs" in "buildkit", config.ts says "buildkit-client-certs" in "ci-builds": run \`npm run certs -- sync\``,
+    ]);
+  });
+
+  test('a new IP: the SANs annotation shows the certificate does not cover it', async () => {
+    await init(context());
+    expect(problems({ loadBalancerIP: '10.20.0.15' })).toEqual([
+      `${root}/apps/buildkit-daemon-certs.yaml: the server certificate does not cover IP:10.20.0.15, which config.ts serves: run \`npm run certs -- sync\``,
+    ]);
+    expect(problems({ port: 2345 })).toEqual([]);
+  });
+
+  test('a renamed Secret: the new file is missing and the old one would still be applied', async () => {
+    await init(context());
+    expect(problems({ certSecretName: 'team-certs' })).toEqual([
+      `${root}/apps/team-certs.yaml: is missing, config.ts names Secret "team-certs" in "buildkit": run \`npm run certs -- sync\``,
+      `${root}/apps/buildkit-daemon-certs.yaml: Secret "buildkit-daemon-certs" is not one config.ts uses, yet GitOps applies it: run \`npm run certs -- sync\``,
+    ]);
+  });
+
+  test('a moved in-cluster client, and a missing namespace seed', async () => {
+    await init(context());
+    expect(problems({ clientNamespace: 'ci-runners' })).toEqual([
+      `${root}/apps/buildkit-client-certs.yaml: holds Secret "buildkit-client-certs" in "buildkit", config.ts says "buildkit-client-certs" in "ci-runners": run \`npm run certs -- sync\``,
+    ]);
+    rmSync(paths(root).namespace);
+    expect(problems({})).toEqual([`${root}/apps/namespace.yaml: is missing, config.ts says "buildkit": run \`npm run certs -- sync\``]);
+  });
+
+  test('the synth refuses an incoherent repo in one line, and writes neither output', async () => {
+    await init(context());
+    synthRepository({ root: work, config: {}, secrets: root });
+    const before = readTree(work);
+    let error: Error | undefined;
+    try { synthRepository({ root: work, config: { namespace: 'ci-builds' }, secrets: root }); } catch (e) { error = e as Error; }
+    expect(error?.message).toBe(`${root}/apps/namespace.yaml: creates namespace "buildkit", config.ts says "ci-builds": run \`npm run certs -- sync\` (and 3 more that the same command fixes)`);
+    expect(readTree(work)).toEqual(before);
+  });
+});
+
+describe('certs sync re-homes everything with the key', () => {
+  test('namespace, name, IP and port: every Secret moves, the server certificate covers the new names, clients still connect', async () => {
+    await init(context());
+    await issueClient(context(), 'laptop');
+    await issueClient(context(), 'elsewhere', { namespace: 'tools' });
+    const caBefore = (await decrypt(paths(root).ca)).stringData['ca.pem'];
+    await sync(context(MOVED));
+    expect(problems(MOVED)).toEqual([]);
+    const daemon = await decrypt(paths(root).daemon);
+    expect(daemon.metadata).toMatchObject({ name: 'buildkit-daemon-certs', namespace: 'ci-builds' });
+    expect(daemon.stringData['ca.pem']).toBe(caBefore);
+    expect((await decrypt(paths(root).client('laptop'))).metadata.namespace).toBe('ci-builds');
+    expect((await decrypt(paths(root).client('elsewhere'))).metadata.namespace).toBe('tools');
+    expect((await decrypt(paths(root).ca)).metadata.namespace).toBe('ci-builds');
+    const client = (await decrypt(paths(root).client('in-cluster'))).stringData;
+    const result = await handshake({
+      server: { key: daemon.stringData['key.pem'], cert: daemon.stringData['cert.pem'], ca: daemon.stringData['ca.pem'] },
+      client: { key: client['key.pem'], cert: client['cert.pem'], ca: client['ca.pem'] },
+      servername: 'builder.ci-builds.svc.cluster.local',
+    });
+    expect(result.ok).toBe(true);
+  });
+
+  test('a second sync writes nothing; a port change alone keeps the certificate', async () => {
+    await init(context());
+    await sync(context(MOVED));
+    const before = readTree(root);
+    lines = [];
+    await sync(context(MOVED));
+    await sync(context({ ...MOVED, port: 4321 }));
+    expect(readTree(root)).toEqual(before);
+    expect(lines).toEqual([]);
+  });
+
+  test('a renamed Secret: the file follows the name, the old one is removed', async () => {
+    await init(context());
+    await sync(context({ certSecretName: 'team-certs' }));
+    expect(existsSync(paths(root).daemon)).toBe(false);
+    expect((await decrypt(paths(root, 'team-certs').daemon)).metadata.name).toBe('team-certs');
+    expect(problems({ certSecretName: 'team-certs' })).toEqual([]);
+    expect(lines).toContain(`removed ${root}/apps/buildkit-daemon-certs.yaml: the daemon's Secret is now team-certs`);
+  });
+
+  test('refuses a new server certificate mid CA rotation, naming how to finish it', async () => {
+    await init(context());
+    await rotate(context(), { ca: true });
+    const before = readTree(root);
+    await expect(sync(context({ loadBalancerIP: '10.20.0.15' }))).rejects.toThrow(
+      /^the server certificate misses IP:10\.20\.0\.15, but a CA rotation is under way .*then rotate --finish-ca\), then run sync$/);
+    expect(readTree(root)).toEqual(before);
+  });
+
+  test('names the fix when no daemon Secret is found', async () => {
+    mkdirSync(join(root, 'ca'), { recursive: true });
+    await init(context());
+    rmSync(paths(root).daemon);
+    await expect(sync(context())).rejects.toThrow(/buildkit-daemon-certs\.yaml is missing and no other daemon Secret is in .*apps: run `npm run certs -- init`$/);
+  });
+});
+
+test('synthesizeAll: a failure in any output leaves every output as it was', () => {
+  const a = join(work, 'a');
+  const b = join(work, 'b');
+  mkdirSync(a);
+  writeFileSync(join(a, 'old.yaml'), 'previous\n');
+  expect(() => synthesizeAll([
+    { outdir: a, build: (app) => new BuildkitChart(app, 'buildkit') },
+    { outdir: b, build: () => { throw new Error('second output broken'); } },
+  ])).toThrow('second output broken');
+  expect([...readTree(a).keys()]).toEqual(['old.yaml']);
+  expect(existsSync(b)).toBe(false);
+  expect(readTree(work).size).toBe(1);
+});
