@@ -4,12 +4,17 @@ import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 
 /**
- * Synth speed, measured rather than asserted: runs each way of synthesizing the same chart N times into a
- * temporary folder and prints median, min and max wall time, and each way's median against the README's
- * command. Usage: npm run bench [-- RUNS]
+ * Speed, measured rather than asserted: runs each way of synthesizing the same chart RUNS times into a
+ * temporary folder, and the whole test suite (`npm test`, the README's command) SUITE_RUNS times, and prints
+ * median, min and max wall time. Usage: npm run bench [-- RUNS [SUITE_RUNS]] (defaults 7 and 3; 0 skips the suite)
  */
-const runs = Number(process.argv[2] ?? 7);
-if (!Number.isInteger(runs) || runs < 1) throw new Error(`runs ${process.argv[2]}: use a whole number, at least 1`);
+const count = (arg: string | undefined, fallback: number, least: number) => {
+  const n = Number(arg ?? fallback);
+  if (!Number.isInteger(n) || n < least) throw new Error(`runs ${arg}: use a whole number, at least ${least}`);
+  return n;
+};
+const runs = count(process.argv[2], 7, 1);
+const suiteRuns = count(process.argv[3], 3, 0);
 const root = resolve(__dirname, '..');
 const work = mkdtempSync(join(tmpdir(), 'buildkit-bench-'));
 
@@ -20,11 +25,9 @@ const ways: Array<{ name: string; command: string[] }> = [
   { name: 'npx ts-node main.ts (cdk8s template)', command: ['npx', '--no-install', 'ts-node', 'main.ts'] },
 ];
 
-function time(command: string[]): number {
+function time(command: string[], env: NodeJS.ProcessEnv = { CDK8S_OUTDIR: join(work, 'out') }): number {
   const started = process.hrtime.bigint();
-  const result = spawnSync(command[0], command.slice(1), {
-    cwd: root, stdio: 'pipe', env: { ...process.env, CDK8S_OUTDIR: join(work, 'out'), CDK8S_CHECK_UPGRADE: 'false' },
-  });
+  const result = spawnSync(command[0], command.slice(1), { cwd: root, stdio: 'pipe', env: { ...process.env, ...env, CDK8S_CHECK_UPGRADE: 'false' } });
   if (result.status !== 0) throw new Error(`${command.join(' ')} failed: ${result.stderr.toString().trim().split('\n').pop()}`);
   return Number(process.hrtime.bigint() - started) / 1e6;
 }
@@ -43,6 +46,12 @@ try {
   for (const r of results) {
     console.log([r.name.padEnd(38), r.median.toFixed(0).padStart(6), r.min.toFixed(0).padStart(6), r.max.toFixed(0).padStart(6),
       `${(r.median / baseline).toFixed(2)}x`.padStart(11)].join('  '));
+  }
+  if (suiteRuns > 0) {
+    // Each run as CI starts it: no Jest transform cache, tsc from scratch.
+    const samples = Array.from({ length: suiteRuns }, () => time(['npm', 'test', '--', '--no-cache'], {}));
+    console.log(`\nnpm test (tsc --noEmit, then every test; no Jest cache) over ${suiteRuns} runs: median ${(median(samples) / 1000).toFixed(1)} s, `
+      + `min ${(Math.min(...samples) / 1000).toFixed(1)} s, max ${(Math.max(...samples) / 1000).toFixed(1)} s`);
   }
 } finally {
   rmSync(work, { recursive: true, force: true });

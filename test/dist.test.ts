@@ -4,7 +4,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { config, gitops } from '../config';
 import { OUTPUT_DIRS, outputProblems, synthRepository } from '../lib';
-import { EXAMPLES, OUTPUTS, readManifests, readTree, ROOT, synthTo } from './support/dist';
+import { EXAMPLES, OUTPUTS, readManifests, readTree, ROOT, synthExample } from './support/dist';
 
 // GitOps gates: what Flux applies is exactly what config.ts says, byte for byte, and holds no secret.
 describe('the committed outputs', () => {
@@ -42,8 +42,8 @@ describe.each(EXAMPLES)('$dist/', ({ entry, dist }) => {
   test('is up to date, and synthesizing twice gives byte-identical output', () => {
     const work = mkdtempSync(join(tmpdir(), 'buildkit-example-'));
     try {
-      synthTo(join(work, 'a'), entry);
-      synthTo(join(work, 'b'), entry);
+      synthExample(join(work, 'a'), entry);
+      synthExample(join(work, 'b'), entry);
       expect(readTree(join(work, 'a'))).toEqual(readTree(join(work, 'b')));
       const fresh = readTree(join(work, 'a'));
       const committed = readTree(join(ROOT, dist));

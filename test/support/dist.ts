@@ -1,4 +1,3 @@
-import { execFileSync } from 'child_process';
 import { readdirSync, readFileSync, statSync } from 'fs';
 import { join, relative } from 'path';
 import { loadAll } from 'js-yaml';
@@ -39,7 +38,13 @@ export function isCustomResource(m: any): boolean {
   return group.includes('.') && !group.endsWith('k8s.io');
 }
 
-/** Runs a synth entry point as `npm run synth` does, writing to outdir. */
-export function synthTo(outdir: string, entry = 'main.ts'): void {
-  execFileSync('node', ['--import', 'tsx', entry], { cwd: ROOT, env: { ...process.env, CDK8S_OUTDIR: outdir }, stdio: 'pipe' });
+/** Runs an example's entry point in this process, as `npm run synth:examples` does, writing to outdir. */
+export function synthExample(outdir: string, entry: string): void {
+  process.env.CDK8S_OUTDIR = outdir;
+  try {
+    jest.isolateModules(() => require(join(ROOT, entry)));
+  } finally {
+    delete process.env.CDK8S_OUTDIR;
+  }
+  if (process.exitCode) throw new Error(`${entry} failed to synthesize (exit code ${process.exitCode})`);
 }

@@ -5,7 +5,7 @@ import { KeyPair, newKeyPair } from '../../lib/pki/issue';
  * command's time, and only test/pki.test.ts tests it. Any `size` consecutive keys are distinct, so a
  * rotated CA never gets its predecessor's key.
  */
-export function keyPool(size = 8): () => KeyPair {
+export function keyPool(size = 6): () => KeyPair {
   const keys: KeyPair[] = [];
   let next = 0;
   return () => {
