@@ -106,8 +106,8 @@ export function runRepositorySynth(settings: RepositorySettings): void {
   }
 }
 
-/** Every file under dir, by path relative to it. */
-function filesUnder(dir: string): Map<string, Buffer> {
+/** Every file under dir (none when it does not exist), by path relative to it, sorted, with its bytes. */
+export function readTree(dir: string): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
   const walk = (d: string) => {
     for (const entry of existsSync(d) ? readdirSync(d).sort() : []) {
@@ -135,8 +135,8 @@ export function outputProblems(settings: RepositorySettings): string[] {
     }
     const problems: string[] = [];
     for (const dir of Object.values(OUTPUT_DIRS)) {
-      const want = filesUnder(join(fresh, dir));
-      const have = filesUnder(join(root, dir));
+      const want = readTree(join(fresh, dir));
+      const have = readTree(join(root, dir));
       for (const file of new Set([...want.keys(), ...have.keys()])) {
         const state = !have.has(file) ? 'is missing' : !want.has(file) ? 'is left from an earlier synth' : want.get(file)!.equals(have.get(file)!) ? '' : 'is stale';
         if (state) problems.push(`${join(dir, file)} ${state}: run \`npm run synth\` and commit ${dir}/`);

@@ -1,22 +1,10 @@
-import { readdirSync, readFileSync, statSync } from 'fs';
-import { join, relative } from 'path';
+import { join } from 'path';
 import { loadAll } from 'js-yaml';
+import { readTree } from '../../lib/repository';
 
 export const ROOT = join(__dirname, '..', '..');
 
-/** Every file under dir, relative paths sorted, with its bytes. */
-export function readTree(dir: string): Map<string, Buffer> {
-  const files = new Map<string, Buffer>();
-  const walk = (d: string) => {
-    for (const entry of readdirSync(d).sort()) {
-      const path = join(d, entry);
-      if (statSync(path).isDirectory()) walk(path);
-      else files.set(relative(dir, path), readFileSync(path));
-    }
-  };
-  walk(dir);
-  return files;
-}
+export { readTree };
 
 /** The manifests in every YAML file under dir. */
 export function readManifests(dir: string): any[] {
