@@ -5,11 +5,7 @@ module.exports = {
   maxWorkers: '100%',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  // tsc type-checks in `npm test`; jest only transpiles. age-encryption and its @noble/@scure
-  // dependencies ship only ES modules, which jest's CommonJS runtime needs converted.
-  transform: {
-    '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
-    '^.+\\.js$': ['ts-jest', { diagnostics: false, tsconfig: { allowJs: true, module: 'commonjs' } }],
-  },
+  // tsc type-checks in `npm test`; jest only transpiles, with esbuild (see test/support/esbuild-transform.js).
+  transform: { '^.+\\.[tj]s$': '<rootDir>/test/support/esbuild-transform.js' },
   transformIgnorePatterns: ['/node_modules/(?!(age-encryption|@noble|@scure)/)'],
 };

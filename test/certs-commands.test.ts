@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { App } from 'cdk8s';
@@ -38,6 +38,20 @@ beforeEach(() => {
   lines = [];
 });
 afterEach(() => rmSync(join(root, '..'), { recursive: true, force: true }));
+
+// One real init per file; tests that start from an initialized folder get their own copy of it.
+let template: string | undefined;
+async function initialized() {
+  if (!template) {
+    await init(context());
+    template = mkdtempSync(join(tmpdir(), 'buildkit-template-'));
+    cpSync(root, template, { recursive: true });
+  } else {
+    cpSync(template, root, { recursive: true });
+  }
+  lines = [];
+}
+afterAll(() => template && rmSync(template, { recursive: true, force: true }));
 
 describe('certs init', () => {
   test('creates the age identity (0600), .sops.yaml and the three encrypted files', async () => {
@@ -104,7 +118,7 @@ describe('certs init', () => {
 });
 
 describe('certs issue-client and export', () => {
-  beforeEach(() => init(context()));
+  beforeEach(initialized);
 
   test('a new client connects; the name must be new unless --renew', async () => {
     await issueClient(context(), 'gitea-runner');
@@ -134,7 +148,7 @@ describe('certs issue-client and export', () => {
 });
 
 describe('certs rotate', () => {
-  beforeEach(() => init(context()));
+  beforeEach(initialized);
 
   test('a new server certificate from the same CA; existing clients keep working', async () => {
     const before = await secretData(paths(root).daemon);
@@ -187,7 +201,7 @@ describe('certs rotate', () => {
 });
 
 describe('certs check and failures', () => {
-  beforeEach(() => init(context()));
+  beforeEach(initialized);
 
   test('a healthy set reports subject, SANs, issuer and days left for each certificate', async () => {
     const result = await check(context());

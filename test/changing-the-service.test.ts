@@ -4,7 +4,7 @@ import { tmpdir } from 'os';
 import { dirname, join } from 'path';
 import { load, loadAll } from 'js-yaml';
 import { find } from './support/chart';
-import { readTree, ROOT } from './support/dist';
+import { ROOT, treeDigest } from './support/dist';
 
 /** The commands of the README's "Changing the service" steps, comments and git stripped. */
 function documentedSteps(): string[] {
@@ -48,7 +48,7 @@ describe('a user changes namespace, name, IP and port, and follows the README', 
     const config = join(copy, 'config.ts');
     writeFileSync(config, readFileSync(config, 'utf8').replace(/export const config: BuildkitChartProps = \{[\s\S]*?\};/,
       "export const config: BuildkitChartProps = { namespace: 'ci-builds', name: 'builder', loadBalancerIP: '10.20.0.15', port: 2345 };"));
-    const outputs = () => [readTree(join(copy, 'dist')), readTree(join(copy, 'gitops/dist'))];
+    const outputs = () => [treeDigest(join(copy, 'dist')), treeDigest(join(copy, 'gitops/dist'))];
     const before = outputs();
 
     const synth = run(copy, steps[0]);

@@ -7,15 +7,17 @@ import { runDoctor } from '../lib/cli/doctor';
 import { diagnose, parseAddr } from '../lib/doctor/doctor';
 import { CertifiedKey, createCa, issueClientCertificate, issueServerCertificate } from '../lib/pki/issue';
 import { FakeBuildkitd, startFakeBuildkitd } from './support/fake-buildkitd';
+import { keyPool } from './support/keys';
 
 // Every test dials only 127.0.0.1.
 const now = new Date();
+const keys = keyPool(4); // keygen is test/pki.test.ts's subject, not the doctor's
 const endpoint = { names: ['buildkitd'], namespace: 'buildkit', clusterDomain: 'cluster.local', ips: ['192.168.80.110'], port: 1234 };
-const ca = createCa({ commonName: 'test CA', validityDays: 365, now });
+const ca = createCa({ commonName: 'test CA', validityDays: 365, now, keyPair: keys() });
 // 20 days: well inside the doctor's 30-day "renew soon" warning, whatever the clock's milliseconds.
-const server = issueServerCertificate(ca, { commonName: 'buildkitd', ...serverSans(endpoint), validityDays: 20, now });
-const client = issueClientCertificate(ca, { commonName: 'ci', validityDays: 30, now });
-const otherCa = createCa({ commonName: 'other CA', validityDays: 365, now });
+const server = issueServerCertificate(ca, { commonName: 'buildkitd', ...serverSans(endpoint), validityDays: 20, now, keyPair: keys() });
+const client = issueClientCertificate(ca, { commonName: 'ci', validityDays: 30, now, keyPair: keys() });
+const otherCa = createCa({ commonName: 'other CA', validityDays: 365, now, keyPair: keys() });
 
 const work = mkdtempSync(join(tmpdir(), 'buildkit-doctor-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -61,7 +63,7 @@ describe('npm run doctor against a buildkitd stand-in on 127.0.0.1', () => {
   });
 
   test('wrong CA: the bundle does not verify the server', async () => {
-    const result = await run(daemon.addr, tlsDir({ ca: otherCa.certPem, cert: issueClientCertificate(otherCa, { commonName: 'x', validityDays: 5, now }) }));
+    const result = await run(daemon.addr, tlsDir({ ca: otherCa.certPem, cert: issueClientCertificate(otherCa, { commonName: 'x', validityDays: 5, now, keyPair: keys() }) }));
     expect(result.failed).toBe('certificate');
     expect(lastStep(result)).toMatchObject({ name: 'server certificate chain', ok: false });
   });
@@ -74,7 +76,7 @@ describe('npm run doctor against a buildkitd stand-in on 127.0.0.1', () => {
   });
 
   test('a client certificate the daemon does not trust: refused at the gRPC call', async () => {
-    const stranger = issueClientCertificate(otherCa, { commonName: 'stranger', validityDays: 5, now });
+    const stranger = issueClientCertificate(otherCa, { commonName: 'stranger', validityDays: 5, now, keyPair: keys() });
     const result = await run(daemon.addr, tlsDir({ ca: ca.certPem + otherCa.certPem, cert: stranger }));
     expect(result.failed).toBe('grpc');
     expect(lastStep(result)).toMatchObject({ name: 'grpc health', ok: false });
@@ -82,7 +84,7 @@ describe('npm run doctor against a buildkitd stand-in on 127.0.0.1', () => {
 
   test('expired server certificate', async () => {
     const old = new Date(now.getTime() - 10 * 86_400_000);
-    const expired = await startFakeBuildkitd({ caPem: ca.certPem, ...issueServerCertificate(ca, { commonName: 'buildkitd', ...serverSans(endpoint), validityDays: 1, now: old }) });
+    const expired = await startFakeBuildkitd({ caPem: ca.certPem, ...issueServerCertificate(ca, { commonName: 'buildkitd', ...serverSans(endpoint), validityDays: 1, now: old, keyPair: keys() }) });
     try {
       const result = await run(expired.addr, goodBundle);
       expect(result.failed).toBe('certificate');

@@ -8,7 +8,7 @@ import { secretsPlan, secretsProblems } from '../lib/certs/coherence';
 import { paths } from '../lib/certs/layout';
 import { parseIdentities } from '../lib/sops/age-keys';
 import { decryptDocument } from '../lib/sops/sops-file';
-import { readTree } from './support/dist';
+import { readTree, treeDigest } from './support/dist';
 import { keyPool } from './support/keys';
 import { handshake } from './support/tls';
 
@@ -81,11 +81,11 @@ describe('without the key, secrets/ is checked against config.ts', () => {
   test('the synth refuses an incoherent repo in one line, and writes neither output', async () => {
     await init(context());
     synthRepository({ root: work, config: {}, secrets: root });
-    const before = readTree(work);
+    const before = treeDigest(work);
     let error: Error | undefined;
     try { synthRepository({ root: work, config: { namespace: 'ci-builds' }, secrets: root }); } catch (e) { error = e as Error; }
     expect(error?.message).toBe(`${root}/apps/namespace.yaml: creates namespace "buildkit", config.ts says "ci-builds": run \`npm run certs -- sync\` (and 3 more that the same command fixes)`);
-    expect(readTree(work)).toEqual(before);
+    expect(treeDigest(work)).toEqual(before);
   });
 });
 
@@ -115,11 +115,11 @@ describe('certs sync re-homes everything with the key', () => {
   test('a second sync writes nothing; a port change alone keeps the certificate', async () => {
     await init(context());
     await sync(context(MOVED));
-    const before = readTree(root);
+    const before = treeDigest(root);
     lines = [];
     await sync(context(MOVED));
     await sync(context({ ...MOVED, port: 4321 }));
-    expect(readTree(root)).toEqual(before);
+    expect(treeDigest(root)).toEqual(before);
     expect(lines).toEqual([]);
   });
 
@@ -135,10 +135,10 @@ describe('certs sync re-homes everything with the key', () => {
   test('refuses a new server certificate mid CA rotation, naming how to finish it', async () => {
     await init(context());
     await rotate(context(), { ca: true });
-    const before = readTree(root);
+    const before = treeDigest(root);
     await expect(sync(context({ loadBalancerIP: '10.20.0.15' }))).rejects.toThrow(
       /^the server certificate misses IP:10\.20\.0\.15, but a CA rotation is under way .*then rotate --finish-ca\), then run sync$/);
-    expect(readTree(root)).toEqual(before);
+    expect(treeDigest(root)).toEqual(before);
   });
 
   test('names the fix when no daemon Secret is found', async () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { Chart } from 'cdk8s';
 import { BuildkitChart, synthesize } from '../lib';
-import { readTree } from './support/dist';
+import { readTree, treeDigest } from './support/dist';
 
 describe('synthesize', () => {
   let work: string;
@@ -18,20 +18,20 @@ describe('synthesize', () => {
   afterEach(() => rmSync(work, { recursive: true, force: true }));
 
   test('a failing build leaves the previous output untouched and no staging folder behind', () => {
-    const before = readTree(outdir);
+    const before = treeDigest(outdir);
     expect(() => synthesize(outdir, (app) => new BuildkitChart(app, 'buildkit', { port: 70000 }))).toThrow(/invalid port 70000/);
-    expect(readTree(outdir)).toEqual(before);
+    expect(treeDigest(outdir)).toEqual(before);
     expect(readdirSync(work)).toEqual(['dist']);
   });
 
   test('a failure while writing YAML also leaves the previous output untouched', () => {
-    const before = readTree(outdir);
+    const before = treeDigest(outdir);
     const unserializable = (app: any) => {
       const chart = new Chart(app, 'broken');
       chart.toJson = () => { throw new Error('cannot render'); };
     };
     expect(() => synthesize(outdir, unserializable)).toThrow('cannot render');
-    expect(readTree(outdir)).toEqual(before);
+    expect(treeDigest(outdir)).toEqual(before);
     expect(readdirSync(work)).toEqual(['dist']);
   });
 

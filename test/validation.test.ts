@@ -3,7 +3,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { BuildkitChart, BuildkitChartProps, synthesize } from '../lib';
 import { synthChart } from './support/chart';
-import { readTree, ROOT } from './support/dist';
+import { ROOT, treeDigest } from './support/dist';
 
 // Each bad setting fails the synth with one line that names the prop, the value and the fix.
 const cases: Array<[string, BuildkitChartProps, RegExp]> = [
@@ -64,7 +64,7 @@ describe('bad settings fail the synth with one clear line, and dist/ stays as it
   const work = mkdtempSync(join(tmpdir(), 'buildkit-validation-'));
   const dist = join(work, 'dist');
   cpSync(join(ROOT, 'dist'), dist, { recursive: true });
-  const before = readTree(dist);
+  const before = treeDigest(dist);
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   test.each(cases)('%s', (_name, props, message) => {
@@ -72,7 +72,7 @@ describe('bad settings fail the synth with one clear line, and dist/ stays as it
     try { synthesize(dist, (app) => new BuildkitChart(app, 'buildkit', props)); } catch (e) { error = e as Error; }
     expect(error?.message).toMatch(message);
     expect(error?.message).not.toContain('\n');
-    expect(readTree(dist)).toEqual(before);
+    expect(treeDigest(dist)).toEqual(before);
   });
 
   test.each([
