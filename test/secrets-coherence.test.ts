@@ -162,3 +162,17 @@ test('synthesizeAll: a failure in any output leaves every output as it was', () 
   expect(existsSync(b)).toBe(false);
   expect(readTree(work).size).toBe(1);
 });
+
+test('certs check, with the key, finds a SANs annotation that does not match the certificate', async () => {
+  const { check } = require('../lib/certs/commands');
+  const { encryptDocument } = require('../lib/sops/sops-file');
+  await init(context());
+  expect((await check(context())).ok).toBe(true);
+  // Re-encrypted with a wrong annotation, as a hand edit with `sops edit` could leave it.
+  const doc = await decrypt(paths(root).daemon);
+  doc.metadata.annotations['buildkit-service/server-sans'] = 'DNS:elsewhere';
+  const recipients = [/public key: (age1\w+)/.exec(readFileSync(paths(root).ageKey, 'utf8'))![1]];
+  writeFileSync(paths(root).daemon, await encryptDocument(doc, { recipients, encryptedRegex: '^(data|stringData)$', now: new Date() }));
+  const result = await check(context());
+  expect(result.reports[1].problems).toEqual(['its buildkit-service/server-sans annotation does not list the certificate\'s SANs: run `npm run certs -- sync`']);
+});

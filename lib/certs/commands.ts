@@ -386,6 +386,10 @@ export async function check(ctx: CertsContext, minDaysLeft = 30): Promise<CheckR
   ];
   const daemonTrust = new Set(splitPemBundle(daemon['ca.pem']).map((p) => p.trim()));
   if (!daemonTrust.has(state.ca.certPem.trim())) reports[1].problems.push('the daemon does not trust the current CA: run rotate');
+  // What synth and CI read without the key must be what the certificate says.
+  if (plainMetadata(store.p.daemon).annotations?.[SANS_ANNOTATION] !== certificateSans(daemon['cert.pem']).join(',')) {
+    reports[1].problems.push(`its ${SANS_ANNOTATION} annotation does not list the certificate's SANs: run \`npm run certs -- sync\``);
+  }
   const clients = [IN_CLUSTER_CLIENT, ...store.clientNames()];
   for (const name of clients) {
     if (!existsSync(store.p.client(name))) continue;

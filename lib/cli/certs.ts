@@ -65,7 +65,7 @@ export async function runCerts(argv: string[], chart: BuildkitChartProps, io: Ou
     io.log(`synthesized ${resynth(resolve(values.secrets)).join('/, ')}/: commit them with secrets/`);
     return 0;
   } catch (err) {
-    io.error(`certs: the certificates changed, but the synth failed: ${(err as Error).message}; fix it, then run \`npm run synth\``);
+    io.error(`certs: ${command} is done, but the synth that follows it failed: ${(err as Error).message}`);
     return 1;
   }
 }
