@@ -28,7 +28,11 @@ const ways: Array<{ name: string; command: string[] }> = [
 function time(command: string[], env: NodeJS.ProcessEnv = { CDK8S_OUTDIR: join(work, 'out') }): number {
   const started = process.hrtime.bigint();
   const result = spawnSync(command[0], command.slice(1), { cwd: root, stdio: 'pipe', env: { ...process.env, ...env, CDK8S_CHECK_UPGRADE: 'false' } });
-  if (result.status !== 0) throw new Error(`${command.join(' ')} failed: ${result.stderr.toString().trim().split('\n').pop()}`);
+  if (result.status !== 0) {
+    const lines = result.stderr.toString().trim().split('\n');
+    const failures = lines.filter((l) => l.includes('●')).slice(0, 5);
+    throw new Error(`${command.join(' ')} failed: ${(failures.length ? failures : lines.slice(-1)).join('\n')}`);
+  }
   return Number(process.hrtime.bigint() - started) / 1e6;
 }
 
