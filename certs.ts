@@ -1,8 +1,10 @@
 import { config, gitops } from './config';
+import { BuildkitChart } from './lib';
 import { runCerts } from './lib/cli/certs';
 import { synthRepository } from './lib/repository';
 
-// The certificate commands read the same settings as the chart: the server's SANs follow config.ts, and
-// a command that changes the daemon's certificates re-synthesizes dist/ (its pods roll on the checksum).
-runCerts(process.argv.slice(2), config, undefined, (secrets) => synthRepository({ root: __dirname, config, gitops, secrets }))
+// The certificate commands serve the chart config.ts describes: the servers' SANs follow it, and a command
+// that changes a daemon's certificates re-synthesizes dist/ (its pods roll on the checksum).
+runCerts(process.argv.slice(2), (app) => new BuildkitChart(app, 'buildkit', config), undefined,
+  (secrets) => synthRepository({ root: __dirname, config, gitops, secrets }))
   .then((code) => { process.exitCode = code; });

@@ -256,7 +256,9 @@ export class BuildkitChart extends Chart {
       metricsPort: props.metrics ? props.metrics.port ?? 6060 : undefined,
       legacyAppArmorAnnotation: props.legacyAppArmorAnnotation,
     };
+    const clusterDomain = checkDnsSubdomain('BuildkitChart', 'clusterDomain', props.clusterDomain ?? SEED.clusterDomain);
     const serviceSettings: Omit<BuildkitServiceProps, 'daemon'> = {
+      clusterDomain,
       addressPool: props.addressPool,
       legacyMetallbAnnotations: props.legacyMetallbAnnotations,
       externalTrafficPolicy: props.externalTrafficPolicy,
@@ -299,7 +301,7 @@ export class BuildkitChart extends Chart {
     this.endpoint = {
       names: services.map((s) => s.name),
       namespace,
-      clusterDomain: checkDnsSubdomain('BuildkitChart', 'clusterDomain', props.clusterDomain ?? SEED.clusterDomain),
+      clusterDomain,
       ips,
       port: this.service.port,
       headlessServices: daemons.flatMap((d) => (d.headlessService ? [d.headlessService.name] : [])),

@@ -198,6 +198,8 @@ export class BuildkitDaemon extends Construct {
   public readonly replicas: number;
   public readonly image: string;
   public readonly workloadKind: WorkloadKind;
+  /** The `kubernetes.io/arch` its pods are pinned to, if any. */
+  public readonly architecture?: string;
   /** The metrics port, when the daemon serves one. */
   public readonly metricsPort?: number;
   /** The labels a Service selects the daemon's pods by. */
@@ -227,7 +229,7 @@ export class BuildkitDaemon extends Construct {
     if (!Number.isInteger(drainSeconds) || drainSeconds < 0) {
       throw new Error(`${owner}: invalid drainTimeoutSeconds ${drainSeconds}: use a whole number of seconds, 0 or more`);
     }
-    if (props.architecture !== undefined) checkArchitecture(owner, 'architecture', props.architecture);
+    this.architecture = props.architecture === undefined ? undefined : checkArchitecture(owner, 'architecture', props.architecture);
     this.tls = props.tls ?? new TlsBundle(this, 'Tls');
     this.cache = props.cache ?? new CacheVolume(this, 'Cache');
     if (this.cache.perReplica && this.workloadKind !== 'statefulset') {

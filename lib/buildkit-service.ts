@@ -3,7 +3,7 @@ import { IntOrString, KubeService } from '../imports/k8s';
 import { BuildkitDaemon } from './buildkit-daemon';
 import { MANAGED_BY } from './labels';
 import { SEED } from './settings';
-import { checkDnsLabel, checkIPv4, checkKnownKeys, checkPort, checkPositiveInteger, PropsShape } from './validation';
+import { checkDnsLabel, checkDnsSubdomain, checkIPv4, checkKnownKeys, checkPort, checkPositiveInteger, PropsShape } from './validation';
 
 export interface BuildkitServiceProps {
   /** The daemon whose pods the Service selects. */
@@ -59,11 +59,17 @@ export interface BuildkitServiceProps {
    * @default false
    */
   readonly legacyMetallbAnnotations?: boolean;
+
+  /**
+   * Cluster DNS domain, for the names pods resolve the Service by (and the server certificate covers).
+   * @default 'cluster.local'
+   */
+  readonly clusterDomain?: string;
 }
 
 const PROPS_SHAPE: PropsShape<BuildkitServiceProps> = {
   daemon: true, name: true, port: true, loadBalancerIP: true, podName: true, sessionAffinityTimeoutSeconds: true,
-  externalTrafficPolicy: true, addressPool: true, legacyMetallbAnnotations: true,
+  externalTrafficPolicy: true, addressPool: true, legacyMetallbAnnotations: true, clusterDomain: true,
 };
 
 /**
@@ -74,15 +80,20 @@ export class BuildkitService extends Construct {
   public readonly name: string;
   public readonly port: number;
   public readonly loadBalancerIP: string;
+  public readonly clusterDomain: string;
+  /** The daemon whose pods it selects. */
+  public readonly daemon: BuildkitDaemon;
   public readonly resource: KubeService;
 
   constructor(scope: Construct, id: string, props: BuildkitServiceProps) {
     super(scope, id);
     const owner = 'BuildkitService';
     checkKnownKeys(owner, props, PROPS_SHAPE);
+    this.daemon = props.daemon;
     this.name = checkDnsLabel(owner, 'name', props.name ?? props.daemon.name);
     this.port = checkPort(owner, 'port', props.port ?? props.daemon.port);
     this.loadBalancerIP = checkIPv4(owner, 'loadBalancerIP', props.loadBalancerIP ?? SEED.loadBalancerIP);
+    this.clusterDomain = checkDnsSubdomain(owner, 'clusterDomain', props.clusterDomain ?? SEED.clusterDomain);
     // spec.loadBalancerIP is deprecated since Kubernetes 1.24; MetalLB reads its own annotation.
     const prefix = props.legacyMetallbAnnotations ? 'metallb.universe.tf' : 'metallb.io';
     const annotations: Record<string, string> = { [`${prefix}/loadBalancerIPs`]: this.loadBalancerIP };

@@ -13,3 +13,6 @@ export type { SynthOutput } from './synth';
 export * from './repository';
 export * from './flux-kustomizations';
 export * from './argocd-application';
+export * as certs from './certs';
+export { runCerts } from './cli/certs';
+export type { ComposeApp, Output, Resynthesize } from './cli/certs';

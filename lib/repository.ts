@@ -5,8 +5,9 @@ import { App, Chart } from 'cdk8s';
 import { ArgoCdApplication } from './argocd-application';
 import { BuildkitChart, BuildkitChartProps } from './buildkit-chart';
 import { BuildkitDaemon } from './buildkit-daemon';
-import { secretsPlan, secretsProblems } from './certs/coherence';
+import { secretsProblems } from './certs/coherence';
 import { daemonCertsRevision } from './certs/layout';
+import { certsPlan } from './certs/plan';
 import { FluxKustomizationsProps, FluxKustomizations } from './flux-kustomizations';
 import { SynthOutput, synthesizeAll } from './synth';
 import { checkKnownKeys } from './validation';
@@ -76,12 +77,12 @@ export function synthRepository(settings: RepositorySettings, manifestsDir?: str
   const root = resolve(settings.root);
   const secrets = settings.secrets ?? join(root, 'secrets');
   const model = new BuildkitChart(new App(), 'buildkit', settings.config);
-  const plan = secretsPlan(model);
+  const plan = certsPlan(model);
   const problems = secretsProblems(secrets, plan);
   if (problems.length > 0) {
     throw new Error(problems[0] + (problems.length > 1 ? ` (and ${problems.length - 1} more that the same command fixes)` : ''));
   }
-  const certRevision = daemonCertsRevision(secrets, plan.daemonSecret);
+  const certRevision = daemonCertsRevision(secrets, model.daemon.tls.secretName);
   const manifests: SynthOutput = {
     outdir: manifestsDir ?? join(root, OUTPUT_DIRS.manifests),
     build: (app) => new BuildkitChart(app, 'buildkit', { ...settings.config, certRevision }),

@@ -1,7 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { BuildkitChart, BuildkitChartProps } from '../lib';
 import { runCerts } from '../lib/cli/certs';
+
+const chart = (settings: BuildkitChartProps) => (app: any) => new BuildkitChart(app, 'buildkit', settings);
+const seed = chart({});
 
 describe('npm run certs', () => {
   const work = mkdtempSync(join(tmpdir(), 'buildkit-cli-'));
@@ -10,12 +14,12 @@ describe('npm run certs', () => {
   let out: string[];
   let errors: string[];
   const io = () => { out = []; errors = []; return { log: (...l: string[]) => out.push(...l), error: (l: string) => errors.push(l) }; };
-  const run = (...args: string[]) => runCerts([...args, '--secrets', secrets], {}, io());
+  const run = (...args: string[]) => runCerts([...args, '--secrets', secrets], seed, io());
 
-  beforeAll(() => runCerts(['init', '--secrets', secrets], {}, io()));
+  beforeAll(() => runCerts(['init', '--secrets', secrets], seed, io()));
 
   test('check exits 1 with one line per problem when the chart serves names the certificate lacks', async () => {
-    const code = await runCerts(['check', '--secrets', secrets], { loadBalancerIP: '10.9.9.9', namespace: 'other' }, io());
+    const code = await runCerts(['check', '--secrets', secrets], chart({ loadBalancerIP: '10.9.9.9', namespace: 'other' }), io());
     expect(code).toBe(1);
     expect(out).toContain('server (buildkit-daemon-certs): SANs miss IP 10.9.9.9');
     expect(out).toContain('server (buildkit-daemon-certs): SANs miss buildkitd.other.svc.cluster.local');
@@ -24,16 +28,29 @@ describe('npm run certs', () => {
   test('the daemon Secret carries the name the chart mounts', async () => {
     const root = join(work, 'renamed');
     const quiet = { log: () => {}, error: () => {} };
-    expect(await runCerts(['init', '--secrets', root], { certSecretName: 'team-builder-certs' }, quiet)).toBe(0);
+    expect(await runCerts(['init', '--secrets', root], chart({ certSecretName: 'team-builder-certs' }), quiet)).toBe(0);
     expect(readFileSync(join(root, 'apps', 'team-builder-certs.yaml'), 'utf8')).toMatch(/^  name: team-builder-certs$/m);
-    expect(await runCerts(['check', '--secrets', root], { certSecretName: 'team-builder-certs' }, io())).toBe(0);
+    expect(await runCerts(['check', '--secrets', root], chart({ certSecretName: 'team-builder-certs' }), io())).toBe(0);
     expect(out.some((l) => l.startsWith('OK   server (team-builder-certs)'))).toBe(true);
   });
 
   test('export prints the client commands', async () => {
     expect(await run('issue-client', 'laptop')).toBe(0);
     expect(await run('export', 'laptop', '--out', join(work, 'bundle'))).toBe(0);
-    expect(out.some((l) => l.startsWith('docker buildx create --name buildkit-builder --driver remote'))).toBe(true);
+    expect(out.filter((l) => l.startsWith('docker buildx create '))).toHaveLength(1);
+    expect(out.filter((l) => l.startsWith('buildctl --addr tcp://'))).toHaveLength(1);
+  });
+
+  test('on the terminal, each printed command is a line of its own', async () => {
+    const printed: string[] = [];
+    const spy = jest.spyOn(console, 'log').mockImplementation((...args) => { printed.push(args.join(' ')); });
+    try {
+      expect(await runCerts(['export', 'laptop', '--out', join(work, 'bundle2'), '--secrets', secrets], seed)).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(printed.filter((l) => /^(docker buildx create|buildctl) /.test(l))).toHaveLength(2);
+    expect(printed.every((l) => !l.includes('\n'))).toBe(true);
   });
 
   test.each([
@@ -44,9 +61,17 @@ describe('npm run certs', () => {
     [['init', '--ca-days', 'ten'], 2, 'certs: --ca-days ten: use a whole number of days, at least 1'],
     [['check', '--bogus'], 2, "certs: Unknown option '--bogus'"],
     [['issue-client', 'laptop'], 1, 'certs: client laptop exists'],
+    [['issue-client', 'Bad_Name'], 2, 'certs: invalid client name "Bad_Name"'],
+    [['rotate', '--force'], 2, 'certs: --force goes with --finish-ca'],
+    [['rotate', '--ca', '--finish-ca'], 2, 'certs: rotate takes --ca or --finish-ca, not both'],
+    [['revoke', 'nobody'], 2, 'certs: no client nobody'],
+    [['recipients', 'add', 'age1nope'], 2, 'certs: invalid age recipient "age1nope"'],
+    [['recipients', 'list'], 2, 'certs: recipients takes add or remove'],
+    [['init', '--client-namespace', 'ci'], 2, 'certs: --client-namespace is a setting now'],
   ])('certs %j exits %i with one line saying why', async (args, code, message) => {
     expect(await run(...args)).toBe(code);
     expect(errors[0]).toContain(message);
     expect(errors[0]).not.toContain('\n');
+    expect(errors[0].match(/certs: /g)).toHaveLength(1);
   });
 });

@@ -9,15 +9,13 @@ import { daemonCertsRevision, paths } from '../lib/certs/layout';
 import { parseIdentities } from '../lib/sops/age-keys';
 import { decryptDocument } from '../lib/sops/sops-file';
 import { keyPool } from './support/keys';
+import { certsContext } from './support/certs';
 import { handshake } from './support/tls';
 
 const newKeyPair = keyPool();
 let root: string;
 let lines: string[];
-const context = (settings: BuildkitChartProps = {}, now = new Date()): CertsContext => {
-  const chart = new BuildkitChart(new App(), 'b', settings);
-  return { root, now, log: (l) => lines.push(l), endpoint: chart.endpoint, daemonSecretName: chart.daemon.tls.secretName, clientNamespace: chart.clientNamespace, newKeyPair };
-};
+const context = (settings: BuildkitChartProps = {}, now = new Date()): CertsContext => certsContext(root, settings, { now, log: (l) => lines.push(l), newKeyPair });
 const identities = () => parseIdentities(readFileSync(paths(root).ageKey, 'utf8'));
 const secretData = async (path: string) => ((await decryptDocument(readFileSync(path, 'utf8'), identities())) as any).stringData;
 const snapshot = () => Object.fromEntries(['.sops.yaml', 'apps/namespace.yaml', 'ca/buildkit-ca.yaml', 'apps/buildkit-daemon-certs.yaml', 'apps/buildkit-client-certs.yaml']
@@ -25,7 +23,7 @@ const snapshot = () => Object.fromEntries(['.sops.yaml', 'apps/namespace.yaml', 
 
 /** Does a client bundle get through the daemon's mutual TLS, as buildctl would? */
 async function connects(client: { 'ca.pem': string; 'cert.pem': string; 'key.pem': string }, servername = 'buildkitd.buildkit.svc.cluster.local') {
-  const daemon = await secretData(paths(root).daemon);
+  const daemon = await secretData(paths(root).server('buildkit-daemon-certs'));
   return (await handshake({
     server: { key: daemon['key.pem'], cert: daemon['cert.pem'], ca: daemon['ca.pem'] },
     client: { key: client['key.pem'], cert: client['cert.pem'], ca: client['ca.pem'] },
@@ -60,7 +58,7 @@ describe('certs init', () => {
     expect(readFileSync(paths(root).ageKey, 'utf8')).toMatch(/^# created: .*\n# public key: age1[0-9a-z]{58}\nAGE-SECRET-KEY-[1][0-9A-Z]+\n$/);
     const recipient = /public key: (age1\w+)/.exec(readFileSync(paths(root).ageKey, 'utf8'))![1];
     expect(readFileSync(paths(root).sopsConfig, 'utf8')).toBe(`creation_rules:\n  - path_regex: \\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    age: ${recipient}\n`);
-    for (const f of [paths(root).ca, paths(root).daemon, paths(root).client('in-cluster')]) {
+    for (const f of [paths(root).ca, paths(root).server('buildkit-daemon-certs'), paths(root).client('in-cluster')]) {
       const text = readFileSync(f, 'utf8');
       expect(text).not.toMatch(/BEGIN (RSA )?PRIVATE KEY|BEGIN CERTIFICATE/);
       expect(text).toContain(`recipient: ${recipient}`);
@@ -69,7 +67,7 @@ describe('certs init', () => {
 
   test('the daemon Secret is what the chart mounts, and an independent decryptor reads it', async () => {
     await init(context());
-    const text = readFileSync(paths(root).daemon, 'utf8');
+    const text = readFileSync(paths(root).server('buildkit-daemon-certs'), 'utf8');
     const doc = await decryptSops(text, { secretKey: identities()[0], fileType: 'yaml' }) as any;
     expect(doc.metadata).toMatchObject({ name: 'buildkit-daemon-certs', namespace: 'buildkit' });
     expect(Object.keys(doc.stringData)).toEqual(['ca.pem', 'cert.pem', 'key.pem']);
@@ -89,7 +87,7 @@ describe('certs init', () => {
   test('client Secrets default to the service\'s namespace', async () => {
     await init(context({ namespace: 'builds' }));
     expect(readFileSync(paths(root).client('in-cluster'), 'utf8')).toMatch(/name: buildkit-client-certs\n\s+namespace: builds\n/);
-    expect(readFileSync(paths(root).daemon, 'utf8')).toMatch(/name: buildkit-daemon-certs\n\s+namespace: builds\n/);
+    expect(readFileSync(paths(root).server('buildkit-daemon-certs'), 'utf8')).toMatch(/name: buildkit-daemon-certs\n\s+namespace: builds\n/);
   });
 
   test('keeps the CA key out of the folder GitOps applies', async () => {
@@ -102,7 +100,11 @@ describe('certs init', () => {
     const { generateX25519Identity, identityToRecipient } = await import('age-encryption');
     const teammate = await generateX25519Identity();
     await init(context(), { extraRecipients: [await identityToRecipient(teammate)] });
-    expect(await decryptDocument(readFileSync(paths(root).daemon, 'utf8'), [teammate])).toBeDefined();
+    expect(await decryptDocument(readFileSync(paths(root).server('buildkit-daemon-certs'), 'utf8'), [teammate])).toBeDefined();
+    // Once files exist, a new recipient must re-encrypt them: init points at the command that does.
+    await expect(init(context(), { extraRecipients: [await identityToRecipient(await generateX25519Identity())] }))
+      .rejects.toThrow(/^secrets\/ exists: add recipients with `npm run certs -- recipients add age1\.\.\.`, which re-encrypts every file$/);
+    rmSync(root, { recursive: true });
     await expect(init(context(), { extraRecipients: ['age1nope'] })).rejects.toThrow(/invalid age recipient "age1nope"/);
   });
 
@@ -139,11 +141,13 @@ describe('certs issue-client and export', () => {
       expect(readFileSync(join(out, f), 'utf8')).toBe(data[f]);
       expect(statSync(join(out, f)).mode & 0o777).toBe(0o600);
     }
+    expect(statSync(out).mode & 0o777).toBe(0o700);
     expect(result.commands).toEqual([
-      `docker buildx create --name buildkit-builder --driver remote --driver-opt cacert=${out}/ca.pem,cert=${out}/cert.pem,key=${out}/key.pem tcp://192.168.80.110:1234`,
-      `buildctl --addr tcp://192.168.80.110:1234 --tlscacert ${out}/ca.pem --tlscert ${out}/cert.pem --tlskey ${out}/key.pem build --frontend dockerfile.v0 --local context=. --local dockerfile=.`,
+      `docker buildx create --name buildkit-builder --node buildkitd --driver remote --driver-opt cacert=${out}/ca.pem,cert=${out}/cert.pem,key=${out}/key.pem tcp://192.168.80.110:1234`,
+      `buildctl --addr tcp://192.168.80.110:1234 --tlsdir ${out} build --frontend dockerfile.v0 --local context=. --local dockerfile=.`,
+      '# CI secrets for the remote driver (docker/setup-buildx-action): BUILDER_NODE_0_AUTH_TLS_CACERT = ca.pem, BUILDER_NODE_0_AUTH_TLS_CERT = cert.pem, BUILDER_NODE_0_AUTH_TLS_KEY = key.pem',
     ]);
-    await expect(exportClient(context(), 'nobody', out)).rejects.toThrow(/nobody\.yaml is missing: issue it first/);
+    await expect(exportClient(context(), 'nobody', out)).rejects.toThrow(/^no client nobody \(.*nobody\.yaml\): issue it first with `npm run certs -- issue-client nobody`$/);
   });
 });
 
@@ -151,9 +155,9 @@ describe('certs rotate', () => {
   beforeEach(initialized);
 
   test('a new server certificate from the same CA; existing clients keep working', async () => {
-    const before = await secretData(paths(root).daemon);
+    const before = await secretData(paths(root).server('buildkit-daemon-certs'));
     await rotate(context());
-    const after = await secretData(paths(root).daemon);
+    const after = await secretData(paths(root).server('buildkit-daemon-certs'));
     expect(after['cert.pem']).not.toBe(before['cert.pem']);
     expect(after['ca.pem']).toBe(before['ca.pem']);
     expect(await connects(await secretData(paths(root).client('in-cluster')))).toBe(true);
@@ -178,25 +182,31 @@ describe('certs rotate', () => {
     expect(await connects(await secretData(paths(root).client('in-cluster')))).toBe(true);
     await expect(rotate(context(), { ca: true })).rejects.toThrow(/rotation is under way/);
 
-    await rotate(context(), { finishCa: true });
+    // Finishing would strand "old": refused, naming it and the fix, and nothing changes.
+    const before = readFileSync(paths(root).ca, 'utf8');
+    await expect(rotate(context(), { finishCa: true })).rejects.toThrow(
+      /^rotate --finish-ca would strand old, which still chain to the retiring CA 1: re-issue each with `npm run certs -- issue-client NAME --renew`/);
+    expect(readFileSync(paths(root).ca, 'utf8')).toBe(before);
+    await rotate(context(), { finishCa: true, force: true });
+    expect(lines).toContain('cut off (forced): old');
     expect(await connects(old)).toBe(false);
     expect(await connects(await secretData(paths(root).client('new')))).toBe(true);
     expect(await connects(await secretData(paths(root).client('in-cluster')))).toBe(true);
     const result = await check(context());
-    expect(result.reports.find((r) => r.label === 'client old')!.problems).toContain('does not chain to the CA');
+    expect(result.reports.find((r) => r.label.startsWith('client old'))!.problems).toContain('does not chain to the CA');
     await expect(rotate(context(), { finishCa: true })).rejects.toThrow(/no CA rotation is under way/);
   });
 
   test('the chart rolls the pods when the certificates change', async () => {
-    const revision = daemonCertsRevision(root)!;
+    const revision = daemonCertsRevision(root, 'buildkit-daemon-certs')!;
     expect(revision).toMatch(/^ENC\[AES256_GCM,/);
     await rotate(context());
-    expect(daemonCertsRevision(root)).not.toBe(revision);
+    expect(daemonCertsRevision(root, 'buildkit-daemon-certs')).not.toBe(revision);
     const podAnnotations = (rev: string) => {
       const chart = new BuildkitChart(new App(), 'b', { certRevision: rev });
       return (chart.daemon.workload.toJson() as any).spec.template.metadata.annotations['checksum/tls'];
     };
-    expect(podAnnotations(daemonCertsRevision(root)!)).not.toBe(podAnnotations(revision));
+    expect(podAnnotations(daemonCertsRevision(root, 'buildkit-daemon-certs')!)).not.toBe(podAnnotations(revision));
   });
 });
 
@@ -206,7 +216,8 @@ describe('certs check and failures', () => {
   test('a healthy set reports subject, SANs, issuer and days left for each certificate', async () => {
     const result = await check(context());
     expect(result.ok).toBe(true);
-    expect(result.reports.map((r) => r.label)).toEqual(['CA', 'server (buildkit-daemon-certs)', 'client in-cluster']);
+    expect(result.reports.map((r) => r.label)).toEqual(['CA 1', 'server (buildkit-daemon-certs)', 'client in-cluster, chains to CA 1 (current)']);
+    expect(result.notes).toEqual([]);
     expect(result.reports[1].sans).toContain('DNS:buildkitd.buildkit.svc.cluster.local');
   });
 
@@ -221,7 +232,7 @@ describe('certs check and failures', () => {
 
   test('a missing key file names the file and the fix', async () => {
     rmSync(paths(root).ageKey);
-    await expect(check(context())).rejects.toThrow(/age-key\.txt is missing: run `npm run certs -- init`, or copy the age identity there/);
+    await expect(check(context())).rejects.toThrow(/age-key\.txt is missing: restore the age identity \.sops\.yaml names \(from your backup, or from the cluster: kubectl -n flux-system get secret sops-age/);
   });
 
   test('the wrong key says which recipients the file is for', async () => {
@@ -231,8 +242,8 @@ describe('certs check and failures', () => {
   });
 
   test('a tampered file is refused', async () => {
-    const text = readFileSync(paths(root).daemon, 'utf8');
-    writeFileSync(paths(root).daemon, text.replace('namespace: buildkit', 'namespace: kube-system'));
+    const text = readFileSync(paths(root).server('buildkit-daemon-certs'), 'utf8');
+    writeFileSync(paths(root).server('buildkit-daemon-certs'), text.replace('namespace: buildkit', 'namespace: kube-system'));
     await expect(check(context())).rejects.toThrow(/buildkit-daemon-certs\.yaml: MAC mismatch/);
   });
 
@@ -241,6 +252,6 @@ describe('certs check and failures', () => {
     writeFileSync(paths(root).sopsConfig, 'creation_rules:\n  - age: ""\n');
     await expect(rotate(context())).rejects.toThrow(/names no age recipients/);
     expect({ ...snapshot(), '.sops.yaml': before['.sops.yaml'] }).toEqual(before);
-    expect(existsSync(`${paths(root).daemon}.tmp-${process.pid}`)).toBe(false);
+    expect(existsSync(`${paths(root).server('buildkit-daemon-certs')}.tmp-${process.pid}`)).toBe(false);
   });
 });

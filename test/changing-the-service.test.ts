@@ -7,6 +7,7 @@ import { load, loadAll } from 'js-yaml';
 import { config } from '../config';
 import { BuildkitChart, BuildkitChartProps } from '../lib';
 import { check } from '../lib/certs/commands';
+import { certsPlan } from '../lib/certs/plan';
 import { find } from './support/chart';
 import { ROOT, treeDigest } from './support/dist';
 
@@ -93,8 +94,7 @@ describe('a user changes namespace, name, IP and port in config.ts, and follows 
     expect(find(flux, 'Kustomization', name).spec.healthChecks[0]).toEqual({ apiVersion: 'apps/v1', kind, name, namespace });
     expect((load(readFileSync(join(copy, 'secrets/apps/namespace.yaml'), 'utf8')) as any).metadata.name).toBe(namespace);
     // The certificates the steps left cover the new names, and each still chains and matches its key.
-    const report = await check({ root: join(copy, 'secrets'), endpoint: moved.endpoint, daemonSecretName: moved.daemon.tls.secretName,
-      clientNamespace: moved.clientNamespace, now: new Date(), log: () => {} });
+    const report = await check({ root: join(copy, 'secrets'), plan: certsPlan(moved), now: new Date(), log: () => {} });
     expect(report.reports.flatMap((r) => r.problems)).toEqual([]);
     expect(report.reports[1].sans).toContain(`DNS:${name}.${namespace}.svc.cluster.local`);
   }, 60_000);

@@ -11,6 +11,7 @@ import { paths } from '../lib/certs/layout';
 import { find, synthChart } from './support/chart';
 import { validateCustomResources } from './support/crd';
 import { isCustomResource, readManifests, ROOT } from './support/dist';
+import { certsContext } from './support/certs';
 import { keyPool } from './support/keys';
 
 /** The delivery objects for a chart with these settings, as `npm run synth` writes them into gitops/dist/. */
@@ -62,7 +63,7 @@ describe('Flux, for the seed\'s service', () => {
   test('the first reconcile has a namespace for the Secrets: init seeds one Flux creates only if missing', async () => {
     const root = join(mkdtempSync(join(tmpdir(), 'buildkit-ns-')), 'secrets');
     try {
-      await init({ root, now: new Date(), log: () => {}, endpoint: new BuildkitChart(new App(), 'b', {}).endpoint, newKeyPair: keyPool(3) });
+      await init(certsContext(root, {}, { newKeyPair: keyPool(3) }));
       const ns = load(readFileSync(paths(root).namespace, 'utf8')) as any;
       expect(ns).toMatchObject({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'buildkit' } });
       expect(ns.metadata.annotations).toEqual({ 'kustomize.toolkit.fluxcd.io/ssa': 'IfNotPresent', 'kustomize.toolkit.fluxcd.io/prune': 'disabled' });

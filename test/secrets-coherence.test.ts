@@ -1,15 +1,15 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { App } from 'cdk8s';
 import { BuildkitChart, BuildkitChartProps, synthesizeAll, synthRepository } from '../lib';
 import { CertsContext, init, issueClient, rotate, sync } from '../lib/certs/commands';
-import { secretsPlan, secretsProblems } from '../lib/certs/coherence';
+import { secretsProblems } from '../lib/certs/coherence';
 import { paths } from '../lib/certs/layout';
 import { parseIdentities } from '../lib/sops/age-keys';
 import { decryptDocument } from '../lib/sops/sops-file';
 import { readTree, treeDigest } from './support/dist';
 import { keyPool } from './support/keys';
+import { certsContext, chartPlan } from './support/certs';
 import { handshake } from './support/tls';
 
 const newKeyPair = keyPool();
@@ -17,12 +17,8 @@ const MOVED: BuildkitChartProps = { namespace: 'ci-builds', name: 'builder', loa
 let work: string;
 let root: string;
 let lines: string[];
-const chart = (settings: BuildkitChartProps) => new BuildkitChart(new App(), 'buildkit', settings);
-const context = (settings: BuildkitChartProps = {}): CertsContext => {
-  const c = chart(settings);
-  return { root, now: new Date(), log: (l) => lines.push(l), endpoint: c.endpoint, daemonSecretName: c.daemon.tls.secretName, clientNamespace: c.clientNamespace, newKeyPair };
-};
-const problems = (settings: BuildkitChartProps) => secretsProblems(root, secretsPlan(chart(settings)));
+const context = (settings: BuildkitChartProps = {}): CertsContext => certsContext(root, settings, { log: (l) => lines.push(l), newKeyPair });
+const problems = (settings: BuildkitChartProps) => secretsProblems(root, chartPlan(settings));
 const decrypt = async (path: string) => (await decryptDocument(readFileSync(path, 'utf8'), parseIdentities(readFileSync(paths(root).ageKey, 'utf8')))) as any;
 
 beforeEach(() => {
@@ -72,6 +68,7 @@ describe('without the key, secrets/ is checked against config.ts', () => {
   test('a moved in-cluster client, and a missing namespace seed', async () => {
     await init(context());
     expect(problems({ clientNamespace: 'ci-runners' })).toEqual([
+      `${root}/apps/namespace.yaml: creates namespace "buildkit", config.ts says "buildkit", "ci-runners": run \`npm run certs -- sync\``,
       `${root}/apps/buildkit-client-certs.yaml: holds Secret "buildkit-client-certs" in "buildkit", config.ts says "buildkit-client-certs" in "ci-runners": run \`npm run certs -- sync\``,
     ]);
     rmSync(paths(root).namespace);
@@ -97,7 +94,7 @@ describe('certs sync re-homes everything with the key', () => {
     const caBefore = (await decrypt(paths(root).ca)).stringData['ca.pem'];
     await sync(context(MOVED));
     expect(problems(MOVED)).toEqual([]);
-    const daemon = await decrypt(paths(root).daemon);
+    const daemon = await decrypt(paths(root).server('buildkit-daemon-certs'));
     expect(daemon.metadata).toMatchObject({ name: 'buildkit-daemon-certs', namespace: 'ci-builds' });
     expect(daemon.stringData['ca.pem']).toBe(caBefore);
     expect((await decrypt(paths(root).client('laptop'))).metadata.namespace).toBe('ci-builds');
@@ -126,10 +123,10 @@ describe('certs sync re-homes everything with the key', () => {
   test('a renamed Secret: the file follows the name, the old one is removed', async () => {
     await init(context());
     await sync(context({ certSecretName: 'team-certs' }));
-    expect(existsSync(paths(root).daemon)).toBe(false);
-    expect((await decrypt(paths(root, 'team-certs').daemon)).metadata.name).toBe('team-certs');
+    expect(existsSync(paths(root).server('buildkit-daemon-certs'))).toBe(false);
+    expect((await decrypt(paths(root).server('team-certs'))).metadata.name).toBe('team-certs');
     expect(problems({ certSecretName: 'team-certs' })).toEqual([]);
-    expect(lines).toContain(`removed ${root}/apps/buildkit-daemon-certs.yaml: the daemon's Secret is now team-certs`);
+    expect(lines).toContain(`removed ${root}/apps/buildkit-daemon-certs.yaml: its Secret has a new name`);
   });
 
   test('refuses a new server certificate mid CA rotation, naming how to finish it', async () => {
@@ -137,15 +134,15 @@ describe('certs sync re-homes everything with the key', () => {
     await rotate(context(), { ca: true });
     const before = treeDigest(root);
     await expect(sync(context({ loadBalancerIP: '10.20.0.15' }))).rejects.toThrow(
-      /^the server certificate misses IP:10\.20\.0\.15, but a CA rotation is under way .*then rotate --finish-ca\), then run sync$/);
+      /^the server certificate of buildkit-daemon-certs misses IP:10\.20\.0\.15, but a CA rotation is under way .*then rotate --finish-ca\), then run sync$/);
     expect(treeDigest(root)).toEqual(before);
   });
 
   test('names the fix when no daemon Secret is found', async () => {
     mkdirSync(join(root, 'ca'), { recursive: true });
     await init(context());
-    rmSync(paths(root).daemon);
-    await expect(sync(context())).rejects.toThrow(/buildkit-daemon-certs\.yaml is missing and no other daemon Secret is in .*apps: run `npm run certs -- init`$/);
+    rmSync(paths(root).server('buildkit-daemon-certs'));
+    await expect(sync(context())).rejects.toThrow(/buildkit-daemon-certs\.yaml is missing and no other daemon Secret file is in .*apps: restore it from git$/);
   });
 });
 
@@ -169,10 +166,10 @@ test('certs check, with the key, finds a SANs annotation that does not match the
   await init(context());
   expect((await check(context())).ok).toBe(true);
   // Re-encrypted with a wrong annotation, as a hand edit with `sops edit` could leave it.
-  const doc = await decrypt(paths(root).daemon);
+  const doc = await decrypt(paths(root).server('buildkit-daemon-certs'));
   doc.metadata.annotations['buildkit-service/server-sans'] = 'DNS:elsewhere';
   const recipients = [/public key: (age1\w+)/.exec(readFileSync(paths(root).ageKey, 'utf8'))![1]];
-  writeFileSync(paths(root).daemon, await encryptDocument(doc, { recipients, encryptedRegex: '^(data|stringData)$', now: new Date() }));
+  writeFileSync(paths(root).server('buildkit-daemon-certs'), await encryptDocument(doc, { recipients, encryptedRegex: '^(data|stringData)$', now: new Date() }));
   const result = await check(context());
   expect(result.reports[1].problems).toEqual(['its buildkit-service/server-sans annotation does not list the certificate\'s SANs: run `npm run certs -- sync`']);
 });

@@ -1,30 +1,22 @@
-import { existsSync, readdirSync, rmSync } from 'fs';
+import { chmodSync, existsSync, readdirSync, rmSync } from 'fs';
 import { join, resolve } from 'path';
+import { X509Certificate } from 'crypto';
 import { dump, load } from 'js-yaml';
 import { certificateSans, checkCertificate, CertificateReport, splitPemBundle } from '../pki/check';
 import { CertifiedKey, createCa, issueClientCertificate, issueServerCertificate, KeyPair } from '../pki/issue';
-import { Endpoint, SEED, serverSans } from '../settings';
 import { newIdentityFile, parseIdentities, recipientOf } from '../sops/age-keys';
-import { readSopsFile } from '../sops/metadata';
+import { readSopsFile, recipientsOf } from '../sops/metadata';
 import { decryptDocument, encryptDocument } from '../sops/sops-file';
-import { displayPath, readText, writeFiles } from './files';
-import { IN_CLUSTER_CLIENT, IN_CLUSTER_SECRET, MANAGED_BY_LABEL, paths, SANS_ANNOTATION } from './layout';
+import { displayPath, FileWrite, readText, writeFiles } from './files';
+import { CertsUsageError, IN_CLUSTER_CLIENT, IN_CLUSTER_SECRET, MANAGED_BY_LABEL, paths, SANS_ANNOTATION } from './layout';
+import { CertsPlan, ServerPlan } from './plan';
 
-/** What every certificate command needs: where secrets/ is, what the chart serves, and the time. */
+/** What every certificate command needs: where secrets/ is, what the app serves, and the time. */
 export interface CertsContext {
   /** The secrets/ folder. */
   readonly root: string;
-  readonly endpoint: Endpoint;
-  /**
-   * Name of the daemon's certificate Secret, as the chart mounts it.
-   * @default 'buildkit-daemon-certs'
-   */
-  readonly daemonSecretName?: string;
-  /**
-   * Namespace of the in-cluster client Secret.
-   * @default - the service's namespace
-   */
-  readonly clientNamespace?: string;
+  /** Every daemon Secret and what it must cover, from the construct tree (certsPlan). */
+  readonly plan: CertsPlan;
   readonly now: Date;
   /**
    * Key pairs for new certificates.
@@ -34,6 +26,8 @@ export interface CertsContext {
   /** Prints one line of progress. */
   readonly log: (line: string) => void;
 }
+
+export { CertsUsageError };
 
 export interface Validity {
   /** @default 3650 */
@@ -45,13 +39,26 @@ export interface Validity {
 }
 
 const ENCRYPTED_REGEX = '^(data|stringData)$';
-const DAEMON_HINT = 'run `npm run certs -- sync` if config.ts names another Secret than before, else `npm run certs -- init`';
+const SERVER_HINT = 'run `npm run certs -- sync` if the app names another Secret than before, else `npm run certs -- init`';
 /** Validity in days: a long-lived CA that stays in git encrypted, short-lived certificates that rotate. */
 const DEFAULT_DAYS = { ca: 3650, server: 365, client: 365 };
+const CA_NAME = 'buildkit-service CA';
+const AGE_RECIPIENT = /^age1[0-9a-z]{58}$/;
 
 interface CaState { ca: CertifiedKey; previousCaPem?: string }
+type Bundle = Record<string, string>;
 
-function secret(name: string, namespace: string, stringData: Record<string, string>, labels: Record<string, string> = {}, annotations?: Record<string, string>) {
+/** Each CA generation has its own subject, so a chain says which CA a certificate belongs to. */
+export function caGeneration(caPem: string): number {
+  return Number(/CN=buildkit-service CA (\d+)/.exec(new X509Certificate(caPem).subject)?.[1] ?? 1);
+}
+
+function caLabel(caPem: string, state: CaState): string {
+  const generation = `CA ${caGeneration(caPem)}`;
+  return caPem.trim() === state.ca.certPem.trim() ? `${generation} (current)` : `${generation} (retiring)`;
+}
+
+function secret(name: string, namespace: string, stringData: Bundle, labels: Record<string, string> = {}, annotations?: Record<string, string>) {
   return {
     apiVersion: 'v1', kind: 'Secret',
     metadata: { name, namespace, labels: { [MANAGED_BY_LABEL]: 'buildkit-service', ...labels }, ...(annotations ? { annotations } : {}) },
@@ -59,16 +66,36 @@ function secret(name: string, namespace: string, stringData: Record<string, stri
   };
 }
 
+/** The name, namespace, labels and annotations of an encrypted Secret, read without the key. */
+function plainMetadata(path: string): { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } {
+  return (readSopsFile(readText(path, '')).tree as any).metadata ?? {};
+}
+
+/**
+ * The namespaces the Secrets go into, for GitOps tools that apply secrets/apps before dist/ (Flux's
+ * Kustomization for dist/ depends on the Secrets). Flux creates them only when missing and never prunes
+ * them: dist/ owns the service's namespace and its labels, the CI runners' namespace belongs to its team.
+ */
+function namespaceSeed(plan: CertsPlan): string {
+  return plan.namespaces.map(({ name, labels }) => dump({
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: {
+      name,
+      annotations: { 'kustomize.toolkit.fluxcd.io/ssa': 'IfNotPresent', 'kustomize.toolkit.fluxcd.io/prune': 'disabled' },
+      ...(labels ? { labels } : {}),
+    },
+  })).join('---\n');
+}
+
 class SecretsStore {
   readonly p: ReturnType<typeof paths>;
-  constructor(private readonly ctx: CertsContext) { this.p = paths(ctx.root, ctx.daemonSecretName); }
-
-  get daemonSecretName(): string { return this.ctx.daemonSecretName ?? SEED.certSecretName; }
+  constructor(private readonly ctx: CertsContext) { this.p = paths(ctx.root); }
 
   rel(path: string): string { return displayPath(path); }
 
   identities(): string[] {
-    const ids = parseIdentities(readText(this.p.ageKey, 'run `npm run certs -- init`, or copy the age identity there'));
+    const ids = parseIdentities(readText(this.p.ageKey, `restore the age identity .sops.yaml names (${RESTORE_HINT}), or run \`npm run certs -- init\` in a new repository`));
     if (ids.length === 0) throw new Error(`${this.rel(this.p.ageKey)} holds no age identity`);
     return ids;
   }
@@ -81,15 +108,23 @@ class SecretsStore {
     return list;
   }
 
-  async read(path: string, hint: string): Promise<Record<string, string>> {
-    const doc = await decryptDocument(readText(path, hint), this.identities()).catch((err: Error) => {
-      throw new Error(`${this.rel(path)}: ${err.message}`);
-    });
-    return (doc as any).stringData as Record<string, string>;
+  sopsConfig(recipients: readonly string[]): FileWrite {
+    for (const r of recipients) if (!AGE_RECIPIENT.test(r)) throw new CertsUsageError(`invalid age recipient ${JSON.stringify(r)}: use an age1... public key`);
+    return { path: this.p.sopsConfig, content: dump({ creation_rules: [{ path_regex: '\\.yaml$', encrypted_regex: ENCRYPTED_REGEX, age: recipients.join(',') }] }) };
   }
 
-  async encrypt(doc: object): Promise<string> {
-    return encryptDocument(doc as any, { recipients: this.recipients(), encryptedRegex: ENCRYPTED_REGEX, now: this.ctx.now });
+  async readDocument(path: string, hint: string): Promise<any> {
+    return decryptDocument(readText(path, hint), this.identities()).catch((err: Error) => {
+      throw new Error(`${this.rel(path)}: ${err.message}`);
+    });
+  }
+
+  async read(path: string, hint: string): Promise<Bundle> {
+    return (await this.readDocument(path, hint)).stringData as Bundle;
+  }
+
+  async encrypt(doc: object, recipients = this.recipients()): Promise<string> {
+    return encryptDocument(doc as any, { recipients, encryptedRegex: ENCRYPTED_REGEX, now: this.ctx.now });
   }
 
   async readCa(): Promise<CaState> {
@@ -97,43 +132,55 @@ class SecretsStore {
     return { ca: { certPem: data['ca.pem'], keyPem: data['ca.key'] }, previousCaPem: data['previous-ca.pem'] };
   }
 
-  async caFile(state: CaState) {
-    const data: Record<string, string> = { 'ca.pem': state.ca.certPem, 'ca.key': state.ca.keyPem };
+  async caFile(state: CaState): Promise<FileWrite> {
+    const data: Bundle = { 'ca.pem': state.ca.certPem, 'ca.key': state.ca.keyPem };
     if (state.previousCaPem) data['previous-ca.pem'] = state.previousCaPem;
     // Secret-shaped so that the encrypted_regex covers the key; nothing applies this file.
-    return { path: this.p.ca, content: await this.encrypt(secret('buildkit-ca', this.ctx.endpoint.namespace, data)) };
+    return { path: this.p.ca, content: await this.encrypt(secret('buildkit-ca', this.ctx.plan.servers[0].namespace, data)) };
   }
 
   /** The SANs ride in a plaintext annotation, so that synth and CI check them without the key. */
-  async daemonFile(trustPem: string, server: CertifiedKey) {
-    const doc = secret(this.daemonSecretName, this.ctx.endpoint.namespace, { 'ca.pem': trustPem, 'cert.pem': server.certPem, 'key.pem': server.keyPem },
-      {}, { [SANS_ANNOTATION]: certificateSans(server.certPem).join(',') });
-    return { path: this.p.daemon, content: await this.encrypt(doc) };
+  async serverFile(server: ServerPlan, trustPem: string, cert: CertifiedKey): Promise<FileWrite> {
+    const doc = secret(server.secretName, server.namespace, { 'ca.pem': trustPem, 'cert.pem': cert.certPem, 'key.pem': cert.keyPem },
+      {}, { [SANS_ANNOTATION]: certificateSans(cert.certPem).join(',') });
+    return { path: this.p.server(server.secretName), content: await this.encrypt(doc) };
   }
 
-  get clientNamespace(): string { return this.ctx.clientNamespace ?? this.ctx.endpoint.namespace; }
-
-  namespaceFile() {
-    return { path: this.p.namespace, content: namespaceSeed(this.ctx.endpoint.namespace, this.clientNamespace) };
+  namespaceFile(): FileWrite {
+    return { path: this.p.namespace, content: namespaceSeed(this.ctx.plan) };
   }
 
-  async clientFile(name: string, namespace: string, trustPem: string, client: CertifiedKey) {
+  async clientFile(name: string, namespace: string, trustPem: string, client: CertifiedKey): Promise<FileWrite> {
     const secretName = name === IN_CLUSTER_CLIENT ? IN_CLUSTER_SECRET : `buildkit-client-${name}`;
     const doc = secret(secretName, namespace, { 'ca.pem': trustPem, 'cert.pem': client.certPem, 'key.pem': client.keyPem }, { 'buildkit-service/client': name });
     return { path: this.p.client(name), content: await this.encrypt(doc) };
   }
 
-  /** The daemon's file: where config.ts puts it, or where an earlier Secret name left it. */
-  findDaemonFile(): string {
-    if (existsSync(this.p.daemon)) return this.p.daemon;
-    const candidates = existsSync(this.p.apps) ? readdirSync(this.p.apps).sort().map((f) => join(this.p.apps, f))
-      .filter((f) => f.endsWith('.yaml') && f !== this.p.namespace && f !== this.p.client(IN_CLUSTER_CLIENT)) : [];
-    const found = candidates.filter((f) => {
-      const m = plainMetadata(f);
-      return m.labels?.[MANAGED_BY_LABEL] === 'buildkit-service' && m.labels?.['buildkit-service/client'] === undefined;
-    });
-    if (found.length !== 1) throw new Error(`${this.rel(this.p.daemon)} is missing and ${found.length ? `${found.length} other daemon Secrets are` : 'no other daemon Secret is'} in ${this.rel(this.p.apps)}: run \`npm run certs -- init\``);
-    return found[0];
+  /** A server's file: where the app puts it, or where an earlier Secret name left it (the only such file). */
+  findServerFile(server: ServerPlan): string {
+    const expected = this.p.server(server.secretName);
+    if (existsSync(expected)) return expected;
+    const planned = new Set(this.ctx.plan.servers.map((s) => this.p.server(s.secretName)));
+    const strays = this.serverFiles().filter((f) => !planned.has(f));
+    const missing = this.ctx.plan.servers.filter((s) => !existsSync(this.p.server(s.secretName)));
+    if (strays.length === 0) {
+      throw new Error(`${this.rel(expected)} is missing and no other daemon Secret file is in ${this.rel(this.p.apps)}: restore it from git`);
+    }
+    if (strays.length !== 1 || missing.length !== 1) {
+      throw new Error(`${this.rel(expected)} is missing and ${strays.length} other daemon Secret files could be it: `
+        + `rename the one for Secret ${server.secretName} to ${this.rel(expected)}, then run sync`);
+    }
+    return strays[0];
+  }
+
+  /** Every daemon Secret file in apps/: ours, and not a client's. */
+  serverFiles(): string[] {
+    return (existsSync(this.p.apps) ? readdirSync(this.p.apps).sort() : []).map((f) => join(this.p.apps, f))
+      .filter((f) => f.endsWith('.yaml') && f !== this.p.namespace && f !== this.p.client(IN_CLUSTER_CLIENT))
+      .filter((f) => {
+        const m = plainMetadata(f);
+        return m.labels?.[MANAGED_BY_LABEL] === 'buildkit-service' && m.labels?.['buildkit-service/client'] === undefined;
+      });
   }
 
   /** Names of the client bundles in clients/. */
@@ -141,41 +188,42 @@ class SecretsStore {
     return existsSync(this.p.clients) ? readdirSync(this.p.clients).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)).sort() : [];
   }
 
+  /** Every sops file this tool writes. */
+  sopsFiles(): string[] {
+    const inApps = this.serverFiles();
+    const clients = [IN_CLUSTER_CLIENT, ...this.clientNames()].map((n) => this.p.client(n)).filter((f) => existsSync(f));
+    return [this.p.ca, ...inApps, ...clients].filter((f) => existsSync(f));
+  }
+
   written(paths: string[]): void {
     for (const path of paths) this.ctx.log(`wrote ${this.rel(path)}`);
   }
 }
+
+const RESTORE_HINT = 'from your backup, or from the cluster: kubectl -n flux-system get secret sops-age -o jsonpath=\'{.data.age\\.agekey}\' | base64 -d';
 
 /** The CA certificates a client or the daemon trusts: the current CA, and the previous one mid-rotation. */
 function trustBundle(state: CaState): string {
   return state.ca.certPem + (state.previousCaPem ?? '');
 }
 
-function serverCertificate(ctx: CertsContext, ca: CertifiedKey, days: number): CertifiedKey {
-  return issueServerCertificate(ca, { commonName: ctx.endpoint.names[0], ...serverSans(ctx.endpoint), validityDays: days, now: ctx.now, keyPair: ctx.newKeyPair?.() });
+function serverCertificate(ctx: CertsContext, server: ServerPlan, ca: CertifiedKey, days: number): CertifiedKey {
+  return issueServerCertificate(ca, { commonName: server.commonName, dnsNames: server.dnsNames, ips: server.ips, validityDays: days, now: ctx.now, keyPair: ctx.newKeyPair?.() });
 }
 
 function clientCertificate(ctx: CertsContext, ca: CertifiedKey, name: string, days: number): CertifiedKey {
   return issueClientCertificate(ca, { commonName: `buildkit-client-${name}`, validityDays: days, now: ctx.now, keyPair: ctx.newKeyPair?.() });
 }
 
-/**
- * The namespaces the Secrets go into, for GitOps tools that apply secrets/apps before dist/ (Flux's
- * Kustomization for dist/ depends on the Secrets). Flux creates them only when missing and never prunes
- * them: dist/ owns the service's namespace and its labels, the CI runners' namespace belongs to its team.
- */
-function namespaceSeed(service: string, client: string): string {
-  const seed = (name: string, labels?: Record<string, string>) => ({
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    metadata: {
-      name,
-      annotations: { 'kustomize.toolkit.fluxcd.io/ssa': 'IfNotPresent', 'kustomize.toolkit.fluxcd.io/prune': 'disabled' },
-      ...(labels ? { labels } : {}),
-    },
-  });
-  const docs = [seed(service, { 'pod-security.kubernetes.io/enforce': 'privileged' }), ...(client === service ? [] : [seed(client)])];
-  return docs.map((d) => dump(d)).join('---\n');
+function newCa(ctx: CertsContext, generation: number, days: number): CertifiedKey {
+  return createCa({ commonName: `${CA_NAME} ${generation}`, validityDays: days, now: ctx.now, keyPair: ctx.newKeyPair?.() });
+}
+
+/** Does the certificate chain to this CA? */
+function chainsTo(certPem: string, caPem: string): boolean {
+  const cert = new X509Certificate(certPem);
+  const ca = new X509Certificate(caPem);
+  return cert.checkIssued(ca) && cert.verify(ca.publicKey);
 }
 
 export interface InitOptions extends Validity {
@@ -183,36 +231,46 @@ export interface InitOptions extends Validity {
   readonly extraRecipients?: readonly string[];
 }
 
-/** Creates what is missing: the age identity, .sops.yaml, then the CA, server and in-cluster client certificates. */
+/**
+ * Creates what is missing: the age identity, .sops.yaml, then the CA, a server certificate per daemon
+ * Secret and the in-cluster client. A repository whose files the identity cannot open is refused: a new
+ * key would only lock them away for good.
+ */
 export async function init(ctx: CertsContext, options: InitOptions = {}): Promise<void> {
   const store = new SecretsStore(ctx);
   const { p } = store;
+  const initialized = existsSync(p.ca);
   if (!existsSync(p.ageKey)) {
+    if (initialized) {
+      const to = recipientsOf(readText(p.ca, '')).join(', ');
+      throw new Error(`${store.rel(p.ageKey)} is missing, and secrets/ is encrypted to ${to}: a new key could not open it; restore that identity ${RESTORE_HINT} > ${store.rel(p.ageKey)}`);
+    }
     const { text } = await newIdentityFile(ctx.now);
     store.written(writeFiles([{ path: p.ageKey, content: text, mode: 0o600 }]));
-    ctx.log(`  keep it safe: it is git-ignored, and Flux needs a copy (see README, "Flux and the age key")`);
+    ctx.log('  keep it safe: it is git-ignored, and Flux needs a copy (see README, "Flux and the age key")');
   } else {
     ctx.log(`kept ${store.rel(p.ageKey)}`);
   }
+  if (initialized) await store.readCa(); // names the file and its recipients when this identity cannot open it
   const own = await Promise.all(store.identities().map(recipientOf));
   const existing = existsSync(p.sopsConfig) ? store.recipients() : [];
   const recipients = [...new Set([...existing, ...own, ...(options.extraRecipients ?? [])])];
-  for (const r of recipients) if (!/^age1[0-9a-z]{58}$/.test(r)) throw new Error(`invalid age recipient ${JSON.stringify(r)}: use an age1... public key`);
-  const sopsConfig = dump({ creation_rules: [{ path_regex: '\\.yaml$', encrypted_regex: ENCRYPTED_REGEX, age: recipients.join(',') }] });
-  store.written(writeFiles([{ path: p.sopsConfig, content: sopsConfig }, store.namespaceFile()]));
+  if (initialized && recipients.length !== existing.length) {
+    throw new CertsUsageError('secrets/ exists: add recipients with `npm run certs -- recipients add age1...`, which re-encrypts every file');
+  }
+  store.written(writeFiles([store.sopsConfig(recipients), store.namespaceFile()]));
 
-  if (existsSync(p.ca)) {
-    ctx.log(`kept ${store.rel(p.ca)}: certificates exist (use rotate or issue-client to change them)`);
+  if (initialized) {
+    ctx.log(`kept ${store.rel(p.ca)}: certificates exist (rotate, sync or issue-client change them)`);
     return;
   }
   const days = { caDays: options.caDays ?? DEFAULT_DAYS.ca, serverDays: options.serverDays ?? DEFAULT_DAYS.server, clientDays: options.clientDays ?? DEFAULT_DAYS.client };
-  const state: CaState = { ca: createCa({ commonName: 'buildkit-service CA', validityDays: days.caDays, now: ctx.now, keyPair: ctx.newKeyPair?.() }) };
-  const server = serverCertificate(ctx, state.ca, days.serverDays);
-  const client = clientCertificate(ctx, state.ca, IN_CLUSTER_CLIENT, days.clientDays);
+  const state: CaState = { ca: newCa(ctx, 1, days.caDays) };
+  const servers = await Promise.all(ctx.plan.servers.map((s) => store.serverFile(s, trustBundle(state), serverCertificate(ctx, s, state.ca, days.serverDays))));
   store.written(writeFiles([
     await store.caFile(state),
-    await store.daemonFile(trustBundle(state), server),
-    await store.clientFile(IN_CLUSTER_CLIENT, store.clientNamespace, trustBundle(state), client),
+    ...servers,
+    await store.clientFile(IN_CLUSTER_CLIENT, ctx.plan.clientNamespace, trustBundle(state), clientCertificate(ctx, state.ca, IN_CLUSTER_CLIENT, days.clientDays)),
   ]));
 }
 
@@ -223,7 +281,7 @@ export interface IssueClientOptions {
   readonly days?: number;
   /**
    * Namespace of the client's Secret.
-   * @default - the service's namespace
+   * @default - the first daemon's namespace
    */
   readonly namespace?: string;
 }
@@ -235,14 +293,16 @@ export async function issueClient(ctx: CertsContext, name: string, options: Issu
   if (existsSync(path) && !options.renew) throw new Error(`client ${name} exists (${store.rel(path)}): pass --renew to re-issue it`);
   const state = await store.readCa();
   const client = clientCertificate(ctx, state.ca, name, options.days ?? DEFAULT_DAYS.client);
-  store.written(writeFiles([await store.clientFile(name, options.namespace ?? ctx.endpoint.namespace, trustBundle(state), client)]));
+  store.written(writeFiles([await store.clientFile(name, options.namespace ?? ctx.plan.servers[0].namespace, trustBundle(state), client)]));
 }
 
 export interface RotateOptions {
-  /** Start a CA rotation: a new CA that the daemon trusts beside the old one. */
+  /** Start a CA rotation: a new CA that the daemons trust beside the old one. */
   readonly ca?: boolean;
-  /** End a CA rotation: the server moves to the new CA and the old CA is dropped. */
+  /** End a CA rotation: the servers move to the new CA and the old CA is trusted nowhere. */
   readonly finishCa?: boolean;
+  /** With finishCa: finish although clients still chain to the retiring CA (they stop working). */
+  readonly force?: boolean;
   /** @default 365 */
   readonly serverDays?: number;
   /** @default 3650 */
@@ -250,41 +310,130 @@ export interface RotateOptions {
 }
 
 /**
- * `rotate`: a new server certificate from the same CA.
- * `rotate --ca`: phase one of a CA rotation. The daemon trusts both CAs, so old and new clients connect;
- * the server keeps its certificate from the old CA, which every client (old ones, and new ones whose
+ * `rotate`: new server certificates from the same CA.
+ * `rotate --ca`: phase one of a CA rotation. The daemons trust both CAs, so old and new clients connect;
+ * the servers keep their certificates from the old CA, which every client (old ones, and new ones whose
  * ca.pem holds both) verifies. The in-cluster client moves to the new CA at once.
- * `rotate --finish-ca`: phase two, once every client is re-issued: the server moves to the new CA and
- * the old CA is no longer trusted.
+ * `rotate --finish-ca`: phase two, once every client is re-issued: the servers move to the new CA, and
+ * every bundle in secrets/ trusts the new CA alone. Refused while a client would be stranded.
  */
 export async function rotate(ctx: CertsContext, options: RotateOptions = {}): Promise<void> {
-  if (options.ca && options.finishCa) throw new Error('rotate takes --ca or --finish-ca, not both');
+  if (options.ca && options.finishCa) throw new CertsUsageError('rotate takes --ca or --finish-ca, not both');
+  if (options.force && !options.finishCa) throw new CertsUsageError('--force goes with --finish-ca');
   const store = new SecretsStore(ctx);
   const state = await store.readCa();
   const serverDays = options.serverDays ?? DEFAULT_DAYS.server;
 
   if (!options.ca && !options.finishCa) {
-    store.written(writeFiles([await store.daemonFile(trustBundle(state), serverCertificate(ctx, state.ca, serverDays))]));
+    if (state.previousCaPem) throw new Error('a CA rotation is under way: a server certificate from the new CA would fail clients not yet renewed; finish it first (rotate --finish-ca)');
+    const files: FileWrite[] = [];
+    for (const server of ctx.plan.servers) {
+      const path = store.findServerFile(server);
+      const old = await store.read(path, SERVER_HINT).catch(() => undefined);
+      const problems = old ? checkCertificate({ label: '', certPem: old['cert.pem'], keyPem: old['key.pem'], caPem: state.ca.certPem, now: ctx.now, minDaysLeft: 0 }).problems : ['unreadable'];
+      if (problems.length > 0) ctx.log(`replacing the server certificate of ${server.secretName}, which had problems: ${problems.join('; ')}`);
+      files.push(await store.serverFile(server, trustBundle(state), serverCertificate(ctx, server, state.ca, serverDays)));
+    }
+    store.written(writeFiles(files));
     return;
   }
   if (options.ca) {
     if (state.previousCaPem) throw new Error('a CA rotation is under way: run rotate --finish-ca first');
-    const daemon = await store.read(store.p.daemon, DAEMON_HINT);
-    const next: CaState = { ca: createCa({ commonName: 'buildkit-service CA', validityDays: options.caDays ?? DEFAULT_DAYS.ca, now: ctx.now, keyPair: ctx.newKeyPair?.() }), previousCaPem: state.ca.certPem };
-    store.written(writeFiles([
-      await store.caFile(next),
-      await store.daemonFile(trustBundle(next), { certPem: daemon['cert.pem'], keyPem: daemon['key.pem'] }),
-      await store.clientFile(IN_CLUSTER_CLIENT, store.clientNamespace, trustBundle(next), clientCertificate(ctx, next.ca, IN_CLUSTER_CLIENT, DEFAULT_DAYS.client)),
-    ]));
-    ctx.log('next: re-issue every client (issue-client NAME --renew), then rotate --finish-ca');
+    await startCaRotation(ctx, store, state, options.caDays ?? DEFAULT_DAYS.ca, []);
+    ctx.log('next: re-issue every client (issue-client NAME --renew), export and hand them out, then rotate --finish-ca');
     return;
   }
+  await finishCaRotation(ctx, store, state, serverDays, options.force ?? false);
+}
+
+/** Phase one: a new CA generation the daemons trust beside the old one; the in-cluster client and `reissue` move to it. */
+async function startCaRotation(ctx: CertsContext, store: SecretsStore, state: CaState, caDays: number, reissue: readonly string[]): Promise<CaState> {
+  const next: CaState = { ca: newCa(ctx, caGeneration(state.ca.certPem) + 1, caDays), previousCaPem: state.ca.certPem };
+  const files = [await store.caFile(next)];
+  for (const server of ctx.plan.servers) {
+    const data = await store.read(store.findServerFile(server), SERVER_HINT);
+    files.push(await store.serverFile(server, trustBundle(next), { certPem: data['cert.pem'], keyPem: data['key.pem'] }));
+  }
+  for (const name of [IN_CLUSTER_CLIENT, ...reissue]) {
+    const namespace = name === IN_CLUSTER_CLIENT ? ctx.plan.clientNamespace : plainMetadata(store.p.client(name)).namespace!;
+    files.push(await store.clientFile(name, namespace, trustBundle(next), clientCertificate(ctx, next.ca, name, DEFAULT_DAYS.client)));
+  }
+  store.written(writeFiles(files));
+  return next;
+}
+
+/**
+ * Phase two: refuses while a client still chains to the retiring CA (unless forced); then every server
+ * certificate comes from the new CA and every bundle, the servers' and the clients', trusts it alone.
+ */
+async function finishCaRotation(ctx: CertsContext, store: SecretsStore, state: CaState, serverDays: number, force: boolean): Promise<void> {
   if (!state.previousCaPem) throw new Error('no CA rotation is under way: start one with rotate --ca');
+  const clients = new Map<string, Bundle>();
+  for (const name of [IN_CLUSTER_CLIENT, ...store.clientNames()]) {
+    if (existsSync(store.p.client(name))) clients.set(name, await store.read(store.p.client(name), ''));
+  }
+  const stranded = [...clients].filter(([, data]) => !chainsTo(data['cert.pem'], state.ca.certPem)).map(([name]) => name);
+  if (stranded.length > 0 && !force) {
+    throw new Error(`rotate --finish-ca would strand ${stranded.join(', ')}, which still chain to the retiring CA ${caGeneration(state.previousCaPem)}: `
+      + `re-issue each with \`npm run certs -- issue-client NAME --renew\` (or \`revoke NAME\`), or pass --force to cut them off`);
+  }
   const finished: CaState = { ca: state.ca };
-  store.written(writeFiles([
-    await store.caFile(finished),
-    await store.daemonFile(trustBundle(finished), serverCertificate(ctx, finished.ca, serverDays)),
-  ]));
+  const files = [await store.caFile(finished)];
+  for (const server of ctx.plan.servers) {
+    files.push(await store.serverFile(server, trustBundle(finished), serverCertificate(ctx, server, finished.ca, serverDays)));
+  }
+  const handOut: string[] = [];
+  for (const [name, data] of clients) {
+    if (stranded.includes(name) || data['ca.pem'].trim() === finished.ca.certPem.trim()) continue;
+    const namespace = plainMetadata(store.p.client(name)).namespace!;
+    files.push(await store.clientFile(name, namespace, finished.ca.certPem, { certPem: data['cert.pem'], keyPem: data['key.pem'] }));
+    if (name !== IN_CLUSTER_CLIENT) handOut.push(name);
+  }
+  store.written(writeFiles(files));
+  if (stranded.length > 0) ctx.log(`cut off (forced): ${stranded.join(', ')}`);
+  if (handOut.length > 0) {
+    ctx.log(`their ca.pem now trusts only the new CA: export and hand out again ${handOut.map((n) => `\`npm run certs -- export ${n} --out DIR\``).join(', ')}`);
+  }
+}
+
+/**
+ * `revoke NAME`: BuildKit reads no CRL, so a client is revoked by moving every other holder to a new CA.
+ * This is phase one of a CA rotation that re-issues every client except NAME and deletes NAME's bundle;
+ * once the others have their new bundles, `rotate --finish-ca` cuts NAME off.
+ */
+export async function revoke(ctx: CertsContext, name: string, options: { caDays?: number } = {}): Promise<string[]> {
+  const store = new SecretsStore(ctx);
+  const path = store.p.client(name);
+  if (name === IN_CLUSTER_CLIENT) throw new CertsUsageError(`the ${IN_CLUSTER_CLIENT} client is renewed by every CA rotation: run rotate --ca, then rotate --finish-ca`);
+  if (!existsSync(path)) throw new CertsUsageError(`no client ${name} (${store.rel(path)})`);
+  const state = await store.readCa();
+  if (state.previousCaPem) throw new Error('a CA rotation is under way: finish it (rotate --finish-ca), then revoke');
+  const others = store.clientNames().filter((n) => n !== name);
+  await startCaRotation(ctx, store, state, options.caDays ?? DEFAULT_DAYS.ca, others);
+  rmSync(path);
+  ctx.log(`removed ${store.rel(path)}`);
+  ctx.log(others.length
+    ? `hand out again: ${others.map((n) => `\`npm run certs -- export ${n} --out DIR\``).join(', ')}; then \`npm run certs -- rotate --finish-ca\`, after which ${name} is refused`
+    : `next: \`npm run certs -- rotate --finish-ca\`, after which ${name} is refused`);
+  return others;
+}
+
+/** `recipients add|remove AGE`: .sops.yaml and every sops file, re-encrypted to the new set, all or nothing. */
+export async function changeRecipients(ctx: CertsContext, change: 'add' | 'remove', recipient: string): Promise<void> {
+  const store = new SecretsStore(ctx);
+  if (!AGE_RECIPIENT.test(recipient)) throw new CertsUsageError(`invalid age recipient ${JSON.stringify(recipient)}: use an age1... public key`);
+  const current = store.recipients();
+  const next = change === 'add' ? [...new Set([...current, recipient])] : current.filter((r) => r !== recipient);
+  if (next.length === current.length) {
+    ctx.log(`.sops.yaml already ${change === 'add' ? 'names' : 'does not name'} ${recipient}: nothing to do`);
+    return;
+  }
+  if (next.length === 0) throw new CertsUsageError('that is the last recipient: nobody could decrypt secrets/ afterwards');
+  const own = await Promise.all(store.identities().map(recipientOf));
+  if (!next.some((r) => own.includes(r))) ctx.log(`note: ${store.rel(store.p.ageKey)} cannot decrypt secrets/ after this; keep a key of the new set`);
+  const files: FileWrite[] = [store.sopsConfig(next)];
+  for (const path of store.sopsFiles()) files.push({ path, content: await store.encrypt(await store.readDocument(path, ''), next) });
+  store.written(writeFiles(files));
 }
 
 export interface SyncOptions {
@@ -292,113 +441,143 @@ export interface SyncOptions {
   readonly serverDays?: number;
 }
 
-/** The name, namespace and annotations of an encrypted Secret, read without the key. */
-function plainMetadata(path: string): { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } {
-  return (readSopsFile(readText(path, '')).tree as any).metadata ?? {};
-}
-
 /**
- * `sync`: brings secrets/ in line with config.ts after a change of namespace, names, IPs or ports: every
- * Secret's name and namespace (the daemon's file follows its Secret's name), apps/namespace.yaml, and a new
- * server certificate, from the same CA, only when the current one does not cover what the chart serves.
+ * `sync`: brings secrets/ in line with the app after a change of namespace, names, IPs or ports: every
+ * Secret's name and namespace (a daemon's file follows its Secret's name), apps/namespace.yaml, and a new
+ * server certificate, from the same CA, only when the current one does not cover what the app serves.
  * Client bundles in the service's old namespace move with it; files already in line are not rewritten.
  */
 export async function sync(ctx: CertsContext, options: SyncOptions = {}): Promise<void> {
   const store = new SecretsStore(ctx);
   const { p } = store;
   const state = await store.readCa();
-  const previousPath = store.findDaemonFile();
-  const before = plainMetadata(previousPath);
-  const daemon = await store.read(previousPath, DAEMON_HINT);
-  let server: CertifiedKey = { certPem: daemon['cert.pem'], keyPem: daemon['key.pem'] };
-  const sans = serverSans(ctx.endpoint);
-  const covered = new Set(certificateSans(server.certPem));
-  const missing = [...sans.dnsNames.map((n) => `DNS:${n}`), ...sans.ips.map((ip) => `IP:${ip}`)].filter((s) => !covered.has(s));
-  if (missing.length > 0) {
-    if (state.previousCaPem) {
-      throw new Error(`the server certificate misses ${missing.join(', ')}, but a CA rotation is under way and clients not yet renewed `
-        + 'trust only the old CA: finish it (issue-client NAME --renew for each client, then rotate --finish-ca), then run sync');
-    }
-    server = serverCertificate(ctx, state.ca, options.serverDays ?? DEFAULT_DAYS.server);
-    ctx.log(`new server certificate: the old one missed ${missing.join(', ')}`);
-  }
-
   const moved = (path: string, name: string, namespace: string) => {
     const m = plainMetadata(path);
     return m.name !== name || m.namespace !== namespace;
   };
   const files = [store.namespaceFile()];
-  if (moved(p.ca, 'buildkit-ca', ctx.endpoint.namespace)) files.push(await store.caFile(state));
-  const annotated = before.annotations?.[SANS_ANNOTATION] === certificateSans(server.certPem).join(',');
-  if (previousPath !== p.daemon || moved(p.daemon, store.daemonSecretName, ctx.endpoint.namespace) || !annotated || missing.length > 0) {
-    files.push(await store.daemonFile(daemon['ca.pem'], server));
+  if (moved(p.ca, 'buildkit-ca', ctx.plan.servers[0].namespace)) files.push(await store.caFile(state));
+  const removed: string[] = [];
+  const oldNamespaces = new Set<string>();
+  for (const server of ctx.plan.servers) {
+    const previousPath = store.findServerFile(server);
+    const before = plainMetadata(previousPath);
+    oldNamespaces.add(before.namespace!);
+    const data = await store.read(previousPath, SERVER_HINT);
+    let cert: CertifiedKey = { certPem: data['cert.pem'], keyPem: data['key.pem'] };
+    const covered = new Set(certificateSans(cert.certPem));
+    const missing = server.sans.filter((s) => !covered.has(s));
+    if (missing.length > 0) {
+      if (state.previousCaPem) {
+        throw new Error(`the server certificate of ${server.secretName} misses ${missing.join(', ')}, but a CA rotation is under way and clients `
+          + 'not yet renewed trust only the old CA: finish it (issue-client NAME --renew for each client, then rotate --finish-ca), then run sync');
+      }
+      cert = serverCertificate(ctx, server, state.ca, options.serverDays ?? DEFAULT_DAYS.server);
+      ctx.log(`new server certificate for ${server.secretName}: the old one missed ${missing.join(', ')}`);
+    }
+    const annotated = before.annotations?.[SANS_ANNOTATION] === certificateSans(cert.certPem).join(',');
+    if (previousPath !== p.server(server.secretName) || moved(previousPath, server.secretName, server.namespace) || !annotated || missing.length > 0) {
+      files.push(await store.serverFile(server, data['ca.pem'], cert));
+    }
+    if (previousPath !== p.server(server.secretName)) removed.push(previousPath);
   }
-  const clients = [IN_CLUSTER_CLIENT, ...store.clientNames()];
-  for (const name of clients) {
+  for (const name of [IN_CLUSTER_CLIENT, ...store.clientNames()]) {
     const path = p.client(name);
-    const namespace = name === IN_CLUSTER_CLIENT ? store.clientNamespace : plainMetadata(path).namespace;
-    // A bundle issued into the service's namespace follows it; one given another namespace keeps it.
-    const target = name !== IN_CLUSTER_CLIENT && namespace === before.namespace ? ctx.endpoint.namespace : namespace!;
-    if (!existsSync(path) || !moved(path, plainMetadata(path).name!, target)) continue;
+    if (!existsSync(path)) continue;
+    const current = plainMetadata(path);
+    // A bundle issued into a daemon's old namespace follows the first daemon; one given another namespace keeps it.
+    const target = name === IN_CLUSTER_CLIENT ? ctx.plan.clientNamespace
+      : oldNamespaces.has(current.namespace!) ? ctx.plan.servers[0].namespace : current.namespace!;
+    if (!moved(path, current.name!, target)) continue;
     const data = await store.read(path, '');
     files.push(await store.clientFile(name, target, data['ca.pem'], { certPem: data['cert.pem'], keyPem: data['key.pem'] }));
   }
   store.written(writeFiles(files));
-  if (previousPath !== p.daemon) {
-    rmSync(previousPath);
-    ctx.log(`removed ${store.rel(previousPath)}: the daemon's Secret is now ${store.daemonSecretName}`);
+  for (const path of removed) {
+    rmSync(path);
+    ctx.log(`removed ${store.rel(path)}: its Secret has a new name`);
   }
 }
 
+/** The environment variables the remote driver of docker/setup-buildx-action reads for node 0. */
+export const CI_VARIABLES = ['BUILDER_NODE_0_AUTH_TLS_CACERT', 'BUILDER_NODE_0_AUTH_TLS_CERT', 'BUILDER_NODE_0_AUTH_TLS_KEY'];
+
 export interface ExportResult {
   readonly dir: string;
+  /** One runnable command per line. */
   readonly commands: string[];
 }
 
-/** Decrypts a client bundle into dir (ca.pem, cert.pem, key.pem, mode 0600, as buildctl --tlsdir reads). */
+const quote = (s: string) => (/^[\w./:=,@+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * Decrypts a client bundle into dir (0700; ca.pem, cert.pem, key.pem 0600, as buildctl --tlsdir reads),
+ * and returns the commands that use it: a buildx builder with a node per endpoint (platform-pinned daemons
+ * appended with --platform), and buildctl per endpoint.
+ */
 export async function exportClient(ctx: CertsContext, name: string, outDir: string): Promise<ExportResult> {
   const store = new SecretsStore(ctx);
-  const data = await store.read(store.p.client(name), `issue it first: npm run certs -- issue-client ${name}`);
+  const path = store.p.client(name);
+  if (!existsSync(path)) throw new CertsUsageError(`no client ${name} (${store.rel(path)}): issue it first with \`npm run certs -- issue-client ${name}\``);
+  const data = await store.read(path, '');
   const dir = resolve(outDir);
   store.written(writeFiles(['ca.pem', 'cert.pem', 'key.pem'].map((f) => ({ path: join(dir, f), content: data[f], mode: 0o600 }))));
-  const address = `tcp://${ctx.endpoint.ips[0]}:${ctx.endpoint.port}`;
-  const commands = [
-    `docker buildx create --name buildkit-builder --driver remote --driver-opt cacert=${dir}/ca.pem,cert=${dir}/cert.pem,key=${dir}/key.pem ${address}`,
-    `buildctl --addr ${address} --tlscacert ${dir}/ca.pem --tlscert ${dir}/cert.pem --tlskey ${dir}/key.pem build --frontend dockerfile.v0 --local context=. --local dockerfile=.`,
-  ];
+  chmodSync(dir, 0o700);
+  const tls = `cacert=${join(dir, 'ca.pem')},cert=${join(dir, 'cert.pem')},key=${join(dir, 'key.pem')}`;
+  const endpoints = ctx.plan.servers.flatMap((s) => s.endpoints);
+  const commands = endpoints.map((e, i) => ['docker', 'buildx', 'create', ...(i === 0 ? [] : ['--append']), '--name', 'buildkit-builder',
+    '--node', e.name, '--driver', 'remote', ...(e.platform ? ['--platform', e.platform] : []), '--driver-opt', tls, e.address].map(quote).join(' '));
+  for (const e of endpoints) {
+    commands.push(['buildctl', '--addr', e.address, '--tlsdir', dir, 'build', '--frontend', 'dockerfile.v0', '--local', 'context=.', '--local', 'dockerfile=.'].map(quote).join(' '));
+  }
+  commands.push(`# CI secrets for the remote driver (docker/setup-buildx-action): ${CI_VARIABLES.map((v, i) => `${v} = ${['ca.pem', 'cert.pem', 'key.pem'][i]}`).join(', ')}`);
   return { dir, commands };
 }
 
 export interface CheckResult {
   readonly reports: CertificateReport[];
+  /** The CA rotation phase and who still needs a new bundle, when one is under way. */
+  readonly notes: string[];
   readonly ok: boolean;
 }
 
-/** Decrypts every certificate and reports on it against what the chart serves now. */
+/** Decrypts every certificate and reports on it against what the app serves now. */
 export async function check(ctx: CertsContext, minDaysLeft = 30): Promise<CheckResult> {
   const store = new SecretsStore(ctx);
   const state = await store.readCa();
-  const daemon = await store.read(store.p.daemon, DAEMON_HINT);
   const common = { now: ctx.now, minDaysLeft };
-  const reports = [
-    checkCertificate({ ...common, label: 'CA', certPem: state.ca.certPem, keyPem: state.ca.keyPem, caPem: state.ca.certPem }),
-    checkCertificate({ ...common, label: `server (${store.daemonSecretName})`, certPem: daemon['cert.pem'], keyPem: daemon['key.pem'], caPem: trustBundle(state), mustCover: serverSans(ctx.endpoint) }),
-  ];
-  const daemonTrust = new Set(splitPemBundle(daemon['ca.pem']).map((p) => p.trim()));
-  if (!daemonTrust.has(state.ca.certPem.trim())) reports[1].problems.push('the daemon does not trust the current CA: run rotate');
-  // What synth and CI read without the key must be what the certificate says.
-  if (plainMetadata(store.p.daemon).annotations?.[SANS_ANNOTATION] !== certificateSans(daemon['cert.pem']).join(',')) {
-    reports[1].problems.push(`its ${SANS_ANNOTATION} annotation does not list the certificate's SANs: run \`npm run certs -- sync\``);
+  const reports = [checkCertificate({ ...common, label: `CA ${caGeneration(state.ca.certPem)}`, certPem: state.ca.certPem, keyPem: state.ca.keyPem, caPem: state.ca.certPem })];
+  const daemonTrust: string[] = [];
+  for (const server of ctx.plan.servers) {
+    const path = store.p.server(server.secretName);
+    const data = await store.read(path, SERVER_HINT);
+    const report = checkCertificate({ ...common, label: `server (${server.secretName})`, certPem: data['cert.pem'], keyPem: data['key.pem'], caPem: trustBundle(state), mustCover: server });
+    if (!splitPemBundle(data['ca.pem']).some((p) => p.trim() === state.ca.certPem.trim())) report.problems.push('the daemon does not trust the current CA: run rotate');
+    // What synth and CI read without the key must be what the certificate says.
+    if (plainMetadata(path).annotations?.[SANS_ANNOTATION] !== certificateSans(data['cert.pem']).join(',')) {
+      report.problems.push(`its ${SANS_ANNOTATION} annotation does not list the certificate's SANs: run \`npm run certs -- sync\``);
+    }
+    reports.push(report);
+    daemonTrust.push(data['ca.pem']);
   }
-  const clients = [IN_CLUSTER_CLIENT, ...store.clientNames()];
-  for (const name of clients) {
+  const notes: string[] = [];
+  const retiring: string[] = [];
+  for (const name of [IN_CLUSTER_CLIENT, ...store.clientNames()]) {
     if (!existsSync(store.p.client(name))) continue;
     const data = await store.read(store.p.client(name), '');
-    // A client must chain to a CA the daemon trusts, and verify the server with its own ca.pem.
-    const report = checkCertificate({ ...common, label: `client ${name}`, certPem: data['cert.pem'], keyPem: data['key.pem'], caPem: daemon['ca.pem'] });
-    const serverCheck = checkCertificate({ ...common, label: '', certPem: daemon['cert.pem'], caPem: data['ca.pem'] });
-    if (serverCheck.problems.includes('does not chain to the CA')) report.problems.push('its ca.pem does not verify the server certificate');
+    // A client must chain to a CA every daemon trusts, and verify the servers with its own ca.pem.
+    const issuer = [state.ca.certPem, state.previousCaPem].find((ca): ca is string => !!ca && chainsTo(data['cert.pem'], ca));
+    const label = `client ${name}${issuer ? `, chains to ${caLabel(issuer, state)}` : ''}`;
+    const report = checkCertificate({ ...common, label, certPem: data['cert.pem'], keyPem: data['key.pem'], caPem: daemonTrust.join('') });
+    if (issuer && issuer !== state.ca.certPem) retiring.push(name);
+    if (!issuer) report.problems.push(`chains to no CA of this repository: re-issue it with \`npm run certs -- issue-client ${name} --renew\``);
     reports.push(report);
   }
-  return { reports, ok: reports.every((r) => r.problems.length === 0) };
+  if (state.previousCaPem) {
+    notes.push(`CA rotation under way (phase 1): the daemons trust CA ${caGeneration(state.previousCaPem)} (retiring) and CA ${caGeneration(state.ca.certPem)} (current)`);
+    notes.push(retiring.length
+      ? `still on the retiring CA: ${retiring.join(', ')}: \`npm run certs -- issue-client NAME --renew\` each, then \`rotate --finish-ca\``
+      : 'every client is on the current CA: `npm run certs -- rotate --finish-ca` ends the rotation');
+  }
+  return { reports, notes, ok: reports.every((r) => r.problems.length === 0) };
 }

@@ -1,39 +1,44 @@
 import { existsSync } from 'fs';
 import { join } from 'path';
-import { SEED } from '../settings';
 import { readSopsFile } from '../sops/metadata';
-import { checkDnsLabel } from '../validation';
 import { readText } from './files';
 
-/** The client whose Secret in-cluster CI jobs mount; its file sits with the daemon's in apps/. */
+/** The client whose Secret in-cluster CI jobs mount; its file sits with the daemons' in apps/. */
 export const IN_CLUSTER_CLIENT = 'in-cluster';
 export const IN_CLUSTER_SECRET = 'buildkit-client-certs';
-/** Plaintext (MAC-covered) annotation on the daemon Secret: its certificate's SANs, readable without the key. */
+/** Plaintext (MAC-covered) annotation on a daemon Secret: its certificate's SANs, readable without the key. */
 export const SANS_ANNOTATION = 'buildkit-service/server-sans';
 /** The label every Secret written here carries. */
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 
+/** A mistake in what a certificate command was asked (exit code 2), as opposed to a state it found (exit code 1). */
+export class CertsUsageError extends Error {}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
 /**
  * secrets/ layout. Only apps/ is applied by GitOps; ca/ and clients/ are read by these commands alone.
- * The daemon's file is named after its Secret, so renaming the Secret renames the file.
+ * A daemon's file is named after its Secret, so renaming the Secret renames the file.
  */
-export function paths(root: string, daemonSecretName: string = SEED.certSecretName) {
+export function paths(root: string) {
   return {
     sopsConfig: join(root, '.sops.yaml'),
     ageKey: join(root, 'age', 'age-key.txt'),
     ca: join(root, 'ca', 'buildkit-ca.yaml'),
     apps: join(root, 'apps'),
-    daemon: join(root, 'apps', `${daemonSecretName}.yaml`),
+    server: (secretName: string) => join(root, 'apps', `${secretName}.yaml`),
     namespace: join(root, 'apps', 'namespace.yaml'),
     clients: join(root, 'clients'),
-    client: (name: string) => name === IN_CLUSTER_CLIENT
-      ? join(root, 'apps', `${IN_CLUSTER_SECRET}.yaml`)
-      : join(root, 'clients', `${checkDnsLabel('certs', 'client name', name)}.yaml`),
+    client: (name: string) => {
+      if (name === IN_CLUSTER_CLIENT) return join(root, 'apps', `${IN_CLUSTER_SECRET}.yaml`);
+      if (!DNS_LABEL.test(name)) throw new CertsUsageError(`invalid client name ${JSON.stringify(name)}: use a DNS label, lowercase letters, digits and "-"`);
+      return join(root, 'clients', `${name}.yaml`);
+    },
   };
 }
 
-/** The encrypted daemon Secret's MAC: changes exactly when the certificates do, reveals nothing. */
-export function daemonCertsRevision(root: string, daemonSecretName?: string): string | undefined {
-  const path = paths(root, daemonSecretName).daemon;
+/** An encrypted daemon Secret's MAC: changes exactly when its certificates do, reveals nothing. */
+export function daemonCertsRevision(root: string, secretName: string): string | undefined {
+  const path = paths(root).server(secretName);
   return existsSync(path) ? readSopsFile(readText(path, '')).sops.mac : undefined;
 }

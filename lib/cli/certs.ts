@@ -1,17 +1,20 @@
 import { resolve } from 'path';
 import { parseArgs } from 'util';
 import { App } from 'cdk8s';
-import { BuildkitChart, BuildkitChartProps } from '../buildkit-chart';
-import { check, CertsContext, exportClient, init, issueClient, rotate, sync } from '../certs/commands';
+import { changeRecipients, check, CertsContext, CertsUsageError, exportClient, init, issueClient, revoke, rotate, sync } from '../certs/commands';
+import { certsPlan } from '../certs/plan';
 
 const USAGE = `usage: npm run certs -- <command> [options]
   init [--recipient age1...]... [--ca-days N] [--server-days N] [--client-days N]
   issue-client NAME [--renew] [--days N] [--namespace NS]
-  rotate [--ca | --finish-ca] [--server-days N]
-  sync [--server-days N]          after a change in config.ts: re-home every Secret, re-issue the server certificate if needed
+  rotate [--ca | --finish-ca [--force]] [--server-days N]
+  revoke NAME                     a CA rotation that re-issues every client but NAME; rotate --finish-ca ends it
+  sync [--server-days N]          after a change of the app: re-home every Secret, re-issue server certificates if needed
+  recipients add|remove age1...   re-encrypt every file in secrets/ to the new set of age recipients
   export NAME --out DIR
   check [--min-days N]
-common: --secrets DIR (default secrets)`;
+common: --secrets DIR (default secrets)
+exit codes: 0 ok, 1 a check or the command failed, 2 usage`;
 
 const OPTIONS = {
   'secrets': { type: 'string', default: 'secrets' },
@@ -26,21 +29,27 @@ const OPTIONS = {
   'renew': { type: 'boolean' },
   'ca': { type: 'boolean' },
   'finish-ca': { type: 'boolean' },
+  'force': { type: 'boolean' },
   'out': { type: 'string' },
 } as const;
 
-class UsageError extends Error {}
-
 function days(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`--${flag} ${value}: use a whole number of days, at least 1`);
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new CertsUsageError(`--${flag} ${value}: use a whole number of days, at least 1`);
   return Number(value);
 }
 
 export interface Output {
+  /** Prints each argument as a line of its own. */
   readonly log: (...lines: string[]) => void;
   readonly error: (line: string) => void;
 }
+
+/** The terminal: one line per argument, so that printed commands can be pasted one by one. */
+export const consoleOutput: Output = {
+  log: (...lines) => { for (const line of lines) console.log(line); },
+  error: (line) => console.error(line),
+};
 
 /**
  * Re-synthesizes what embeds the certificates' checksum (dist/), reading the given secrets/ folder;
@@ -48,16 +57,20 @@ export interface Output {
  */
 export type Resynthesize = (secretsRoot: string) => string[];
 
-/** Commands after which dist/ must follow the changed daemon Secret. */
-const CHANGES_DIST = new Set(['init', 'rotate', 'sync']);
+/** Composes the app the certificates serve: BuildkitChart, or a consumer's own charts. */
+export type ComposeApp = (app: App) => void;
+
+/** Commands after which dist/ must follow the changed daemon Secrets. */
+const CHANGES_DIST = new Set(['init', 'rotate', 'sync', 'revoke', 'recipients']);
 
 /**
- * `npm run certs -- ...`: parses, calls lib/certs, prints; returns the exit code (0 ok, 1 a check or the
- * command failed, 2 usage). With `resynth`, init, rotate and sync re-synthesize dist/ in the same step.
+ * `npm run certs -- ...`: parses, calls lib/certs on the app `compose` builds, prints; returns the exit code
+ * (0 ok, 1 a check or the command failed, 2 usage). With `resynth`, the commands that change a daemon
+ * Secret re-synthesize dist/ in the same step.
  */
-export async function runCerts(argv: string[], chart: BuildkitChartProps, io: Output = { log: console.log, error: console.error },
+export async function runCerts(argv: string[], compose: ComposeApp, io: Output = consoleOutput,
   resynth?: Resynthesize): Promise<number> {
-  const code = await runCommand(argv, chart, io);
+  const code = await runCommand(argv, compose, io);
   const command = argv.find((a) => !a.startsWith('-'));
   if (code !== 0 || !resynth || !command || !CHANGES_DIST.has(command)) return code;
   const { values } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
@@ -70,26 +83,27 @@ export async function runCerts(argv: string[], chart: BuildkitChartProps, io: Ou
   }
 }
 
-async function runCommand(argv: string[], chart: BuildkitChartProps, io: Output): Promise<number> {
+async function runCommand(argv: string[], compose: ComposeApp, io: Output): Promise<number> {
   const { log } = io;
   try {
-    const { values: o, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
+    let parsed;
+    try {
+      parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
+    } catch (err) {
+      throw new CertsUsageError((err as Error).message);
+    }
+    const { values: o, positionals } = parsed;
     const [command, name, ...extra] = positionals;
-    if (extra.length > 0) throw new UsageError(`unexpected ${extra.join(' ')}`);
-    const need = (what: string) => { if (!name) throw new UsageError(`${command} needs ${what}`); return name; };
-    // The chart decides what the certificates must cover and which Secret the daemon mounts.
-    const service = new BuildkitChart(new App(), 'buildkit', chart);
-    const ctx: CertsContext = {
-      root: resolve(o.secrets),
-      endpoint: service.endpoint,
-      daemonSecretName: service.daemon.tls.secretName,
-      clientNamespace: service.clientNamespace,
-      now: new Date(),
-      log,
-    };
+    const need = (what: string) => { if (!name) throw new CertsUsageError(`${command} needs ${what}`); return name; };
+    const expect = (count: number) => { if (extra.length > count) throw new CertsUsageError(`unexpected ${extra.slice(count).join(' ')}`); };
+    expect(command === 'recipients' ? 1 : 0);
+    // The app decides what the certificates must cover and which Secrets the daemons mount.
+    const app = new App();
+    compose(app);
+    const ctx: CertsContext = { root: resolve(o.secrets), plan: certsPlan(app), now: new Date(), log };
     switch (command) {
       case 'init':
-        if (o['client-namespace']) throw new UsageError('--client-namespace is a setting now: set clientNamespace in config.ts, then run init or sync');
+        if (o['client-namespace']) throw new CertsUsageError('--client-namespace is a setting now: set clientNamespace in config.ts, then run init or sync');
         await init(ctx, {
           extraRecipients: o.recipient,
           caDays: days(o['ca-days'], 'ca-days'), serverDays: days(o['server-days'], 'server-days'), clientDays: days(o['client-days'], 'client-days'),
@@ -99,13 +113,22 @@ async function runCommand(argv: string[], chart: BuildkitChartProps, io: Output)
         await issueClient(ctx, need('a client NAME'), { renew: o.renew, days: days(o.days, 'days'), namespace: o.namespace });
         return 0;
       case 'rotate':
-        await rotate(ctx, { ca: o.ca, finishCa: o['finish-ca'], serverDays: days(o['server-days'], 'server-days') });
+        await rotate(ctx, { ca: o.ca, finishCa: o['finish-ca'], force: o.force, serverDays: days(o['server-days'], 'server-days') });
+        return 0;
+      case 'revoke':
+        await revoke(ctx, need('a client NAME'));
         return 0;
       case 'sync':
         await sync(ctx, { serverDays: days(o['server-days'], 'server-days') });
         return 0;
+      case 'recipients': {
+        if (name !== 'add' && name !== 'remove') throw new CertsUsageError('recipients takes add or remove, then an age1... public key');
+        if (!extra[0]) throw new CertsUsageError(`recipients ${name} needs an age1... public key`);
+        await changeRecipients(ctx, name, extra[0]);
+        return 0;
+      }
       case 'export': {
-        if (!o.out) throw new UsageError('export needs --out DIR');
+        if (!o.out) throw new CertsUsageError('export needs --out DIR');
         const result = await exportClient(ctx, need('a client NAME'), o.out);
         log('', ...result.commands);
         return 0;
@@ -115,14 +138,15 @@ async function runCommand(argv: string[], chart: BuildkitChartProps, io: Output)
         for (const r of result.reports) {
           log(`${r.problems.length ? 'FAIL' : 'OK  '} ${r.label}: ${r.subject}; issuer ${r.issuer}; not after ${r.notAfter.toISOString()} (${r.daysLeft} days)${r.sans.length ? `; SANs ${r.sans.join(', ')}` : ''}`);
         }
+        for (const note of result.notes) log(note);
         for (const r of result.reports) for (const p of r.problems) log(`${r.label}: ${p}`);
         return result.ok ? 0 : 1;
       }
       default:
-        throw new UsageError(command ? `unknown command ${command}` : 'no command');
+        throw new CertsUsageError(command ? `unknown command ${command}` : 'no command');
     }
   } catch (err) {
-    const usage = err instanceof UsageError || String((err as NodeJS.ErrnoException).code).startsWith('ERR_PARSE_ARGS');
+    const usage = err instanceof CertsUsageError;
     io.error(`certs: ${(err as Error).message}`);
     if (usage) io.error(USAGE);
     return usage ? 2 : 1;

@@ -1,0 +1,235 @@
+import { execFileSync } from 'child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { App, Chart } from 'cdk8s';
+import { decryptSops } from 'sops-age';
+import { BuildkitChart, BuildkitDaemon, certs, runCerts, TlsBundle } from '../lib';
+import { paths } from '../lib/certs/layout';
+import { parseIdentities } from '../lib/sops/age-keys';
+import { decryptDocument, encryptDocument } from '../lib/sops/sops-file';
+import { certsContext } from './support/certs';
+import { ROOT } from './support/dist';
+import { keyPool } from './support/keys';
+import { handshake } from './support/tls';
+
+const newKeyPair = keyPool();
+let work: string;
+let root: string;
+let lines: string[];
+const context = (settings = {}) => certsContext(root, settings, { log: (l) => lines.push(l), newKeyPair });
+const identities = () => parseIdentities(readFileSync(paths(root).ageKey, 'utf8'));
+const bundle = async (path: string) => ((await decryptDocument(readFileSync(path, 'utf8'), identities())) as any).stringData;
+const daemonFile = () => paths(root).server('buildkit-daemon-certs');
+const pems = (bundleText: string) => bundleText.match(/-----BEGIN CERTIFICATE-----/g)?.length ?? 0;
+
+/** Does a client bundle complete mutual TLS with the daemon as secrets/ configures it now? */
+async function connects(client: Record<string, string>, servername = 'buildkitd.buildkit.svc.cluster.local') {
+  const daemon = await bundle(daemonFile());
+  return (await handshake({
+    server: { key: daemon['key.pem'], cert: daemon['cert.pem'], ca: daemon['ca.pem'] },
+    client: { key: client['key.pem'], cert: client['cert.pem'], ca: client['ca.pem'] },
+    servername,
+  })).ok;
+}
+
+beforeEach(() => {
+  work = mkdtempSync(join(tmpdir(), 'buildkit-lifecycle-'));
+  root = join(work, 'secrets');
+  lines = [];
+});
+afterEach(() => rmSync(work, { recursive: true, force: true }));
+
+/** A consumer's project: its own chart, as the README shows it (its own daemon, Secret, namespace and address). */
+const project = mkdtempSync(join(tmpdir(), 'buildkit-consumer-'));
+symlinkSync(join(ROOT, 'node_modules'), join(project, 'node_modules'));
+writeFileSync(join(project, 'chart.ts'), `import { App, Chart } from 'cdk8s';
+import { BuildkitDaemon, BuildkitService, CacheVolume, TlsBundle } from ${JSON.stringify(join(ROOT, 'lib'))};
+
+export function teamChart(app: App) {
+  const chart = new Chart(app, 'team', { namespace: 'team' });
+  const daemon = new BuildkitDaemon(chart, 'Daemon', {
+    name: 'team-builder',
+    tls: new TlsBundle(chart, 'Tls', { secretName: 'team-builder-certs' }),
+    cache: new CacheVolume(chart, 'Cache', { size: '20Gi' }),
+  });
+  new BuildkitService(chart, 'Service', { daemon, loadBalancerIP: '10.0.0.5' });
+}
+`);
+// Its certs entry point: three lines, as the README gives them.
+writeFileSync(join(project, 'certs.ts'), `import { runCerts } from ${JSON.stringify(join(ROOT, 'lib'))};
+import { teamChart } from './chart';
+runCerts(process.argv.slice(2), teamChart).then((code) => { process.exitCode = code; });
+`);
+const { teamChart } = require(join(project, 'chart.ts')) as { teamChart: (app: App) => void };
+afterAll(() => rmSync(project, { recursive: true, force: true }));
+
+describe('the commands serve whatever the app composes', () => {
+  test('a consumer chart: init, issue-client, export and check, and its own certs entry point', async () => {
+    const quiet = { log: (...l: string[]) => lines.push(...l), error: (l: string) => lines.push(l) };
+    const run = (...args: string[]) => runCerts([...args, '--secrets', root], teamChart, quiet);
+    expect(await run('init')).toBe(0);
+    expect(await run('issue-client', 'ci')).toBe(0);
+    expect(await run('export', 'ci', '--out', join(work, 'bundle'))).toBe(0);
+    expect(lines).toContain(`docker buildx create --name buildkit-builder --node team-builder --driver remote --driver-opt cacert=${work}/bundle/ca.pem,cert=${work}/bundle/cert.pem,key=${work}/bundle/key.pem tcp://10.0.0.5:1234`);
+    const server = await bundle(paths(root).server('team-builder-certs'));
+    expect((await decryptDocument(readFileSync(paths(root).server('team-builder-certs'), 'utf8'), identities()) as any).metadata.namespace).toBe('team');
+    const client = await bundle(paths(root).client('ci'));
+    const result = await handshake({
+      server: { key: server['key.pem'], cert: server['cert.pem'], ca: server['ca.pem'] },
+      client: { key: client['key.pem'], cert: client['cert.pem'], ca: client['ca.pem'] },
+      servername: 'team-builder.team.svc.cluster.local',
+    });
+    expect(result.ok).toBe(true);
+
+    // The consumer's own entry point, run as a command.
+    const printed = execFileSync('node', ['--import', 'tsx', 'certs.ts', 'check', '--secrets', root], { cwd: project, encoding: 'utf8' });
+    expect(printed).toMatch(/^OK {3}server \(team-builder-certs\): CN=team-builder, .*SANs DNS:team-builder, DNS:team-builder\.team, DNS:team-builder\.team\.svc, DNS:team-builder\.team\.svc\.cluster\.local, DNS:localhost, IP Address:10\.0\.0\.5, IP Address:127\.0\.0\.1$/m);
+    expect(printed.split('\n').filter((l) => l.startsWith('OK   '))).toHaveLength(4);
+  }, 30_000);
+
+  test('each TlsBundle gets its own server certificate; two Secrets of one name in two namespaces are refused', () => {
+    const app = new App();
+    new BuildkitChart(app, 'buildkit', { nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '192.168.80.114' }] });
+    teamChart(app);
+    const plan = certs.certsPlan(app);
+    expect(plan.servers.map((s) => [s.secretName, s.namespace, s.commonName])).toEqual([
+      ['buildkit-daemon-certs', 'buildkit', 'buildkitd'], ['team-builder-certs', 'team', 'team-builder']]);
+    expect(plan.servers[0].ips).toEqual(['192.168.80.110', '192.168.80.114', '127.0.0.1']);
+    expect(plan.servers[0].endpoints).toEqual([
+      { name: 'buildkitd', address: 'tcp://192.168.80.110:1234', platform: undefined },
+      { name: 'buildkitd-arm64', address: 'tcp://192.168.80.114:1234', platform: 'linux/arm64' },
+    ]);
+    expect(plan.namespaces).toEqual([{ name: 'buildkit', labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } }, { name: 'team' }]);
+
+    const clash = new App();
+    teamChart(clash);
+    const other = new Chart(clash, 'other', { namespace: 'other' });
+    new BuildkitDaemon(other, 'D', { tls: new TlsBundle(other, 'T', { secretName: 'team-builder-certs' }) });
+    expect(() => certs.certsPlan(clash)).toThrow(/^Secret team-builder-certs is mounted in namespaces team and other; secrets\/apps names files after the Secret: give each TlsBundle its own secretName$/);
+    expect(() => certs.certsPlan(new App())).toThrow(/^the app holds no BuildkitDaemon/);
+  });
+
+  test('export: one runnable line per endpoint and platform, quoted paths, and the CI variable names', async () => {
+    const settings = { nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '192.168.80.114' }] };
+    await certs.init(context(settings));
+    await certs.issueClient(context(settings), 'laptop');
+    const out = join(work, 'my bundle');
+    const { commands } = await certs.exportClient(context(settings), 'laptop', out);
+    const tls = `'cacert=${out}/ca.pem,cert=${out}/cert.pem,key=${out}/key.pem'`;
+    expect(commands).toEqual([
+      `docker buildx create --name buildkit-builder --node buildkitd --driver remote --driver-opt ${tls} tcp://192.168.80.110:1234`,
+      `docker buildx create --append --name buildkit-builder --node buildkitd-arm64 --driver remote --platform linux/arm64 --driver-opt ${tls} tcp://192.168.80.114:1234`,
+      `buildctl --addr tcp://192.168.80.110:1234 --tlsdir '${out}' build --frontend dockerfile.v0 --local context=. --local dockerfile=.`,
+      `buildctl --addr tcp://192.168.80.114:1234 --tlsdir '${out}' build --frontend dockerfile.v0 --local context=. --local dockerfile=.`,
+      '# CI secrets for the remote driver (docker/setup-buildx-action): BUILDER_NODE_0_AUTH_TLS_CACERT = ca.pem, BUILDER_NODE_0_AUTH_TLS_CERT = cert.pem, BUILDER_NODE_0_AUTH_TLS_KEY = key.pem',
+    ]);
+    // Pasted into a shell, each line passes its arguments whole (docker and buildctl stand-ins print them).
+    const args = (line: string) => execFileSync('sh', ['-c', `docker() { printf '%s\\n' "$@"; }; buildctl() { printf '%s\\n' "$@"; }; ${line}`], { encoding: 'utf8' }).split('\n');
+    expect(args(commands[1])).toContain(`cacert=${out}/ca.pem,cert=${out}/cert.pem,key=${out}/key.pem`);
+    expect(args(commands[2])).toEqual(['--addr', 'tcp://192.168.80.110:1234', '--tlsdir', out, 'build', '--frontend', 'dockerfile.v0', '--local', 'context=.', '--local', 'dockerfile=.', '']);
+  });
+});
+
+describe('a CA rotation that cannot strand a client', () => {
+  beforeEach(async () => {
+    await certs.init(context());
+    await certs.issueClient(context(), 'laptop');
+    await certs.issueClient(context(), 'runner');
+  });
+
+  test('check shows the phase, and per client which CA generation it chains to', async () => {
+    await certs.rotate(context(), { ca: true });
+    await certs.issueClient(context(), 'laptop', { renew: true });
+    const result = await certs.check(context());
+    expect(result.reports.map((r) => r.label)).toEqual([
+      'CA 2', 'server (buildkit-daemon-certs)', 'client in-cluster, chains to CA 2 (current)',
+      'client laptop, chains to CA 2 (current)', 'client runner, chains to CA 1 (retiring)']);
+    expect(result.notes).toEqual([
+      'CA rotation under way (phase 1): the daemons trust CA 1 (retiring) and CA 2 (current)',
+      'still on the retiring CA: runner: `npm run certs -- issue-client NAME --renew` each, then `rotate --finish-ca`',
+    ]);
+    expect(result.reports[0].subject).toBe('CN=buildkit-service CA 2, O=buildkit-service');
+  });
+
+  test('after --finish-ca every bundle in secrets/ trusts the current CA alone, and says who to hand out again', async () => {
+    await certs.rotate(context(), { ca: true });
+    await certs.issueClient(context(), 'laptop', { renew: true });
+    await certs.issueClient(context(), 'runner', { renew: true });
+    lines = [];
+    await certs.rotate(context(), { finishCa: true });
+    const current = (await bundle(paths(root).ca))['ca.pem'];
+    for (const path of [daemonFile(), paths(root).client('in-cluster'), paths(root).client('laptop'), paths(root).client('runner')]) {
+      expect({ path, anchors: pems((await bundle(path))['ca.pem']), current: (await bundle(path))['ca.pem'] === current }).toEqual({ path, anchors: 1, current: true });
+    }
+    expect(lines).toContain('their ca.pem now trusts only the new CA: export and hand out again `npm run certs -- export laptop --out DIR`, `npm run certs -- export runner --out DIR`');
+    expect((await certs.check(context())).ok).toBe(true);
+  });
+
+  test('revoke: every other client moves to a new CA; after --finish-ca the revoked one fails the handshake, the others pass', async () => {
+    const revoked = await bundle(paths(root).client('laptop'));
+    expect(await certs.revoke(context(), 'laptop')).toEqual(['runner']);
+    expect(existsSync(paths(root).client('laptop'))).toBe(false);
+    expect(lines).toContain('hand out again: `npm run certs -- export runner --out DIR`; then `npm run certs -- rotate --finish-ca`, after which laptop is refused');
+    // Phase 1: nobody is cut off yet.
+    expect(await connects(revoked)).toBe(true);
+    await certs.rotate(context(), { finishCa: true });
+    expect(await connects(revoked)).toBe(false);
+    expect(await connects(await bundle(paths(root).client('runner')))).toBe(true);
+    expect(await connects(await bundle(paths(root).client('in-cluster')))).toBe(true);
+    await expect(certs.revoke(context(), 'laptop')).rejects.toThrow(/^no client laptop/);
+  });
+
+  test('plain rotate is refused mid-rotation; rotate says when it replaces a broken server certificate', async () => {
+    await certs.rotate(context(), { ca: true });
+    await expect(certs.rotate(context())).rejects.toThrow(/^a CA rotation is under way: a server certificate from the new CA would fail clients not yet renewed/);
+    await certs.rotate(context(), { finishCa: true, force: true });
+    // A server file whose key belongs to another certificate, as a bad hand edit would leave it.
+    const doc = (await decryptDocument(readFileSync(daemonFile(), 'utf8'), identities())) as any;
+    doc.stringData['key.pem'] = (await bundle(paths(root).client('in-cluster')))['key.pem'];
+    writeFileSync(daemonFile(), await encryptDocument(doc, { recipients: [/public key: (age1\w+)/.exec(readFileSync(paths(root).ageKey, 'utf8'))![1]], encryptedRegex: '^(data|stringData)$', now: new Date() }));
+    lines = [];
+    await certs.rotate(context());
+    expect(lines[0]).toBe('replacing the server certificate of buildkit-daemon-certs, which had problems: its private key does not match the certificate');
+  });
+});
+
+describe('age keys', () => {
+  test('a lost key is never replaced by a new one: init refuses, creates nothing, and says how to restore it', async () => {
+    await certs.init(context());
+    const sopsConfig = readFileSync(paths(root).sopsConfig, 'utf8');
+    rmSync(paths(root).ageKey);
+    await expect(certs.init(context())).rejects.toThrow(
+      /age-key\.txt is missing, and secrets\/ is encrypted to age1\w+: a new key could not open it; restore that identity from your backup, or from the cluster: kubectl -n flux-system get secret sops-age/);
+    expect(existsSync(paths(root).ageKey)).toBe(false);
+    expect(readFileSync(paths(root).sopsConfig, 'utf8')).toBe(sopsConfig);
+    // A key that is not the one: refused before anything is written.
+    const { generateX25519Identity } = await import('age-encryption');
+    writeFileSync(paths(root).ageKey, `${await generateX25519Identity()}\n`);
+    await expect(certs.init(context())).rejects.toThrow(/buildkit-ca\.yaml: no age identity given decrypts this file/);
+    expect(readFileSync(paths(root).sopsConfig, 'utf8')).toBe(sopsConfig);
+  });
+
+  test('recipients add and remove re-encrypt every file: the added key alone decrypts, the removed one no longer does', async () => {
+    const { generateX25519Identity, identityToRecipient } = await import('age-encryption');
+    await certs.init(context());
+    await certs.issueClient(context(), 'laptop');
+    const original = identities()[0];
+    const originalRecipient = await identityToRecipient(original);
+    const teammate = await generateX25519Identity();
+    await certs.changeRecipients(context(), 'add', await identityToRecipient(teammate));
+    const files = [paths(root).ca, daemonFile(), paths(root).client('in-cluster'), paths(root).client('laptop')];
+    for (const file of files) {
+      // sops-age: a decryptor independent of this project's SOPS code.
+      expect(await decryptSops(readFileSync(file, 'utf8'), { secretKey: teammate, fileType: 'yaml' })).toHaveProperty('stringData');
+    }
+    writeFileSync(paths(root).ageKey, `${teammate}\n`);
+    await certs.changeRecipients(context(), 'remove', originalRecipient);
+    expect(readFileSync(paths(root).sopsConfig, 'utf8')).not.toContain(originalRecipient);
+    for (const file of files) {
+      await expect(decryptDocument(readFileSync(file, 'utf8'), [original])).rejects.toThrow(/no age identity given decrypts this file/);
+      expect(await decryptSops(readFileSync(file, 'utf8'), { secretKey: teammate, fileType: 'yaml' })).toHaveProperty('stringData');
+    }
+    await expect(certs.changeRecipients(context(), 'remove', await identityToRecipient(teammate))).rejects.toThrow(/^that is the last recipient/);
+  });
+});
