@@ -108,7 +108,9 @@ export async function diagnose(options: DoctorOptions, report: (step: Step) => v
     }
     // Node reports a name mismatch as an authorization error too; the name step below explains that one.
     if (session.authorizationError && !session.authorizationError.includes('ERR_TLS_CERT_ALTNAME_INVALID')) {
-      fail('certificate', 'server certificate chain', `does not chain to ${join(options.tlsDir, 'ca.pem')}: ${session.authorizationError}`,
+      // Who answered tells a wrong ca.pem (same subject, other CA) from another server altogether.
+      const presented = `the server presented subject ${session.peer.subject.CN}, issued by ${session.peer.issuer.CN}`;
+      fail('certificate', 'server certificate chain', `does not chain to ${join(options.tlsDir, 'ca.pem')}: ${session.authorizationError}; ${presented}`,
         'this bundle is from another CA: export a fresh one (npm run certs -- export NAME --out DIR), and npm run certs -- check');
     }
     pass('server certificate chain', `issued by ${session.peer.issuer.CN}`);
@@ -121,8 +123,12 @@ export async function diagnose(options: DoctorOptions, report: (step: Step) => v
     pass('server certificate expiry', `${daysLeft} days left (${notAfter.toISOString()})${daysLeft < 30 ? ': renew soon with npm run certs -- rotate' : ''}`);
 
     // 4. gRPC over mutual TLS: the health service, then the workers.
-    const creds = credentials.createSsl(Buffer.from(files['ca.pem']), Buffer.from(files['key.pem']), Buffer.from(files['cert.pem']));
-    const channelOptions = options.servername ? { 'grpc.ssl_target_name_override': name, 'grpc.default_authority': name } : {};
+    // TLS forbids an IP as server name (Node warns, DEP0123): dialling an IP, send a DNS name the certificate
+    // holds instead, and still verify the certificate against the IP.
+    const sni = isIP(name) ? /DNS:([^,\s]+)/.exec(session.peer.subjectaltname ?? '')?.[1] : options.servername && name;
+    const creds = credentials.createSsl(Buffer.from(files['ca.pem']), Buffer.from(files['key.pem']), Buffer.from(files['cert.pem']),
+      { checkServerIdentity: (_host, cert) => checkServerIdentity(name, cert) });
+    const channelOptions = sni ? { 'grpc.ssl_target_name_override': sni, 'grpc.default_authority': sni } : {};
     const target = `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
     const call = <T>(Client: typeof HealthClient, method: string, request: object) => new Promise<T>((resolve, reject) => {
       const grpcClient = new Client(target, creds, channelOptions);
