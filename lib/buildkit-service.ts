@@ -83,6 +83,8 @@ export class BuildkitService extends Construct {
   public readonly clusterDomain: string;
   /** The daemon whose pods it selects. */
   public readonly daemon: BuildkitDaemon;
+  /** The one StatefulSet pod it selects, for a per-replica address. */
+  public readonly podName?: string;
   public readonly resource: KubeService;
 
   constructor(scope: Construct, id: string, props: BuildkitServiceProps) {
@@ -90,6 +92,7 @@ export class BuildkitService extends Construct {
     const owner = 'BuildkitService';
     checkKnownKeys(owner, props, PROPS_SHAPE);
     this.daemon = props.daemon;
+    this.podName = props.podName;
     this.name = checkDnsLabel(owner, 'name', props.name ?? props.daemon.name);
     this.port = checkPort(owner, 'port', props.port ?? props.daemon.port);
     this.loadBalancerIP = checkIPv4(owner, 'loadBalancerIP', props.loadBalancerIP ?? SEED.loadBalancerIP);

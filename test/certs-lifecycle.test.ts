@@ -233,3 +233,18 @@ describe('age keys', () => {
     await expect(certs.changeRecipients(context(), 'remove', await identityToRecipient(teammate))).rejects.toThrow(/^that is the last recipient/);
   });
 });
+
+test('export with per-replica addresses: a builder of its own for each, to pin a repository to one cache', async () => {
+  const settings = { workload: 'statefulset' as const, replicas: 2, perReplicaIPs: ['192.168.80.111', '192.168.80.112'] };
+  await certs.init(context(settings));
+  await certs.issueClient(context(settings), 'ci');
+  const out = join(work, 'b');
+  const { commands } = await certs.exportClient(context(settings), 'ci', out);
+  const tls = `cacert=${out}/ca.pem,cert=${out}/cert.pem,key=${out}/key.pem`;
+  expect(commands.filter((c) => c.startsWith('docker'))).toEqual([
+    `docker buildx create --name buildkit-builder --node buildkitd --driver remote --driver-opt ${tls} tcp://192.168.80.110:1234`,
+    `docker buildx create --name buildkit-buildkitd-0 --node buildkitd-0 --driver remote --driver-opt ${tls} tcp://192.168.80.111:1234`,
+    `docker buildx create --name buildkit-buildkitd-1 --node buildkitd-1 --driver remote --driver-opt ${tls} tcp://192.168.80.112:1234`,
+  ]);
+  expect(commands.filter((c) => c.startsWith('buildctl')).map((c) => c.split(' ')[2])).toEqual(['tcp://192.168.80.110:1234', 'tcp://192.168.80.111:1234', 'tcp://192.168.80.112:1234']);
+});

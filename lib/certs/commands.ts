@@ -9,7 +9,7 @@ import { readSopsFile, recipientsOf } from '../sops/metadata';
 import { decryptDocument, encryptDocument } from '../sops/sops-file';
 import { displayPath, FileWrite, readText, writeFiles } from './files';
 import { CertsUsageError, IN_CLUSTER_CLIENT, IN_CLUSTER_SECRET, MANAGED_BY_LABEL, paths, SANS_ANNOTATION } from './layout';
-import { CertsPlan, ServerPlan } from './plan';
+import { CertsPlan, ClientEndpoint, ServerPlan } from './plan';
 
 /** What every certificate command needs: where secrets/ is, what the app serves, and the time. */
 export interface CertsContext {
@@ -512,8 +512,9 @@ const quote = (s: string) => (/^[\w./:=,@+-]+$/.test(s) ? s : `'${s.replace(/'/g
 
 /**
  * Decrypts a client bundle into dir (0700; ca.pem, cert.pem, key.pem 0600, as buildctl --tlsdir reads),
- * and returns the commands that use it: a buildx builder with a node per endpoint (platform-pinned daemons
- * appended with --platform), and buildctl per endpoint.
+ * and returns the commands that use it: one buildx builder over the shared addresses (platform-pinned
+ * daemons appended with --platform), a builder of its own per per-replica address (to pin a repository to
+ * one warm cache), and buildctl per address.
  */
 export async function exportClient(ctx: CertsContext, name: string, outDir: string): Promise<ExportResult> {
   const store = new SecretsStore(ctx);
@@ -525,8 +526,13 @@ export async function exportClient(ctx: CertsContext, name: string, outDir: stri
   chmodSync(dir, 0o700);
   const tls = `cacert=${join(dir, 'ca.pem')},cert=${join(dir, 'cert.pem')},key=${join(dir, 'key.pem')}`;
   const endpoints = ctx.plan.servers.flatMap((s) => s.endpoints);
-  const commands = endpoints.map((e, i) => ['docker', 'buildx', 'create', ...(i === 0 ? [] : ['--append']), '--name', 'buildkit-builder',
-    '--node', e.name, '--driver', 'remote', ...(e.platform ? ['--platform', e.platform] : []), '--driver-opt', tls, e.address].map(quote).join(' '));
+  const shared = endpoints.filter((e) => !e.pod);
+  const create = (builder: string, e: ClientEndpoint, append: boolean) => ['docker', 'buildx', 'create', ...(append ? ['--append'] : []),
+    '--name', builder, '--node', e.name, '--driver', 'remote', ...(e.platform ? ['--platform', e.platform] : []), '--driver-opt', tls, e.address].map(quote).join(' ');
+  const commands = [
+    ...shared.map((e, i) => create('buildkit-builder', e, i > 0)),
+    ...endpoints.filter((e) => e.pod).map((e) => create(`buildkit-${e.name}`, e, false)),
+  ];
   for (const e of endpoints) {
     commands.push(['buildctl', '--addr', e.address, '--tlsdir', dir, 'build', '--frontend', 'dockerfile.v0', '--local', 'context=.', '--local', 'dockerfile=.'].map(quote).join(' '));
   }

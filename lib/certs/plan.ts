@@ -13,6 +13,8 @@ export interface ClientEndpoint {
   readonly address: string;
   /** `linux/<arch>` when the daemons are pinned to an architecture. */
   readonly platform?: string;
+  /** The one pod it reaches, for a per-replica address. */
+  readonly pod?: string;
 }
 
 /** One TlsBundle's Secret: where it goes and what its server certificate must cover. */
@@ -82,6 +84,7 @@ export function certsPlan(root: IConstruct): CertsPlan {
         name: s.name,
         address: `tcp://${s.loadBalancerIP}:${s.port}`,
         platform: s.daemon.architecture ? `linux/${s.daemon.architecture}` : undefined,
+        ...(s.podName ? { pod: s.podName } : {}),
       })),
     };
   });
