@@ -28,10 +28,16 @@ export interface MetricsSettings {
    * @default true
    */
   readonly scrapeAnnotations?: boolean;
+  /**
+   * The namespace Prometheus scrapes from: a NetworkPolicy admits only it to the metrics port (which also
+   * serves pprof, unauthenticated), with or without `networkPolicy`.
+   * @default 'monitoring'
+   */
+  readonly monitoringNamespace?: string;
 }
 
 /** Who may reach the daemons. */
-export type NetworkPolicySettings = Omit<BuildkitNetworkPolicyProps, 'daemon'>;
+export type NetworkPolicySettings = Omit<BuildkitNetworkPolicyProps, 'daemon' | 'monitoringNamespace' | 'openBuildPort'>;
 
 /** A second daemon on nodes of another architecture, for native multi-platform builds. */
 export interface NativeBuilder {
@@ -200,7 +206,7 @@ export interface BuildkitChartProps {
   readonly legacyAppArmorAnnotation?: boolean;
 }
 
-const { daemon: _daemon, ...networkPolicyShape } = NETWORK_POLICY_SHAPE;
+const { daemon: _daemon, monitoringNamespace: _monitoring, openBuildPort: _open, ...networkPolicyShape } = NETWORK_POLICY_SHAPE;
 const { perReplica: _perReplica, ...cacheShape } = CACHE_VOLUME_SHAPE;
 /** Every setting config.ts may hold, for the unknown-key check (tsc keeps it complete). */
 const PROPS_SHAPE: PropsShape<BuildkitChartProps> = {
@@ -208,7 +214,7 @@ const PROPS_SHAPE: PropsShape<BuildkitChartProps> = {
   perReplicaIPs: true, port: true, cache: cacheShape, resources: DAEMON_RESOURCES_SHAPE, sessionAffinityTimeoutSeconds: true,
   externalTrafficPolicy: true, drainTimeoutSeconds: true, architecture: true,
   nativeBuilders: [{ architecture: true, loadBalancerIP: true, name: true }],
-  metrics: { port: true, serviceMonitor: true, scrapeAnnotations: true }, networkPolicy: networkPolicyShape,
+  metrics: { port: true, serviceMonitor: true, scrapeAnnotations: true, monitoringNamespace: true }, networkPolicy: networkPolicyShape,
   clusterDomain: true, certSecretName: true, certRevision: true, addressPool: true, legacyMetallbAnnotations: true,
   legacyAppArmorAnnotation: true,
 };
@@ -292,7 +298,10 @@ export class BuildkitChart extends Chart {
       if (props.metrics) {
         new BuildkitMetrics(this, `Metrics-${daemon.name}`, { daemon, serviceMonitor: props.metrics.serviceMonitor, scrapeAnnotations: props.metrics.scrapeAnnotations });
       }
-      if (props.networkPolicy) new BuildkitNetworkPolicy(this, `NetworkPolicy-${daemon.name}`, { ...props.networkPolicy, daemon });
+      // pprof shares the metrics port: whenever it is open, only the monitoring namespace reaches it.
+      const monitoringNamespace = props.metrics?.monitoringNamespace;
+      if (props.networkPolicy) new BuildkitNetworkPolicy(this, `NetworkPolicy-${daemon.name}`, { ...props.networkPolicy, monitoringNamespace, daemon });
+      else if (props.metrics) new BuildkitNetworkPolicy(this, `NetworkPolicy-${daemon.name}`, { daemon, monitoringNamespace, openBuildPort: true });
     }
 
     const ips = services.map((s) => s.loadBalancerIP);

@@ -64,6 +64,32 @@ describe('NetworkPolicy', () => {
     ]);
     expect(find(custom, 'Service', 'buildkitd').spec.externalTrafficPolicy).toBe('Local');
   });
+
+  test('namespaces alone admit those namespaces only: no private range lets every pod back in', () => {
+    const only = find(synthChart({ networkPolicy: { allowedNamespaces: ['ci'] } }), 'NetworkPolicy', 'buildkitd');
+    expect(only.spec.ingress).toEqual([{
+      from: [{ namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['ci'] }] } }],
+      ports: [{ port: 1234, protocol: 'TCP' }],
+    }]);
+  });
+
+  test('metrics without a networkPolicy: the metrics port (and pprof) from monitoring only, the build port left open', () => {
+    const objects = synthChart({ metrics: { monitoringNamespace: 'observability' } });
+    expect(find(objects, 'NetworkPolicy', 'buildkitd').spec.ingress).toEqual([
+      { ports: [{ port: 1234, protocol: 'TCP' }] },
+      { from: [{ namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['observability'] }] } }], ports: [{ port: 6060, protocol: 'TCP' }] },
+    ]);
+    expect(synthChart({}).filter((m) => m.kind === 'NetworkPolicy')).toEqual([]);
+  });
+
+  test('an open build port cannot be combined with ranges or namespaces', () => {
+    const { Testing } = require('cdk8s');
+    const { BuildkitDaemon, BuildkitNetworkPolicy } = require('../lib');
+    const chart = Testing.chart();
+    const daemon = new BuildkitDaemon(chart, 'd');
+    expect(() => new BuildkitNetworkPolicy(chart, 'p', { daemon, openBuildPort: true, allowedNamespaces: ['ci'] }))
+      .toThrow(/^BuildkitNetworkPolicy: invalid openBuildPort true: it admits every source/);
+  });
 });
 
 describe('multi-platform', () => {

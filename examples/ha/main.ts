@@ -15,8 +15,8 @@ export const haSettings: BuildkitChartProps = {
   perReplicaIPs: ['192.168.80.111', '192.168.80.112', '192.168.80.113'],
   externalTrafficPolicy: 'Local',
   resources: { requests: { cpu: '2', memory: '4Gi' }, limits: { memory: '16Gi' } },
-  metrics: { serviceMonitor: true },
-  networkPolicy: { allowedCidrs: ['192.168.0.0/16', '10.0.0.0/8'], monitoringNamespace: 'monitoring' },
+  metrics: { serviceMonitor: true, monitoringNamespace: 'monitoring' },
+  networkPolicy: { allowedCidrs: ['192.168.0.0/16', '10.0.0.0/8'] },
 };
 
 runSynth(join(__dirname, 'dist'), (app) => new BuildkitChart(app, 'buildkit', haSettings));
