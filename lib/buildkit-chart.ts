@@ -287,6 +287,12 @@ export class BuildkitChart extends Chart {
     for (const builder of props.nativeBuilders ?? []) {
       const arch = checkArchitecture('BuildkitChart', 'nativeBuilders architecture', builder.architecture);
       const name = builder.name ?? `${this.daemon.name}-${arch}`;
+      // Two workloads of one name would be one object in the cluster, each apply overwriting the other.
+      const clash = daemons.find((d) => d.name === name || d.architecture === arch);
+      if (clash) {
+        throw new Error(`BuildkitChart: invalid nativeBuilders entry ${JSON.stringify(builder)}: ${clash.name === name ? `the name ${name}` : `architecture ${arch}`} `
+          + 'is taken by another daemon; give each native builder its own name and architecture');
+      }
       // Same certificates; its own cache volume (a claim name cannot be shared).
       const cache = new CacheVolume(this, `Cache-${arch}`, { ...cacheSettings, claimName: props.cache?.claimName ? `${props.cache.claimName}-${arch}` : `${name}-cache` });
       const daemon = new BuildkitDaemon(this, `Daemon-${arch}`, { ...daemonSettings, name, workload, architecture: arch, cache });

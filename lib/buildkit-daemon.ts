@@ -12,7 +12,7 @@ import { parseQuantity } from './quantity';
 import { SEED } from './settings';
 import { TlsBundle } from './tls-bundle';
 import {
-  checkArchitecture, checkDnsLabel, checkKnownKeys, checkNonNegativeInteger, checkPinnedImage, checkPort, checkQuantity, PropsShape,
+  checkArchitecture, checkBoundedInteger, checkDnsLabel, checkKnownKeys, checkPinnedImage, checkPort, checkQuantity, PropsShape,
 } from './validation';
 
 /** CPU and memory, as Kubernetes quantities. */
@@ -67,7 +67,7 @@ export interface BuildkitDaemonProps {
   readonly imageIsRootless?: boolean;
 
   /**
-   * Number of daemons. Each has its own cache. 0 parks the builder: the objects stay, no pod runs.
+   * Number of daemons, at most 100. Each has its own cache. 0 parks the builder: the objects stay, no pod runs.
    * @default 1
    */
   readonly replicas?: number;
@@ -104,7 +104,7 @@ export interface BuildkitDaemonProps {
   readonly cache?: CacheVolume;
 
   /**
-   * How long a stopping daemon waits for running builds before it exits. The pod's
+   * How long a stopping daemon waits for running builds before it exits, at most 86400 (a day). The pod's
    * terminationGracePeriodSeconds is this plus 30.
    * @default 1800
    */
@@ -139,6 +139,9 @@ const CONFIG_DIR = '/home/user/.config/buildkit';
 const WORKERS_CHECK = ['buildctl', '--addr', SOCKET, 'debug', 'workers'];
 
 const DEFAULT_RESOURCES = { requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '8Gi' } };
+/** Upper bounds, documented on the props: beyond them a value is a typo, not a plan. */
+const MAX_REPLICAS = 100;
+const MAX_DRAIN_SECONDS = 86_400;
 
 const COMPUTE_SHAPE: PropsShape<ComputeResources> = { cpu: true, memory: true };
 export const DAEMON_RESOURCES_SHAPE: PropsShape<DaemonResources> = { requests: COMPUTE_SHAPE, limits: COMPUTE_SHAPE };
@@ -159,7 +162,7 @@ function quantities(owner: string, prop: string, values: ComputeResources): Reco
   const out: Record<string, Quantity> = {};
   for (const [key, value] of Object.entries(values)) {
     if (value === undefined) continue;
-    checkQuantity(owner, `${prop}.${key}`, value, key === 'cpu' ? '500m' : '1Gi');
+    checkQuantity(owner, `${prop}.${key}`, value, key === 'cpu' ? '500m' : '1Gi', key === 'memory' ? 2 ** 20 : 0);
     out[key] = Quantity.fromString(value);
   }
   return out;
@@ -217,7 +220,7 @@ export class BuildkitDaemon extends Construct {
     checkKnownKeys(owner, props, PROPS_SHAPE);
     this.name = checkDnsLabel(owner, 'name', props.name ?? SEED.name);
     this.image = checkRootlessImage(owner, checkPinnedImage(owner, 'image', props.image ?? SEED.image), props.imageIsRootless);
-    this.replicas = checkNonNegativeInteger(owner, 'replicas', props.replicas ?? 1);
+    this.replicas = checkBoundedInteger(owner, 'replicas', props.replicas ?? 1, MAX_REPLICAS, 'more daemons want a chart each');
     this.port = checkPort(owner, 'port', props.port ?? SEED.port);
     this.workloadKind = props.workload ?? 'deployment';
     if (!['deployment', 'statefulset'].includes(this.workloadKind)) {
@@ -225,10 +228,7 @@ export class BuildkitDaemon extends Construct {
     }
     this.metricsPort = props.metricsPort === undefined ? undefined : checkPort(owner, 'metricsPort', props.metricsPort);
     if (this.metricsPort === this.port) throw new Error(`${owner}: invalid metricsPort ${this.metricsPort}: it must differ from port ${this.port}`);
-    const drainSeconds = props.drainTimeoutSeconds ?? 1800;
-    if (!Number.isInteger(drainSeconds) || drainSeconds < 0) {
-      throw new Error(`${owner}: invalid drainTimeoutSeconds ${drainSeconds}: use a whole number of seconds, 0 or more`);
-    }
+    const drainSeconds = checkBoundedInteger(owner, 'drainTimeoutSeconds', props.drainTimeoutSeconds ?? 1800, MAX_DRAIN_SECONDS, 'a day at most: a build still running then has hung');
     this.architecture = props.architecture === undefined ? undefined : checkArchitecture(owner, 'architecture', props.architecture);
     this.tls = props.tls ?? new TlsBundle(this, 'Tls');
     this.cache = props.cache ?? new CacheVolume(this, 'Cache');

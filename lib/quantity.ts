@@ -12,7 +12,8 @@ export function parseQuantity(text: string): number | undefined {
   const m = QUANTITY.exec(text);
   if (!m) return undefined;
   const suffix = m[2] ?? '';
-  const multiplier = /^[eE]/.test(suffix) ? 10 ** Number(suffix.slice(1)) : MULTIPLIERS[suffix];
+  // "E" is exa and "Ei" exbi; only e/E followed by digits is an exponent.
+  const multiplier = /^[eE][+-]?\d+$/.test(suffix) ? 10 ** Number(suffix.slice(1)) : MULTIPLIERS[suffix];
   return Number(m[1]) * multiplier;
 }
 

@@ -6,8 +6,21 @@ function fail(owner: string, prop: string, value: unknown, fix: string): never {
   throw new Error(`${owner}: invalid ${prop} ${JSON.stringify(value)}: ${fix}`);
 }
 
+/** Addresses no LoadBalancer can answer on: unspecified, loopback, link-local, multicast and reserved, broadcast. */
+const UNROUTABLE: Array<[string, number, string]> = [
+  ['0.0.0.0', 8, 'unspecified'], ['127.0.0.0', 8, 'loopback'], ['169.254.0.0', 16, 'link-local'],
+  ['224.0.0.0', 4, 'multicast'], ['240.0.0.0', 4, 'reserved or broadcast'],
+];
+const ipv4Number = (ip: string) => ip.split('.').reduce((n, part) => n * 256 + Number(part), 0);
+
+/** A LoadBalancer address: a dotted IPv4 address that hosts on the network can reach. */
 export function checkIPv4(owner: string, prop: string, value: string): string {
   if (!isIPv4(value)) fail(owner, prop, value, 'use a dotted IPv4 address such as 192.168.80.110');
+  for (const [network, bits, kind] of UNROUTABLE) {
+    if (Math.floor(ipv4Number(value) / 2 ** (32 - bits)) === Math.floor(ipv4Number(network) / 2 ** (32 - bits))) {
+      fail(owner, prop, value, `a ${kind} address cannot be a LoadBalancer's; use one from your MetalLB pool, such as 192.168.80.110`);
+    }
+  }
   return value;
 }
 
@@ -21,10 +34,20 @@ export function checkPositiveInteger(owner: string, prop: string, value: number)
   return value;
 }
 
+/** A whole number from 0 to `max`, the documented upper bound. */
+export function checkBoundedInteger(owner: string, prop: string, value: number, max: number, why: string): number {
+  if (!Number.isInteger(value) || value < 0 || value > max) fail(owner, prop, value, `use a whole number from 0 to ${max} (${why})`);
+  return value;
+}
+
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
+export function isDnsLabel(value: string): boolean {
+  return value.length <= 63 && DNS_LABEL.test(value);
+}
+
 export function checkDnsLabel(owner: string, prop: string, value: string): string {
-  if (value.length > 63 || !DNS_LABEL.test(value)) {
+  if (!isDnsLabel(value)) {
     fail(owner, prop, value, 'use a DNS label: at most 63 lowercase letters, digits and "-", starting and ending with a letter or digit');
   }
   return value;
@@ -37,26 +60,29 @@ export function checkDnsSubdomain(owner: string, prop: string, value: string): s
   return value;
 }
 
-/** An image reference must pin a release: a tag other than `latest`, or a digest. */
+// The image reference grammar of distribution/reference: [domain[:port]/]path[:tag][@digest].
+const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+// A first component is a registry only with a dot, a port, or as localhost; otherwise it is a lowercase path.
+const DOMAIN = `(?:localhost(?::[0-9]+)?|${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})+(?::[0-9]+)?|${DOMAIN_COMPONENT}:[0-9]+)`;
+const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*';
+const REFERENCE = new RegExp(`^((?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*)(?::([\\w][\\w.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$`);
+
+/** An image reference in the registry grammar, pinned to a release: a tag other than `latest`, or a digest. */
 export function checkPinnedImage(owner: string, prop: string, value: string): string {
-  const lastSegment = value.slice(value.lastIndexOf('/') + 1);
-  const digest = /@sha256:[a-f0-9]{64}$/.test(value);
-  const tag = /^[^:@]+:([\w][\w.-]{0,127})(@sha256:[a-f0-9]{64})?$/.exec(lastSegment)?.[1];
+  const match = REFERENCE.exec(value);
+  if (!match || match[1].length > 255) fail(owner, prop, value, 'use an image reference such as moby/buildkit:v0.27.1-rootless or registry.local:5000/moby/buildkit@sha256:<64 hex>');
+  const [, , tag, digest] = match;
   if (!digest && !tag) fail(owner, prop, value, 'pin a release tag or digest, such as moby/buildkit:v0.27.1-rootless');
-  if (tag === 'latest') fail(owner, prop, value, '"latest" moves under you; pin a release tag such as moby/buildkit:v0.27.1-rootless');
+  if (tag === 'latest' && !digest) fail(owner, prop, value, '"latest" moves under you; pin a release tag such as moby/buildkit:v0.27.1-rootless');
   return value;
 }
 
-/** A positive quantity; returns its value in base units (bytes, cores). */
-export function checkQuantity(owner: string, prop: string, value: string, example: string): number {
+/** A positive, finite quantity of at least `min`; returns its value in base units (bytes, cores). */
+export function checkQuantity(owner: string, prop: string, value: string, example: string, min = 0): number {
   const parsed = parseQuantity(value);
-  if (parsed === undefined || parsed <= 0) fail(owner, prop, value, `use a positive Kubernetes quantity such as ${example}`);
+  if (parsed === undefined || !Number.isFinite(parsed) || parsed <= 0) fail(owner, prop, value, `use a positive Kubernetes quantity such as ${example}`);
+  if (parsed < min) fail(owner, prop, value, `that is under ${min} base units; use a quantity such as ${example}`);
   return parsed;
-}
-
-export function checkNonNegativeInteger(owner: string, prop: string, value: number): number {
-  if (!Number.isInteger(value) || value < 0) fail(owner, prop, value, 'use a whole number, 0 or more');
-  return value;
 }
 
 /** The values Kubernetes nodes carry in `kubernetes.io/arch` (Go's GOARCH of the kubelet). */

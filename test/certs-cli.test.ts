@@ -65,6 +65,7 @@ describe('npm run certs', () => {
     [['rotate', '--force'], 2, 'certs: --force goes with --finish-ca'],
     [['rotate', '--ca', '--finish-ca'], 2, 'certs: rotate takes --ca or --finish-ca, not both'],
     [['revoke', 'nobody'], 2, 'certs: no client nobody'],
+    [['issue-client', 'ns-test', '--namespace', 'CI Runners'], 2, 'certs: invalid --namespace "CI Runners"'],
     [['recipients', 'add', 'age1nope'], 2, 'certs: invalid age recipient "age1nope"'],
     [['recipients', 'list'], 2, 'certs: recipients takes add or remove'],
     [['init', '--client-namespace', 'ci'], 2, 'certs: --client-namespace is a setting now'],

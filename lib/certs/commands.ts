@@ -7,6 +7,7 @@ import { CertifiedKey, createCa, issueClientCertificate, issueServerCertificate,
 import { newIdentityFile, parseIdentities, recipientOf } from '../sops/age-keys';
 import { readSopsFile, recipientsOf } from '../sops/metadata';
 import { decryptDocument, encryptDocument } from '../sops/sops-file';
+import { isDnsLabel } from '../validation';
 import { displayPath, FileWrite, readText, writeFiles } from './files';
 import { CertsUsageError, IN_CLUSTER_CLIENT, IN_CLUSTER_SECRET, MANAGED_BY_LABEL, paths, SANS_ANNOTATION } from './layout';
 import { CertsPlan, ClientEndpoint, ServerPlan } from './plan';
@@ -293,7 +294,10 @@ export async function issueClient(ctx: CertsContext, name: string, options: Issu
   if (existsSync(path) && !options.renew) throw new Error(`client ${name} exists (${store.rel(path)}): pass --renew to re-issue it`);
   const state = await store.readCa();
   const client = clientCertificate(ctx, state.ca, name, options.days ?? DEFAULT_DAYS.client);
-  store.written(writeFiles([await store.clientFile(name, options.namespace ?? ctx.plan.servers[0].namespace, trustBundle(state), client)]));
+  const namespace = options.namespace ?? ctx.plan.servers[0].namespace;
+  // The Secret may be applied as it is: a namespace that is no DNS label would fail the whole Kustomization.
+  if (!isDnsLabel(namespace)) throw new CertsUsageError(`invalid --namespace ${JSON.stringify(namespace)}: use a DNS label, lowercase letters, digits and "-"`);
+  store.written(writeFiles([await store.clientFile(name, namespace, trustBundle(state), client)]));
 }
 
 export interface RotateOptions {

@@ -1,6 +1,7 @@
 import { existsSync } from 'fs';
 import { join } from 'path';
 import { readSopsFile } from '../sops/metadata';
+import { isDnsLabel } from '../validation';
 import { readText } from './files';
 
 /** The client whose Secret in-cluster CI jobs mount; its file sits with the daemons' in apps/. */
@@ -13,8 +14,6 @@ export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 
 /** A mistake in what a certificate command was asked (exit code 2), as opposed to a state it found (exit code 1). */
 export class CertsUsageError extends Error {}
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /**
  * secrets/ layout. Only apps/ is applied by GitOps; ca/ and clients/ are read by these commands alone.
@@ -31,7 +30,7 @@ export function paths(root: string) {
     clients: join(root, 'clients'),
     client: (name: string) => {
       if (name === IN_CLUSTER_CLIENT) return join(root, 'apps', `${IN_CLUSTER_SECRET}.yaml`);
-      if (!DNS_LABEL.test(name)) throw new CertsUsageError(`invalid client name ${JSON.stringify(name)}: use a DNS label, lowercase letters, digits and "-"`);
+      if (!isDnsLabel(name)) throw new CertsUsageError(`invalid client name ${JSON.stringify(name)}: use a DNS label, lowercase letters, digits and "-"`);
       return join(root, 'clients', `${name}.yaml`);
     },
   };
