@@ -248,3 +248,67 @@ test('export with per-replica addresses: a builder of its own for each, to pin a
   ]);
   expect(commands.filter((c) => c.startsWith('buildctl')).map((c) => c.split(' ')[2])).toEqual(['tcp://192.168.80.110:1234', 'tcp://192.168.80.111:1234', 'tcp://192.168.80.112:1234']);
 });
+
+describe('a retired CA is trusted nowhere, and check says what a certificate is for', () => {
+  const recipients = () => [/public key: (age1\w+)/.exec(readFileSync(paths(root).ageKey, 'utf8'))![1]];
+  /** Rewrites one value of an encrypted Secret, as a hand edit with `sops edit` would. */
+  async function edit(path: string, key: string, value: string) {
+    const doc = (await decryptDocument(readFileSync(path, 'utf8'), identities())) as any;
+    doc.stringData[key] = value;
+    writeFileSync(path, await encryptDocument(doc, { recipients: recipients(), encryptedRegex: '^(data|stringData)$', now: new Date() }));
+  }
+
+  test('a server certificate signed with the retired CA key is refused by a bundle exported after --finish-ca', async () => {
+    const { issueServerCertificate } = await import('../lib/pki/issue');
+    await certs.init(context());
+    await certs.issueClient(context(), 'ci');
+    const retired = await bundle(paths(root).ca);
+    await certs.rotate(context(), { ca: true });
+    await certs.issueClient(context(), 'ci', { renew: true });
+    await certs.rotate(context(), { finishCa: true });
+    await certs.exportClient(context(), 'ci', join(work, 'ci'));
+    const exported = Object.fromEntries(['ca.pem', 'cert.pem', 'key.pem'].map((f) => [f, readFileSync(join(work, 'ci', f), 'utf8')]));
+    expect(pems(exported['ca.pem'])).toBe(1);
+    // Whoever kept the old CA key (it is in git history) poses as the daemon.
+    const impostor = issueServerCertificate({ certPem: retired['ca.pem'], keyPem: retired['ca.key'] },
+      { commonName: 'buildkitd', dnsNames: ['buildkitd.buildkit.svc.cluster.local'], ips: ['127.0.0.1'], validityDays: 30, now: new Date(), keyPair: newKeyPair() });
+    const daemon = await bundle(daemonFile());
+    const tryServer = (cert: { certPem: string; keyPem: string }) => handshake({
+      server: { key: cert.keyPem, cert: cert.certPem, ca: daemon['ca.pem'] },
+      client: { key: exported['key.pem'], cert: exported['cert.pem'], ca: exported['ca.pem'] },
+      servername: 'buildkitd.buildkit.svc.cluster.local',
+    });
+    expect(await tryServer(impostor)).toMatchObject({ ok: false });
+    expect(await tryServer({ certPem: daemon['cert.pem'], keyPem: daemon['key.pem'] })).toMatchObject({ ok: true });
+    expect((await certs.check(context())).ok).toBe(true);
+  });
+
+  test('check fails on a bundle that still trusts the retired CA, naming it', async () => {
+    await certs.init(context());
+    await certs.issueClient(context(), 'ci');
+    const retired = (await bundle(paths(root).ca))['ca.pem'];
+    await certs.rotate(context(), { ca: true });
+    await certs.issueClient(context(), 'ci', { renew: true });
+    await certs.rotate(context(), { finishCa: true });
+    const current = (await bundle(paths(root).ca))['ca.pem'];
+    await edit(paths(root).client('ci'), 'ca.pem', current + retired);
+    const result = await certs.check(context());
+    expect(result.ok).toBe(false);
+    expect(result.reports.find((r) => r.label.startsWith('client ci'))!.problems).toEqual([
+      'its ca.pem trusts 1 certificate(s) besides the current CA (a retired or a foreign CA); it must trust the current CA alone: re-issue it']);
+  });
+
+  test('check fails on a leaf used for the wrong purpose, and on a CA that is no CA', async () => {
+    await certs.init(context());
+    const client = await bundle(paths(root).client('in-cluster'));
+    await edit(daemonFile(), 'cert.pem', client['cert.pem']);
+    await edit(daemonFile(), 'key.pem', client['key.pem']);
+    let result = await certs.check(context());
+    expect(result.reports[1].problems).toContain('its extended key usage is 1.3.6.1.5.5.7.3.2; a server certificate must have serverAuth (1.3.6.1.5.5.7.3.1) alone');
+    await edit(paths(root).ca, 'ca.pem', client['cert.pem']);
+    await edit(paths(root).ca, 'ca.key', client['key.pem']);
+    result = await certs.check(context());
+    expect(result.reports[0].problems).toEqual(expect.arrayContaining([
+      'is not a CA (basicConstraints CA:false), yet it is used as one', 'its key usage does not allow signing certificates (keyCertSign)']));
+  });
+});

@@ -556,13 +556,29 @@ export async function check(ctx: CertsContext, minDaysLeft = 30): Promise<CheckR
   const store = new SecretsStore(ctx);
   const state = await store.readCa();
   const common = { now: ctx.now, minDaysLeft };
-  const reports = [checkCertificate({ ...common, label: `CA ${caGeneration(state.ca.certPem)}`, certPem: state.ca.certPem, keyPem: state.ca.keyPem, caPem: state.ca.certPem })];
+  const reports = [checkCertificate({ ...common, label: `CA ${caGeneration(state.ca.certPem)}`, certPem: state.ca.certPem, keyPem: state.ca.keyPem, caPem: state.ca.certPem, role: 'ca' })];
+  // Outside a rotation every bundle trusts the current CA alone; during one, at most the retiring CA besides.
+  const allowed = new Set([state.ca.certPem, state.previousCaPem].filter((p): p is string => !!p).map((p) => p.trim()));
+  const anchorProblems = (bundlePem: string, must: 'current' | 'rotation'): string[] => {
+    const anchors = splitPemBundle(bundlePem).map((p) => p.trim());
+    if (!state.previousCaPem) {
+      const others = anchors.filter((a) => a !== state.ca.certPem.trim()).length;
+      return others || anchors.length === 0
+        ? [`its ca.pem trusts ${others} certificate(s) besides the current CA (a retired or a foreign CA); it must trust the current CA alone: re-issue it`]
+        : [];
+    }
+    const strangers = anchors.filter((a) => !allowed.has(a)).length;
+    const problems = strangers ? [`its ca.pem trusts ${strangers} certificate(s) that are no CA of this repository: re-issue it`] : [];
+    if (must === 'rotation' && anchors.length !== 2) problems.push('mid-rotation the daemon must trust the retiring and the current CA: restore secrets/ from git, then rotate --ca');
+    return problems;
+  };
   const daemonTrust: string[] = [];
   for (const server of ctx.plan.servers) {
     const path = store.p.server(server.secretName);
     const data = await store.read(path, SERVER_HINT);
-    const report = checkCertificate({ ...common, label: `server (${server.secretName})`, certPem: data['cert.pem'], keyPem: data['key.pem'], caPem: trustBundle(state), mustCover: server });
+    const report = checkCertificate({ ...common, label: `server (${server.secretName})`, certPem: data['cert.pem'], keyPem: data['key.pem'], caPem: trustBundle(state), mustCover: server, role: 'server' });
     if (!splitPemBundle(data['ca.pem']).some((p) => p.trim() === state.ca.certPem.trim())) report.problems.push('the daemon does not trust the current CA: run rotate');
+    report.problems.push(...anchorProblems(data['ca.pem'], 'rotation'));
     // What synth and CI read without the key must be what the certificate says.
     if (plainMetadata(path).annotations?.[SANS_ANNOTATION] !== certificateSans(data['cert.pem']).join(',')) {
       report.problems.push(`its ${SANS_ANNOTATION} annotation does not list the certificate's SANs: run \`npm run certs -- sync\``);
@@ -578,7 +594,8 @@ export async function check(ctx: CertsContext, minDaysLeft = 30): Promise<CheckR
     // A client must chain to a CA every daemon trusts, and verify the servers with its own ca.pem.
     const issuer = [state.ca.certPem, state.previousCaPem].find((ca): ca is string => !!ca && chainsTo(data['cert.pem'], ca));
     const label = `client ${name}${issuer ? `, chains to ${caLabel(issuer, state)}` : ''}`;
-    const report = checkCertificate({ ...common, label, certPem: data['cert.pem'], keyPem: data['key.pem'], caPem: daemonTrust.join('') });
+    const report = checkCertificate({ ...common, label, certPem: data['cert.pem'], keyPem: data['key.pem'], caPem: daemonTrust.join(''), role: 'client' });
+    report.problems.push(...anchorProblems(data['ca.pem'], 'current'));
     if (issuer && issuer !== state.ca.certPem) retiring.push(name);
     if (!issuer) report.problems.push(`chains to no CA of this repository: re-issue it with \`npm run certs -- issue-client ${name} --renew\``);
     reports.push(report);

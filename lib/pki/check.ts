@@ -1,4 +1,5 @@
 import { createPrivateKey, X509Certificate } from 'crypto';
+import forge from 'node-forge';
 
 /** What a person asks of a certificate, answered without trusting the library that wrote it. */
 export interface CertificateReport {
@@ -25,6 +26,33 @@ export interface CheckOptions {
   readonly now: Date;
   /** Fewer days left than this is a problem. */
   readonly minDaysLeft: number;
+  /**
+   * What the certificate is for: its CA flag, key usage and extended key usage must say exactly that.
+   * @default - not checked
+   */
+  readonly role?: 'ca' | 'server' | 'client';
+}
+
+const EKU = { server: '1.3.6.1.5.5.7.3.1', client: '1.3.6.1.5.5.7.3.2' };
+
+/** A CA signs certificates and is marked a CA; a leaf is not, and serves its one purpose alone. */
+function roleProblems(cert: X509Certificate, role: 'ca' | 'server' | 'client'): string[] {
+  const problems: string[] = [];
+  // Node exposes the CA flag and the extended key usages; the key usage bits need the DER (node-forge only reads it here).
+  const keyUsage = forge.pki.certificateFromPem(cert.toString()).getExtension('keyUsage') as Record<string, boolean> | undefined;
+  if (role === 'ca') {
+    if (!cert.ca) problems.push('is not a CA (basicConstraints CA:false), yet it is used as one');
+    if (!keyUsage?.keyCertSign) problems.push('its key usage does not allow signing certificates (keyCertSign)');
+    return problems;
+  }
+  if (cert.ca) problems.push('is a CA certificate, yet it is used as a leaf');
+  if (keyUsage?.keyCertSign || keyUsage?.cRLSign) problems.push('its key usage allows signing certificates');
+  if (!keyUsage?.digitalSignature) problems.push('its key usage lacks digitalSignature');
+  const usages = cert.keyUsage ?? [];
+  if (usages.length !== 1 || usages[0] !== EKU[role]) {
+    problems.push(`its extended key usage is ${usages.length ? usages.join(', ') : 'missing'}; a ${role} certificate must have ${role === 'server' ? 'serverAuth' : 'clientAuth'} (${EKU[role]}) alone`);
+  }
+  return problems;
 }
 
 /** Splits a PEM bundle into its certificates. */
@@ -47,6 +75,8 @@ export function checkCertificate(options: CheckOptions): CertificateReport {
   if (options.keyPem !== undefined && !cert.checkPrivateKey(createPrivateKey(options.keyPem))) {
     problems.push('its private key does not match the certificate');
   }
+
+  if (options.role) problems.push(...roleProblems(cert, options.role));
 
   const sans = (cert.subjectAltName ?? '').split(', ').filter(Boolean);
   for (const name of options.mustCover?.dnsNames ?? []) {
