@@ -312,3 +312,15 @@ describe('a retired CA is trusted nowhere, and check says what a certificate is 
       'is not a CA (basicConstraints CA:false), yet it is used as one', 'its key usage does not allow signing certificates (keyCertSign)']));
   });
 });
+
+test('export refuses a folder inside the work tree that git would commit, and takes a git-ignored one', async () => {
+  execFileSync('git', ['init', '-q'], { cwd: work });
+  writeFileSync(join(work, '.gitignore'), readFileSync(join(ROOT, '.gitignore')));
+  await certs.init(context());
+  await certs.issueClient(context(), 'ci');
+  await expect(certs.exportClient(context(), 'ci', join(work, 'ci-bundle'))).rejects.toThrow(
+    /^--out .*ci-bundle is inside the git work tree .* and git does not ignore it: `git add -A` would commit the private key; use a folder outside the repository, or one under client-bundles\/ \(git-ignored\)$/);
+  expect(existsSync(join(work, 'ci-bundle'))).toBe(false);
+  await certs.exportClient(context(), 'ci', join(work, 'client-bundles', 'ci'));
+  expect(execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: work, encoding: 'utf8' })).not.toMatch(/key\.pem/);
+});

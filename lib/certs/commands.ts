@@ -1,5 +1,6 @@
 import { chmodSync, existsSync, readdirSync, rmSync } from 'fs';
-import { join, resolve } from 'path';
+import { spawnSync } from 'child_process';
+import { dirname, join, resolve } from 'path';
 import { X509Certificate } from 'crypto';
 import { dump, load } from 'js-yaml';
 import { certificateSans, checkCertificate, CertificateReport, splitPemBundle } from '../pki/check';
@@ -512,6 +513,17 @@ export interface ExportResult {
   readonly commands: string[];
 }
 
+/** A private key must not land where `git add -A` would pick it up. */
+function checkNotCommittable(dir: string): void {
+  let probe = dir;
+  while (!existsSync(probe)) probe = dirname(probe);
+  const top = spawnSync('git', ['-C', probe, 'rev-parse', '--show-toplevel'], { encoding: 'utf8' });
+  if (top.status !== 0) return; // not in a git work tree
+  if (spawnSync('git', ['-C', top.stdout.trim(), 'check-ignore', '-q', join(dir, 'key.pem')]).status === 0) return;
+  throw new CertsUsageError(`--out ${displayPath(dir)} is inside the git work tree ${top.stdout.trim()} and git does not ignore it: \`git add -A\` would commit the private key; `
+    + 'use a folder outside the repository, or one under client-bundles/ (git-ignored)');
+}
+
 const quote = (s: string) => (/^[\w./:=,@+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 /**
@@ -526,6 +538,7 @@ export async function exportClient(ctx: CertsContext, name: string, outDir: stri
   if (!existsSync(path)) throw new CertsUsageError(`no client ${name} (${store.rel(path)}): issue it first with \`npm run certs -- issue-client ${name}\``);
   const data = await store.read(path, '');
   const dir = resolve(outDir);
+  checkNotCommittable(dir);
   store.written(writeFiles(['ca.pem', 'cert.pem', 'key.pem'].map((f) => ({ path: join(dir, f), content: data[f], mode: 0o600 }))));
   chmodSync(dir, 0o700);
   const tls = `cacert=${join(dir, 'ca.pem')},cert=${join(dir, 'cert.pem')},key=${join(dir, 'key.pem')}`;

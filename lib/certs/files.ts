@@ -1,5 +1,9 @@
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync, mkdirSync } from 'fs';
-import { dirname, relative } from 'path';
+import { randomBytes } from 'crypto';
+import {
+  chmodSync, closeSync, constants, existsSync, fchmodSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync,
+  statSync, writeSync,
+} from 'fs';
+import { basename, dirname, join, relative } from 'path';
 
 export interface FileWrite {
   readonly path: string;
@@ -8,21 +12,81 @@ export interface FileWrite {
   readonly mode?: number;
 }
 
+export interface WriteOptions {
+  /**
+   * Names a temporary for a target.
+   * @default - `.<name>.<16 random hex>.buildkit-tmp` beside it
+   */
+  readonly temporaryName?: (target: string) => string;
+  /** Runs once every file is staged, before any is renamed into place (tests stop the process here). */
+  readonly afterStaging?: () => void;
+}
+
+/** What every temporary of this tool ends with; .gitignore covers it. */
+export const TEMPORARY_SUFFIX = '.buildkit-tmp';
+
+const randomTemporary = (target: string) => join(dirname(target), `.${basename(target)}.${randomBytes(8).toString('hex')}${TEMPORARY_SUFFIX}`);
+
+/** A folder others can write to lets them plant a file or link where a key is about to go. */
+function checkPrivateFolder(dir: string): void {
+  const mode = statSync(dir).mode;
+  if (mode & 0o022) {
+    throw new Error(`${displayPath(dir)} is writable by other users (mode ${(mode & 0o777).toString(8)}): one of them could plant a file or link where a key goes; run chmod go-w ${displayPath(dir)}`);
+  }
+}
+
+/** Temporaries a crashed run left behind: they may hold a plaintext key. */
+function removeStaleTemporaries(dir: string): void {
+  for (const entry of readdirSync(dir)) {
+    if (entry.startsWith('.') && entry.endsWith(TEMPORARY_SUFFIX) && lstatSync(join(dir, entry)).isFile()) rmSync(join(dir, entry));
+  }
+}
+
+/** Creates a file that did not exist, never following a link, with exactly this mode (whatever the umask). */
+function createExclusive(path: string, content: string, mode: number): void {
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+  try {
+    fchmodSync(fd, mode);
+    writeSync(fd, content);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
- * Writes every file or none: each goes to a temporary sibling first, and only when all are written are
- * they renamed into place. Files whose content is already what would be written are left untouched, so a
- * command that changes nothing causes no git churn. Returns the paths actually written.
+ * Writes every file or none: each goes to a temporary beside it first, created exclusively under an
+ * unpredictable name with its final mode, and only when all are written are they renamed into place.
+ * Target folders must not be writable by others; stale temporaries in them are removed first. Files whose
+ * content is already right are not rewritten (no git churn), but get their mode. Returns the paths written.
  */
-export function writeFiles(files: readonly FileWrite[]): string[] {
+export function writeFiles(files: readonly FileWrite[], options: WriteOptions = {}): string[] {
+  const name = options.temporaryName ?? randomTemporary;
+  for (const dir of new Set(files.map((f) => dirname(f.path)))) {
+    const secret = files.some((f) => dirname(f.path) === dir && f.mode === 0o600);
+    mkdirSync(dir, { recursive: true, mode: secret ? 0o700 : 0o755 });
+    checkPrivateFolder(dir);
+    removeStaleTemporaries(dir);
+  }
   const changed = files.filter((f) => !existsSync(f.path) || readFileSync(f.path, 'utf8') !== f.content);
+  for (const f of files) {
+    if (!changed.includes(f) && (statSync(f.path).mode & 0o777) !== (f.mode ?? 0o644)) chmodSync(f.path, f.mode ?? 0o644);
+  }
   const staged: Array<[string, string]> = [];
   try {
     for (const f of changed) {
-      mkdirSync(dirname(f.path), { recursive: true });
-      const tmp = `${f.path}.tmp-${process.pid}`;
-      writeFileSync(tmp, f.content, { mode: f.mode ?? 0o644 });
-      staged.push([tmp, f.path]);
+      for (let attempt = 0; ; attempt++) {
+        const tmp = name(f.path);
+        try {
+          createExclusive(tmp, f.content, f.mode ?? 0o644);
+          staged.push([tmp, f.path]);
+          break;
+        } catch (err) {
+          // Someone else's file or link holds the name: never write into it, take another.
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt === 9) throw err;
+        }
+      }
     }
+    options.afterStaging?.();
   } catch (err) {
     staged.forEach(([tmp]) => rmSync(tmp, { force: true }));
     throw err;
