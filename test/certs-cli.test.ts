@@ -43,14 +43,21 @@ describe('npm run certs', () => {
 
   test('on the terminal, each printed command is a line of its own', async () => {
     const printed: string[] = [];
+    await run('issue-client', 'terminal');
     const spy = jest.spyOn(console, 'log').mockImplementation((...args) => { printed.push(args.join(' ')); });
     try {
-      expect(await runCerts(['export', 'laptop', '--out', join(work, 'bundle2'), '--secrets', secrets], seed)).toBe(0);
+      expect(await runCerts(['export', 'terminal', '--out', join(work, 'bundle2'), '--secrets', secrets], seed)).toBe(0);
     } finally {
       spy.mockRestore();
     }
     expect(printed.filter((l) => /^(docker buildx create|buildctl) /.test(l))).toHaveLength(2);
     expect(printed.every((l) => !l.includes('\n'))).toBe(true);
+  });
+
+  test('issuing a client that exists, without --renew, exits 1 with one line saying why', async () => {
+    expect(await run('issue-client', 'twice')).toBe(0);
+    expect(await run('issue-client', 'twice')).toBe(1);
+    expect(errors).toEqual([expect.stringMatching(/^certs: client twice exists \(.*twice\.yaml\): pass --renew to re-issue it$/)]);
   });
 
   test.each([
@@ -60,7 +67,6 @@ describe('npm run certs', () => {
     [['issue-client'], 2, 'certs: issue-client needs a client NAME'],
     [['init', '--ca-days', 'ten'], 2, 'certs: --ca-days ten: use a whole number of days, at least 1'],
     [['check', '--bogus'], 2, "certs: Unknown option '--bogus'"],
-    [['issue-client', 'laptop'], 1, 'certs: client laptop exists'],
     [['issue-client', 'Bad_Name'], 2, 'certs: invalid client name "Bad_Name"'],
     [['rotate', '--force'], 2, 'certs: --force goes with --finish-ca'],
     [['rotate', '--ca', '--finish-ca'], 2, 'certs: rotate takes --ca or --finish-ca, not both'],

@@ -1,0 +1,24 @@
+// Mutation testing: `npm run test:mutation -- --mutate lib/x.ts` for the files you changed;
+// `npm run test:mutation:core` for the input, certificate and SOPS code, failing under the 90% floor.
+// Too slow for npm test on two cores: it runs each surviving mutant against the tests that cover it.
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'jest',
+  jest: { projectType: 'custom', configFile: 'jest.mutation.config.js' },
+  coverageAnalysis: 'perTest',
+  checkers: ['typescript'],
+  tsconfigFile: 'tsconfig.json',
+  typescriptChecker: { prioritizePerformanceOverAccuracy: true },
+  mutate: [
+    'lib/buildkitd-toml.ts', 'lib/prestop-script.ts', 'lib/buildkit-daemon.ts', 'lib/pki/check.ts', 'lib/certs/commands.ts',
+    'lib/sops/sops-file.ts', 'lib/quantity.ts', 'lib/validation.ts', 'lib/pki/issue.ts', 'lib/sops/metadata.ts',
+  ],
+  thresholds: { high: 95, low: 90, break: 90 },
+  reporters: ['clear-text', 'progress', 'html'],
+  htmlReporter: { fileName: 'reports/mutation/index.html' },
+  concurrency: 2,
+  // Mutants in module-level code would run every test; their behaviour is pinned where it is used.
+  ignoreStatic: true,
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: 'always',
+};
