@@ -1,5 +1,5 @@
 import { execFileSync } from 'child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { App, Chart } from 'cdk8s';
@@ -295,7 +295,8 @@ describe('a retired CA is trusted nowhere, and check says what a certificate is 
     const result = await certs.check(context());
     expect(result.ok).toBe(false);
     expect(result.reports.find((r) => r.label.startsWith('client ci'))!.problems).toEqual([
-      'its ca.pem trusts 1 certificate(s) besides the current CA (a retired or a foreign CA); it must trust the current CA alone: re-issue it']);
+      'its ca.pem trusts 1 certificate(s) besides the current CA (a retired or a foreign CA); it must trust the current CA alone: re-issue it',
+      `${paths(root).publicOf(paths(root).client('ci'))}/ca.pem does not match the encrypted copy: run \`npm run certs -- sync\``]);
   });
 
   test('check fails on a leaf used for the wrong purpose, and on a CA that is no CA', async () => {
@@ -323,4 +324,49 @@ test('export refuses a folder inside the work tree that git would commit, and ta
   expect(existsSync(join(work, 'ci-bundle'))).toBe(false);
   await certs.exportClient(context(), 'ci', join(work, 'client-bundles', 'ci'));
   expect(execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: work, encoding: 'utf8' })).not.toMatch(/key\.pem/);
+});
+
+describe('certs check without the key, as CI runs it', () => {
+  const publicFiles = () => readdirSync(join(root, 'public'), { recursive: true }).map(String).filter((f) => f.endsWith('.pem')).sort();
+
+  test('public copies hold every certificate and no key, outside what Flux applies, and follow every change', async () => {
+    await certs.init(context());
+    await certs.issueClient(context(), 'laptop');
+    expect(publicFiles()).toEqual([
+      'apps/buildkit-client-certs/ca.pem', 'apps/buildkit-client-certs/cert.pem', 'apps/buildkit-daemon-certs/ca.pem', 'apps/buildkit-daemon-certs/cert.pem',
+      'ca/buildkit-ca/ca.pem', 'clients/laptop/ca.pem', 'clients/laptop/cert.pem',
+    ].map((f) => f.replace(/\//g, require('path').sep)));
+    for (const f of publicFiles()) expect(readFileSync(join(root, 'public', f), 'utf8')).not.toMatch(/PRIVATE KEY/);
+    expect(readFileSync(join(root, 'public/apps/buildkit-daemon-certs/cert.pem'), 'utf8')).toBe((await bundle(daemonFile()))['cert.pem']);
+    await certs.rotate(context(), { ca: true });
+    expect(existsSync(join(root, 'public/ca/buildkit-ca/previous-ca.pem'))).toBe(true);
+    await certs.rotate(context(), { finishCa: true, force: true });
+    expect(existsSync(join(root, 'public/ca/buildkit-ca/previous-ca.pem'))).toBe(false);
+    await certs.revoke(context(), 'laptop');
+    expect(existsSync(join(root, 'public/clients/laptop'))).toBe(false);
+  });
+
+  test('without the key: expiry, names against the settings, chains and the rotation phase, from the public copies', async () => {
+    await certs.init(context());
+    rmSync(paths(root).ageKey);
+    const ok = await certs.check(context());
+    expect(ok.ok).toBe(true);
+    expect(ok.notes[0]).toMatch(/^no age key: checked the public copies in .*public; run with the key to check each key against its certificate$/);
+    const moved = await certs.check(context({ loadBalancerIP: '10.20.0.15' }));
+    expect(moved.reports[1].problems).toEqual(['SANs miss IP 10.20.0.15']);
+    const late = await certs.check(certsContext(root, {}, { now: new Date(Date.now() + 340 * 86_400_000) }), 30);
+    expect(late.reports[1].problems[0]).toMatch(/^expires in \d+ days .*under the 30-day threshold$/);
+  });
+
+  test('with the key, a public copy that differs from the encrypted one names the fix, and sync rewrites it', async () => {
+    await certs.init(context());
+    writeFileSync(join(root, 'public/apps/buildkit-daemon-certs/cert.pem'), (await bundle(paths(root).client('in-cluster')))['cert.pem']);
+    const result = await certs.check(context());
+    expect(result.reports[1].problems).toContain(`${join(root, 'public/apps/buildkit-daemon-certs')}/cert.pem does not match the encrypted copy: run \`npm run certs -- sync\``);
+    await certs.sync(context());
+    expect((await certs.check(context())).ok).toBe(true);
+    rmSync(join(root, 'public'), { recursive: true });
+    await certs.sync(context());
+    expect(publicFiles()).toHaveLength(5);
+  });
 });

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, readdirSync, rmSync } from 'fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync } from 'fs';
 import { spawnSync } from 'child_process';
 import { dirname, join, resolve } from 'path';
 import { X509Certificate } from 'crypto';
@@ -134,18 +134,71 @@ class SecretsStore {
     return { ca: { certPem: data['ca.pem'], keyPem: data['ca.key'] }, previousCaPem: data['previous-ca.pem'] };
   }
 
+  private readonly publicWrites: FileWrite[] = [];
+  private readonly publicRemovals: string[] = [];
+
+  /**
+   * An encrypted bundle, and the public copies of its certificates (every .pem but the key) queued beside
+   * it in public/, so that CI checks expiry, names and chains without the key.
+   */
+  async bundleFile(path: string, doc: { stringData: Bundle }): Promise<FileWrite> {
+    this.publish(path, doc.stringData);
+    return { path, content: await this.encrypt(doc) };
+  }
+
+  /** Queues the public copies of a bundle's certificates, and the removal of copies it no longer holds. */
+  publish(path: string, data: Bundle): void {
+    const dir = this.p.publicOf(path);
+    const certs = Object.keys(data).filter((k) => k.endsWith('.pem') && k !== 'key.pem');
+    for (const key of certs) this.publicWrites.push({ path: join(dir, key), content: data[key] });
+    if (existsSync(dir)) for (const f of readdirSync(dir)) if (!certs.includes(f)) this.publicRemovals.push(join(dir, f));
+  }
+
+  /** The public copies of a bundle whose encrypted file is removed. */
+  unpublish(path: string): void {
+    rmSync(this.p.publicOf(path), { recursive: true, force: true });
+  }
+
+  /** Writes the files and the public copies of the bundles among them, all or nothing. */
+  commit(files: readonly FileWrite[]): void {
+    this.written(writeFiles([...files, ...this.publicWrites.splice(0)]));
+    for (const path of this.publicRemovals.splice(0)) rmSync(path, { force: true });
+  }
+
+  /**
+   * A bundle's certificates: decrypted (and compared with their public copies) when the age key is here,
+   * else the public copies alone.
+   */
+  async certificates(path: string, hint: string): Promise<{ data: Bundle; problems: string[] }> {
+    const dir = this.p.publicOf(path);
+    const copy = (key: string) => (existsSync(join(dir, key)) ? readFileSync(join(dir, key), 'utf8') : undefined);
+    if (!this.hasKey()) {
+      const data: Bundle = {};
+      for (const key of ['ca.pem', 'cert.pem', 'previous-ca.pem']) if (copy(key) !== undefined) data[key] = copy(key)!;
+      if (!data['ca.pem']) throw new Error(`${this.rel(join(dir, 'ca.pem'))} is missing, and without the age key nothing else shows the certificates: run \`npm run certs -- sync\` where the key is`);
+      return { data, problems: [] };
+    }
+    const data = await this.read(path, hint);
+    const stale = Object.keys(data).filter((k) => k.endsWith('.pem') && k !== 'key.pem' && copy(k) !== data[k]);
+    return { data, problems: stale.map((k) => `${this.rel(join(dir, k))} does not match the encrypted copy: run \`npm run certs -- sync\``) };
+  }
+
+  hasKey(): boolean {
+    return existsSync(this.p.ageKey);
+  }
+
   async caFile(state: CaState): Promise<FileWrite> {
     const data: Bundle = { 'ca.pem': state.ca.certPem, 'ca.key': state.ca.keyPem };
     if (state.previousCaPem) data['previous-ca.pem'] = state.previousCaPem;
     // Secret-shaped so that the encrypted_regex covers the key; nothing applies this file.
-    return { path: this.p.ca, content: await this.encrypt(secret('buildkit-ca', this.ctx.plan.servers[0].namespace, data)) };
+    return this.bundleFile(this.p.ca, secret('buildkit-ca', this.ctx.plan.servers[0].namespace, data));
   }
 
   /** The SANs ride in a plaintext annotation, so that synth and CI check them without the key. */
   async serverFile(server: ServerPlan, trustPem: string, cert: CertifiedKey): Promise<FileWrite> {
     const doc = secret(server.secretName, server.namespace, { 'ca.pem': trustPem, 'cert.pem': cert.certPem, 'key.pem': cert.keyPem },
       {}, { [SANS_ANNOTATION]: certificateSans(cert.certPem).join(',') });
-    return { path: this.p.server(server.secretName), content: await this.encrypt(doc) };
+    return this.bundleFile(this.p.server(server.secretName), doc);
   }
 
   namespaceFile(): FileWrite {
@@ -155,7 +208,7 @@ class SecretsStore {
   async clientFile(name: string, namespace: string, trustPem: string, client: CertifiedKey): Promise<FileWrite> {
     const secretName = name === IN_CLUSTER_CLIENT ? IN_CLUSTER_SECRET : `buildkit-client-${name}`;
     const doc = secret(secretName, namespace, { 'ca.pem': trustPem, 'cert.pem': client.certPem, 'key.pem': client.keyPem }, { 'buildkit-service/client': name });
-    return { path: this.p.client(name), content: await this.encrypt(doc) };
+    return this.bundleFile(this.p.client(name), doc);
   }
 
   /** A server's file: where the app puts it, or where an earlier Secret name left it (the only such file). */
@@ -248,7 +301,7 @@ export async function init(ctx: CertsContext, options: InitOptions = {}): Promis
       throw new Error(`${store.rel(p.ageKey)} is missing, and secrets/ is encrypted to ${to}: a new key could not open it; restore that identity ${RESTORE_HINT} > ${store.rel(p.ageKey)}`);
     }
     const { text } = await newIdentityFile(ctx.now);
-    store.written(writeFiles([{ path: p.ageKey, content: text, mode: 0o600 }]));
+    store.commit([{ path: p.ageKey, content: text, mode: 0o600 }]);
     ctx.log('  keep it safe: it is git-ignored, and Flux needs a copy (see README, "Flux and the age key")');
   } else {
     ctx.log(`kept ${store.rel(p.ageKey)}`);
@@ -260,7 +313,7 @@ export async function init(ctx: CertsContext, options: InitOptions = {}): Promis
   if (initialized && recipients.length !== existing.length) {
     throw new CertsUsageError('secrets/ exists: add recipients with `npm run certs -- recipients add age1...`, which re-encrypts every file');
   }
-  store.written(writeFiles([store.sopsConfig(recipients), store.namespaceFile()]));
+  store.commit([store.sopsConfig(recipients), store.namespaceFile()]);
 
   if (initialized) {
     ctx.log(`kept ${store.rel(p.ca)}: certificates exist (rotate, sync or issue-client change them)`);
@@ -269,11 +322,11 @@ export async function init(ctx: CertsContext, options: InitOptions = {}): Promis
   const days = { caDays: options.caDays ?? DEFAULT_DAYS.ca, serverDays: options.serverDays ?? DEFAULT_DAYS.server, clientDays: options.clientDays ?? DEFAULT_DAYS.client };
   const state: CaState = { ca: newCa(ctx, 1, days.caDays) };
   const servers = await Promise.all(ctx.plan.servers.map((s) => store.serverFile(s, trustBundle(state), serverCertificate(ctx, s, state.ca, days.serverDays))));
-  store.written(writeFiles([
+  store.commit([
     await store.caFile(state),
     ...servers,
     await store.clientFile(IN_CLUSTER_CLIENT, ctx.plan.clientNamespace, trustBundle(state), clientCertificate(ctx, state.ca, IN_CLUSTER_CLIENT, days.clientDays)),
-  ]));
+  ]);
 }
 
 export interface IssueClientOptions {
@@ -298,7 +351,7 @@ export async function issueClient(ctx: CertsContext, name: string, options: Issu
   const namespace = options.namespace ?? ctx.plan.servers[0].namespace;
   // The Secret may be applied as it is: a namespace that is no DNS label would fail the whole Kustomization.
   if (!isDnsLabel(namespace)) throw new CertsUsageError(`invalid --namespace ${JSON.stringify(namespace)}: use a DNS label, lowercase letters, digits and "-"`);
-  store.written(writeFiles([await store.clientFile(name, namespace, trustBundle(state), client)]));
+  store.commit([await store.clientFile(name, namespace, trustBundle(state), client)]);
 }
 
 export interface RotateOptions {
@@ -339,7 +392,7 @@ export async function rotate(ctx: CertsContext, options: RotateOptions = {}): Pr
       if (problems.length > 0) ctx.log(`replacing the server certificate of ${server.secretName}, which had problems: ${problems.join('; ')}`);
       files.push(await store.serverFile(server, trustBundle(state), serverCertificate(ctx, server, state.ca, serverDays)));
     }
-    store.written(writeFiles(files));
+    store.commit(files);
     return;
   }
   if (options.ca) {
@@ -363,7 +416,7 @@ async function startCaRotation(ctx: CertsContext, store: SecretsStore, state: Ca
     const namespace = name === IN_CLUSTER_CLIENT ? ctx.plan.clientNamespace : plainMetadata(store.p.client(name)).namespace!;
     files.push(await store.clientFile(name, namespace, trustBundle(next), clientCertificate(ctx, next.ca, name, DEFAULT_DAYS.client)));
   }
-  store.written(writeFiles(files));
+  store.commit(files);
   return next;
 }
 
@@ -394,7 +447,7 @@ async function finishCaRotation(ctx: CertsContext, store: SecretsStore, state: C
     files.push(await store.clientFile(name, namespace, finished.ca.certPem, { certPem: data['cert.pem'], keyPem: data['key.pem'] }));
     if (name !== IN_CLUSTER_CLIENT) handOut.push(name);
   }
-  store.written(writeFiles(files));
+  store.commit(files);
   if (stranded.length > 0) ctx.log(`cut off (forced): ${stranded.join(', ')}`);
   if (handOut.length > 0) {
     ctx.log(`their ca.pem now trusts only the new CA: export and hand out again ${handOut.map((n) => `\`npm run certs -- export ${n} --out DIR\``).join(', ')}`);
@@ -416,6 +469,7 @@ export async function revoke(ctx: CertsContext, name: string, options: { caDays?
   const others = store.clientNames().filter((n) => n !== name);
   await startCaRotation(ctx, store, state, options.caDays ?? DEFAULT_DAYS.ca, others);
   rmSync(path);
+  store.unpublish(path);
   ctx.log(`removed ${store.rel(path)}`);
   ctx.log(others.length
     ? `hand out again: ${others.map((n) => `\`npm run certs -- export ${n} --out DIR\``).join(', ')}; then \`npm run certs -- rotate --finish-ca\`, after which ${name} is refused`
@@ -438,7 +492,7 @@ export async function changeRecipients(ctx: CertsContext, change: 'add' | 'remov
   if (!next.some((r) => own.includes(r))) ctx.log(`note: ${store.rel(store.p.ageKey)} cannot decrypt secrets/ after this; keep a key of the new set`);
   const files: FileWrite[] = [store.sopsConfig(next)];
   for (const path of store.sopsFiles()) files.push({ path, content: await store.encrypt(await store.readDocument(path, ''), next) });
-  store.written(writeFiles(files));
+  store.commit(files);
 }
 
 export interface SyncOptions {
@@ -497,9 +551,15 @@ export async function sync(ctx: CertsContext, options: SyncOptions = {}): Promis
     const data = await store.read(path, '');
     files.push(await store.clientFile(name, target, data['ca.pem'], { certPem: data['cert.pem'], keyPem: data['key.pem'] }));
   }
-  store.written(writeFiles(files));
+  // Public copies of every bundle, rewritten from the encrypted ones: what `check` without the key reads.
+  const rewritten = new Set(files.map((f) => f.path));
+  for (const path of store.sopsFiles()) {
+    if (!rewritten.has(path) && !removed.includes(path)) store.publish(path, await store.read(path, ''));
+  }
+  store.commit(files);
   for (const path of removed) {
     rmSync(path);
+    store.unpublish(path);
     ctx.log(`removed ${store.rel(path)}: its Secret has a new name`);
   }
 }
@@ -564,12 +624,19 @@ export interface CheckResult {
   readonly ok: boolean;
 }
 
-/** Decrypts every certificate and reports on it against what the app serves now. */
+/**
+ * Reports on every certificate against what the app serves now: expiry, names, chains, purpose, trust
+ * anchors and the rotation phase. With the age key it decrypts each bundle, also checks every key against
+ * its certificate and the public copies against the encrypted ones; without it (CI) it reads the public copies.
+ */
 export async function check(ctx: CertsContext, minDaysLeft = 30): Promise<CheckResult> {
   const store = new SecretsStore(ctx);
-  const state = await store.readCa();
+  const notes: string[] = store.hasKey() ? [] : [`no age key: checked the public copies in ${store.rel(store.p.public)}; run with the key to check each key against its certificate`];
+  const ca = await store.certificates(store.p.ca, 'run `npm run certs -- init`');
+  const state: CaState = { ca: { certPem: ca.data['ca.pem'], keyPem: ca.data['ca.key'] }, previousCaPem: ca.data['previous-ca.pem'] };
   const common = { now: ctx.now, minDaysLeft };
   const reports = [checkCertificate({ ...common, label: `CA ${caGeneration(state.ca.certPem)}`, certPem: state.ca.certPem, keyPem: state.ca.keyPem, caPem: state.ca.certPem, role: 'ca' })];
+  reports[0].problems.push(...ca.problems);
   // Outside a rotation every bundle trusts the current CA alone; during one, at most the retiring CA besides.
   const allowed = new Set([state.ca.certPem, state.previousCaPem].filter((p): p is string => !!p).map((p) => p.trim()));
   const anchorProblems = (bundlePem: string, must: 'current' | 'rotation'): string[] => {
@@ -588,10 +655,10 @@ export async function check(ctx: CertsContext, minDaysLeft = 30): Promise<CheckR
   const daemonTrust: string[] = [];
   for (const server of ctx.plan.servers) {
     const path = store.p.server(server.secretName);
-    const data = await store.read(path, SERVER_HINT);
+    const { data, problems } = await store.certificates(path, SERVER_HINT);
     const report = checkCertificate({ ...common, label: `server (${server.secretName})`, certPem: data['cert.pem'], keyPem: data['key.pem'], caPem: trustBundle(state), mustCover: server, role: 'server' });
     if (!splitPemBundle(data['ca.pem']).some((p) => p.trim() === state.ca.certPem.trim())) report.problems.push('the daemon does not trust the current CA: run rotate');
-    report.problems.push(...anchorProblems(data['ca.pem'], 'rotation'));
+    report.problems.push(...anchorProblems(data['ca.pem'], 'rotation'), ...problems);
     // What synth and CI read without the key must be what the certificate says.
     if (plainMetadata(path).annotations?.[SANS_ANNOTATION] !== certificateSans(data['cert.pem']).join(',')) {
       report.problems.push(`its ${SANS_ANNOTATION} annotation does not list the certificate's SANs: run \`npm run certs -- sync\``);
@@ -599,16 +666,15 @@ export async function check(ctx: CertsContext, minDaysLeft = 30): Promise<CheckR
     reports.push(report);
     daemonTrust.push(data['ca.pem']);
   }
-  const notes: string[] = [];
   const retiring: string[] = [];
   for (const name of [IN_CLUSTER_CLIENT, ...store.clientNames()]) {
     if (!existsSync(store.p.client(name))) continue;
-    const data = await store.read(store.p.client(name), '');
+    const { data, problems } = await store.certificates(store.p.client(name), '');
     // A client must chain to a CA every daemon trusts, and verify the servers with its own ca.pem.
     const issuer = [state.ca.certPem, state.previousCaPem].find((ca): ca is string => !!ca && chainsTo(data['cert.pem'], ca));
     const label = `client ${name}${issuer ? `, chains to ${caLabel(issuer, state)}` : ''}`;
     const report = checkCertificate({ ...common, label, certPem: data['cert.pem'], keyPem: data['key.pem'], caPem: daemonTrust.join(''), role: 'client' });
-    report.problems.push(...anchorProblems(data['ca.pem'], 'current'));
+    report.problems.push(...anchorProblems(data['ca.pem'], 'current'), ...problems);
     if (issuer && issuer !== state.ca.certPem) retiring.push(name);
     if (!issuer) report.problems.push(`chains to no CA of this repository: re-issue it with \`npm run certs -- issue-client ${name} --renew\``);
     reports.push(report);

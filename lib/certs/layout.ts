@@ -1,5 +1,5 @@
 import { existsSync } from 'fs';
-import { join } from 'path';
+import { join, relative } from 'path';
 import { readSopsFile } from '../sops/metadata';
 import { isDnsLabel } from '../validation';
 import { readText } from './files';
@@ -28,6 +28,10 @@ export function paths(root: string) {
     server: (secretName: string) => join(root, 'apps', `${secretName}.yaml`),
     namespace: join(root, 'apps', 'namespace.yaml'),
     clients: join(root, 'clients'),
+    /** Public copies of the certificates (never keys), for checks without the age key; nothing applies them. */
+    public: join(root, 'public'),
+    /** The folder holding the public copies of one encrypted bundle: public/<its path without .yaml>/. */
+    publicOf: (bundlePath: string) => join(root, 'public', relative(root, bundlePath).replace(/\.yaml$/, '')),
     client: (name: string) => {
       if (name === IN_CLUSTER_CLIENT) return join(root, 'apps', `${IN_CLUSTER_SECRET}.yaml`);
       if (!isDnsLabel(name)) throw new CertsUsageError(`invalid client name ${JSON.stringify(name)}: use a DNS label, lowercase letters, digits and "-"`);
