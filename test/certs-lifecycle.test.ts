@@ -355,7 +355,8 @@ describe('certs check without the key, as CI runs it', () => {
     const moved = await certs.check(context({ loadBalancerIP: '10.20.0.15' }));
     expect(moved.reports[1].problems).toEqual(['SANs miss IP 10.20.0.15']);
     const late = await certs.check(certsContext(root, {}, { now: new Date(Date.now() + 340 * 86_400_000) }), 30);
-    expect(late.reports[1].problems[0]).toMatch(/^expires in \d+ days .*under the 30-day threshold$/);
+    expect(late.reports[1].problems[0]).toMatch(/^expires in \d+ days \(\d{4}-.*\), under the 30-day threshold: renew with `npm run certs -- rotate`$/);
+    expect(late.reports[2].problems[0]).toMatch(/^expires in \d+ days .*: renew with `npm run certs -- issue-client in-cluster --renew`, then export it$/);
   });
 
   test('with the key, a public copy that differs from the encrypted one names the fix, and sync rewrites it', async () => {

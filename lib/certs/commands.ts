@@ -679,6 +679,12 @@ export async function check(ctx: CertsContext, minDaysLeft = 30): Promise<CheckR
     if (!issuer) report.problems.push(`chains to no CA of this repository: re-issue it with \`npm run certs -- issue-client ${name} --renew\``);
     reports.push(report);
   }
+  // An expiry names the command that renews that certificate: CI prints it, where nobody holds the key.
+  const renew = (label: string) => (label.startsWith('CA') ? '`npm run certs -- rotate --ca`, then renew every client and `rotate --finish-ca`'
+    : label.startsWith('server') ? '`npm run certs -- rotate`' : `\`npm run certs -- issue-client ${label.split(/[ ,]/)[1]} --renew\`, then export it`);
+  for (const report of reports) {
+    report.problems.splice(0, report.problems.length, ...report.problems.map((p) => (/^(expired|expires)/.test(p) ? `${p}: renew with ${renew(report.label)}` : p)));
+  }
   if (state.previousCaPem) {
     notes.push(`CA rotation under way (phase 1): the daemons trust CA ${caGeneration(state.previousCaPem)} (retiring) and CA ${caGeneration(state.ca.certPem)} (current)`);
     notes.push(retiring.length
