@@ -10,7 +10,7 @@ import { parseIdentities } from '../lib/sops/age-keys';
 import { decryptDocument } from '../lib/sops/sops-file';
 import { keyPool } from './support/keys';
 import { certsContext } from './support/certs';
-import { handshake } from './support/tls';
+import { bundlesConnect } from './support/tls';
 
 const newKeyPair = keyPool();
 let root: string;
@@ -22,14 +22,8 @@ const snapshot = () => Object.fromEntries(['.sops.yaml', 'apps/namespace.yaml', 
   .map((f) => [f, existsSync(join(root, f)) ? readFileSync(join(root, f), 'utf8') : undefined]));
 
 /** Does a client bundle get through the daemon's mutual TLS, as buildctl would? */
-async function connects(client: { 'ca.pem': string; 'cert.pem': string; 'key.pem': string }, servername = 'buildkitd.buildkit.svc.cluster.local') {
-  const daemon = await secretData(paths(root).server('buildkit-daemon-certs'));
-  return (await handshake({
-    server: { key: daemon['key.pem'], cert: daemon['cert.pem'], ca: daemon['ca.pem'] },
-    client: { key: client['key.pem'], cert: client['cert.pem'], ca: client['ca.pem'] },
-    servername,
-  })).ok;
-}
+const connects = async (client: Record<string, string>, servername?: string) =>
+  bundlesConnect(await secretData(paths(root).server('buildkit-daemon-certs')), client, servername);
 
 beforeEach(() => {
   root = join(mkdtempSync(join(tmpdir(), 'buildkit-certs-')), 'secrets');

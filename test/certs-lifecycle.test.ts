@@ -11,7 +11,7 @@ import { decryptDocument, encryptDocument } from '../lib/sops/sops-file';
 import { certsContext } from './support/certs';
 import { ROOT } from './support/dist';
 import { keyPool } from './support/keys';
-import { handshake } from './support/tls';
+import { bundlesConnect, handshake } from './support/tls';
 
 const newKeyPair = keyPool();
 let work: string;
@@ -24,14 +24,7 @@ const daemonFile = () => paths(root).server('buildkit-daemon-certs');
 const pems = (bundleText: string) => bundleText.match(/-----BEGIN CERTIFICATE-----/g)?.length ?? 0;
 
 /** Does a client bundle complete mutual TLS with the daemon as secrets/ configures it now? */
-async function connects(client: Record<string, string>, servername = 'buildkitd.buildkit.svc.cluster.local') {
-  const daemon = await bundle(daemonFile());
-  return (await handshake({
-    server: { key: daemon['key.pem'], cert: daemon['cert.pem'], ca: daemon['ca.pem'] },
-    client: { key: client['key.pem'], cert: client['cert.pem'], ca: client['ca.pem'] },
-    servername,
-  })).ok;
-}
+const connects = async (client: Record<string, string>) => bundlesConnect(await bundle(daemonFile()), client);
 
 beforeEach(() => {
   work = mkdtempSync(join(tmpdir(), 'buildkit-lifecycle-'));

@@ -39,3 +39,14 @@ export async function handshake(o: HandshakeOptions): Promise<HandshakeResult> {
     server.close();
   }
 }
+
+type Bundle = Record<string, string>;
+
+/** Does a client bundle get through a daemon bundle's mutual TLS (files as the Secrets hold them), as buildctl would? */
+export async function bundlesConnect(daemon: Bundle, client: Bundle, servername = 'buildkitd.buildkit.svc.cluster.local'): Promise<boolean> {
+  return (await handshake({
+    server: { key: daemon['key.pem'], cert: daemon['cert.pem'], ca: daemon['ca.pem'] },
+    client: { key: client['key.pem'], cert: client['cert.pem'], ca: client['ca.pem'] },
+    servername,
+  })).ok;
+}
