@@ -63,8 +63,13 @@ describe('certs init', () => {
     await init(context());
     const text = readFileSync(paths(root).server('buildkit-daemon-certs'), 'utf8');
     const doc = await decryptSops(text, { secretKey: identities()[0], fileType: 'yaml' }) as any;
-    expect(doc.metadata).toMatchObject({ name: 'buildkit-daemon-certs', namespace: 'buildkit' });
+    // What Flux needs to apply it, and what ties it to this tool.
+    expect(doc).toMatchObject({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque' });
+    expect(doc.metadata).toMatchObject({ name: 'buildkit-daemon-certs', namespace: 'buildkit', labels: { 'app.kubernetes.io/managed-by': 'buildkit-service' } });
     expect(Object.keys(doc.stringData)).toEqual(['ca.pem', 'cert.pem', 'key.pem']);
+    const client = await decryptSops(readFileSync(paths(root).client('in-cluster'), 'utf8'), { secretKey: identities()[0], fileType: 'yaml' }) as any;
+    expect(client).toMatchObject({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'buildkit-client-certs',
+      labels: { 'app.kubernetes.io/managed-by': 'buildkit-service', 'buildkit-service/client': 'in-cluster' } } });
     expect(doc).toEqual(await decryptDocument(text, identities()));
   });
 

@@ -81,6 +81,9 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   ['an unknown workload', { workload: 'daemonset' as any }, /invalid workload "daemonset": use 'deployment' or 'statefulset'/],
   ['a native builder on the main IP', { nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '192.168.80.110' }] }, /192\.168\.80\.110 is used twice/],
   ['a cluster domain with a space', { clusterDomain: 'cluster local' }, /^BuildkitChart: invalid clusterDomain "cluster local"/],
+  ['a 254-character cluster domain', { clusterDomain: [...Array(3)].map(() => 'c'.repeat(63)).join('.') + '.' + 'd'.repeat(62) }, /^BuildkitChart: invalid clusterDomain "c+\.c+\.c+\.d+": use a DNS name/],
+  ['a cluster domain with a 64-character label', { clusterDomain: `${'c'.repeat(64)}.local` }, /^BuildkitChart: invalid clusterDomain "c{64}\.local"/],
+  ['a cluster domain with one bad label among good ones', { clusterDomain: 'cluster.Local' }, /invalid clusterDomain "cluster\.Local"/],
 ];
 
 describe('bad settings fail the synth with one clear line, and dist/ stays as it was', () => {
@@ -111,7 +114,11 @@ describe('bad settings fail the synth with one clear line, and dist/ stays as it
     ['every architecture nodes carry', { architecture: 'riscv64', nativeBuilders: [{ architecture: '386', loadBalancerIP: '10.0.0.9' }] }],
     ['a registry with a port and a tag', { image: 'registry.local:5000/moby/buildkit:v0.27.1-rootless' }],
     ['replicas 3 on ephemeral caches', { replicas: 3 }],
-    ['port 1 and port 65535', { port: 65535 }],
+    ['port 65535', { port: 65535 }],
+    ['port 1', { port: 1 }],
+    ['a 63-character name and a one-character namespace', { name: 'a'.repeat(63), namespace: 'b' }],
+    ['a 253-character cluster domain of 63-character labels', { clusterDomain: [...Array(3)].map(() => 'c'.repeat(63)).join('.') + '.' + 'd'.repeat(61) }],
+    ['an image without a slash', { image: 'buildkit:v0.27.1-rootless' }],
     ['a StatefulSet with a per-replica Longhorn cache and 3 replicas', { workload: 'statefulset', replicas: 3, cache: { persistent: true } }],
   ] as Array<[string, BuildkitChartProps]>)('accepts %s', (_name, props) => {
     expect(() => synthChart(props)).not.toThrow();
