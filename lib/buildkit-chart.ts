@@ -1,7 +1,7 @@
 import { Chart, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
 import { KubeNamespace } from '../imports/k8s';
-import { BuildkitDaemon, DAEMON_RESOURCES_SHAPE, DaemonResources, WorkloadKind } from './buildkit-daemon';
+import { BuildkitDaemon, DAEMON_RESOURCES_SHAPE, DaemonResources, HistorySettings, WorkloadKind } from './buildkit-daemon';
 import { BuildkitMetrics } from './buildkit-metrics';
 import { BuildkitNetworkPolicy, BuildkitNetworkPolicyProps, NETWORK_POLICY_SHAPE } from './buildkit-network-policy';
 import { BuildkitService, BuildkitServiceProps } from './buildkit-service';
@@ -128,6 +128,24 @@ export interface BuildkitChartProps {
   readonly resources?: DaemonResources;
 
   /**
+   * Build steps each daemon runs at once (`max-parallelism`); the default memory limit follows it.
+   * @default - the CPU request rounded up, at least 2
+   */
+  readonly maxParallelism?: number;
+
+  /**
+   * How much build history each daemon keeps.
+   * @default { maxAge: '168h', maxEntries: 300 }
+   */
+  readonly history?: HistorySettings;
+
+  /**
+   * SELinux type of the daemon's container, such as 'spc_t' on SELinux nodes.
+   * @default - the runtime's default type
+   */
+  readonly seLinuxType?: string;
+
+  /**
    * ClientIP affinity on the shared LoadBalancer when replicas > 1.
    * @default 10800
    */
@@ -216,7 +234,7 @@ const PROPS_SHAPE: PropsShape<BuildkitChartProps> = {
   nativeBuilders: [{ architecture: true, loadBalancerIP: true, name: true }],
   metrics: { port: true, serviceMonitor: true, scrapeAnnotations: true, monitoringNamespace: true }, networkPolicy: networkPolicyShape,
   clusterDomain: true, certSecretName: true, certRevision: true, addressPool: true, legacyMetallbAnnotations: true,
-  legacyAppArmorAnnotation: true,
+  legacyAppArmorAnnotation: true, maxParallelism: true, history: { maxAge: true, maxEntries: true }, seLinuxType: true,
 };
 
 /** The whole service: namespace, certificates, cache, daemons and LoadBalancers, with the seed's defaults. */
@@ -261,6 +279,9 @@ export class BuildkitChart extends Chart {
       drainTimeoutSeconds: props.drainTimeoutSeconds,
       metricsPort: props.metrics ? props.metrics.port ?? 6060 : undefined,
       legacyAppArmorAnnotation: props.legacyAppArmorAnnotation,
+      maxParallelism: props.maxParallelism,
+      history: props.history,
+      seLinuxType: props.seLinuxType,
     };
     const clusterDomain = checkDnsSubdomain('BuildkitChart', 'clusterDomain', props.clusterDomain ?? SEED.clusterDomain);
     const serviceSettings: Omit<BuildkitServiceProps, 'daemon'> = {

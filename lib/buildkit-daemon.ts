@@ -33,14 +33,29 @@ export interface ComputeResources {
 export interface DaemonResources {
   /**
    * What the scheduler reserves.
-   * @default { cpu: '500m', memory: '1Gi' }
+   * @default - cpu '500m'; memory equal to the memory limit
    */
   readonly requests?: ComputeResources;
   /**
    * Hard caps.
-   * @default { memory: '8Gi' } - no CPU limit: throttling only slows builds, the request already reserves a share
+   * @default - memory 2Gi per parallel step plus 2Gi for the daemon (6Gi at the default parallelism of 2); no CPU
+   * limit: throttling only slows builds, the request already reserves a share
    */
   readonly limits?: ComputeResources;
+}
+
+/** Build history BuildKit keeps (`buildctl debug histories`, the preStop hook's source). */
+export interface HistorySettings {
+  /**
+   * Records older than this go: a Go duration such as '168h'.
+   * @default '168h'
+   */
+  readonly maxAge?: string;
+  /**
+   * At most this many records.
+   * @default 300
+   */
+  readonly maxEntries?: number;
 }
 
 /** How the daemons run: interchangeable pods, or pods with a stable name and cache each. */
@@ -124,6 +139,27 @@ export interface BuildkitDaemonProps {
   readonly architecture?: string;
 
   /**
+   * Build steps the daemon runs at once, across all its builds (`[worker.oci] max-parallelism`). With
+   * cgroup v2 one step over the memory limit kills the daemon and every running build, so this bounds memory
+   * too. From 1 to 64.
+   * @default - the CPU request rounded up, at least 2: as fast as unbounded on those cores, with half the latency
+   */
+  readonly maxParallelism?: number;
+
+  /**
+   * How much build history the daemon keeps.
+   * @default { maxAge: '168h', maxEntries: 300 }
+   */
+  readonly history?: HistorySettings;
+
+  /**
+   * The SELinux type of the container, for SELinux nodes where rootless BuildKit cannot mount devpts:
+   * 'spc_t' (super-privileged container). Privileged namespaces only.
+   * @default - the runtime's default type
+   */
+  readonly seLinuxType?: string;
+
+  /**
    * Set AppArmor with the `container.apparmor.security.beta.kubernetes.io` annotation instead of the
    * `appArmorProfile` field, for clusters older than Kubernetes 1.30.
    * @default false
@@ -138,7 +174,12 @@ const SOCKET = `unix:///run/user/${UID}/buildkit/buildkitd.sock`;
 const CONFIG_DIR = '/home/user/.config/buildkit';
 const WORKERS_CHECK = ['buildctl', '--addr', SOCKET, 'debug', 'workers'];
 
-const DEFAULT_RESOURCES = { requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '8Gi' } };
+const DEFAULT_CPU_REQUEST = '500m';
+/** Memory per parallel build step, and for the daemon itself: the default limit is built from these. */
+const STEP_MEMORY_GIB = 2;
+const DAEMON_MEMORY_GIB = 2;
+const HISTORY_DEFAULTS = { maxAge: '168h', maxEntries: 300 };
+const GO_DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
 /** Upper bounds, documented on the props: beyond them a value is a typo, not a plan. */
 const MAX_REPLICAS = 100;
 const MAX_DRAIN_SECONDS = 86_400;
@@ -148,6 +189,7 @@ export const DAEMON_RESOURCES_SHAPE: PropsShape<DaemonResources> = { requests: C
 const PROPS_SHAPE: PropsShape<BuildkitDaemonProps> = {
   name: true, image: true, imageIsRootless: true, replicas: true, workload: true, port: true, resources: DAEMON_RESOURCES_SHAPE,
   tls: true, cache: true, drainTimeoutSeconds: true, metricsPort: true, architecture: true, legacyAppArmorAnnotation: true,
+  maxParallelism: true, history: { maxAge: true, maxEntries: true }, seLinuxType: true,
 };
 
 function sha256(text: string): string {
@@ -168,11 +210,22 @@ function quantities(owner: string, prop: string, values: ComputeResources): Reco
   return out;
 }
 
-/** Requests and limits with the defaults filled in; the API server refuses a request above its limit. */
-function containerResources(owner: string, given: DaemonResources = {}) {
-  const requests: ComputeResources = { ...DEFAULT_RESOURCES.requests, ...given.requests };
-  const limits: ComputeResources = { ...DEFAULT_RESOURCES.limits, ...given.limits };
+/**
+ * Requests and limits with the defaults filled in. Memory: a limit that holds every parallel step, and a
+ * request equal to it, so that neither the scheduler's overcommit nor node-pressure eviction (which takes
+ * pods above their request first) ends running builds. The API server refuses a request above its limit.
+ */
+function containerResources(owner: string, given: DaemonResources, parallelism: number, cache: CacheVolume) {
+  const limits: ComputeResources = { memory: `${STEP_MEMORY_GIB * parallelism + DAEMON_MEMORY_GIB}Gi`, ...given.limits };
+  const requests: ComputeResources = { cpu: DEFAULT_CPU_REQUEST, memory: limits.memory, ...given.requests };
   const result = { requests: quantities(owner, 'resources.requests', requests), limits: quantities(owner, 'resources.limits', limits) };
+  // An emptyDir cache lives on the node's disk: reserve it, or the scheduler packs several caches onto one disk.
+  if (cache.ephemeral) result.requests['ephemeral-storage'] = Quantity.fromString(cache.size);
+  const floorGiB = parallelism * 0.5 + 0.5;
+  if (parseQuantity(limits.memory!)! < floorGiB * 2 ** 30) {
+    throw new Error(`${owner}: invalid resources.limits.memory ${JSON.stringify(limits.memory)}: ${parallelism} parallel steps need at least ${floorGiB}Gi `
+      + '(512Mi each and the daemon\'s); raise the limit or lower maxParallelism');
+  }
   for (const key of ['cpu', 'memory'] as const) {
     const request = requests[key];
     const limit = limits[key];
@@ -201,6 +254,8 @@ export class BuildkitDaemon extends Construct {
   public readonly replicas: number;
   public readonly image: string;
   public readonly workloadKind: WorkloadKind;
+  /** Build steps the daemon runs at once. */
+  public readonly maxParallelism: number;
   /** The `kubernetes.io/arch` its pods are pinned to, if any. */
   public readonly architecture?: string;
   /** The metrics port, when the daemon serves one. */
@@ -239,11 +294,22 @@ export class BuildkitDaemon extends Construct {
       throw new Error(`${owner}: invalid replicas ${this.replicas}: a persistent cache volume serves one daemon `
         + '(BuildKit allows one daemon per state directory); use replicas 1, a per-replica cache (StatefulSet) or an ephemeral cache');
     }
-    const resources = containerResources(owner, props.resources);
+    const cpuRequest = parseQuantity(props.resources?.requests?.cpu ?? DEFAULT_CPU_REQUEST);
+    this.maxParallelism = props.maxParallelism === undefined
+      ? Math.max(2, Math.ceil(cpuRequest ?? 0))
+      : checkBoundedInteger(owner, 'maxParallelism', props.maxParallelism, 64, 'build steps at once', 1);
+    const history = { ...HISTORY_DEFAULTS, ...props.history };
+    if (!GO_DURATION.test(history.maxAge)) throw new Error(`${owner}: invalid history.maxAge ${JSON.stringify(history.maxAge)}: use a Go duration such as 168h or 30m`);
+    checkBoundedInteger(owner, 'history.maxEntries', history.maxEntries, 100_000, 'records');
+    const resources = containerResources(owner, props.resources ?? {}, this.maxParallelism, this.cache);
+    if (props.seLinuxType !== undefined && !/^[a-z][a-z0-9_]*_t$/.test(props.seLinuxType)) {
+      throw new Error(`${owner}: invalid seLinuxType ${JSON.stringify(props.seLinuxType)}: use an SELinux type such as spc_t`);
+    }
     this.selectorLabels = selectorLabels(this.name);
     const labels = { ...this.selectorLabels, ...MANAGED_BY };
 
-    const toml = renderBuildkitdToml(gcLimitsFor(this.cache.sizeBytes));
+    const toml = renderBuildkitdToml(gcLimitsFor(this.cache.sizeBytes, this.cache.headroomBytes),
+      { maxParallelism: this.maxParallelism, historyMaxAge: history.maxAge, historyMaxEntries: history.maxEntries });
     this.config = new KubeConfigMap(this, 'Config', {
       metadata: { name: `${this.name}-config`, labels },
       data: { 'buildkitd.toml': toml, 'prestop.sh': PRESTOP_SCRIPT },
@@ -283,7 +349,8 @@ export class BuildkitDaemon extends Construct {
         terminationGracePeriodSeconds: drainSeconds + 30,
         nodeSelector: props.architecture ? { 'kubernetes.io/arch': props.architecture } : undefined,
         topologySpreadConstraints: spread,
-        securityContext: { runAsUser: UID, runAsGroup: UID, runAsNonRoot: true, fsGroup: UID },
+        // OnRootMismatch: a large persistent cache is not re-chowned file by file at every start.
+        securityContext: { runAsUser: UID, runAsGroup: UID, runAsNonRoot: true, fsGroup: UID, fsGroupChangePolicy: 'OnRootMismatch' },
         containers: [{
           name: CONTAINER,
           image: this.image,
@@ -303,6 +370,7 @@ export class BuildkitDaemon extends Construct {
             // rootlesskit and buildkitd write under /run/user, /tmp and $HOME; upstream keeps the root writable.
             readOnlyRootFilesystem: false,
             seccompProfile: { type: 'Unconfined' },
+            ...(props.seLinuxType ? { seLinuxOptions: { type: props.seLinuxType } } : {}),
             ...(legacyAppArmor ? {} : { appArmorProfile: { type: 'Unconfined' } }),
           },
           volumeMounts: [

@@ -13,32 +13,46 @@ export interface GcLimits {
 }
 
 /**
- * Absolute limits for a cache volume of the given size. BuildKit's defaults are percentages of the disk,
- * which on an emptyDir is the node's whole disk, far beyond the volume's sizeLimit (the kubelet evicts the
- * pod past it). Pruning at 75% leaves room for the build running when it starts.
+ * Absolute limits for a cache volume of the given size that keeps `headroomBytes` free above the GC
+ * threshold. BuildKit's defaults are percentages of the disk, which on an emptyDir is the node's whole disk,
+ * far beyond the volume's sizeLimit (the kubelet evicts the pod past it). GC runs at most once a minute, so
+ * the headroom must hold what the builds write in a minute.
  */
-export function gcLimitsFor(cacheBytes: number): GcLimits {
+export function gcLimitsFor(cacheBytes: number, headroomBytes: number): GcLimits {
   const mib = Math.floor(cacheBytes / MiB);
+  const headroom = Math.ceil(headroomBytes / MiB);
   return {
     reservedSpaceMiB: Math.floor(mib * 0.1),
-    maxUsedSpaceMiB: Math.floor(mib * 0.75),
-    minFreeSpaceMiB: Math.floor(mib * 0.1),
+    maxUsedSpaceMiB: mib - headroom,
+    minFreeSpaceMiB: headroom,
   };
 }
 
+/** What buildkitd.toml says besides the GC limits. */
+export interface DaemonTuning {
+  /** `[worker.oci] max-parallelism`: build steps the daemon runs at once, across all builds. */
+  readonly maxParallelism: number;
+  /** `[history] maxAge`: a Go duration such as '168h'. */
+  readonly historyMaxAge: string;
+  /** `[history] maxEntries`. */
+  readonly historyMaxEntries: number;
+}
+
 /** buildkitd.toml for the rootless OCI worker. BuildKit parses these sizes as binary units. */
-export function renderBuildkitdToml(gc: GcLimits): string {
+export function renderBuildkitdToml(gc: GcLimits, tuning: DaemonTuning): string {
   const config = {
     worker: {
       oci: {
-        enabled: true,
-        gc: true,
-        reservedSpace: `${gc.reservedSpaceMiB}MiB`,
-        maxUsedSpace: `${gc.maxUsedSpaceMiB}MiB`,
-        minFreeSpace: `${gc.minFreeSpaceMiB}MiB`,
+        'enabled': true,
+        'gc': true,
+        'reservedSpace': `${gc.reservedSpaceMiB}MiB`,
+        'maxUsedSpace': `${gc.maxUsedSpaceMiB}MiB`,
+        'minFreeSpace': `${gc.minFreeSpaceMiB}MiB`,
+        'max-parallelism': tuning.maxParallelism,
       },
       containerd: { enabled: false },
     },
+    history: { maxAge: tuning.historyMaxAge, maxEntries: tuning.historyMaxEntries },
   };
-  return `# Written by buildkit-service from the cache size; change the chart's cache props, not this file.\n${stringify(config)}`;
+  return `# Written by buildkit-service from the chart's settings; change those, not this file.\n${stringify(config)}`;
 }

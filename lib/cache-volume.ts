@@ -35,6 +35,15 @@ export interface CacheVolumeProps {
   readonly size?: string;
 
   /**
+   * Room kept free between BuildKit's GC threshold (maxUsedSpace) and the size. GC runs at most once a
+   * minute and never during a build, so this must hold what all builds write in a minute: 14 parallel
+   * 450 MB layers took 7 s on 2 cores (design/concurrency-notes.md). Past the size the kubelet evicts the pod.
+   * At least 2Gi, at most half the size.
+   * @default - a quarter of the size
+   */
+  readonly headroom?: string;
+
+  /**
    * Storage class of the claims (persistent only).
    * @default 'longhorn'
    */
@@ -47,12 +56,19 @@ export interface CacheVolumeProps {
   readonly claimName?: string;
 }
 
-export const CACHE_VOLUME_SHAPE: PropsShape<CacheVolumeProps> = { persistent: true, perReplica: true, size: true, storageClassName: true, claimName: true };
+export const CACHE_VOLUME_SHAPE: PropsShape<CacheVolumeProps> = {
+  persistent: true, perReplica: true, size: true, headroom: true, storageClassName: true, claimName: true,
+};
+const MIN_HEADROOM = '2Gi';
 
 /** The daemon's state directory: an emptyDir by default, a Longhorn-backed claim, or a claim per replica. */
 export class CacheVolume extends Construct {
   /** Size in bytes, for the daemon's GC limits. */
   public readonly sizeBytes: number;
+  /** Room above the GC threshold, in bytes. */
+  public readonly headroomBytes: number;
+  /** An emptyDir: the node's disk backs it, so the pod requests that much ephemeral storage. */
+  public readonly ephemeral: boolean;
   public readonly size: string;
   public readonly perReplica: boolean;
   /** The shared claim, when persistent and not per replica; such a claim serves exactly one daemon. */
@@ -69,11 +85,17 @@ export class CacheVolume extends Construct {
       throw new Error(`CacheVolume: invalid size ${JSON.stringify(this.size)}: below the ${MIN_CACHE_SIZE} minimum, too small to hold `
         + `what builds write between two garbage collections (the kubelet evicts the pod past the size); use at least ${MIN_CACHE_SIZE}`);
     }
+    this.headroomBytes = props.headroom === undefined ? Math.floor(this.sizeBytes / 4) : checkQuantity('CacheVolume', 'headroom', props.headroom, '10Gi');
+    if (props.headroom !== undefined && (this.headroomBytes < parseQuantity(MIN_HEADROOM)! || this.headroomBytes > this.sizeBytes / 2)) {
+      throw new Error(`CacheVolume: invalid headroom ${JSON.stringify(props.headroom)}: it must hold a minute of build writes (at least ${MIN_HEADROOM}) `
+        + `and leave the cache at least half of the ${this.size} size; raise size or change headroom`);
+    }
     const persistent = props.persistent ?? false;
     this.perReplica = props.perReplica ?? false;
     if (this.perReplica && !persistent) {
       throw new Error('CacheVolume: invalid perReplica true: a claim per replica is a persistent cache; set persistent true as well');
     }
+    this.ephemeral = !persistent;
     if (!persistent) return;
     const spec = {
       accessModes: ['ReadWriteOnce'],

@@ -9,7 +9,7 @@ export const SEED = {
   port: 1234,
   clusterDomain: 'cluster.local',
   certSecretName: 'buildkit-daemon-certs',
-  image: 'moby/buildkit:v0.27.1-rootless',
+  image: 'moby/buildkit:v0.32.2-rootless',
 } as const;
 
 /** Where clients reach the daemons: every Service name and LoadBalancer IP that serves the daemon certificate. */

@@ -34,9 +34,9 @@ export function checkPositiveInteger(owner: string, prop: string, value: number)
   return value;
 }
 
-/** A whole number from 0 to `max`, the documented upper bound. */
-export function checkBoundedInteger(owner: string, prop: string, value: number, max: number, why: string): number {
-  if (!Number.isInteger(value) || value < 0 || value > max) fail(owner, prop, value, `use a whole number from 0 to ${max} (${why})`);
+/** A whole number from `min` to `max`, the documented bounds. */
+export function checkBoundedInteger(owner: string, prop: string, value: number, max: number, why: string, min = 0): number {
+  if (!Number.isInteger(value) || value < min || value > max) fail(owner, prop, value, `use a whole number from ${min} to ${max} (${why})`);
   return value;
 }
 

@@ -66,7 +66,7 @@ describe('the default chart (the seed, no settings)', () => {
   });
 
   test('runs as uid/gid 1000 with the privileges rootless BuildKit needs and no more', () => {
-    expect(pod.spec.securityContext).toEqual({ runAsUser: 1000, runAsGroup: 1000, runAsNonRoot: true, fsGroup: 1000 });
+    expect(pod.spec.securityContext).toEqual({ runAsUser: 1000, runAsGroup: 1000, runAsNonRoot: true, fsGroup: 1000, fsGroupChangePolicy: 'OnRootMismatch' });
     expect(container.securityContext).toEqual({
       runAsUser: 1000,
       runAsGroup: 1000,
@@ -81,7 +81,9 @@ describe('the default chart (the seed, no settings)', () => {
   });
 
   test('sizes resources for BuildKit, not cdk8s-plus defaults', () => {
-    expect(container.resources).toEqual({ requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '8Gi' } });
+    // Memory: 2Gi for each of the 2 parallel steps and 2Gi for the daemon, requested as much as limited, so that
+    // neither overcommit nor node-pressure eviction ends running builds; the emptyDir cache's disk, reserved.
+    expect(container.resources).toEqual({ requests: { 'cpu': '500m', 'memory': '6Gi', 'ephemeral-storage': '50Gi' }, limits: { memory: '6Gi' } });
   });
 
   test('mounts the cache at the state directory, the config read-only and the certificates read-only at /certs', () => {
@@ -100,8 +102,9 @@ describe('the default chart (the seed, no settings)', () => {
   test('buildkitd.toml caps the cache in absolute sizes under the 50Gi emptyDir', () => {
     const toml = parse(find(manifests, 'ConfigMap', 'buildkitd-config').data['buildkitd.toml']) as any;
     expect(toml.worker.oci).toEqual({
-      enabled: true, gc: true, reservedSpace: '5120MiB', maxUsedSpace: '38400MiB', minFreeSpace: '5120MiB',
+      'enabled': true, 'gc': true, 'reservedSpace': '5120MiB', 'maxUsedSpace': '38400MiB', 'minFreeSpace': '12800MiB', 'max-parallelism': 2,
     });
+    expect(toml.history).toEqual({ maxAge: '168h', maxEntries: 300 });
   });
 
   test('a rollout waits for running builds before the daemon stops', () => {
@@ -191,7 +194,13 @@ describe('settings', () => {
 
   test('resources override field by field', () => {
     const container = daemonContainer(synthChart({ resources: { requests: { cpu: '2' }, limits: { cpu: '4' } } }));
-    expect(container.resources).toEqual({ requests: { cpu: '2', memory: '1Gi' }, limits: { cpu: '4', memory: '8Gi' } });
+    // A CPU request of 2 means 2 parallel steps: 2 × 2Gi + 2Gi of memory, requested as much as limited.
+    expect(container.resources).toEqual({ requests: { 'cpu': '2', 'memory': '6Gi', 'ephemeral-storage': '50Gi' }, limits: { cpu: '4', memory: '6Gi' } });
+    const four = daemonContainer(synthChart({ resources: { requests: { cpu: '3500m' } } }));
+    expect(four.resources.limits.memory).toBe('10Gi');
+    expect(four.resources.requests.memory).toBe('10Gi');
+    const own = daemonContainer(synthChart({ resources: { requests: { memory: '2Gi' }, limits: { memory: '12Gi' } }, cache: { persistent: true } }));
+    expect(own.resources).toEqual({ requests: { cpu: '500m', memory: '2Gi' }, limits: { memory: '12Gi' } });
   });
 
   test('older clusters get the AppArmor annotation instead of the field', () => {

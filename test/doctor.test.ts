@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { execFile } from 'child_process';
 import { createServer } from 'net';
 import { promisify } from 'util';
@@ -6,9 +6,9 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { serverSans } from '../lib';
 import { runDoctor } from '../lib/cli/doctor';
-import { diagnose, parseAddr } from '../lib/doctor/doctor';
+import { daemonReport, diagnose, parseAddr } from '../lib/doctor/doctor';
 import { CertifiedKey, createCa, issueClientCertificate, issueServerCertificate } from '../lib/pki/issue';
-import { FakeBuildkitd, startFakeBuildkitd } from './support/fake-buildkitd';
+import { FakeBuildkitd, REAL_WORKERS, startFakeBuildkitd } from './support/fake-buildkitd';
 import { ROOT } from './support/dist';
 import { keyPool } from './support/keys';
 
@@ -47,10 +47,42 @@ describe('npm run doctor against a buildkitd stand-in on 127.0.0.1', () => {
     expect(result.failed).toBeUndefined();
     expect(result.steps.map((s) => [s.name, s.ok])).toEqual([
       ['client bundle', true], ['tcp', true], ['tls handshake', true], ['server certificate chain', true],
-      ['server certificate name', true], ['server certificate expiry', true], ['grpc health', true], ['workers', true],
+      ['server certificate name', true], ['server certificate expiry', true], ['grpc health', true], ['workers', true], ['daemon', true],
     ]);
-    expect(lastStep(result).detail).toBe('w0 [linux/amd64, linux/arm64] buildkit v0.27.1');
-    expect(result.steps[5].detail).toMatch(/^\d+ days left .*: renew soon/);
+    // What a real rootless v0.32.2 daemon reports, read through the doctor's own descriptor.
+    expect(result.steps[7].detail).toBe('kihfhvk630apf3xcu6e1b5arh [linux/amd64, linux/amd64/v2, linux/amd64/v3, linux/amd64/v4, linux/386] buildkit v0.32.2');
+    expect(lastStep(result).detail).toBe('buildkit v0.32.2, snapshotter overlayfs, GC keeps 5120MiB, prunes above 38400MiB, wants 5120MiB free, '
+      + 'platforms linux/amd64, linux/amd64/v2, linux/amd64/v3, linux/amd64/v4, linux/386');
+    expect(lastStep(result).warnings).toBeUndefined();
+    // A 20-day certificate: a warning, not a failure.
+    expect(result.steps[5].warnings).toEqual(['the server certificate expires within 30 days: renew it with npm run certs -- rotate, then commit']);
+  });
+
+  test('warns, and passes, on a native snapshotter and a BuildKit without build metrics', async () => {
+    const [real] = REAL_WORKERS.record;
+    const old = await startFakeBuildkitd({ caPem: ca.certPem, ...server }, 'SERVING', {
+      record: [{ ...real, Labels: { ...real.Labels, 'org.mobyproject.buildkit.worker.snapshotter': 'native' }, BuildkitVersion: { ...real.BuildkitVersion, version: 'v0.30.1' } }],
+    });
+    try {
+      const result = await run(old.addr, goodBundle);
+      expect(result.failed).toBeUndefined();
+      expect(lastStep(result).warnings).toEqual([
+        'BuildKit v0.30.1 is older than v0.31: no build metrics (buildkit_builds_total and the rest); upgrade the image',
+        expect.stringMatching(/^the native snapshotter copies every layer: slow builds and several times the disk; overlayfs failed at start/),
+      ]);
+      const current = { record: [{ ...real, BuildkitVersion: { ...real.BuildkitVersion, version: 'v0.31.0' } }] };
+      expect(daemonReport(current.record[0]).warnings).toEqual([]);
+    } finally {
+      await old.stop();
+    }
+  });
+
+  test('the doctor\'s descriptor decodes a real ListWorkers reply byte for byte', () => {
+    const protobuf = require('protobufjs');
+    const { API_DESCRIPTOR } = require('../lib/doctor/buildkit-api');
+    const type = protobuf.Root.fromJSON(API_DESCRIPTOR).lookupType('moby.buildkit.v1.ListWorkersResponse');
+    const decoded = type.toObject(type.decode(readFileSync(join(ROOT, 'test/fixtures/buildkit/grpc-listworkers-rootless-v0.32.2.bin'))), { longs: String });
+    expect(decoded).toEqual(REAL_WORKERS);
   });
 
   test('the address dialled is what the certificate must cover: 127.0.0.1 is a SAN', async () => {
@@ -60,7 +92,8 @@ describe('npm run doctor against a buildkitd stand-in on 127.0.0.1', () => {
   test('as a command dialling an IP, it passes without Node\'s warning about an IP as TLS server name', async () => {
     // A separate process: Node prints each deprecation once per process, on its real stderr.
     const { stdout, stderr } = await promisify(execFile)('node', ['--import', 'tsx', 'doctor.ts', '--addr', daemon.addr, '--tlsdir', goodBundle], { cwd: ROOT });
-    expect(stdout.split('\n').filter((l) => l.startsWith('OK   '))).toHaveLength(8);
+    expect(stdout.split('\n').filter((l) => l.startsWith('OK   '))).toHaveLength(9);
+    expect(stdout).toMatch(/^WARN server certificate expiry: the server certificate expires within 30 days/m);
     expect(stderr).not.toMatch(/DEP0123|DeprecationWarning/);
   }, 20_000);
 
@@ -134,7 +167,7 @@ describe('the doctor command', () => {
     const lines: string[] = [];
     const io = { log: (...l: string[]) => lines.push(...l), error: (l: string) => lines.push(l) };
     expect(await runDoctor(['--addr', daemon.addr, '--tlsdir', goodBundle], 'tcp://127.0.0.1:1', io)).toBe(0);
-    expect(lines.filter((l) => l.startsWith('OK   '))).toHaveLength(8);
+    expect(lines.filter((l) => l.startsWith('OK   '))).toHaveLength(9);
     lines.length = 0;
     expect(await runDoctor(['--addr', daemon.addr, '--tlsdir', goodBundle, '--servername', 'nope.example'], 'x', io)).toBe(5);
     expect(lines.filter((l) => l.startsWith('FAIL'))).toEqual([expect.stringMatching(/^FAIL server certificate name: does not cover nope\.example/)]);

@@ -27,6 +27,7 @@ export async function runDoctor(argv: string[], defaultAddr: string, io: Output 
     const result = await diagnose({ ...options, now: new Date() }, (step) => {
       io.log(`${step.ok ? 'OK  ' : 'FAIL'} ${step.name}: ${step.detail}`);
       if (step.hint) io.log(`     hint: ${step.hint}`);
+      for (const warning of step.warnings ?? []) io.log(`WARN ${step.name}: ${warning}`);
     });
     return result.failed ? EXIT_CODES[result.failed] : 0;
   } catch (err) {

@@ -25,16 +25,26 @@ const DESCRIPTOR = {
           ID: { type: 'string', id: 1 },
           Labels: { keyType: 'string', type: 'string', id: 2 },
           platforms: { rule: 'repeated', type: 'pb.Platform', id: 3 },
+          GCPolicy: { rule: 'repeated', type: 'GCPolicy', id: 4 },
           BuildkitVersion: { type: 'BuildkitVersion', id: 5 },
         } },
-        BuildkitVersion: { fields: { package: { type: 'string', id: 1 }, version: { type: 'string', id: 2 }, revision: { type: 'string', id: 3 } } },
+        // reservedSpace took over keepBytes' number (3) in v0.17; checked against a real v0.32.2 reply.
+        GCPolicy: { fields: {
+          all: { type: 'bool', id: 1 }, keepDuration: { type: 'int64', id: 2 }, reservedSpace: { type: 'int64', id: 3 },
+          filters: { rule: 'repeated', type: 'string', id: 4 }, maxUsedSpace: { type: 'int64', id: 5 }, minFreeSpace: { type: 'int64', id: 6 },
+        } },
+        BuildkitVersion: { fields: {
+          package: { type: 'string', id: 1 }, version: { type: 'string', id: 2 }, revision: { type: 'string', id: 3 }, dockerfileVersion: { type: 'string', id: 4 },
+        } },
       } },
     } } } } } },
     pb: { nested: { Platform: { fields: { Architecture: { type: 'string', id: 1 }, OS: { type: 'string', id: 2 }, Variant: { type: 'string', id: 3 } } } } },
   },
 };
 
-const api = loadPackageDefinition(fromJSON(DESCRIPTOR as Parameters<typeof fromJSON>[0], { keepCase: true, enums: String, defaults: true })) as any;
+/** The descriptor as protobuf.js JSON, for tests that decode real BuildKit replies with it. */
+export const API_DESCRIPTOR = DESCRIPTOR;
+const api = loadPackageDefinition(fromJSON(DESCRIPTOR as Parameters<typeof fromJSON>[0], { keepCase: true, enums: String, longs: String, defaults: true })) as any;
 
 type ClientConstructor = new (address: string, credentials: ChannelCredentials, options?: object) => Client & Record<string, Function>;
 export const HealthClient: ClientConstructor = api.grpc.health.v1.Health;
@@ -43,9 +53,20 @@ export const ControlClient: ClientConstructor = api.moby.buildkit.v1.Control;
 export const healthService: ServiceDefinition = api.grpc.health.v1.Health.service;
 export const controlService: ServiceDefinition = api.moby.buildkit.v1.Control.service;
 
+/** One GC rule, sizes in bytes and the age in nanoseconds, as decimal strings (int64). */
+export interface GcPolicy {
+  all?: boolean;
+  keepDuration?: string;
+  filters?: string[];
+  reservedSpace?: string;
+  maxUsedSpace?: string;
+  minFreeSpace?: string;
+}
+
 export interface WorkerRecord {
   ID: string;
   Labels: Record<string, string>;
   platforms: Array<{ Architecture: string; OS: string; Variant: string }>;
-  BuildkitVersion?: { package: string; version: string; revision: string };
+  GCPolicy?: GcPolicy[];
+  BuildkitVersion?: { package: string; version: string; revision: string; dockerfileVersion?: string };
 }

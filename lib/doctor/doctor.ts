@@ -15,6 +15,33 @@ export interface Step {
   readonly detail: string;
   /** What to run or check next, for a failed step. */
   readonly hint?: string;
+  /** Things that work but will hurt (exit code stays 0). */
+  readonly warnings?: string[];
+}
+
+const MiB = 2 ** 20;
+const SNAPSHOTTER = 'org.mobyproject.buildkit.worker.snapshotter';
+
+/**
+ * What the daemon says of itself (ListWorkers): version, snapshotter, platforms and the GC rule that bounds
+ * the whole cache, with warnings for what works but hurts. max-parallelism is not in the reply.
+ */
+export function daemonReport(worker: WorkerRecord): { detail: string; warnings: string[] } {
+  const version = worker.BuildkitVersion?.version ?? 'unknown';
+  const snapshotter = worker.Labels[SNAPSHOTTER] ?? 'unknown';
+  const all = worker.GCPolicy?.find((p) => p.all) ?? worker.GCPolicy?.[worker.GCPolicy.length - 1];
+  const mib = (bytes?: string) => `${Math.round(Number(bytes ?? 0) / MiB)}MiB`;
+  const gc = all ? `GC keeps ${mib(all.reservedSpace)}, prunes above ${mib(all.maxUsedSpace)}, wants ${mib(all.minFreeSpace)} free` : 'no GC policy';
+  const warnings: string[] = [];
+  const [major, minor] = (/^v(\d+)\.(\d+)/.exec(version) ?? []).slice(1).map(Number);
+  if (major === undefined || (major === 0 && minor < 31)) {
+    warnings.push(`BuildKit ${version} is older than v0.31: no build metrics (buildkit_builds_total and the rest); upgrade the image`);
+  }
+  if (snapshotter === 'native') {
+    warnings.push('the native snapshotter copies every layer: slow builds and several times the disk; overlayfs failed at start (kubectl logs shows why; rootless needs a kernel with overlay in user namespaces)');
+  }
+  const platforms = worker.platforms.map((p) => `${p.OS}/${p.Architecture}${p.Variant ? `/${p.Variant}` : ''}`).join(', ');
+  return { detail: `buildkit ${version}, snapshotter ${snapshotter}, ${gc}, platforms ${platforms}`, warnings };
 }
 
 export interface DoctorOptions {
@@ -50,7 +77,11 @@ const elapsed = (since: bigint) => `${Number((process.hrtime.bigint() - since) /
 /** The seed's troubleshooting section as a program: outside in, one step after the other. */
 export async function diagnose(options: DoctorOptions, report: (step: Step) => void = () => {}): Promise<DoctorResult> {
   const steps: Step[] = [];
-  const pass = (name: string, detail: string) => { const s = { name, ok: true, detail }; steps.push(s); report(s); };
+  const pass = (name: string, detail: string, warnings: string[] = []) => {
+    const s = warnings.length ? { name, ok: true, detail, warnings } : { name, ok: true, detail };
+    steps.push(s);
+    report(s);
+  };
   const fail = (failureClass: FailureClass, name: string, detail: string, hint: string): never => {
     throw new Failure(failureClass, { name, ok: false, detail, hint });
   };
@@ -120,7 +151,8 @@ export async function diagnose(options: DoctorOptions, report: (step: Step) => v
         'dial a name or IP it covers (--servername), or add it in config.ts and run npm run certs -- rotate');
     }
     pass('server certificate name', `covers ${name}`);
-    pass('server certificate expiry', `${daysLeft} days left (${notAfter.toISOString()})${daysLeft < 30 ? ': renew soon with npm run certs -- rotate' : ''}`);
+    pass('server certificate expiry', `${daysLeft} days left (${notAfter.toISOString()})`,
+      daysLeft < 30 ? [`the server certificate expires within 30 days: renew it with npm run certs -- rotate, then commit`] : []);
 
     // 4. gRPC over mutual TLS: the health service, then the workers.
     // TLS forbids an IP as server name (Node warns, DEP0123): dialling an IP, send a DNS name the certificate
@@ -148,6 +180,8 @@ export async function diagnose(options: DoctorOptions, report: (step: Step) => v
     if (workers.record.length === 0) fail('grpc', 'workers', 'the daemon has no worker', 'kubectl logs -n buildkit deployment/buildkitd (rootless needs Unconfined seccomp and AppArmor)');
     const describe = (w: WorkerRecord) => `${w.ID} [${w.platforms.map((p) => `${p.OS}/${p.Architecture}${p.Variant ? `/${p.Variant}` : ''}`).join(', ')}]${w.BuildkitVersion?.version ? ` buildkit ${w.BuildkitVersion.version}` : ''}`;
     pass('workers', workers.record.map(describe).join('; '));
+    const daemon = daemonReport(workers.record[0]);
+    pass('daemon', daemon.detail, daemon.warnings);
     return { steps };
   } catch (err) {
     if (!(err instanceof Failure)) throw err;
