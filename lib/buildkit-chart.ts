@@ -86,7 +86,7 @@ export interface BuildkitChartProps {
 
   /**
    * Rootless BuildKit image, pinned to a release.
-   * @default 'moby/buildkit:v0.27.1-rootless'
+   * @default 'moby/buildkit:v0.32.2-rootless'
    */
   readonly image?: string;
 

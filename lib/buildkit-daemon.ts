@@ -70,7 +70,7 @@ export interface BuildkitDaemonProps {
 
   /**
    * Rootless BuildKit image, pinned to a release.
-   * @default 'moby/buildkit:v0.27.1-rootless'
+   * @default 'moby/buildkit:v0.32.2-rootless'
    */
   readonly image?: string;
 

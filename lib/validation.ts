@@ -70,10 +70,10 @@ const REFERENCE = new RegExp(`^((?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPO
 /** An image reference in the registry grammar, pinned to a release: a tag other than `latest`, or a digest. */
 export function checkPinnedImage(owner: string, prop: string, value: string): string {
   const match = REFERENCE.exec(value);
-  if (!match || match[1].length > 255) fail(owner, prop, value, 'use an image reference such as moby/buildkit:v0.27.1-rootless or registry.local:5000/moby/buildkit@sha256:<64 hex>');
+  if (!match || match[1].length > 255) fail(owner, prop, value, 'use an image reference such as moby/buildkit:v0.32.2-rootless or registry.local:5000/moby/buildkit@sha256:<64 hex>');
   const [, , tag, digest] = match;
-  if (!digest && !tag) fail(owner, prop, value, 'pin a release tag or digest, such as moby/buildkit:v0.27.1-rootless');
-  if (tag === 'latest' && !digest) fail(owner, prop, value, '"latest" moves under you; pin a release tag such as moby/buildkit:v0.27.1-rootless');
+  if (!digest && !tag) fail(owner, prop, value, 'pin a release tag or digest, such as moby/buildkit:v0.32.2-rootless');
+  if (tag === 'latest' && !digest) fail(owner, prop, value, '"latest" moves under you; pin a release tag such as moby/buildkit:v0.32.2-rootless');
   return value;
 }
 
