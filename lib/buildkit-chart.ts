@@ -1,7 +1,8 @@
 import { Chart, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
 import { KubeNamespace } from '../imports/k8s';
-import { BuildkitDaemon, DAEMON_RESOURCES_SHAPE, DaemonResources, HistorySettings, WorkloadKind } from './buildkit-daemon';
+import { BuildkitDaemon, DAEMON_RESOURCES_SHAPE, DaemonResources, HistorySettings, PodSecurityLevel, WorkloadKind } from './buildkit-daemon';
+import { BuildkitSeccompProfile } from './buildkit-seccomp-profile';
 import { BuildkitMetrics } from './buildkit-metrics';
 import { BuildkitNetworkPolicy, BuildkitNetworkPolicyProps, NETWORK_POLICY_SHAPE } from './buildkit-network-policy';
 import { BuildkitService, BuildkitServiceProps } from './buildkit-service';
@@ -38,6 +39,22 @@ export interface MetricsSettings {
 
 /** Who may reach the daemons. */
 export type NetworkPolicySettings = Omit<BuildkitNetworkPolicyProps, 'daemon' | 'monitoringNamespace' | 'openBuildPort'>;
+
+/** How the hardened mode's seccomp profile reaches the nodes. */
+export interface SeccompProfileSettings {
+  /**
+   * 'operator': a security-profiles-operator SeccompProfile in dist/ (its CRD must be installed), which the
+   * operator writes onto every node. 'node': you copy profiles/seccomp/buildkit-rootless.json to
+   * /var/lib/kubelet/seccomp/<localhostProfile> on every node (node provisioning).
+   * @default 'operator'
+   */
+  readonly install?: 'operator' | 'node';
+  /**
+   * The path under /var/lib/kubelet/seccomp/ that pods reference.
+   * @default - operator/<namespace>/buildkit-rootless.json with the operator, buildkit/buildkit-rootless.json by hand
+   */
+  readonly localhostProfile?: string;
+}
 
 /** A second daemon on nodes of another architecture, for native multi-platform builds. */
 export interface NativeBuilder {
@@ -146,6 +163,25 @@ export interface BuildkitChartProps {
   readonly seLinuxType?: string;
 
   /**
+   * The Pod Security level of the namespace: 'privileged' (seccomp and AppArmor Unconfined) or 'baseline'
+   * (hardened mode: a Localhost seccomp profile, no Unconfined; see README, "Hardened mode").
+   * @default 'privileged'
+   */
+  readonly podSecurity?: PodSecurityLevel;
+
+  /**
+   * Hardened mode: how the seccomp profile reaches the nodes.
+   * @default { install: 'operator' }
+   */
+  readonly seccompProfile?: SeccompProfileSettings;
+
+  /**
+   * Hardened mode: the Localhost AppArmor profile loaded on AppArmor nodes (profiles/apparmor/buildkit-rootless).
+   * @default - no AppArmor setting (nodes without AppArmor)
+   */
+  readonly appArmorProfile?: string;
+
+  /**
    * ClientIP affinity on the shared LoadBalancer when replicas > 1.
    * @default 10800
    */
@@ -235,6 +271,7 @@ const PROPS_SHAPE: PropsShape<BuildkitChartProps> = {
   metrics: { port: true, serviceMonitor: true, scrapeAnnotations: true, monitoringNamespace: true }, networkPolicy: networkPolicyShape,
   clusterDomain: true, certSecretName: true, certRevision: true, addressPool: true, legacyMetallbAnnotations: true,
   legacyAppArmorAnnotation: true, maxParallelism: true, history: { maxAge: true, maxEntries: true }, seLinuxType: true,
+  podSecurity: true, seccompProfile: { install: true, localhostProfile: true }, appArmorProfile: true,
 };
 
 /** The whole service: namespace, certificates, cache, daemons and LoadBalancers, with the seed's defaults. */
@@ -252,19 +289,24 @@ export class BuildkitChart extends Chart {
     super(scope, id, { namespace });
     this.clientNamespace = checkDnsLabel('BuildkitChart', 'clientNamespace', props.clientNamespace ?? namespace);
 
+    // Rootless BuildKit needs Unconfined seccomp and AppArmor unless hardened mode gives it a Localhost profile;
+    // the namespace holds only the daemons, so "privileged" widens nothing else.
+    const level = props.podSecurity ?? 'privileged';
     const ns = new KubeNamespace(this, 'Namespace', {
       metadata: {
         name: namespace,
         labels: {
           ...MANAGED_BY,
-          // Rootless BuildKit needs Unconfined seccomp and AppArmor, which the "baseline" and "restricted"
-          // levels forbid. The namespace holds only the daemons, so "privileged" widens nothing else.
-          'pod-security.kubernetes.io/enforce': 'privileged',
-          'pod-security.kubernetes.io/audit': 'privileged',
-          'pod-security.kubernetes.io/warn': 'privileged',
+          'pod-security.kubernetes.io/enforce': level,
+          'pod-security.kubernetes.io/audit': level,
+          'pod-security.kubernetes.io/warn': level,
         },
       },
     });
+    if (level !== 'baseline' && (props.seccompProfile || props.appArmorProfile)) {
+      throw new Error(`BuildkitChart: invalid ${props.seccompProfile ? 'seccompProfile' : 'appArmorProfile'}: it applies to podSecurity 'baseline' only; set podSecurity: 'baseline' or drop it`);
+    }
+    const hardened = level === 'baseline' ? this.hardening(props) : {};
     // cdk8s gives every object the chart's namespace; a Namespace is cluster-scoped and must not carry one.
     ns.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
 
@@ -282,6 +324,8 @@ export class BuildkitChart extends Chart {
       maxParallelism: props.maxParallelism,
       history: props.history,
       seLinuxType: props.seLinuxType,
+      podSecurity: props.podSecurity,
+      ...hardened,
     };
     const clusterDomain = checkDnsSubdomain('BuildkitChart', 'clusterDomain', props.clusterDomain ?? SEED.clusterDomain);
     const serviceSettings: Omit<BuildkitServiceProps, 'daemon'> = {
@@ -342,6 +386,16 @@ export class BuildkitChart extends Chart {
       port: this.service.port,
       headlessServices: daemons.flatMap((d) => (d.headlessService ? [d.headlessService.name] : [])),
     };
+  }
+
+  /** Hardened mode: where the daemons find the seccomp profile, and the AppArmor profile if any. */
+  private hardening(props: BuildkitChartProps): { seccompLocalhostProfile: string; appArmorProfile?: string } {
+    const install = props.seccompProfile?.install ?? 'operator';
+    if (install !== 'operator' && install !== 'node') {
+      throw new Error(`BuildkitChart: invalid seccompProfile.install ${JSON.stringify(install)}: use 'operator' or 'node'`);
+    }
+    const installedAt = install === 'operator' ? new BuildkitSeccompProfile(this, 'SeccompProfile').localhostProfile : 'buildkit/buildkit-rootless.json';
+    return { seccompLocalhostProfile: props.seccompProfile?.localhostProfile ?? installedAt, appArmorProfile: props.appArmorProfile };
   }
 
   private replicaServices(ips: readonly string[], settings: Omit<BuildkitServiceProps, 'daemon'>): BuildkitService[] {

@@ -58,6 +58,9 @@ export interface HistorySettings {
   readonly maxEntries?: number;
 }
 
+/** The Pod Security level the daemon's namespace can enforce. */
+export type PodSecurityLevel = 'privileged' | 'baseline';
+
 /** How the daemons run: interchangeable pods, or pods with a stable name and cache each. */
 export type WorkloadKind = 'deployment' | 'statefulset';
 
@@ -160,6 +163,29 @@ export interface BuildkitDaemonProps {
   readonly seLinuxType?: string;
 
   /**
+   * Confinement of the daemon's container. 'privileged': seccomp and AppArmor Unconfined, which only a
+   * `privileged` namespace admits. 'baseline': a Localhost seccomp profile (profiles/seccomp/buildkit-rootless.json,
+   * the runtime's default plus what rootlesskit needs) and no Unconfined anywhere, for namespaces enforcing
+   * Pod Security `baseline`.
+   * @default 'privileged'
+   */
+  readonly podSecurity?: PodSecurityLevel;
+
+  /**
+   * With podSecurity 'baseline': the seccomp profile's path under the kubelet's seccomp folder
+   * (/var/lib/kubelet/seccomp/).
+   * @default 'buildkit/buildkit-rootless.json'
+   */
+  readonly seccompLocalhostProfile?: string;
+
+  /**
+   * With podSecurity 'baseline': a Localhost AppArmor profile loaded on the nodes (profiles/apparmor/), for
+   * nodes with AppArmor, whose default profile denies the mounts rootless BuildKit makes.
+   * @default - no AppArmor setting (nodes without AppArmor)
+   */
+  readonly appArmorProfile?: string;
+
+  /**
    * Set AppArmor with the `container.apparmor.security.beta.kubernetes.io` annotation instead of the
    * `appArmorProfile` field, for clusters older than Kubernetes 1.30.
    * @default false
@@ -190,6 +216,7 @@ const PROPS_SHAPE: PropsShape<BuildkitDaemonProps> = {
   name: true, image: true, imageIsRootless: true, replicas: true, workload: true, port: true, resources: DAEMON_RESOURCES_SHAPE,
   tls: true, cache: true, drainTimeoutSeconds: true, metricsPort: true, architecture: true, legacyAppArmorAnnotation: true,
   maxParallelism: true, history: { maxAge: true, maxEntries: true }, seLinuxType: true,
+  podSecurity: true, seccompLocalhostProfile: true, appArmorProfile: true,
 };
 
 function sha256(text: string): string {
@@ -237,6 +264,37 @@ function containerResources(owner: string, given: DaemonResources, parallelism: 
   return result;
 }
 
+/**
+ * Seccomp and AppArmor: Unconfined for 'privileged'; for 'baseline', the Localhost seccomp profile and
+ * AppArmor unset or Localhost, refusing what baseline forbids or what cannot work under it.
+ */
+function containerConfinement(owner: string, level: PodSecurityLevel, props: BuildkitDaemonProps, legacyAppArmor: boolean) {
+  if (level === 'privileged') {
+    for (const prop of ['seccompLocalhostProfile', 'appArmorProfile'] as const) {
+      if (props[prop] !== undefined) throw new Error(`${owner}: invalid ${prop} ${JSON.stringify(props[prop])}: it applies to podSecurity 'baseline' only; set podSecurity: 'baseline' or drop it`);
+    }
+    return { seccompProfile: { type: 'Unconfined' }, ...(legacyAppArmor ? {} : { appArmorProfile: { type: 'Unconfined' } }) };
+  }
+  if (level !== 'baseline') throw new Error(`${owner}: invalid podSecurity ${JSON.stringify(level)}: use 'privileged' or 'baseline'`);
+  if (legacyAppArmor) {
+    throw new Error(`${owner}: invalid legacyAppArmorAnnotation true: the annotation sets AppArmor unconfined, which baseline forbids; use appArmorProfile on Kubernetes 1.30+`);
+  }
+  if (props.seLinuxType !== undefined) {
+    throw new Error(`${owner}: invalid seLinuxType ${JSON.stringify(props.seLinuxType)}: baseline admits only the container_* SELinux types; spc_t needs podSecurity 'privileged'`);
+  }
+  const localhostProfile = props.seccompLocalhostProfile ?? 'buildkit/buildkit-rootless.json';
+  if (!/^[\w.-]+(\/[\w.-]+)*\.json$/.test(localhostProfile) || localhostProfile.split('/').includes('..')) {
+    throw new Error(`${owner}: invalid seccompLocalhostProfile ${JSON.stringify(localhostProfile)}: use a descending path ending in .json, such as buildkit/buildkit-rootless.json`);
+  }
+  if (props.appArmorProfile !== undefined && !/^[\w.-]+$/.test(props.appArmorProfile)) {
+    throw new Error(`${owner}: invalid appArmorProfile ${JSON.stringify(props.appArmorProfile)}: use the name of a profile loaded on the nodes, such as buildkit-rootless`);
+  }
+  return {
+    seccompProfile: { type: 'Localhost', localhostProfile },
+    ...(props.appArmorProfile ? { appArmorProfile: { type: 'Localhost', localhostProfile: props.appArmorProfile } } : {}),
+  };
+}
+
 /** The chart's args and security settings are rootless BuildKit's; a tag says so, or the user does. */
 function checkRootlessImage(owner: string, image: string, asserted: boolean | undefined): string {
   const tag = /:([\w][\w.-]*)(@sha256:[a-f0-9]{64})?$/.exec(image.slice(image.lastIndexOf('/') + 1))?.[1] ?? '';
@@ -254,6 +312,8 @@ export class BuildkitDaemon extends Construct {
   public readonly replicas: number;
   public readonly image: string;
   public readonly workloadKind: WorkloadKind;
+  /** The Pod Security level its pods meet. */
+  public readonly podSecurity: PodSecurityLevel;
   /** Build steps the daemon runs at once. */
   public readonly maxParallelism: number;
   /** The `kubernetes.io/arch` its pods are pinned to, if any. */
@@ -316,6 +376,8 @@ export class BuildkitDaemon extends Construct {
     });
 
     const legacyAppArmor = props.legacyAppArmorAnnotation ?? false;
+    this.podSecurity = props.podSecurity ?? 'privileged';
+    const confinement = containerConfinement(owner, this.podSecurity, props, legacyAppArmor);
     // buildkitd reads its config and certificates once at start: these change when either does, rolling the pods.
     const podAnnotations: Record<string, string> = {
       'checksum/config': sha256(toml + PRESTOP_SCRIPT),
@@ -369,9 +431,8 @@ export class BuildkitDaemon extends Construct {
             allowPrivilegeEscalation: true,
             // rootlesskit and buildkitd write under /run/user, /tmp and $HOME; upstream keeps the root writable.
             readOnlyRootFilesystem: false,
-            seccompProfile: { type: 'Unconfined' },
+            ...confinement,
             ...(props.seLinuxType ? { seLinuxOptions: { type: props.seLinuxType } } : {}),
-            ...(legacyAppArmor ? {} : { appArmorProfile: { type: 'Unconfined' } }),
           },
           volumeMounts: [
             this.cache.volumeMount,

@@ -42,7 +42,8 @@ new BuildkitDaemon(chart, 'Wrong', { replicas: 'three' });
     const [pack] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
     const files: string[] = pack.files.map((f: any) => f.path);
     expect(files).toEqual(expect.arrayContaining(['package.json', 'build/lib/index.js', 'build/lib/index.d.ts', 'build/imports/k8s.js', 'build/imports/k8s.d.ts']));
-    expect(files.filter((f) => !/^(package\.json|README\.md|LICENSE|build\/(lib|imports)\/.+\.(js|d\.ts))$/.test(f))).toEqual([]);
+    expect(files).toContain('build/profiles/seccomp/buildkit-rootless.json');
+    expect(files.filter((f) => !/^(package\.json|README\.md|LICENSE|build\/(lib|imports)\/.+\.(js|d\.ts)|build\/profiles\/.+\.json)$/.test(f))).toEqual([]);
   });
 
   test('package.json points at the compiled entry point and builds it on install from git', () => {

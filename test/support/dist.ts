@@ -24,6 +24,7 @@ export function readManifests(dir: string): any[] {
 export const EXAMPLES = [
   { entry: 'examples/ha/main.ts', dist: 'examples/ha/dist' },
   { entry: 'examples/arm64-builder/main.ts', dist: 'examples/arm64-builder/dist' },
+  { entry: 'examples/hardened/main.ts', dist: 'examples/hardened/dist' },
 ];
 
 /** Every synthesized folder the repository commits: `npm run synth`'s two, and each example's. */
@@ -32,7 +33,8 @@ export const OUTPUTS = ['dist', 'gitops/dist', ...EXAMPLES.map((e) => e.dist)];
 /** Objects of custom resource definitions (Flux, Argo CD, Prometheus Operator) rather than Kubernetes' own API. */
 export function isCustomResource(m: any): boolean {
   const group = String(m.apiVersion).includes('/') ? String(m.apiVersion).split('/')[0] : '';
-  return group.includes('.') && !group.endsWith('k8s.io');
+  // Kubernetes' own groups end in .k8s.io; SIG projects' CRDs live under x-k8s.io.
+  return group.includes('.') && !/(^|\.)k8s\.io$/.test(group);
 }
 
 /** Runs an example's entry point in this process, as `npm run synth:examples` does, writing to outdir. */
