@@ -1,8 +1,11 @@
 import { Chart, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
 import { KubeNamespace } from '../imports/k8s';
-import { BuildkitDaemon, DAEMON_RESOURCES_SHAPE, DaemonResources, HistorySettings, PodSecurityLevel, WorkloadKind } from './buildkit-daemon';
+import {
+  BuildkitDaemon, DAEMON_RESOURCES_SHAPE, DaemonResources, HistorySettings, PodSecurityLevel, RegistrySettings, WorkloadKind,
+} from './buildkit-daemon';
 import { BuildkitSeccompProfile } from './buildkit-seccomp-profile';
+import { RegistryCache, RegistryCacheProps } from './registry-cache';
 import { BuildkitMetrics } from './buildkit-metrics';
 import { BuildkitNetworkPolicy, BuildkitNetworkPolicyProps, NETWORK_POLICY_SHAPE } from './buildkit-network-policy';
 import { BuildkitService, BuildkitServiceProps } from './buildkit-service';
@@ -182,6 +185,31 @@ export interface BuildkitChartProps {
   readonly appArmorProfile?: string;
 
   /**
+   * How the daemons reach registries, per host[:port]: mirrors, plain HTTP, CAs, client keypairs.
+   * @default - none
+   */
+  readonly registries?: Readonly<Record<string, RegistrySettings>>;
+
+  /**
+   * CA certificates (PEM) by file name for `registries[...].ca`.
+   * @default - none
+   */
+  readonly registryCaCertificates?: Readonly<Record<string, string>>;
+
+  /**
+   * A Secret with client keypair files for `registries[...].keypairs`.
+   * @default - none
+   */
+  readonly registryKeypairSecret?: string;
+
+  /**
+   * A pull-through cache of Docker Hub (or `upstream`) beside the daemons; every daemon lists it as the
+   * `docker.io` mirror. `size` is required.
+   * @default - no cache
+   */
+  readonly registryCache?: Omit<RegistryCacheProps, 'clientLabels'>;
+
+  /**
    * ClientIP affinity on the shared LoadBalancer when replicas > 1.
    * @default 10800
    */
@@ -272,6 +300,7 @@ const PROPS_SHAPE: PropsShape<BuildkitChartProps> = {
   clusterDomain: true, certSecretName: true, certRevision: true, addressPool: true, legacyMetallbAnnotations: true,
   legacyAppArmorAnnotation: true, maxParallelism: true, history: { maxAge: true, maxEntries: true }, seLinuxType: true,
   podSecurity: true, seccompProfile: { install: true, localhostProfile: true }, appArmorProfile: true,
+  registries: true, registryCaCertificates: true, registryKeypairSecret: true, registryCache: true,
 };
 
 /** The whole service: namespace, certificates, cache, daemons and LoadBalancers, with the seed's defaults. */
@@ -312,6 +341,7 @@ export class BuildkitChart extends Chart {
 
     const tls = new TlsBundle(this, 'Tls', { secretName: props.certSecretName, revision: props.certRevision });
     const workload = props.workload ?? 'deployment';
+    const clusterDomain = checkDnsSubdomain('BuildkitChart', 'clusterDomain', props.clusterDomain ?? SEED.clusterDomain);
     const daemonSettings = {
       image: props.image,
       imageIsRootless: props.imageIsRootless,
@@ -326,8 +356,10 @@ export class BuildkitChart extends Chart {
       seLinuxType: props.seLinuxType,
       podSecurity: props.podSecurity,
       ...hardened,
+      registries: this.registries(props, clusterDomain),
+      registryCaCertificates: props.registryCaCertificates,
+      registryKeypairSecret: props.registryKeypairSecret,
     };
-    const clusterDomain = checkDnsSubdomain('BuildkitChart', 'clusterDomain', props.clusterDomain ?? SEED.clusterDomain);
     const serviceSettings: Omit<BuildkitServiceProps, 'daemon'> = {
       clusterDomain,
       addressPool: props.addressPool,
@@ -386,6 +418,18 @@ export class BuildkitChart extends Chart {
       port: this.service.port,
       headlessServices: daemons.flatMap((d) => (d.headlessService ? [d.headlessService.name] : [])),
     };
+  }
+
+  /** The registry settings, with the pull-through cache (if any) as docker.io's first mirror, over plain HTTP inside the cluster. */
+  private registries(props: BuildkitChartProps, clusterDomain: string): Record<string, RegistrySettings> {
+    const registries: Record<string, RegistrySettings> = { ...props.registries };
+    if (!props.registryCache) return registries;
+    const cache = new RegistryCache(this, 'RegistryCache', { ...props.registryCache, clientLabels: { 'app.kubernetes.io/name': 'buildkit' } });
+    const mirror = `${cache.name}.${this.namespace}.svc.${clusterDomain}:${cache.endpoint.split(':')[1]}`;
+    const hub = registries['docker.io'] ?? {};
+    registries['docker.io'] = { ...hub, mirrors: [mirror, ...(hub.mirrors ?? []).filter((m) => m !== mirror)] };
+    registries[mirror] = { ...registries[mirror], http: true };
+    return registries;
   }
 
   /** Hardened mode: where the daemons find the seccomp profile, and the AppArmor profile if any. */

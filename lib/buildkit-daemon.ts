@@ -4,7 +4,7 @@ import {
   IntOrString, KubeConfigMap, KubeDeployment, KubePodDisruptionBudget, KubeService, KubeStatefulSet,
   PodTemplateSpec, Probe, Quantity,
 } from '../imports/k8s';
-import { gcLimitsFor, renderBuildkitdToml } from './buildkitd-toml';
+import { gcLimitsFor, renderBuildkitdToml, RenderedRegistry } from './buildkitd-toml';
 import { CacheVolume } from './cache-volume';
 import { MANAGED_BY, selectorLabels } from './labels';
 import { PRESTOP_SCRIPT } from './prestop-script';
@@ -12,7 +12,7 @@ import { parseQuantity } from './quantity';
 import { SEED } from './settings';
 import { TlsBundle } from './tls-bundle';
 import {
-  checkArchitecture, checkBoundedInteger, checkDnsLabel, checkKnownKeys, checkPinnedImage, checkPort, checkQuantity, PropsShape,
+  checkArchitecture, checkBoundedInteger, checkDnsLabel, checkDnsSubdomain, checkKnownKeys, checkPinnedImage, checkPort, checkQuantity, PropsShape,
 } from './validation';
 
 /** CPU and memory, as Kubernetes quantities. */
@@ -56,6 +56,71 @@ export interface HistorySettings {
    * @default 300
    */
   readonly maxEntries?: number;
+}
+
+/** How the daemon reaches one registry (BuildKit's `[registry."HOST"]`). */
+export interface RegistrySettings {
+  /**
+   * Registries (host[:port]) to pull this one's images from first.
+   * @default - none
+   */
+  readonly mirrors?: readonly string[];
+  /**
+   * Plain HTTP, for an in-cluster registry without TLS.
+   * @default false
+   */
+  readonly http?: boolean;
+  /**
+   * TLS without verifying the certificate.
+   * @default false
+   */
+  readonly insecure?: boolean;
+  /**
+   * File names in registryCaCertificates that verify this registry.
+   * @default - the system's CAs
+   */
+  readonly ca?: readonly string[];
+  /**
+   * Client certificate and key file names in the registryKeypairSecret.
+   * @default - none
+   */
+  readonly keypairs?: ReadonlyArray<{ readonly key: string; readonly cert: string }>;
+}
+
+export const REGISTRY_SHAPE: PropsShape<RegistrySettings> = { mirrors: true, http: true, insecure: true, ca: true, keypairs: true };
+const REGISTRY_DIR = '/etc/buildkit-registry';
+const HOST_PORT = /^(?=.{1,253}(:\d{1,5})?$)([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:\d{1,5})?$/;
+
+/**
+ * The `[registry."HOST"]` tables, refusing unknown keys, hosts and mirrors that are not host[:port], and
+ * files no source provides.
+ */
+function renderRegistries(owner: string, props: BuildkitDaemonProps): Record<string, RenderedRegistry> {
+  const out: Record<string, RenderedRegistry> = {};
+  for (const [host, settings] of Object.entries(props.registries ?? {})) {
+    const where = `registries["${host}"]`;
+    if (!HOST_PORT.test(host)) throw new Error(`${owner}: invalid ${where}: the key must be a registry host[:port], such as docker.io or registry.lan:5000`);
+    checkKnownKeys(owner, settings, REGISTRY_SHAPE, `${where}.`);
+    for (const mirror of settings.mirrors ?? []) {
+      if (!HOST_PORT.test(mirror)) throw new Error(`${owner}: invalid ${where}.mirrors entry ${JSON.stringify(mirror)}: use host[:port], such as mirror.lan:5000 (no scheme, no path)`);
+    }
+    for (const file of settings.ca ?? []) {
+      if (props.registryCaCertificates?.[file] === undefined) {
+        throw new Error(`${owner}: invalid ${where}.ca entry ${JSON.stringify(file)}: no such file in registryCaCertificates; add its PEM there under that name`);
+      }
+    }
+    if (settings.keypairs?.length && props.registryKeypairSecret === undefined) {
+      throw new Error(`${owner}: invalid ${where}.keypairs: no registryKeypairSecret provides the files; name the Secret that holds them`);
+    }
+    out[host] = {
+      ...(settings.mirrors?.length ? { mirrors: settings.mirrors } : {}),
+      ...(settings.http ? { http: true } : {}),
+      ...(settings.insecure ? { insecure: true } : {}),
+      ...(settings.ca?.length ? { ca: settings.ca.map((f) => `${REGISTRY_DIR}/ca/${f}`) } : {}),
+      ...(settings.keypairs?.length ? { keypair: settings.keypairs.map((k) => ({ key: `${REGISTRY_DIR}/keys/${k.key}`, cert: `${REGISTRY_DIR}/keys/${k.cert}` })) } : {}),
+    };
+  }
+  return out;
 }
 
 /** The Pod Security level the daemon's namespace can enforce. */
@@ -186,6 +251,28 @@ export interface BuildkitDaemonProps {
   readonly appArmorProfile?: string;
 
   /**
+   * How the daemon reaches registries, per host[:port] (`docker.io`, `registry.lan:5000`): mirrors,
+   * plain HTTP, unverified TLS, CA certificates and client keypairs, rendered as `[registry."HOST"]`.
+   * @default - none: public registries over verified TLS
+   */
+  readonly registries?: Readonly<Record<string, RegistrySettings>>;
+
+  /**
+   * CA certificates (PEM) by file name, for `registries[...].ca`: a ConfigMap mounted read-only at
+   * /etc/buildkit-registry/ca/; a change rolls the daemons.
+   * @default - none
+   */
+  readonly registryCaCertificates?: Readonly<Record<string, string>>;
+
+  /**
+   * A Secret with client keypair files, for `registries[...].keypairs`, mounted read-only at
+   * /etc/buildkit-registry/keys/. Only its name is in dist/: after changing its content, run
+   * `kubectl rollout restart`.
+   * @default - none
+   */
+  readonly registryKeypairSecret?: string;
+
+  /**
    * Set AppArmor with the `container.apparmor.security.beta.kubernetes.io` annotation instead of the
    * `appArmorProfile` field, for clusters older than Kubernetes 1.30.
    * @default false
@@ -217,6 +304,7 @@ const PROPS_SHAPE: PropsShape<BuildkitDaemonProps> = {
   tls: true, cache: true, drainTimeoutSeconds: true, metricsPort: true, architecture: true, legacyAppArmorAnnotation: true,
   maxParallelism: true, history: { maxAge: true, maxEntries: true }, seLinuxType: true,
   podSecurity: true, seccompLocalhostProfile: true, appArmorProfile: true,
+  registries: true, registryCaCertificates: true, registryKeypairSecret: true,
 };
 
 function sha256(text: string): string {
@@ -369,7 +457,18 @@ export class BuildkitDaemon extends Construct {
     const labels = { ...this.selectorLabels, ...MANAGED_BY };
 
     const toml = renderBuildkitdToml(gcLimitsFor(this.cache.sizeBytes, this.cache.headroomBytes),
-      { maxParallelism: this.maxParallelism, historyMaxAge: history.maxAge, historyMaxEntries: history.maxEntries });
+      { maxParallelism: this.maxParallelism, historyMaxAge: history.maxAge, historyMaxEntries: history.maxEntries, registries: renderRegistries(owner, props) });
+    const caCertificates = props.registryCaCertificates ?? {};
+    const caConfigMap = Object.keys(caCertificates).length
+      ? new KubeConfigMap(this, 'RegistryCa', { metadata: { name: `${this.name}-registry-ca`, labels: { ...selectorLabels(this.name), ...MANAGED_BY } }, data: { ...caCertificates } })
+      : undefined;
+    const registryVolumes = [
+      ...(caConfigMap ? [{ volume: { name: 'registry-ca', configMap: { name: caConfigMap.name } }, mountPath: `${REGISTRY_DIR}/ca` }] : []),
+      ...(props.registryKeypairSecret ? [{
+        volume: { name: 'registry-keys', secret: { secretName: checkDnsSubdomain(owner, 'registryKeypairSecret', props.registryKeypairSecret), defaultMode: 0o440 } },
+        mountPath: `${REGISTRY_DIR}/keys`,
+      }] : []),
+    ];
     this.config = new KubeConfigMap(this, 'Config', {
       metadata: { name: `${this.name}-config`, labels },
       data: { 'buildkitd.toml': toml, 'prestop.sh': PRESTOP_SCRIPT },
@@ -380,7 +479,8 @@ export class BuildkitDaemon extends Construct {
     const confinement = containerConfinement(owner, this.podSecurity, props, legacyAppArmor);
     // buildkitd reads its config and certificates once at start: these change when either does, rolling the pods.
     const podAnnotations: Record<string, string> = {
-      'checksum/config': sha256(toml + PRESTOP_SCRIPT),
+      // buildkitd reads registry CAs once too: their content rolls the pods with the config.
+      'checksum/config': sha256(toml + PRESTOP_SCRIPT + (caConfigMap ? JSON.stringify(caCertificates) : '')),
       'checksum/tls': sha256(this.tls.revision),
     };
     // Rootless BuildKit creates user namespaces and mounts, which the default seccomp and AppArmor profiles refuse.
@@ -438,12 +538,14 @@ export class BuildkitDaemon extends Construct {
             this.cache.volumeMount,
             { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
             this.tls.volumeMount,
+            ...registryVolumes.map((r) => ({ name: r.volume.name, mountPath: r.mountPath, readOnly: true })),
           ],
         }],
         volumes: [
           ...(this.cache.volume ? [this.cache.volume] : []),
           { name: 'config', configMap: { name: this.config.name } },
           this.tls.volume,
+          ...registryVolumes.map((r) => r.volume),
         ],
       },
     };

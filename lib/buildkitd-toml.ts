@@ -36,6 +36,17 @@ export interface DaemonTuning {
   readonly historyMaxAge: string;
   /** `[history] maxEntries`. */
   readonly historyMaxEntries: number;
+  /** `[registry."HOST"]` tables, file paths already absolute. */
+  readonly registries?: Readonly<Record<string, RenderedRegistry>>;
+}
+
+/** One `[registry."HOST"]` table as BuildKit's resolver config reads it (util/resolver/config). */
+export interface RenderedRegistry {
+  readonly mirrors?: readonly string[];
+  readonly http?: boolean;
+  readonly insecure?: boolean;
+  readonly ca?: readonly string[];
+  readonly keypair?: ReadonlyArray<{ readonly key: string; readonly cert: string }>;
 }
 
 /** buildkitd.toml for the rootless OCI worker. BuildKit parses these sizes as binary units. */
@@ -53,6 +64,7 @@ export function renderBuildkitdToml(gc: GcLimits, tuning: DaemonTuning): string 
       containerd: { enabled: false },
     },
     history: { maxAge: tuning.historyMaxAge, maxEntries: tuning.historyMaxEntries },
+    ...(tuning.registries && Object.keys(tuning.registries).length ? { registry: tuning.registries } : {}),
   };
   return `# Written by buildkit-service from the chart's settings; change those, not this file.\n${stringify(config)}`;
 }

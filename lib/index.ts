@@ -5,6 +5,7 @@ export * from './buildkit-metrics';
 export * from './buildkit-network-policy';
 export * from './cache-volume';
 export * from './buildkit-seccomp-profile';
+export * from './registry-cache';
 export * from './tls-bundle';
 export * from './settings';
 export { gcLimitsFor, renderBuildkitdToml } from './buildkitd-toml';

@@ -1,0 +1,150 @@
+import { Construct } from 'constructs';
+import { IntOrString, KubeConfigMap, KubeDeployment, KubeNetworkPolicy, KubePersistentVolumeClaim, KubeService, Quantity } from '../imports/k8s';
+import { createHash } from 'crypto';
+import { dump } from 'js-yaml';
+import { MANAGED_BY } from './labels';
+import { checkDnsLabel, checkKnownKeys, checkPinnedImage, checkQuantity, PropsShape } from './validation';
+
+export interface RegistryCacheProps {
+  /**
+   * Name of the Deployment, Service, ConfigMap and NetworkPolicy.
+   * @default 'buildkit-registry-cache'
+   */
+  readonly name?: string;
+  /** Storage for cached layers: the emptyDir's sizeLimit or the claim's request. Required: a cache needs a bound. */
+  readonly size: string;
+  /**
+   * Keep the cached layers on a Longhorn claim instead of an emptyDir.
+   * @default false
+   */
+  readonly persistent?: boolean;
+  /**
+   * Storage class of the claim (persistent only).
+   * @default 'longhorn'
+   */
+  readonly storageClassName?: string;
+  /**
+   * The registry it caches.
+   * @default 'https://registry-1.docker.io'
+   */
+  readonly upstream?: string;
+  /**
+   * A Secret in the namespace with `username` and `password` for the upstream (lifts Docker Hub's pull rate
+   * limits). It is referenced by name only: its content never enters dist/.
+   * @default - anonymous pulls
+   */
+  readonly credentialsSecret?: string;
+  /**
+   * The Distribution registry image.
+   * @default 'registry:2.8.3'
+   */
+  readonly image?: string;
+  /**
+   * Labels of the pods allowed to pull from it (the daemons'); a NetworkPolicy admits only them.
+   * @default - no one: set it to the daemons' selector labels
+   */
+  readonly clientLabels?: Readonly<Record<string, string>>;
+}
+
+const PORT = 5000;
+const UID = 1000;
+const SHAPE: PropsShape<RegistryCacheProps> = {
+  name: true, size: true, persistent: true, storageClassName: true, upstream: true, credentialsSecret: true, image: true, clientLabels: true,
+};
+
+/** The Distribution registry's config for a pull-through cache; storage path and address as in the pod. */
+export function registryCacheConfig(upstream: string, storage = '/var/lib/registry', addr = `:${PORT}`): string {
+  return dump({
+    version: 0.1,
+    log: { level: 'info', formatter: 'text' },
+    storage: { filesystem: { rootdirectory: storage }, delete: { enabled: true }, cache: { blobdescriptor: 'inmemory' } },
+    http: { addr, headers: { 'X-Content-Type-Options': ['nosniff'] } },
+    health: { storagedriver: { enabled: true, interval: '10s', threshold: 3 } },
+    proxy: { remoteurl: upstream },
+  });
+}
+
+/**
+ * A pull-through cache (the Distribution project's registry in proxy mode) beside the daemons: one
+ * Deployment, its config in a ConfigMap, storage on an emptyDir with a size limit or a Longhorn claim, a
+ * ClusterIP Service, and a NetworkPolicy that admits only the daemons.
+ */
+export class RegistryCache extends Construct {
+  public readonly name: string;
+  /** host:port the daemons list as their mirror, from inside the cluster. */
+  public readonly endpoint: string;
+
+  constructor(scope: Construct, id: string, props: RegistryCacheProps) {
+    super(scope, id);
+    const owner = 'RegistryCache';
+    checkKnownKeys(owner, props, SHAPE);
+    this.name = checkDnsLabel(owner, 'name', props.name ?? 'buildkit-registry-cache');
+    if (props.size === undefined) throw new Error(`${owner}: invalid size undefined: a cache needs a bound; set size, such as 50Gi`);
+    checkQuantity(owner, 'size', props.size, '50Gi', 2 ** 30);
+    const upstream = props.upstream ?? 'https://registry-1.docker.io';
+    if (!/^https?:\/\/[a-z0-9.-]+(:\d+)?\/?$/.test(upstream)) {
+      throw new Error(`${owner}: invalid upstream ${JSON.stringify(upstream)}: use the registry's URL, such as https://registry-1.docker.io`);
+    }
+    const image = checkPinnedImage(owner, 'image', props.image ?? 'registry:2.8.3');
+    const labels = { 'app.kubernetes.io/name': 'registry', 'app.kubernetes.io/instance': this.name, 'app.kubernetes.io/component': 'pull-through-cache' };
+    const config = registryCacheConfig(upstream);
+    const configMap = new KubeConfigMap(this, 'Config', { metadata: { name: `${this.name}-config`, labels: { ...labels, ...MANAGED_BY } }, data: { 'config.yml': config } });
+
+    const storage = props.persistent
+      ? { name: 'storage', persistentVolumeClaim: { claimName: new KubePersistentVolumeClaim(this, 'Claim', {
+        metadata: { name: `${this.name}-storage`, labels: { ...MANAGED_BY } },
+        spec: { accessModes: ['ReadWriteOnce'], storageClassName: props.storageClassName ?? 'longhorn', resources: { requests: { storage: Quantity.fromString(props.size) } } },
+      }).name } }
+      : { name: 'storage', emptyDir: { sizeLimit: Quantity.fromString(props.size) } };
+    const credentials = props.credentialsSecret === undefined ? [] : ['username', 'password'].map((key) => ({
+      name: `REGISTRY_PROXY_${key.toUpperCase()}`,
+      valueFrom: { secretKeyRef: { name: checkDnsLabel(owner, 'credentialsSecret', props.credentialsSecret!), key } },
+    }));
+    const probe = (periodSeconds: number) => ({ httpGet: { path: '/v2/', port: IntOrString.fromString('registry') }, periodSeconds, timeoutSeconds: 5 });
+
+    new KubeDeployment(this, 'Resource', {
+      metadata: { name: this.name, labels: { ...labels, ...MANAGED_BY } },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: labels },
+        // One claim, one writer: never two pods on it.
+        strategy: props.persistent ? { type: 'Recreate' } : undefined,
+        template: {
+          metadata: { labels, annotations: { 'checksum/config': createHash('sha256').update(config).digest('hex') } },
+          spec: {
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            securityContext: { runAsUser: UID, runAsGroup: UID, runAsNonRoot: true, fsGroup: UID, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' } },
+            containers: [{
+              name: 'registry',
+              image,
+              imagePullPolicy: 'IfNotPresent',
+              ports: [{ name: 'registry', containerPort: PORT, protocol: 'TCP' }],
+              env: credentials.length ? credentials : undefined,
+              readinessProbe: probe(10),
+              livenessProbe: { ...probe(30), failureThreshold: 5 },
+              resources: { requests: { cpu: Quantity.fromString('100m'), memory: Quantity.fromString('128Mi') }, limits: { memory: Quantity.fromString('512Mi') } },
+              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+              volumeMounts: [{ name: 'config', mountPath: '/etc/docker/registry', readOnly: true }, { name: 'storage', mountPath: '/var/lib/registry' }],
+            }],
+            volumes: [{ name: 'config', configMap: { name: configMap.name } }, storage],
+          },
+        },
+      },
+    });
+    const service = new KubeService(this, 'Service', {
+      metadata: { name: this.name, labels: { ...labels, ...MANAGED_BY } },
+      spec: { type: 'ClusterIP', selector: labels, ports: [{ name: 'registry', port: PORT, targetPort: IntOrString.fromString('registry'), protocol: 'TCP' }] },
+    });
+    new KubeNetworkPolicy(this, 'NetworkPolicy', {
+      metadata: { name: this.name, labels: { ...labels, ...MANAGED_BY } },
+      spec: {
+        podSelector: { matchLabels: labels },
+        policyTypes: ['Ingress'],
+        // An empty `from` would admit every source: without clients, no rule at all, which admits no one.
+        ingress: props.clientLabels ? [{ from: [{ podSelector: { matchLabels: { ...props.clientLabels } } }], ports: [{ port: IntOrString.fromNumber(PORT), protocol: 'TCP' }] }] : [],
+      },
+    });
+    this.endpoint = `${service.name}:${PORT}`;
+  }
+}
