@@ -6,6 +6,7 @@ export * from './buildkit-network-policy';
 export * from './cache-volume';
 export * from './buildkit-seccomp-profile';
 export * from './registry-cache';
+export { chooseEndpoint, ChooserUsageError, cksum, endpointScript, rankEndpoints, rendezvousScore } from './endpoint-chooser';
 export * from './tls-bundle';
 export * from './settings';
 export { gcLimitsFor, renderBuildkitdToml } from './buildkitd-toml';

@@ -1,5 +1,5 @@
 import { execFileSync } from 'child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { App, Chart } from 'cdk8s';
@@ -238,8 +238,14 @@ test('export with per-replica addresses: a builder of its own for each, to pin a
     `docker buildx create --name buildkit-builder --node buildkitd --driver remote --driver-opt ${tls} tcp://192.168.80.110:1234`,
     `docker buildx create --name buildkit-buildkitd-0 --node buildkitd-0 --driver remote --driver-opt ${tls} tcp://192.168.80.111:1234`,
     `docker buildx create --name buildkit-buildkitd-1 --node buildkitd-1 --driver remote --driver-opt ${tls} tcp://192.168.80.112:1234`,
+    `docker buildx create --name buildkit-repo --driver remote --driver-opt ${tls} "tcp://$(${out}/buildkit-endpoint "$GITHUB_REPOSITORY")"`,
   ]);
-  expect(commands.filter((c) => c.startsWith('buildctl')).map((c) => c.split(' ')[2])).toEqual(['tcp://192.168.80.110:1234', 'tcp://192.168.80.111:1234', 'tcp://192.168.80.112:1234']);
+  expect(commands.filter((c) => c.startsWith('buildctl')).map((c) => c.split(' ')[2])).toEqual([
+    'tcp://192.168.80.110:1234', 'tcp://192.168.80.111:1234', 'tcp://192.168.80.112:1234', `"tcp://$(${out}/buildkit-endpoint`]);
+  // The chooser in the bundle, filled with the per-replica endpoints (its behaviour: test/endpoint-chooser.test.ts).
+  const chooser = join(out, 'buildkit-endpoint');
+  expect(statSync(chooser).mode & 0o777).toBe(0o755);
+  expect(readFileSync(chooser, 'utf8')).toContain('\nENDPOINTS="192.168.80.111:1234 192.168.80.112:1234"\n');
 });
 
 describe('a retired CA is trusted nowhere, and check says what a certificate is for', () => {

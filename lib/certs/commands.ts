@@ -11,6 +11,7 @@ import { decryptDocument, encryptDocument } from '../sops/sops-file';
 import { isDnsLabel } from '../validation';
 import { displayPath, FileWrite, readText, writeFiles } from './files';
 import { CertsUsageError, IN_CLUSTER_CLIENT, IN_CLUSTER_SECRET, MANAGED_BY_LABEL, paths, SANS_ANNOTATION } from './layout';
+import { endpointScript } from '../endpoint-chooser';
 import { CertsPlan, ClientEndpoint, ServerPlan } from './plan';
 
 /** What every certificate command needs: where secrets/ is, what the app serves, and the time. */
@@ -606,13 +607,21 @@ export async function exportClient(ctx: CertsContext, name: string, outDir: stri
   const shared = endpoints.filter((e) => !e.pod);
   const create = (builder: string, e: ClientEndpoint, append: boolean) => ['docker', 'buildx', 'create', ...(append ? ['--append'] : []),
     '--name', builder, '--node', e.name, '--driver', 'remote', ...(e.platform ? ['--platform', e.platform] : []), '--driver-opt', tls, e.address].map(quote).join(' ');
+  const pinned = endpoints.filter((e) => e.pod);
   const commands = [
     ...shared.map((e, i) => create('buildkit-builder', e, i > 0)),
-    ...endpoints.filter((e) => e.pod).map((e) => create(`buildkit-${e.name}`, e, false)),
+    ...pinned.map((e) => create(`buildkit-${e.name}`, e, false)),
   ];
-  for (const e of endpoints) {
-    commands.push(['buildctl', '--addr', e.address, '--tlsdir', dir, 'build', '--frontend', 'dockerfile.v0', '--local', 'context=.', '--local', 'dockerfile=.'].map(quote).join(' '));
+  // The chooser sends each repository to the replica whose cache holds it, failing over when it is down.
+  const chooser = join(dir, 'buildkit-endpoint');
+  const chosen = pinned.length > 1 ? `"tcp://$(${quote(chooser)} "$GITHUB_REPOSITORY")"` : undefined;
+  if (chosen) {
+    store.written(writeFiles([{ path: chooser, content: endpointScript(pinned.map((e) => e.address.replace(/^tcp:\/\//, ''))), mode: 0o755 }]));
+    commands.push(`docker buildx create --name buildkit-repo --driver remote --driver-opt ${quote(tls)} ${chosen}`);
   }
+  const buildctl = (addr: string) => `buildctl --addr ${addr} --tlsdir ${quote(dir)} build --frontend dockerfile.v0 --local context=. --local dockerfile=.`;
+  for (const e of endpoints) commands.push(buildctl(quote(e.address)));
+  if (chosen) commands.push(buildctl(chosen));
   commands.push(`# CI secrets for the remote driver (docker/setup-buildx-action): ${CI_VARIABLES.map((v, i) => `${v} = ${['ca.pem', 'cert.pem', 'key.pem'][i]}`).join(', ')}`);
   return { dir, commands };
 }

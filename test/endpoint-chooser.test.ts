@@ -1,0 +1,89 @@
+import { execFileSync, spawnSync } from 'child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { AddressInfo, createServer, Server } from 'net';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { ChooserUsageError, chooseEndpoint, cksum, endpointScript, rankEndpoints } from '../lib/endpoint-chooser';
+
+const work = mkdtempSync(join(tmpdir(), 'buildkit-chooser-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+const THREE = ['192.168.80.111:1234', '192.168.80.112:1234', '192.168.80.113:1234'];
+const FIVE = [...THREE, 'buildkitd-3.buildkitd-headless.buildkit.svc.cluster.local:1234', 'buildkitd-4.buildkitd-headless.buildkit.svc.cluster.local:1234'];
+const keys = (n: number) => Array.from({ length: n }, (_, i) => (i % 7 === 0 ? `org-${i}/app with space` : i % 5 === 0 ? `ünï/${i}` : `repo-${i}`));
+
+function script(endpoints: readonly string[]): string {
+  const path = join(work, `chooser-${endpoints.length}`);
+  writeFileSync(path, endpointScript(endpoints), { mode: 0o755 });
+  return path;
+}
+
+test('cksum is POSIX cksum, byte for byte (empty, short, UTF-8, longer than 256 bytes)', () => {
+  for (const text of ['', 'a', 'repo-1|10.0.0.1:1234', 'ünï/app|h:1', 'x'.repeat(300), 'y'.repeat(70000)]) {
+    const real = Number(execFileSync('sh', ['-c', 'printf "%s" "$1" | cksum', 'sh', text], { encoding: 'utf8' }).split(' ')[0]);
+    expect({ text: text.slice(0, 20), crc: cksum(Buffer.from(text, 'utf8')) }).toEqual({ text: text.slice(0, 20), crc: real });
+  }
+});
+
+test.each([[THREE], [FIVE]])('the shell script under dash ranks every key exactly as the library (%#)', (endpoints) => {
+  const keyList = keys(200);
+  writeFileSync(join(work, 'keys'), keyList.join('\n') + '\n');
+  const out = execFileSync('dash', ['-c', `BUILDKIT_ENDPOINT_LIB=1; . "$1"; while IFS= read -r k; do echo "$(rank "$k" $ENDPOINTS | tr '\\n' ' ')"; done < "$2"`,
+    'sh', script(endpoints), join(work, 'keys')], { encoding: 'utf8' }).trim().split('\n').map((l) => l.trim());
+  expect(out).toEqual(keyList.map((k) => rankEndpoints(k, endpoints).join(' ')));
+}, 30_000);
+
+test('ownership is balanced, and adding a replica moves only the keys the new one takes', () => {
+  const many = keys(3000);
+  const owners = (endpoints: string[]) => many.map((k) => rankEndpoints(k, endpoints)[0]);
+  const three = owners(THREE);
+  for (const e of THREE) {
+    const share = three.filter((o) => o === e).length / many.length;
+    expect({ e, balanced: share > 0.28 && share < 0.39 }).toEqual({ e, balanced: true });
+  }
+  const four = owners([...THREE, '192.168.80.114:1234']);
+  const moved = many.filter((_, i) => three[i] !== four[i]);
+  expect(moved.every((k) => four[many.indexOf(k)] === '192.168.80.114:1234')).toBe(true);
+  expect(moved.length / many.length).toBeGreaterThan(0.2);
+  expect(moved.length / many.length).toBeLessThan(0.3);
+});
+
+describe('failover, with listeners on loopback only', () => {
+  const servers: Server[] = [];
+  afterAll(() => servers.forEach((s) => s.close()));
+  const listen = () => new Promise<string>((resolve) => {
+    const s = createServer((socket) => socket.destroy()).listen(0, '127.0.0.1', () => resolve(`127.0.0.1:${(s.address() as AddressInfo).port}`));
+    servers.push(s);
+  });
+  const closedPort = () => new Promise<string>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address() as AddressInfo; s.close(() => resolve(`127.0.0.1:${port}`)); });
+  });
+
+  test('the first endpoint that accepts TCP, in the key\'s order: library and script agree', async () => {
+    const [up1, up2, down] = [await listen(), await listen(), await closedPort()];
+    const endpoints = [up1, up2, down];
+    // A key whose first choice is the one that is down.
+    const key = keys(500).find((k) => rankEndpoints(k, endpoints)[0] === down)!;
+    const expected = rankEndpoints(key, endpoints)[1];
+    expect(await chooseEndpoint(key, endpoints, 500)).toBe(expected);
+    const run = spawnSync('dash', [script(endpoints), key], { encoding: 'utf8' });
+    expect({ status: run.status, out: run.stdout.trim() }).toEqual({ status: 0, out: expected });
+    await expect(chooseEndpoint(key, [down], 500)).rejects.toThrow(/^no endpoint accepts connections/);
+    const none = spawnSync('dash', [script([down]), key], { encoding: 'utf8' });
+    expect({ status: none.status, err: none.stderr.trim() }).toEqual({ status: 1, err: `buildkit-endpoint: no endpoint accepts connections: ${down}` });
+  }, 20_000);
+});
+
+describe('bad input: one line, exit 2', () => {
+  test.each([
+    [['', ...THREE], 'buildkit-endpoint: the key is empty: give the repository, such as org/app', /^the key is empty/],
+    [['org/app', '192.168.80.111:1234', '192.168.80.111:1234'], 'buildkit-endpoint: endpoint 192.168.80.111:1234 is listed twice', /^endpoint 192\.168\.80\.111:1234 is listed twice$/],
+    [['org/app', 'tcp://192.168.80.111:1234'], 'buildkit-endpoint: invalid endpoint "tcp://192.168.80.111:1234": use host:port, such as 192.168.80.111:1234', /^invalid endpoint "tcp:\/\/192\.168\.80\.111:1234"/],
+    [['org/app', 'buildkitd'], 'buildkit-endpoint: invalid endpoint "buildkitd": use host:port, such as 192.168.80.111:1234', /^invalid endpoint "buildkitd"/],
+  ])('%j', (args, line, libraryMessage) => {
+    const run = spawnSync('dash', [script(THREE), ...args], { encoding: 'utf8' });
+    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 2, stderr: `${line}\n` });
+    const [key, ...endpoints] = args;
+    expect(() => rankEndpoints(key, endpoints.length ? endpoints : THREE)).toThrow(libraryMessage);
+    expect(() => rankEndpoints(key, endpoints.length ? endpoints : THREE)).toThrow(ChooserUsageError);
+  });
+});
