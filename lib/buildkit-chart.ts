@@ -6,6 +6,8 @@ import {
 } from './buildkit-daemon';
 import { BuildkitSeccompProfile } from './buildkit-seccomp-profile';
 import { RegistryCache, RegistryCacheProps } from './registry-cache';
+import { ALERT_THRESHOLDS_SHAPE, AlertThresholds, BuildkitAlerts } from './buildkit-alerts';
+import { BuildkitDashboard } from './buildkit-dashboard';
 import { BuildkitMetrics } from './buildkit-metrics';
 import { BuildkitNetworkPolicy, BuildkitNetworkPolicyProps, NETWORK_POLICY_SHAPE } from './buildkit-network-policy';
 import { BuildkitService, BuildkitServiceProps } from './buildkit-service';
@@ -38,6 +40,16 @@ export interface MetricsSettings {
    * @default 'monitoring'
    */
   readonly monitoringNamespace?: string;
+  /**
+   * A Grafana dashboard in a ConfigMap the Grafana sidecar loads (label `grafana_dashboard: "1"` unless set).
+   * @default - no dashboard
+   */
+  readonly dashboard?: { readonly labelName?: string; readonly labelValue?: string };
+  /**
+   * A Prometheus Operator PrometheusRule with the builder's alerts (needs its CRD, like the ServiceMonitor).
+   * @default - no alerts
+   */
+  readonly alerts?: AlertThresholds;
 }
 
 /** Who may reach the daemons. */
@@ -296,7 +308,11 @@ const PROPS_SHAPE: PropsShape<BuildkitChartProps> = {
   perReplicaIPs: true, port: true, cache: cacheShape, resources: DAEMON_RESOURCES_SHAPE, sessionAffinityTimeoutSeconds: true,
   externalTrafficPolicy: true, drainTimeoutSeconds: true, architecture: true,
   nativeBuilders: [{ architecture: true, loadBalancerIP: true, name: true }],
-  metrics: { port: true, serviceMonitor: true, scrapeAnnotations: true, monitoringNamespace: true }, networkPolicy: networkPolicyShape,
+  metrics: {
+    port: true, serviceMonitor: true, scrapeAnnotations: true, monitoringNamespace: true,
+    dashboard: { labelName: true, labelValue: true }, alerts: ALERT_THRESHOLDS_SHAPE,
+  },
+  networkPolicy: networkPolicyShape,
   clusterDomain: true, certSecretName: true, certRevision: true, addressPool: true, legacyMetallbAnnotations: true,
   legacyAppArmorAnnotation: true, maxParallelism: true, history: { maxAge: true, maxEntries: true }, seLinuxType: true,
   podSecurity: true, seccompProfile: { install: true, localhostProfile: true }, appArmorProfile: true,
@@ -397,14 +413,23 @@ export class BuildkitChart extends Chart {
       services.push(new BuildkitService(this, `Service-${arch}`, { ...serviceSettings, daemon, loadBalancerIP: builder.loadBalancerIP }));
     }
 
+    const jobs: string[] = [];
     for (const daemon of daemons) {
       if (props.metrics) {
-        new BuildkitMetrics(this, `Metrics-${daemon.name}`, { daemon, serviceMonitor: props.metrics.serviceMonitor, scrapeAnnotations: props.metrics.scrapeAnnotations });
+        const metrics = new BuildkitMetrics(this, `Metrics-${daemon.name}`, { daemon, serviceMonitor: props.metrics.serviceMonitor, scrapeAnnotations: props.metrics.scrapeAnnotations });
+        jobs.push(metrics.service.name);
       }
       // pprof shares the metrics port: whenever it is open, only the monitoring namespace reaches it.
       const monitoringNamespace = props.metrics?.monitoringNamespace;
       if (props.networkPolicy) new BuildkitNetworkPolicy(this, `NetworkPolicy-${daemon.name}`, { ...props.networkPolicy, monitoringNamespace, daemon });
       else if (props.metrics) new BuildkitNetworkPolicy(this, `NetworkPolicy-${daemon.name}`, { daemon, monitoringNamespace, openBuildPort: true });
+    }
+
+    // What to look at and what pages someone: over every daemon's scrape job.
+    const monitored = { namespace, jobs, container: 'buildkitd' };
+    if (props.metrics?.dashboard) new BuildkitDashboard(this, 'Dashboard', { ...monitored, ...props.metrics.dashboard });
+    if (props.metrics?.alerts) {
+      new BuildkitAlerts(this, 'Alerts', { ...monitored, ...props.metrics.alerts, replicas: daemons.reduce((n, d) => n + d.replicas, 0) });
     }
 
     const ips = services.map((s) => s.loadBalancerIP);

@@ -15,7 +15,7 @@ export const haSettings: BuildkitChartProps = {
   perReplicaIPs: ['192.168.80.111', '192.168.80.112', '192.168.80.113'],
   externalTrafficPolicy: 'Local',
   resources: { requests: { cpu: '2', memory: '4Gi' }, limits: { memory: '16Gi' } },
-  metrics: { serviceMonitor: true, monitoringNamespace: 'monitoring' },
+  metrics: { serviceMonitor: true, monitoringNamespace: 'monitoring', dashboard: {}, alerts: {} },
   networkPolicy: { allowedCidrs: ['192.168.0.0/16', '10.0.0.0/8'] },
   // Docker Hub through a pull-through cache: warm base images for every replica, no rate limit per build.
   registryCache: { size: '100Gi', persistent: true, credentialsSecret: 'dockerhub-credentials' },
