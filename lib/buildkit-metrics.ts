@@ -35,11 +35,14 @@ export interface BuildkitMetricsProps {
  */
 export class BuildkitMetrics extends Construct {
   public readonly service: KubeService;
+  /** The daemon it scrapes. */
+  public readonly daemon: BuildkitDaemon;
 
   constructor(scope: Construct, id: string, props: BuildkitMetricsProps) {
     super(scope, id);
     checkKnownKeys('BuildkitMetrics', props, { daemon: true, serviceMonitor: true, scrapeAnnotations: true, interval: true });
     const { daemon } = props;
+    this.daemon = daemon;
     if (daemon.metricsPort === undefined) {
       throw new Error('BuildkitMetrics: invalid daemon: it serves no metrics; set the daemon\'s metricsPort (such as 6060)');
     }

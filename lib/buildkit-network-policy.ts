@@ -59,11 +59,14 @@ const byName = (namespaces: readonly string[]): NetworkPolicyPeer => ({
 /** Ingress to the daemon: the build port from the allowed ranges and namespaces, metrics from monitoring only. */
 export class BuildkitNetworkPolicy extends Construct {
   public readonly resource: KubeNetworkPolicy;
+  /** The daemon it guards. */
+  public readonly daemon: BuildkitDaemon;
 
   constructor(scope: Construct, id: string, props: BuildkitNetworkPolicyProps) {
     super(scope, id);
     checkKnownKeys('BuildkitNetworkPolicy', props, NETWORK_POLICY_SHAPE);
     const { daemon } = props;
+    this.daemon = daemon;
     const namespaces = props.allowedNamespaces?.map((n) => checkDnsLabel('BuildkitNetworkPolicy', 'allowedNamespaces entry', n));
     // Naming namespaces means "only these": the private ranges would admit every pod of the cluster again.
     const cidrs = (props.allowedCidrs ?? (namespaces ? [] : PRIVATE_RANGES)).map(checkCidr);

@@ -8,6 +8,7 @@ export * from './buildkit-seccomp-profile';
 export * from './registry-cache';
 export * from './buildkit-alerts';
 export * from './buildkit-dashboard';
+export { serviceDiagram } from './service-diagram';
 export type { Scope as MonitoringScope } from './monitoring-queries';
 export { chooseEndpoint, ChooserUsageError, cksum, endpointScript, rankEndpoints, rendezvousScore } from './endpoint-chooser';
 export * from './tls-bundle';

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, relative, resolve } from 'path';
 import { App, Chart } from 'cdk8s';
@@ -9,6 +9,7 @@ import { secretsProblems } from './certs/coherence';
 import { daemonCertsRevision } from './certs/layout';
 import { certsPlan } from './certs/plan';
 import { FluxKustomizationsProps, FluxKustomizations } from './flux-kustomizations';
+import { serviceDiagram, withDiagram } from './service-diagram';
 import { SynthOutput, synthesizeAll } from './synth';
 import { checkKnownKeys } from './validation';
 
@@ -88,8 +89,20 @@ export function synthRepository(settings: RepositorySettings, manifestsDir?: str
     build: (app) => new BuildkitChart(app, 'buildkit', { ...settings.config, certRevision }),
   };
   const outputs = manifestsDir ? [manifests] : [manifests, { outdir: join(root, OUTPUT_DIRS.gitops), build: (app: App) => buildGitops(app, model, settings.gitops) }];
-  synthesizeAll(outputs);
-  return outputs.map((o) => relative(root, resolve(o.outdir)) || '.');
+  // The README's picture of the service, staged beside it and renamed in right after the folders swap.
+  const readme = join(root, 'README.md');
+  const before = !manifestsDir && existsSync(readme) ? readFileSync(readme, 'utf8') : undefined;
+  const after = before === undefined ? undefined : withDiagram(before, serviceDiagram(model));
+  const staged = after !== undefined && after !== before ? `${readme}.${process.pid}.staging` : undefined;
+  if (staged) writeFileSync(staged, after!);
+  try {
+    synthesizeAll(outputs);
+  } catch (err) {
+    if (staged) rmSync(staged, { force: true });
+    throw err;
+  }
+  if (staged) renameSync(staged, readme);
+  return [...outputs.map((o) => relative(root, resolve(o.outdir)) || '.'), ...(staged ? ['README.md'] : [])];
 }
 
 /**
@@ -135,6 +148,13 @@ export function outputProblems(settings: RepositorySettings): string[] {
       return [(err as Error).message];
     }
     const problems: string[] = [];
+    const readme = join(root, 'README.md');
+    if (existsSync(readme)) {
+      const text = readFileSync(readme, 'utf8');
+      if (withDiagram(text, serviceDiagram(new BuildkitChart(new App(), 'buildkit', settings.config))) !== text) {
+        problems.push('README.md: the service diagram is stale: run `npm run synth` and commit README.md');
+      }
+    }
     for (const dir of Object.values(OUTPUT_DIRS)) {
       const want = readTree(join(fresh, dir));
       const have = readTree(join(root, dir));

@@ -1,0 +1,61 @@
+import { IConstruct } from 'constructs';
+import { BuildkitDaemon } from './buildkit-daemon';
+import { BuildkitMetrics } from './buildkit-metrics';
+import { BuildkitNetworkPolicy } from './buildkit-network-policy';
+import { BuildkitService } from './buildkit-service';
+import { RegistryCache } from './registry-cache';
+
+const id = (kind: string, name: string) => `${kind}_${name.replace(/[^A-Za-z0-9]/g, '_')}`;
+
+/**
+ * A Mermaid flowchart of what the app deploys, read from the construct tree: clients, LoadBalancers,
+ * workloads with their replicas, caches, Secrets, ConfigMaps, metrics Services, NetworkPolicies and the
+ * pull-through cache. It follows the configuration, since it is drawn from what was built.
+ */
+export function serviceDiagram(root: IConstruct): string {
+  const all = root.node.findAll();
+  const of = <T>(type: abstract new (...args: any[]) => T) => all.filter((c): c is T & IConstruct => c instanceof type);
+  const lines = ['flowchart LR', '  clients(["CI clients<br/>buildx remote driver, buildctl"])'];
+  for (const daemon of of(BuildkitDaemon)) {
+    const d = id('workload', daemon.name);
+    const kind = daemon.workloadKind === 'statefulset' ? 'StatefulSet' : 'Deployment';
+    const arch = daemon.architecture ? `, ${daemon.architecture}` : '';
+    lines.push(`  ${d}["${kind} ${daemon.name}<br/>${daemon.replicas} replica${daemon.replicas === 1 ? '' : 's'}${arch}, mutual TLS on ${daemon.port}"]`);
+    const cache = daemon.cache;
+    const storage = cache.perReplica ? `a claim per replica, ${cache.size}` : cache.claim ? `claim ${cache.claim.name}, ${cache.size}` : `emptyDir ${cache.size}`;
+    lines.push(`  ${id('cache', daemon.name)}[("cache: ${storage}")]`, `  ${d} --- ${id('cache', daemon.name)}`);
+    lines.push(`  ${id('secret', daemon.tls.secretName)}{{"Secret ${daemon.tls.secretName}"}} -. certificates .-> ${d}`);
+    lines.push(`  ${id('config', daemon.config.name)}[/"ConfigMap ${daemon.config.name}"/] -. buildkitd.toml .-> ${d}`);
+  }
+  for (const service of of(BuildkitService)) {
+    const s = id('service', service.name);
+    lines.push(`  ${s}["Service ${service.name}<br/>LoadBalancer ${service.loadBalancerIP}:${service.port}${service.podName ? `<br/>pod ${service.podName}` : ''}"]`);
+    lines.push(`  clients --> ${s}`, `  ${s} --> ${id('workload', service.daemon.name)}`);
+  }
+  for (const metrics of of(BuildkitMetrics)) {
+    const m = id('metrics', metrics.service.name);
+    lines.push(`  prometheus(["Prometheus"]) --> ${m}["Service ${metrics.service.name}<br/>ClusterIP, metrics"]`);
+    lines.push(`  ${m} --> ${id('workload', metrics.daemon.name)}`);
+  }
+  for (const policy of of(BuildkitNetworkPolicy)) {
+    lines.push(`  ${id('policy', policy.resource.name)}>"NetworkPolicy ${policy.resource.name}"] -. admits .-> ${id('workload', policy.daemon.name)}`);
+  }
+  for (const cache of of(RegistryCache)) {
+    const r = id('registry', cache.name);
+    lines.push(`  ${r}["pull-through cache ${cache.name}<br/>${cache.endpoint}"]`);
+    for (const daemon of of(BuildkitDaemon)) lines.push(`  ${id('workload', daemon.name)} -- docker.io mirror --> ${r}`);
+    lines.push(`  ${r} --> hub(["upstream registry"])`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The markers between which the synth writes the diagram into the README. */
+export const DIAGRAM_MARKERS = { start: '<!-- service-diagram:start (written by npm run synth) -->', end: '<!-- service-diagram:end -->' };
+
+/** The README with the diagram between its markers; unchanged when it has none. */
+export function withDiagram(readme: string, diagram: string): string {
+  const start = readme.indexOf(DIAGRAM_MARKERS.start);
+  const end = readme.indexOf(DIAGRAM_MARKERS.end);
+  if (start < 0 || end < start) return readme;
+  return `${readme.slice(0, start + DIAGRAM_MARKERS.start.length)}\n\`\`\`mermaid\n${diagram}\`\`\`\n${readme.slice(end)}`;
+}

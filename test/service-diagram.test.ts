@@ -1,0 +1,51 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { App } from 'cdk8s';
+import { config, gitops } from '../config';
+import { BuildkitChart, BuildkitChartProps, outputProblems, serviceDiagram } from '../lib';
+import { DIAGRAM_MARKERS, withDiagram } from '../lib/service-diagram';
+import { ROOT } from './support/dist';
+
+const diagram = (props: BuildkitChartProps) => serviceDiagram(new BuildkitChart(new App(), 'buildkit', props));
+
+test('the seed: clients, the LoadBalancer, one Deployment with its emptyDir cache, Secret and ConfigMap', () => {
+  const d = diagram({});
+  expect(d.split('\n')[0]).toBe('flowchart LR');
+  expect(d).toContain('service_buildkitd["Service buildkitd<br/>LoadBalancer 192.168.80.110:1234"]');
+  expect(d).toContain('workload_buildkitd["Deployment buildkitd<br/>1 replica, mutual TLS on 1234"]');
+  expect(d).toContain('cache_buildkitd[("cache: emptyDir 50Gi")]');
+  expect(d).toContain('secret_buildkit_daemon_certs{{"Secret buildkit-daemon-certs"}} -. certificates .-> workload_buildkitd');
+  expect(d).not.toMatch(/metrics|NetworkPolicy|pull-through/);
+});
+
+test('it follows the configuration: replicas, per-replica addresses, native builders, metrics, policies, the pull-through cache', () => {
+  const d = diagram({
+    workload: 'statefulset', replicas: 2, cache: { persistent: true }, perReplicaIPs: ['10.0.0.1', '10.0.0.2'], loadBalancerIP: '10.0.0.10',
+    nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.20' }], metrics: {}, networkPolicy: {}, registryCache: { size: '20Gi' },
+  });
+  expect(d).toContain('workload_buildkitd["StatefulSet buildkitd<br/>2 replicas, mutual TLS on 1234"]');
+  expect(d).toContain('cache_buildkitd[("cache: a claim per replica, 50Gi")]');
+  expect(d).toContain('service_buildkitd_1["Service buildkitd-1<br/>LoadBalancer 10.0.0.2:1234<br/>pod buildkitd-1"]');
+  expect(d).toContain('workload_buildkitd_arm64["StatefulSet buildkitd-arm64<br/>1 replica, arm64, mutual TLS on 1234"]');
+  expect(d).toContain('clients --> service_buildkitd_arm64');
+  expect(d).toContain('prometheus(["Prometheus"]) --> metrics_buildkitd_metrics');
+  expect(d).toContain('policy_buildkitd>"NetworkPolicy buildkitd"] -. admits .-> workload_buildkitd');
+  expect(d).toContain('workload_buildkitd_arm64 -- docker.io mirror --> registry_buildkit_registry_cache');
+});
+
+test('the synth writes it between the README\'s markers, and verify finds a stale one', () => {
+  expect(withDiagram('no markers here\n', 'x\n')).toBe('no markers here\n');
+  expect(withDiagram(`a\n${DIAGRAM_MARKERS.start}\nold\n${DIAGRAM_MARKERS.end}\nb\n`, 'flowchart LR\n'))
+    .toBe(`a\n${DIAGRAM_MARKERS.start}\n\`\`\`mermaid\nflowchart LR\n\`\`\`\n${DIAGRAM_MARKERS.end}\nb\n`);
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  expect(readme).toContain(serviceDiagram(new BuildkitChart(new App(), 'buildkit', config)));
+  const work = mkdtempSync(join(tmpdir(), 'buildkit-diagram-'));
+  try {
+    for (const dir of ['dist', 'gitops/dist']) cpSync(join(ROOT, dir), join(work, dir), { recursive: true });
+    writeFileSync(join(work, 'README.md'), withDiagram(readme, 'flowchart LR\n  stale\n'));
+    expect(outputProblems({ root: work, config, gitops, secrets: join(ROOT, 'secrets') })).toEqual(['README.md: the service diagram is stale: run `npm run synth` and commit README.md']);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
