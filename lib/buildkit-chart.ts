@@ -2,7 +2,7 @@ import { Chart, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
 import { KubeNamespace } from '../imports/k8s';
 import {
-  BuildkitDaemon, DAEMON_RESOURCES_SHAPE, DaemonResources, HistorySettings, PodSecurityLevel, RegistrySettings, WorkloadKind,
+  BuildkitDaemon, BuildkitDaemonProps, DAEMON_RESOURCES_SHAPE, DaemonResources, PodSecurityLevel, RegistrySettings, WorkloadKind,
 } from './buildkit-daemon';
 import { BuildkitSeccompProfile } from './buildkit-seccomp-profile';
 import { RegistryCache, RegistryCacheProps } from './registry-cache';
@@ -84,7 +84,10 @@ export interface NativeBuilder {
   readonly name?: string;
 }
 
-export interface BuildkitChartProps {
+/** Daemon settings the chart passes to every daemon as they are (documented on BuildkitDaemonProps). */
+type SharedDaemonSettings = Pick<BuildkitDaemonProps, 'maxParallelism' | 'history' | 'seLinuxType' | 'registries' | 'registryCaCertificates' | 'registryKeypairSecret'>;
+
+export interface BuildkitChartProps extends SharedDaemonSettings {
   /**
    * Namespace of every object; the chart creates it.
    * @default 'buildkit'
@@ -160,24 +163,6 @@ export interface BuildkitChartProps {
   readonly resources?: DaemonResources;
 
   /**
-   * Build steps each daemon runs at once (`max-parallelism`); the default memory limit follows it.
-   * @default - the CPU request rounded up, at least 2
-   */
-  readonly maxParallelism?: number;
-
-  /**
-   * How much build history each daemon keeps.
-   * @default { maxAge: '168h', maxEntries: 300 }
-   */
-  readonly history?: HistorySettings;
-
-  /**
-   * SELinux type of the daemon's container, such as 'spc_t' on SELinux nodes.
-   * @default - the runtime's default type
-   */
-  readonly seLinuxType?: string;
-
-  /**
    * The Pod Security level of the namespace: 'privileged' (seccomp and AppArmor Unconfined) or 'baseline'
    * (hardened mode: a Localhost seccomp profile, no Unconfined; see README, "Hardened mode").
    * @default 'privileged'
@@ -195,24 +180,6 @@ export interface BuildkitChartProps {
    * @default - no AppArmor setting (nodes without AppArmor)
    */
   readonly appArmorProfile?: string;
-
-  /**
-   * How the daemons reach registries, per host[:port]: mirrors, plain HTTP, CAs, client keypairs.
-   * @default - none
-   */
-  readonly registries?: Readonly<Record<string, RegistrySettings>>;
-
-  /**
-   * CA certificates (PEM) by file name for `registries[...].ca`.
-   * @default - none
-   */
-  readonly registryCaCertificates?: Readonly<Record<string, string>>;
-
-  /**
-   * A Secret with client keypair files for `registries[...].keypairs`.
-   * @default - none
-   */
-  readonly registryKeypairSecret?: string;
 
   /**
    * A pull-through cache of Docker Hub (or `upstream`) beside the daemons; every daemon lists it as the
