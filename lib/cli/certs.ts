@@ -75,7 +75,8 @@ export async function runCerts(argv: string[], compose: ComposeApp, io: Output =
   if (code !== 0 || !resynth || !command || !CHANGES_DIST.has(command)) return code;
   const { values } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
   try {
-    io.log(`synthesized ${resynth(resolve(values.secrets)).join('/, ')}/: commit them with secrets/`);
+    const written = resynth(resolve(values.secrets)).map((p) => (p.includes('.') && !p.includes('/') ? p : `${p}/`));
+    io.log(`synthesized ${written.join(', ')}: commit them with secrets/`);
     return 0;
   } catch (err) {
     io.error(`certs: ${command} is done, but the synth that follows it failed: ${(err as Error).message}`);
