@@ -42,6 +42,7 @@ export interface Validity {
 }
 
 const ENCRYPTED_REGEX = '^(data|stringData)$';
+const RESTORE_HINT = 'from your backup, or from the cluster: kubectl -n flux-system get secret sops-age -o jsonpath=\'{.data.age\\.agekey}\' | base64 -d';
 const SERVER_HINT = 'run `npm run certs -- sync` if the app names another Secret than before, else `npm run certs -- init`';
 /** Validity in days: a long-lived CA that stays in git encrypted, short-lived certificates that rotate. */
 const DEFAULT_DAYS = { ca: 3650, server: 365, client: 365 };
@@ -256,7 +257,6 @@ class SecretsStore {
   }
 }
 
-const RESTORE_HINT = 'from your backup, or from the cluster: kubectl -n flux-system get secret sops-age -o jsonpath=\'{.data.age\\.agekey}\' | base64 -d';
 
 /** The CA certificates a client or the daemon trusts: the current CA, and the previous one mid-rotation. */
 function trustBundle(state: CaState): string {
