@@ -87,3 +87,23 @@ describe('bad input: one line, exit 2', () => {
     expect(() => rankEndpoints(key, endpoints.length ? endpoints : THREE)).toThrow(ChooserUsageError);
   });
 });
+
+test('the library refuses every malformed endpoint list, and takes the well-formed edge cases', () => {
+  for (const bad of ['-host:1', 'host-:1', 'host:', ':1234', 'host:123456', 'host:abc', 'host:1:2', ' host:1', 'host:1 ', 'h_st:1', 'tcp://h:1']) {
+    expect({ bad, thrown: (() => { try { rankEndpoints('k', [bad]); return ''; } catch (e) { return (e as Error).message; } })() })
+      .toEqual({ bad, thrown: `invalid endpoint ${JSON.stringify(bad)}: use host:port, such as 192.168.80.111:1234` });
+  }
+  expect(() => rankEndpoints('k', [])).toThrow(/^no endpoints: give host:port of each replica$/);
+  expect(rankEndpoints('k', ['a:1'])).toEqual(['a:1']);
+  expect(rankEndpoints('k', ['a.b-c.d:65535', '10.0.0.1:9'])).toHaveLength(2);
+  expect(() => endpointScript(['a:1', 'no-port'])).toThrow(/^invalid endpoint "no-port": use host:port$/);
+  expect(endpointScript(['a:1', 'b:2'])).toContain('\nENDPOINTS="a:1 b:2"\n');
+});
+
+test('with nothing reachable, the library names every endpoint it tried', async () => {
+  const closedPort = () => new Promise<string>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address() as AddressInfo; s.close(() => resolve(`127.0.0.1:${port}`)); });
+  });
+  const [closed, other] = [await closedPort(), await closedPort()];
+  await expect(chooseEndpoint('k', [closed, other], 300)).rejects.toThrow(new RegExp(`^no endpoint accepts connections: (${closed}, ${other}|${other}, ${closed})$`.replace(/\./g, '\\.')));
+});

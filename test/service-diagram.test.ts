@@ -32,10 +32,20 @@ test('it follows the configuration: replicas, per-replica addresses, native buil
   expect(d).toContain('prometheus(["Prometheus"]) --> metrics_buildkitd_metrics');
   expect(d).toContain('policy_buildkitd>"NetworkPolicy buildkitd"] -. admits .-> workload_buildkitd');
   expect(d).toContain('workload_buildkitd_arm64 -- docker.io mirror --> registry_buildkit_registry_cache');
+  expect(d).toContain('workload_buildkitd -- docker.io mirror --> registry_buildkit_registry_cache');
+  expect(d).toContain('registry_buildkit_registry_cache["pull-through cache buildkit-registry-cache<br/>buildkit-registry-cache:5000"]');
+  expect(d).toContain('registry_buildkit_registry_cache --> hub(["upstream registry"])');
+  expect(d).toContain('metrics_buildkitd_arm64_metrics --> workload_buildkitd_arm64');
+  expect(d).toContain('policy_buildkitd_arm64>"NetworkPolicy buildkitd-arm64"] -. admits .-> workload_buildkitd_arm64');
+  expect(d.split('\n').filter((l) => l.trim() === '')).toEqual(['']);
 });
 
 test('the synth writes it between the README\'s markers, and verify finds a stale one', () => {
   expect(withDiagram('no markers here\n', 'x\n')).toBe('no markers here\n');
+  expect(DIAGRAM_MARKERS).toEqual({ start: '<!-- service-diagram:start (written by npm run synth) -->', end: '<!-- service-diagram:end -->' });
+  // Markers at the very start, and markers in the wrong order (left alone).
+  expect(withDiagram(`${DIAGRAM_MARKERS.start}${DIAGRAM_MARKERS.end}`, 'x\n')).toBe(`${DIAGRAM_MARKERS.start}\n\`\`\`mermaid\nx\n\`\`\`\n${DIAGRAM_MARKERS.end}`);
+  expect(withDiagram(`${DIAGRAM_MARKERS.end}\n${DIAGRAM_MARKERS.start}`, 'x\n')).toBe(`${DIAGRAM_MARKERS.end}\n${DIAGRAM_MARKERS.start}`);
   expect(withDiagram(`a\n${DIAGRAM_MARKERS.start}\nold\n${DIAGRAM_MARKERS.end}\nb\n`, 'flowchart LR\n'))
     .toBe(`a\n${DIAGRAM_MARKERS.start}\n\`\`\`mermaid\nflowchart LR\n\`\`\`\n${DIAGRAM_MARKERS.end}\nb\n`);
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
