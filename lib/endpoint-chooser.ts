@@ -83,17 +83,19 @@ export function endpointScript(endpoints: readonly string[]): string {
 set -u
 ENDPOINTS="${endpoints.join(' ')}"
 
+# Sets score to the rendezvous score of KEY|ENDPOINT (no subshell: one cksum process per endpoint).
 score() {
-  x=$(printf '%s|%s' "$1" "$2" | cksum | cut -d ' ' -f 1)
+  x=$(printf '%s|%s' "$1" "$2" | cksum)
+  x=\${x%% *}
   x=$(( ((x ^ (x >> 16)) * 73244475) & 4294967295 ))
   x=$(( ((x ^ (x >> 16)) * 73244475) & 4294967295 ))
-  echo $(( x ^ (x >> 16) ))
+  score=$(( x ^ (x >> 16) ))
 }
 
 # Endpoints of KEY, best first: "score endpoint" lines sorted by score, ties by name.
 rank() {
   key=$1; shift
-  for e in "$@"; do echo "$(score "$key" "$e") $e"; done | sort -k1,1nr -k2,2 | cut -d ' ' -f 2
+  for e in "$@"; do score "$key" "$e"; echo "$score $e"; done | sort -k1,1nr -k2,2 | cut -d ' ' -f 2
 }
 
 reachable() {
