@@ -5,6 +5,7 @@ import { App, Chart } from 'cdk8s';
 import { ArgoCdApplication } from './argocd-application';
 import { BuildkitChart, BuildkitChartProps } from './buildkit-chart';
 import { BuildkitDaemon } from './buildkit-daemon';
+import { constructsOf } from './construct-tree';
 import { secretsProblems } from './certs/coherence';
 import { daemonCertsRevision } from './certs/layout';
 import { certsPlan } from './certs/plan';
@@ -56,7 +57,7 @@ export const OUTPUT_DIRS = { manifests: 'dist', gitops: join('gitops', 'dist') }
 /** Flux Kustomizations and an Argo CD Application for the chart, read from its construct tree. */
 export function buildGitops(app: App, service: BuildkitChart, settings: GitopsSettings = {}): void {
   checkKnownKeys('gitops', settings, { fluxSourceRef: true, repoURL: true, targetRevision: true });
-  const workloads = service.node.findAll().filter((c): c is BuildkitDaemon => c instanceof BuildkitDaemon).map((d) => ({
+  const workloads = constructsOf(service, BuildkitDaemon).map((d) => ({
     kind: d.workloadKind === 'statefulset' ? 'StatefulSet' as const : 'Deployment' as const,
     name: d.name,
     namespace: service.namespace!,

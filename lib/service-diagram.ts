@@ -3,6 +3,7 @@ import { BuildkitDaemon } from './buildkit-daemon';
 import { BuildkitMetrics } from './buildkit-metrics';
 import { BuildkitNetworkPolicy } from './buildkit-network-policy';
 import { BuildkitService } from './buildkit-service';
+import { constructsOf } from './construct-tree';
 import { RegistryCache } from './registry-cache';
 
 const id = (kind: string, name: string) => `${kind}_${name.replace(/[^A-Za-z0-9]/g, '_')}`;
@@ -13,8 +14,7 @@ const id = (kind: string, name: string) => `${kind}_${name.replace(/[^A-Za-z0-9]
  * pull-through cache. It follows the configuration, since it is drawn from what was built.
  */
 export function serviceDiagram(root: IConstruct): string {
-  const all = root.node.findAll();
-  const of = <T>(type: abstract new (...args: any[]) => T) => all.filter((c): c is T & IConstruct => c instanceof type);
+  const of = <T>(type: abstract new (...args: any[]) => T) => constructsOf(root, type);
   const lines = ['flowchart LR', '  clients(["CI clients<br/>buildx remote driver, buildctl"])'];
   for (const daemon of of(BuildkitDaemon)) {
     const d = id('workload', daemon.name);

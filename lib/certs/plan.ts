@@ -4,6 +4,7 @@ import { KubeNamespace } from '../../imports/k8s';
 import { BuildkitChart } from '../buildkit-chart';
 import { BuildkitDaemon } from '../buildkit-daemon';
 import { BuildkitService } from '../buildkit-service';
+import { constructsOf } from '../construct-tree';
 import { SEED, serverSans } from '../settings';
 
 /** How a client reaches a daemon: one Service's address, and the platform of the daemons behind it. */
@@ -40,18 +41,14 @@ export interface CertsPlan {
   readonly namespaces: ReadonlyArray<{ readonly name: string; readonly labels?: Readonly<Record<string, string>> }>;
 }
 
-function ofType<T>(root: IConstruct, type: abstract new (...args: any[]) => T): T[] {
-  return root.node.findAll().filter((c): c is T & IConstruct => c instanceof type);
-}
-
 /**
  * Every daemon in the app (a BuildkitChart, examples/arm64-builder, a consumer's own chart), grouped by the
  * Secret it mounts, with the Services that reach it: what the certificates must cover.
  */
 export function certsPlan(root: IConstruct): CertsPlan {
-  const daemons = ofType(root, BuildkitDaemon);
+  const daemons = constructsOf(root, BuildkitDaemon);
   if (daemons.length === 0) throw new Error('the app holds no BuildkitDaemon: give the command the chart that composes one');
-  const services = ofType(root, BuildkitService);
+  const services = constructsOf(root, BuildkitService);
   const namespaceOf = (c: IConstruct) => Chart.of(c).namespace ?? 'default';
   const groups = new Map<string, BuildkitDaemon[]>();
   for (const daemon of daemons) {
@@ -88,9 +85,9 @@ export function certsPlan(root: IConstruct): CertsPlan {
       })),
     };
   });
-  const chart = ofType(root, BuildkitChart)[0];
+  const chart = constructsOf(root, BuildkitChart)[0];
   const clientNamespace = chart?.clientNamespace ?? servers[0].namespace;
-  const created = new Map(ofType(root, KubeNamespace).map((ns) => [ns.name, (ns.toJson() as any).metadata?.labels ?? {}]));
+  const created = new Map(constructsOf(root, KubeNamespace).map((ns) => [ns.name, (ns.toJson() as any).metadata?.labels ?? {}]));
   const namespaces = [...new Set([...servers.map((s) => s.namespace), clientNamespace])].map((name) => {
     const labels = Object.fromEntries(Object.entries(created.get(name) ?? {}).filter(([k]) => k.startsWith('pod-security.kubernetes.io/enforce'))) as Record<string, string>;
     return Object.keys(labels).length ? { name, labels } : { name };
