@@ -1,9 +1,8 @@
 import { existsSync, readdirSync } from 'fs';
 import { join } from 'path';
 import { loadAll } from 'js-yaml';
-import { readSopsFile } from '../sops/metadata';
 import { displayPath as rel, readText } from './files';
-import { IN_CLUSTER_CLIENT, IN_CLUSTER_SECRET, MANAGED_BY_LABEL, paths, SANS_ANNOTATION } from './layout';
+import { IN_CLUSTER_CLIENT, IN_CLUSTER_SECRET, MANAGED_BY_LABEL, paths, plainMetadata, SANS_ANNOTATION } from './layout';
 import { CertsPlan } from './plan';
 
 /** The command that brings secrets/ in line with config.ts. */
@@ -31,7 +30,7 @@ export function secretsProblems(root: string, plan: CertsPlan): string[] {
       problems.push(`${rel(path)}: is missing, config.ts names Secret "${name}" in "${namespace}": ${fix}`);
       return undefined;
     }
-    const metadata = (readSopsFile(readText(path, '')).tree as any).metadata ?? {};
+    const metadata = plainMetadata(path);
     if (metadata.name !== name || metadata.namespace !== namespace) {
       problems.push(`${rel(path)}: holds Secret "${metadata.name}" in "${metadata.namespace}", config.ts says "${name}" in "${namespace}": ${fix}`);
     }

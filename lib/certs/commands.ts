@@ -6,11 +6,11 @@ import { dump, load } from 'js-yaml';
 import { certificateSans, checkCertificate, CertificateReport, splitPemBundle } from '../pki/check';
 import { CertifiedKey, createCa, issueClientCertificate, issueServerCertificate, KeyPair } from '../pki/issue';
 import { newIdentityFile, parseIdentities, recipientOf } from '../sops/age-keys';
-import { readSopsFile, recipientsOf } from '../sops/metadata';
+import { recipientsOf } from '../sops/metadata';
 import { decryptDocument, encryptDocument } from '../sops/sops-file';
 import { isDnsLabel } from '../validation';
 import { displayPath, FileWrite, readText, writeFiles } from './files';
-import { CertsUsageError, IN_CLUSTER_CLIENT, IN_CLUSTER_SECRET, MANAGED_BY_LABEL, paths, SANS_ANNOTATION } from './layout';
+import { CertsUsageError, IN_CLUSTER_CLIENT, IN_CLUSTER_SECRET, MANAGED_BY_LABEL, paths, plainMetadata, SANS_ANNOTATION } from './layout';
 import { endpointScript } from '../endpoint-chooser';
 import { CertsPlan, ClientEndpoint, ServerPlan } from './plan';
 
@@ -68,11 +68,6 @@ function secret(name: string, namespace: string, stringData: Bundle, labels: Rec
     metadata: { name, namespace, labels: { [MANAGED_BY_LABEL]: 'buildkit-service', ...labels }, ...(annotations ? { annotations } : {}) },
     type: 'Opaque', stringData,
   };
-}
-
-/** The name, namespace, labels and annotations of an encrypted Secret, read without the key. */
-function plainMetadata(path: string): { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } {
-  return (readSopsFile(readText(path, '')).tree as any).metadata ?? {};
 }
 
 /**

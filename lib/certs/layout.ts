@@ -40,6 +40,11 @@ export function paths(root: string) {
   };
 }
 
+/** The name, namespace, labels and annotations of an encrypted Secret, read without the key (sops leaves them plain). */
+export function plainMetadata(path: string): { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } {
+  return (readSopsFile(readText(path, '')).tree as any).metadata ?? {};
+}
+
 /** An encrypted daemon Secret's MAC: changes exactly when its certificates do, reveals nothing. */
 export function daemonCertsRevision(root: string, secretName: string): string | undefined {
   const path = paths(root).server(secretName);
