@@ -417,7 +417,7 @@ export class BuildkitChart extends Chart {
     const registries: Record<string, RegistrySettings> = { ...props.registries };
     if (!props.registryCache) return registries;
     const cache = new RegistryCache(this, 'RegistryCache', { ...props.registryCache, clientLabels: { 'app.kubernetes.io/name': 'buildkit' } });
-    const mirror = `${cache.name}.${this.namespace}.svc.${clusterDomain}:${cache.endpoint.split(':')[1]}`;
+    const mirror = `${cache.name}.${this.namespace}.svc.${clusterDomain}:${cache.port}`;
     const hub = registries['docker.io'] ?? {};
     registries['docker.io'] = { ...hub, mirrors: [mirror, ...(hub.mirrors ?? []).filter((m) => m !== mirror)] };
     registries[mirror] = { ...registries[mirror], http: true };

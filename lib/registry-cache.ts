@@ -73,6 +73,8 @@ export class RegistryCache extends Construct {
   public readonly name: string;
   /** host:port the daemons list as their mirror, from inside the cluster. */
   public readonly endpoint: string;
+  /** The Service's port. */
+  public readonly port = PORT;
 
   constructor(scope: Construct, id: string, props: RegistryCacheProps) {
     super(scope, id);
