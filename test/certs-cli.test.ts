@@ -34,6 +34,16 @@ describe('npm run certs', () => {
     expect(out.some((l) => l.startsWith('OK   server (team-builder-certs)'))).toBe(true);
   });
 
+  test('a command that changes a daemon Secret synthesizes again, from the secrets/ it was given, wherever the flag stands', async () => {
+    const roots: string[] = [];
+    const resynth = (root: string) => { roots.push(root); return ['dist', 'gitops/dist', 'README.md']; };
+    expect(await runCerts(['--secrets', secrets, 'rotate'], seed, io(), resynth)).toBe(0);
+    expect(roots).toEqual([secrets]);
+    expect(out).toContain('synthesized dist/, gitops/dist/, README.md: commit them with secrets/');
+    expect(await runCerts(['issue-client', 'no-synth', '--secrets', secrets], seed, io(), resynth)).toBe(0);
+    expect(roots).toEqual([secrets]);
+  });
+
   test('export prints the client commands', async () => {
     expect(await run('issue-client', 'laptop')).toBe(0);
     expect(await run('export', 'laptop', '--out', join(work, 'bundle'))).toBe(0);

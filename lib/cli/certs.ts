@@ -70,12 +70,10 @@ const CHANGES_DIST = new Set(['init', 'rotate', 'sync', 'revoke', 'recipients'])
  */
 export async function runCerts(argv: string[], compose: ComposeApp, io: Output = consoleOutput,
   resynth?: Resynthesize): Promise<number> {
-  const code = await runCommand(argv, compose, io);
-  const command = argv.find((a) => !a.startsWith('-'));
+  const { code, command, secretsRoot } = await runCommand(argv, compose, io);
   if (code !== 0 || !resynth || !command || !CHANGES_DIST.has(command)) return code;
-  const { values } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
   try {
-    const written = resynth(resolve(values.secrets)).map((p) => (p.includes('.') && !p.includes('/') ? p : `${p}/`));
+    const written = resynth(secretsRoot!).map((p) => (p.includes('.') && !p.includes('/') ? p : `${p}/`));
     io.log(`synthesized ${written.join(', ')}: commit them with secrets/`);
     return 0;
   } catch (err) {
@@ -84,8 +82,12 @@ export async function runCerts(argv: string[], compose: ComposeApp, io: Output =
   }
 }
 
-async function runCommand(argv: string[], compose: ComposeApp, io: Output): Promise<number> {
+/** The command's exit code, and what the parse found (the command, the secrets/ folder) for the synth after it. */
+async function runCommand(argv: string[], compose: ComposeApp, io: Output): Promise<{ code: number; command?: string; secretsRoot?: string }> {
   const { log } = io;
+  let command: string | undefined;
+  let secretsRoot: string | undefined;
+  const exit = (code: number) => ({ code, command, secretsRoot });
   try {
     let parsed;
     try {
@@ -94,14 +96,16 @@ async function runCommand(argv: string[], compose: ComposeApp, io: Output): Prom
       throw new CertsUsageError((err as Error).message);
     }
     const { values: o, positionals } = parsed;
-    const [command, name, ...extra] = positionals;
+    const [name, ...extra] = positionals.slice(1);
+    command = positionals[0];
+    secretsRoot = resolve(o.secrets);
     const need = (what: string) => { if (!name) throw new CertsUsageError(`${command} needs ${what}`); return name; };
     const expect = (count: number) => { if (extra.length > count) throw new CertsUsageError(`unexpected ${extra.slice(count).join(' ')}`); };
     expect(command === 'recipients' ? 1 : 0);
     // The app decides what the certificates must cover and which Secrets the daemons mount.
     const app = new App();
     compose(app);
-    const ctx: CertsContext = { root: resolve(o.secrets), plan: certsPlan(app), now: new Date(), log };
+    const ctx: CertsContext = { root: secretsRoot, plan: certsPlan(app), now: new Date(), log };
     switch (command) {
       case 'init':
         if (o['client-namespace']) throw new CertsUsageError('--client-namespace is a setting now: set clientNamespace in config.ts, then run init or sync');
@@ -109,30 +113,30 @@ async function runCommand(argv: string[], compose: ComposeApp, io: Output): Prom
           extraRecipients: o.recipient,
           caDays: days(o['ca-days'], 'ca-days'), serverDays: days(o['server-days'], 'server-days'), clientDays: days(o['client-days'], 'client-days'),
         });
-        return 0;
+        return exit(0);
       case 'issue-client':
         await issueClient(ctx, need('a client NAME'), { renew: o.renew, days: days(o.days, 'days'), namespace: o.namespace });
-        return 0;
+        return exit(0);
       case 'rotate':
         await rotate(ctx, { ca: o.ca, finishCa: o['finish-ca'], force: o.force, serverDays: days(o['server-days'], 'server-days') });
-        return 0;
+        return exit(0);
       case 'revoke':
         await revoke(ctx, need('a client NAME'));
-        return 0;
+        return exit(0);
       case 'sync':
         await sync(ctx, { serverDays: days(o['server-days'], 'server-days') });
-        return 0;
+        return exit(0);
       case 'recipients': {
         if (name !== 'add' && name !== 'remove') throw new CertsUsageError('recipients takes add or remove, then an age1... public key');
         if (!extra[0]) throw new CertsUsageError(`recipients ${name} needs an age1... public key`);
         await changeRecipients(ctx, name, extra[0]);
-        return 0;
+        return exit(0);
       }
       case 'export': {
         if (!o.out) throw new CertsUsageError('export needs --out DIR');
         const result = await exportClient(ctx, need('a client NAME'), o.out);
         log('', ...result.commands);
-        return 0;
+        return exit(0);
       }
       case 'check': {
         const result = await check(ctx, days(o['min-days'], 'min-days'));
@@ -141,7 +145,7 @@ async function runCommand(argv: string[], compose: ComposeApp, io: Output): Prom
         }
         for (const note of result.notes) log(note);
         for (const r of result.reports) for (const p of r.problems) log(`${r.label}: ${p}`);
-        return result.ok ? 0 : 1;
+        return exit(result.ok ? 0 : 1);
       }
       default:
         throw new CertsUsageError(command ? `unknown command ${command}` : 'no command');
@@ -150,6 +154,6 @@ async function runCommand(argv: string[], compose: ComposeApp, io: Output): Prom
     const usage = err instanceof CertsUsageError;
     io.error(`certs: ${(err as Error).message}`);
     if (usage) io.error(USAGE);
-    return usage ? 2 : 1;
+    return exit(usage ? 2 : 1);
   }
 }
