@@ -639,7 +639,13 @@ export async function check(ctx: CertsContext, minDaysLeft = 30): Promise<CheckR
   const ca = await store.certificates(store.p.ca, 'run `npm run certs -- init`');
   const state: CaState = { ca: { certPem: ca.data['ca.pem'], keyPem: ca.data['ca.key'] }, previousCaPem: ca.data['previous-ca.pem'] };
   const common = { now: ctx.now, minDaysLeft };
-  const reports = [checkCertificate({ ...common, label: `CA ${caGeneration(state.ca.certPem)}`, certPem: state.ca.certPem, keyPem: state.ca.keyPem, caPem: state.ca.certPem, role: 'ca' })];
+  // An expiry names the command that renews that certificate: CI prints it, where nobody holds the key.
+  const renewal = (report: CertificateReport, how: string) => {
+    report.problems.forEach((p, i) => { if (/^(expired|expires)/.test(p)) report.problems[i] = `${p}: renew with ${how}`; });
+    return report;
+  };
+  const reports = [renewal(checkCertificate({ ...common, label: `CA ${caGeneration(state.ca.certPem)}`, certPem: state.ca.certPem, keyPem: state.ca.keyPem, caPem: state.ca.certPem, role: 'ca' }),
+    '`npm run certs -- rotate --ca`, then renew every client and `rotate --finish-ca`')];
   reports[0].problems.push(...ca.problems);
   // Outside a rotation every bundle trusts the current CA alone; during one, at most the retiring CA besides.
   const allowed = new Set([state.ca.certPem, state.previousCaPem].filter((p): p is string => !!p).map((p) => p.trim()));
@@ -660,7 +666,8 @@ export async function check(ctx: CertsContext, minDaysLeft = 30): Promise<CheckR
   for (const server of ctx.plan.servers) {
     const path = store.p.server(server.secretName);
     const { data, problems } = await store.certificates(path, SERVER_HINT);
-    const report = checkCertificate({ ...common, label: `server (${server.secretName})`, certPem: data['cert.pem'], keyPem: data['key.pem'], caPem: trustBundle(state), mustCover: server, role: 'server' });
+    const report = renewal(checkCertificate({ ...common, label: `server (${server.secretName})`, certPem: data['cert.pem'], keyPem: data['key.pem'], caPem: trustBundle(state), mustCover: server, role: 'server' }),
+      '`npm run certs -- rotate`');
     if (!splitPemBundle(data['ca.pem']).some((p) => p.trim() === state.ca.certPem.trim())) report.problems.push('the daemon does not trust the current CA: run rotate');
     report.problems.push(...anchorProblems(data['ca.pem'], 'rotation'), ...problems);
     // What synth and CI read without the key must be what the certificate says.
@@ -677,17 +684,12 @@ export async function check(ctx: CertsContext, minDaysLeft = 30): Promise<CheckR
     // A client must chain to a CA every daemon trusts, and verify the servers with its own ca.pem.
     const issuer = [state.ca.certPem, state.previousCaPem].find((ca): ca is string => !!ca && chainsTo(data['cert.pem'], ca));
     const label = `client ${name}${issuer ? `, chains to ${caLabel(issuer, state)}` : ''}`;
-    const report = checkCertificate({ ...common, label, certPem: data['cert.pem'], keyPem: data['key.pem'], caPem: daemonTrust.join(''), role: 'client' });
+    const report = renewal(checkCertificate({ ...common, label, certPem: data['cert.pem'], keyPem: data['key.pem'], caPem: daemonTrust.join(''), role: 'client' }),
+      `\`npm run certs -- issue-client ${name} --renew\`, then export it`);
     report.problems.push(...anchorProblems(data['ca.pem'], 'current'), ...problems);
     if (issuer && issuer !== state.ca.certPem) retiring.push(name);
     if (!issuer) report.problems.push(`chains to no CA of this repository: re-issue it with \`npm run certs -- issue-client ${name} --renew\``);
     reports.push(report);
-  }
-  // An expiry names the command that renews that certificate: CI prints it, where nobody holds the key.
-  const renew = (label: string) => (label.startsWith('CA') ? '`npm run certs -- rotate --ca`, then renew every client and `rotate --finish-ca`'
-    : label.startsWith('server') ? '`npm run certs -- rotate`' : `\`npm run certs -- issue-client ${label.split(/[ ,]/)[1]} --renew\`, then export it`);
-  for (const report of reports) {
-    report.problems.splice(0, report.problems.length, ...report.problems.map((p) => (/^(expired|expires)/.test(p) ? `${p}: renew with ${renew(report.label)}` : p)));
   }
   if (state.previousCaPem) {
     notes.push(`CA rotation under way (phase 1): the daemons trust CA ${caGeneration(state.previousCaPem)} (retiring) and CA ${caGeneration(state.ca.certPem)} (current)`);
