@@ -68,12 +68,7 @@ describe('the commands serve whatever the app composes', () => {
     const server = await bundle(paths(root).server('team-builder-certs'));
     expect((await decryptDocument(readFileSync(paths(root).server('team-builder-certs'), 'utf8'), identities()) as any).metadata.namespace).toBe('team');
     const client = await bundle(paths(root).client('ci'));
-    const result = await handshake({
-      server: { key: server['key.pem'], cert: server['cert.pem'], ca: server['ca.pem'] },
-      client: { key: client['key.pem'], cert: client['cert.pem'], ca: client['ca.pem'] },
-      servername: 'team-builder.team.svc.cluster.local',
-    });
-    expect(result.ok).toBe(true);
+    expect(await bundlesConnect(server, client, 'team-builder.team.svc.cluster.local')).toBe(true);
 
     // The consumer's own entry point, run as a command.
     const printed = execFileSync('node', ['--import', 'tsx', 'certs.ts', 'check', '--secrets', root], { cwd: project, encoding: 'utf8' });

@@ -10,7 +10,7 @@ import { decryptDocument } from '../lib/sops/sops-file';
 import { readTree, treeDigest } from './support/dist';
 import { keyPool } from './support/keys';
 import { certsContext, chartPlan } from './support/certs';
-import { handshake } from './support/tls';
+import { bundlesConnect } from './support/tls';
 
 const newKeyPair = keyPool();
 const MOVED: BuildkitChartProps = { namespace: 'ci-builds', name: 'builder', loadBalancerIP: '10.20.0.15', port: 2345 };
@@ -101,12 +101,7 @@ describe('certs sync re-homes everything with the key', () => {
     expect((await decrypt(paths(root).client('elsewhere'))).metadata.namespace).toBe('tools');
     expect((await decrypt(paths(root).ca)).metadata.namespace).toBe('ci-builds');
     const client = (await decrypt(paths(root).client('in-cluster'))).stringData;
-    const result = await handshake({
-      server: { key: daemon.stringData['key.pem'], cert: daemon.stringData['cert.pem'], ca: daemon.stringData['ca.pem'] },
-      client: { key: client['key.pem'], cert: client['cert.pem'], ca: client['ca.pem'] },
-      servername: 'builder.ci-builds.svc.cluster.local',
-    });
-    expect(result.ok).toBe(true);
+    expect(await bundlesConnect(daemon.stringData, client, 'builder.ci-builds.svc.cluster.local')).toBe(true);
   });
 
   test('a second sync writes nothing; a port change alone keeps the certificate', async () => {
