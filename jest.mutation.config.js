@@ -5,5 +5,6 @@ const base = require('./jest.config');
 
 module.exports = {
   ...base,
+  testSequencer: '<rootDir>/test/support/fast-first-sequencer.js',
   testPathIgnorePatterns: ['/node_modules/', 'changing-the-service', 'no-secrets-in-git', 'library', 'key-files', 'install'],
 };
