@@ -111,3 +111,71 @@ describe('files written here', () => {
     expect(await decryptDocument(both, [other])).toEqual(secret);
   });
 });
+
+describe('what a written file holds, and what cannot be written or read', () => {
+  let identity: string;
+  let recipient: string;
+  const now = new Date('2026-11-24T10:00:00.123Z');
+  beforeAll(async () => {
+    identity = await generateX25519Identity();
+    recipient = await identityToRecipient(identity);
+  });
+  const write = (doc: Record<string, unknown>, recipients = [recipient]) =>
+    encryptDocument(doc as any, { recipients, encryptedRegex: '^stringData$', now });
+
+  test('numbers and booleans keep their sops types, read back by sops-age', async () => {
+    const doc = { stringData: { whole: 3, fraction: 1.5, yes: true, no: false } };
+    const { tree } = readSopsFile(await write(doc));
+    const types = Object.values(tree.stringData as object).map((v) => /type:(\w+)\]$/.exec(v)![1]);
+    expect(types).toEqual(['int', 'float', 'bool', 'bool']);
+    expect(await decryptSops(await write(doc), { secretKey: identity, fileType: 'yaml' })).toEqual(doc);
+  });
+
+  test('the sops release whose layout it writes, and long values on one line as sops writes them', async () => {
+    const long = Array.from({ length: 30 }, (_, i) => `word${i}`).join(' ');
+    const text = await write({ note: long, stringData: { a: 'b' } });
+    expect(text).toContain(`note: ${long}\n`);
+    expect(text).toMatch(/^sops:\n(?: {2}.*\n)* {2}version: 3\.10\.2\n/m);
+    expect((readSopsFile(text).sops as any).version).toBe('3.10.2');
+  });
+
+  test.each([
+    ['a null value', { stringData: { a: null } }, 'cannot encrypt the null value at stringData.a: use a string'],
+    ['an undefined value', { stringData: { a: undefined } }, 'cannot encrypt the undefined value at stringData.a: use a string'],
+    ['a top-level "sops" key', { sops: 'x', stringData: {} }, 'the document already has a top-level "sops" key'],
+  ])('%s is refused', async (_, doc, message) => {
+    await expect(write(doc)).rejects.toThrow(message);
+  });
+
+  test('no recipients is refused', async () => {
+    await expect(write({ stringData: { a: 'b' } }, [])).rejects.toThrow('no age recipients: add at least one to secrets/.sops.yaml');
+  });
+
+  test.each([
+    ['without a mac', /^ {2}mac: .*\n/m],
+    ['without lastmodified', /^ {2}lastmodified: .*\n/m],
+  ])('a file %s is no sops file', async (_, line) => {
+    const text = (await write({ stringData: { a: 'b' } })).replace(line, '');
+    expect(() => readSopsFile(text)).toThrow('not a sops file: no sops metadata with mac and lastmodified');
+  });
+
+  test.each([
+    ['text before it', (mac: string) => `x${mac}`],
+    ['text after it', (mac: string) => `${mac}x`],
+    ['an unknown type', (mac: string) => mac.replace('type:str', 'type:text')],
+  ])('a MAC value with %s is refused as no sops value', async (_, edit) => {
+    const text = await write({ stringData: { a: 'b' } });
+    const { mac } = readSopsFile(text).sops;
+    await expect(decryptDocument(text.replace(mac, edit(mac)), [identity])).rejects.toThrow('sops.mac: not a sops AES256_GCM value');
+  });
+
+  test('no identity: the error names every recipient, or says there are none', async () => {
+    const other = await identityToRecipient(await generateX25519Identity());
+    const stranger = await generateX25519Identity();
+    const text = await write({ stringData: { a: 'b' } }, [recipient, other]);
+    await expect(decryptDocument(text, [stranger])).rejects.toThrow(`no age identity given decrypts this file (encrypted to ${recipient}, ${other})`);
+    const none = text.replace(/^ {2}age:\n(?: {4}.*\n| {8}.*\n)+/m, '  age: []\n');
+    expect(recipientsOf(none)).toEqual([]);
+    await expect(decryptDocument(none, [identity])).rejects.toThrow('no age identity given decrypts this file (encrypted to none)');
+  });
+});

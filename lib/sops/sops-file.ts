@@ -102,7 +102,8 @@ export async function encryptDocument(doc: Tree, options: EncryptOptions): Promi
   }
   const mac = encryptValue(Buffer.from(hash.digest('hex').toUpperCase()), 'str', dataKey, lastmodified);
   const sops = { age, lastmodified, mac, encrypted_regex: options.encryptedRegex, version: SOPS_FORMAT_VERSION };
-  return dump({ ...encrypted, sops }, { lineWidth: -1, noRefs: true });
+  // lineWidth -1: one line per value, as sops writes it. No object is shared (mapLeaves copies), so no anchors.
+  return dump({ ...encrypted, sops }, { lineWidth: -1 });
 }
 
 async function unwrapDataKey(sops: SopsMetadata, identities: readonly string[]): Promise<Buffer> {
