@@ -3,9 +3,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { checkServerIdentity, PeerCertificate } from 'tls';
+import { X509Certificate } from 'crypto';
+import forge from 'node-forge';
 import { serverSans, serviceDnsNames } from '../lib';
 import { checkCertificate } from '../lib/pki/check';
-import { createCa, issueClientCertificate, issueServerCertificate } from '../lib/pki/issue';
+import { createCa, issueClientCertificate, issueServerCertificate, newKeyPair } from '../lib/pki/issue';
+import { keyPool } from './support/keys';
 import { handshake } from './support/tls';
 
 const endpoint = { names: ['buildkitd'], namespace: 'buildkit', clusterDomain: 'cluster.local', ips: ['192.168.80.110'], port: 1234 };
@@ -120,5 +123,130 @@ describe('checkCertificate', () => {
   test('a CA bundle with a second CA still verifies', () => {
     const other = createCa({ commonName: 'other', validityDays: 10, now });
     expect(checkCertificate({ ...base, caPem: other.certPem + ca.certPem }).problems).toEqual([]);
+  });
+});
+
+describe('certificates at their edges', () => {
+  const key = keyPool(3);
+  const at = new Date('2026-06-01T12:00:00.000Z');
+  const minutes = (n: number) => new Date(at.getTime() + n * 60_000);
+  const edgeCa = createCa({ commonName: 'edge CA', validityDays: 30, now: at, keyPair: key() });
+  const leaf = issueServerCertificate(edgeCa, { commonName: 'buildkitd', dnsNames: ['buildkitd'], ips: ['10.0.0.5'], validityDays: 10, now: at, keyPair: key() });
+  const edgeClient = issueClientCertificate(edgeCa, { commonName: 'ci', validityDays: 10, now: at, keyPair: key() });
+  const report = (certPem: string, now: Date, extra: object = {}) =>
+    checkCertificate({ label: 'x', certPem, caPem: edgeCa.certPem, now, minDaysLeft: 0, ...extra }).problems;
+
+  /** A leaf signed by the edge CA with exactly these extensions, as another tool might have written it. */
+  function crafted(extensions: object[]): string {
+    const cert = forge.pki.createCertificate();
+    cert.publicKey = key().publicKey;
+    cert.serialNumber = '01';
+    cert.validity.notBefore = at;
+    cert.validity.notAfter = minutes(60 * 24);
+    cert.setSubject([{ name: 'commonName', value: 'crafted' }]);
+    cert.setIssuer(forge.pki.certificateFromPem(edgeCa.certPem).subject.attributes);
+    cert.setExtensions(extensions);
+    cert.sign(forge.pki.privateKeyFromPem(edgeCa.keyPem), forge.md.sha256.create());
+    return forge.pki.certificateToPem(cert);
+  }
+
+  test('valid from five minutes before issue, to the millisecond, until validityDays after it', () => {
+    const cert = new X509Certificate(leaf.certPem);
+    expect(new Date(cert.validFrom)).toEqual(minutes(-5));
+    expect(new Date(cert.validTo)).toEqual(minutes(10 * 24 * 60));
+    expect(report(leaf.certPem, minutes(-5))).toEqual([]);
+    expect(report(leaf.certPem, new Date(minutes(-5).getTime() - 1000))).toEqual([`not valid before ${cert.validFrom}`]);
+  });
+
+  test('expired from the last second of validity on; the warning threshold is counted in whole days', () => {
+    const end = minutes(10 * 24 * 60);
+    expect(report(leaf.certPem, end)).toEqual([`expired on ${end.toISOString()}`]);
+    expect(report(leaf.certPem, new Date(end.getTime() - 1000))).toEqual([]);
+    expect(report(leaf.certPem, at, { minDaysLeft: 10 })).toEqual([]);
+    expect(report(leaf.certPem, at, { minDaysLeft: 11 })).toEqual([`expires in 10 days (${end.toISOString()}), under the 11-day threshold`]);
+    expect(checkCertificate({ label: 'x', certPem: leaf.certPem, caPem: edgeCa.certPem, now: minutes(1), minDaysLeft: 0 }).daysLeft).toBe(9);
+  });
+
+  test.each([0, -1, 1.5, Number.NaN])('%p validity days are refused', (validityDays) => {
+    expect(() => issueClientCertificate(edgeCa, { commonName: 'ci', validityDays, now: at, keyPair: key() }))
+      .toThrow(`invalid validity ${validityDays} days for ci: use a whole number of days, at least 1`);
+    expect(() => createCa({ commonName: 'edge CA', validityDays, now: at, keyPair: key() })).toThrow(/^invalid validity/);
+  });
+
+  test('one day is the shortest validity', () => {
+    const cert = new X509Certificate(issueClientCertificate(edgeCa, { commonName: 'ci', validityDays: 1, now: at, keyPair: key() }).certPem);
+    expect(new Date(cert.validTo)).toEqual(minutes(24 * 60));
+  });
+
+  test('serials are 16 random bytes, positive (top bit clear) and never repeat', () => {
+    const serials = Array.from({ length: 24 }, () =>
+      new X509Certificate(issueClientCertificate(edgeCa, { commonName: 'ci', validityDays: 1, now: at, keyPair: key() }).certPem).serialNumber);
+    for (const serial of serials) {
+      expect(serial.length).toBeGreaterThanOrEqual(30); // 16 bytes, less any leading zero bytes
+      expect(serial.length).toBeLessThanOrEqual(32);
+      expect(serial.length === 32 ? parseInt(serial[0], 16) : 0).toBeLessThan(8);
+    }
+    expect(new Set(serials).size).toBe(serials.length);
+  });
+
+  test('a CA of the same name but another key is no issuer', () => {
+    // No authority key identifier, so only the signature tells the two CAs apart.
+    const bare = crafted([{ name: 'basicConstraints', cA: false }]);
+    const impostor = createCa({ commonName: 'edge CA', validityDays: 30, now: at, keyPair: newKeyPair() });
+    expect(new X509Certificate(bare).checkIssued(new X509Certificate(impostor.certPem))).toBe(true);
+    expect(report(bare, minutes(1))).toEqual([]);
+    expect(report(bare, minutes(1), { caPem: impostor.certPem })).toEqual(['does not chain to the CA']);
+  });
+
+  test('basic constraints and key usage are critical on the CA and on both leaves (openssl)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'buildkit-pki-'));
+    try {
+      for (const pem of [edgeCa.certPem, leaf.certPem, edgeClient.certPem]) {
+        writeFileSync(join(dir, 'c.pem'), pem);
+        const text = execFileSync('openssl', ['x509', '-in', join(dir, 'c.pem'), '-noout', '-text'], { encoding: 'utf8' });
+        expect(text).toContain('X509v3 Basic Constraints: critical');
+        expect(text).toContain('X509v3 Key Usage: critical');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  describe('role: the CA flag, key usage and extended key usage say what a certificate is for', () => {
+    const role = (certPem: string, r: 'ca' | 'server' | 'client') => report(certPem, minutes(1), { role: r });
+    const serverAuth = '1.3.6.1.5.5.7.3.1';
+    const clientAuth = '1.3.6.1.5.5.7.3.2';
+
+    test('each certificate issued here fits its own role', () => {
+      expect(role(edgeCa.certPem, 'ca')).toEqual([]);
+      expect(role(leaf.certPem, 'server')).toEqual([]);
+      expect(role(edgeClient.certPem, 'client')).toEqual([]);
+    });
+
+    test('a server certificate is no client certificate, and the reverse', () => {
+      expect(role(leaf.certPem, 'client')).toEqual([`its extended key usage is ${serverAuth}; a client certificate must have clientAuth (${clientAuth}) alone`]);
+      expect(role(edgeClient.certPem, 'server')).toEqual([`its extended key usage is ${clientAuth}; a server certificate must have serverAuth (${serverAuth}) alone`]);
+    });
+
+    test('a CA used as a leaf fails every leaf rule', () => {
+      expect(role(edgeCa.certPem, 'server')).toEqual([
+        'is a CA certificate, yet it is used as a leaf', 'its key usage allows signing certificates', 'its key usage lacks digitalSignature',
+        `its extended key usage is missing; a server certificate must have serverAuth (${serverAuth}) alone`,
+      ]);
+    });
+
+    test('a leaf used as a CA fails both CA rules', () => {
+      expect(role(leaf.certPem, 'ca')).toEqual(['is not a CA (basicConstraints CA:false), yet it is used as one', 'its key usage does not allow signing certificates (keyCertSign)']);
+    });
+
+    test('certificates written elsewhere: two purposes, CRL signing, no key usage at all', () => {
+      const leafFlags = { name: 'basicConstraints', cA: false };
+      expect(role(crafted([leafFlags, { name: 'keyUsage', digitalSignature: true }, { name: 'extKeyUsage', serverAuth: true, clientAuth: true }]), 'server'))
+        .toEqual([`its extended key usage is ${serverAuth}, ${clientAuth}; a server certificate must have serverAuth (${serverAuth}) alone`]);
+      expect(role(crafted([leafFlags, { name: 'keyUsage', digitalSignature: true, cRLSign: true }, { name: 'extKeyUsage', clientAuth: true }]), 'client'))
+        .toEqual(['its key usage allows signing certificates']);
+      expect(role(crafted([leafFlags, { name: 'extKeyUsage', clientAuth: true }]), 'client')).toEqual(['its key usage lacks digitalSignature']);
+      expect(role(crafted([{ name: 'basicConstraints', cA: true }]), 'ca')).toEqual(['its key usage does not allow signing certificates (keyCertSign)']);
+    });
   });
 });
