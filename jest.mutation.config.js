@@ -5,6 +5,8 @@ const base = require('./jest.config');
 
 module.exports = {
   ...base,
+  // An absolute path: Stryker resolves the environment itself, without <rootDir>.
+  testEnvironment: require.resolve('./test/support/mutation-bail-environment.js'),
   testSequencer: '<rootDir>/test/support/fast-first-sequencer.js',
   testPathIgnorePatterns: ['/node_modules/', 'changing-the-service', 'no-secrets-in-git', 'library', 'key-files', 'install'],
 };
