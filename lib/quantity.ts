@@ -1,5 +1,6 @@
 // Kubernetes resource quantities (https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/quantity/).
-const QUANTITY = /^(\d+(?:\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$/;
+// "E" alone is exa and "Ei" exbi; only e/E followed by digits is an exponent (group 3).
+const QUANTITY = /^(\d+(?:\.\d*)?|\.\d+)(?:(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)|[eE]([+-]?\d+))?$/;
 
 const MULTIPLIERS: Record<string, number> = {
   '': 1, 'n': 1e-9, 'u': 1e-6, 'm': 1e-3,
@@ -11,9 +12,7 @@ const MULTIPLIERS: Record<string, number> = {
 export function parseQuantity(text: string): number | undefined {
   const m = QUANTITY.exec(text);
   if (!m) return undefined;
-  const suffix = m[2] ?? '';
-  // "E" is exa and "Ei" exbi; only e/E followed by digits is an exponent.
-  const multiplier = /^[eE][+-]?\d+$/.test(suffix) ? 10 ** Number(suffix.slice(1)) : MULTIPLIERS[suffix];
+  const multiplier = m[3] === undefined ? MULTIPLIERS[m[2] ?? ''] : 10 ** Number(m[3]);
   return Number(m[1]) * multiplier;
 }
 

@@ -93,7 +93,7 @@ export async function encryptDocument(doc: Tree, options: EncryptOptions): Promi
     hash.update(bytes);
     return matchesAny(path, regex) ? encryptValue(bytes, type, dataKey, additionalData(path)) : leaf;
   }) as Tree;
-  const lastmodified = options.now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const lastmodified = options.now.toISOString().replace(/\.\d{3}Z/, 'Z');
   const age = [];
   for (const recipient of options.recipients) {
     const encrypter = new Encrypter();
