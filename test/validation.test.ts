@@ -2,6 +2,7 @@ import { cpSync, mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { BuildkitChart, BuildkitChartProps, synthesize } from '../lib';
+import { checkKnownKeys } from '../lib/validation';
 import { synthChart } from './support/chart';
 import { ROOT, treeDigest } from './support/dist';
 
@@ -65,7 +66,11 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   ['a digest without the rootless assertion', { image: 'moby/buildkit@sha256:' + 'a'.repeat(64) }, /invalid image "moby\/buildkit@sha256:a+": the daemon runs rootless BuildKit only/],
   ['an image declared not rootless', { image: 'moby/buildkit:v0.27.1-rootless', imageIsRootless: false }, /the daemon runs rootless BuildKit only/],
   ['a cache size that is not a quantity', { cache: { size: '50GB' } }, /^CacheVolume: invalid size "50GB": use a positive Kubernetes quantity such as 50Gi$/],
-  ['a zero cache size', { cache: { size: '0' } }, /invalid size "0"/],
+  ['a zero cache size', { cache: { size: '0' } }, /^CacheVolume: invalid size "0": use a positive Kubernetes quantity such as 50Gi$/],
+  ['a zero CPU request', { resources: { requests: { cpu: '0' } } }, /^BuildkitDaemon: invalid resources\.requests\.cpu "0": use a positive Kubernetes quantity such as 500m$/],
+  ['an image name of 256 characters', { image: `registry.local/${'a'.repeat(241)}:v1-rootless` }, /^BuildkitDaemon: invalid image "registry\.local\/a{241}:v1-rootless": use an image reference such as/],
+  ['no session affinity timeout', { replicas: 2, sessionAffinityTimeoutSeconds: 0 }, /^BuildkitService: invalid sessionAffinityTimeoutSeconds 0: use a whole number of at least 1$/],
+  ['a fractional session affinity timeout', { replicas: 2, sessionAffinityTimeoutSeconds: 1.5 }, /^BuildkitService: invalid sessionAffinityTimeoutSeconds 1\.5: use a whole number of at least 1$/],
   ['a CPU request that is not a quantity', { resources: { requests: { cpu: 'two' } } }, /invalid resources\.requests\.cpu "two"/],
   ['an image without a tag', { image: 'moby/buildkit' }, /^BuildkitDaemon: invalid image "moby\/buildkit": pin a release tag or digest/],
   ['an image on a registry port without a tag', { image: 'registry:5000/buildkit' }, /invalid image "registry:5000\/buildkit"/],
@@ -132,6 +137,9 @@ describe('bad settings fail the synth with one clear line, and dist/ stays as it
     ['a 63-character name and a one-character namespace', { name: 'a'.repeat(63), namespace: 'b' }],
     ['a 253-character cluster domain of 63-character labels', { clusterDomain: [...Array(3)].map(() => 'c'.repeat(63)).join('.') + '.' + 'd'.repeat(61) }],
     ['an image without a slash', { image: 'buildkit:v0.27.1-rootless' }],
+    ['an image name of 255 characters, the most the registry grammar allows', { image: `registry.local/${'a'.repeat(240)}:v1-rootless` }],
+    ['a session affinity timeout of 1 second', { replicas: 2, sessionAffinityTimeoutSeconds: 1 }],
+    ['a session affinity timeout of a day', { replicas: 2, sessionAffinityTimeoutSeconds: 86400 }],
     ['a StatefulSet with a per-replica Longhorn cache and 3 replicas', { workload: 'statefulset', replicas: 3, cache: { persistent: true } }],
   ] as Array<[string, BuildkitChartProps]>)('accepts %s', (_name, props) => {
     expect(() => synthChart(props)).not.toThrow();
@@ -173,5 +181,28 @@ describe('constructs used on their own check their combinations', () => {
     const chart = Testing.chart();
     const daemon = new BuildkitDaemon(chart, 'd');
     expect(() => new BuildkitService(chart, 's', { daemon, podName: 'buildkitd-0' })).toThrow(/only StatefulSet pods have stable names/);
+  });
+});
+
+describe('an unknown key is named with the one meant, or with the keys there are', () => {
+  const shape = { port: true, name: true, resources: true } as const;
+  const refusal = (key: string) => {
+    try { checkKnownKeys('Owner', { [key]: 1 } as never, shape as never); } catch (e) { return (e as Error).message; }
+    return 'accepted';
+  };
+
+  test.each([
+    ['pot', 'did you mean "port"?'], // one edit
+    ['nmae', 'did you mean "name"?'], // two edits, the least allowed
+    ['res', 'did you mean "resources"?'], // no close spelling, but the start of a key, three letters long
+    ['re', 'the settings here are port, name, resources'], // two letters begin too many words to mean one
+    ['prtxx', 'the settings here are port, name, resources'], // three edits from "port" (two without the last letter)
+    ['RESOURCESX', 'did you mean "resources"?'], // case does not count
+  ])('%s: %s', (key, said) => {
+    expect(refusal(key)).toBe(`Owner: unknown setting "${key}": ${said}`);
+  });
+
+  test('known keys pass', () => {
+    expect(refusal('port')).toBe('accepted');
   });
 });
