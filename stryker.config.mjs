@@ -14,8 +14,9 @@ export default {
     'lib/sops/sops-file.ts', 'lib/quantity.ts', 'lib/validation.ts', 'lib/pki/issue.ts', 'lib/sops/metadata.ts',
   ],
   thresholds: { high: 95, low: 90, break: 90 },
-  reporters: ['clear-text', 'progress', 'html'],
+  reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/index.html' },
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   concurrency: 2,
   // Mutants in module-level code (patterns, tables) run every related test file, smallest first; ignoring
   // them would hide the anchors of every validation pattern. With ignoreStatic, Stryker 9.6 also runs a
