@@ -6,6 +6,7 @@ import { runCerts } from '../lib/cli/certs';
 
 const chart = (settings: BuildkitChartProps) => (app: any) => new BuildkitChart(app, 'buildkit', settings);
 const seed = chart({});
+const WELL_FORMED_RECIPIENT = `age1${'q'.repeat(58)}`;
 
 describe('npm run certs', () => {
   const work = mkdtempSync(join(tmpdir(), 'buildkit-cli-'));
@@ -83,6 +84,9 @@ describe('npm run certs', () => {
     [['revoke', 'nobody'], 2, 'certs: no client nobody'],
     [['issue-client', 'ns-test', '--namespace', 'CI Runners'], 2, 'certs: invalid --namespace "CI Runners"'],
     [['recipients', 'add', 'age1nope'], 2, 'certs: invalid age recipient "age1nope"'],
+    // A recipient's shape (age1 and 58 bech32 characters), with text before or after it.
+    [['recipients', 'add', `x${WELL_FORMED_RECIPIENT}`], 2, `certs: invalid age recipient "x${WELL_FORMED_RECIPIENT}": use an age1... public key`],
+    [['recipients', 'add', `${WELL_FORMED_RECIPIENT}q`], 2, `certs: invalid age recipient "${WELL_FORMED_RECIPIENT}q": use an age1... public key`],
     [['recipients', 'list'], 2, 'certs: recipients takes add or remove'],
     [['init', '--client-namespace', 'ci'], 2, 'certs: --client-namespace is a setting now'],
   ])('certs %j exits %i with one line saying why', async (args, code, message) => {
