@@ -331,8 +331,9 @@ function quantities(owner: string, prop: string, values: ComputeResources): Reco
  * pods above their request first) ends running builds. The API server refuses a request above its limit.
  */
 function containerResources(owner: string, given: DaemonResources, parallelism: number, cache: CacheVolume) {
-  const limits: ComputeResources = { memory: `${STEP_MEMORY_GIB * parallelism + DAEMON_MEMORY_GIB}Gi`, ...given.limits };
-  const requests: ComputeResources = { cpu: DEFAULT_CPU_REQUEST, memory: limits.memory, ...given.requests };
+  // A field given as undefined takes its default, as an absent one does (a spread would drop the default).
+  const limits: ComputeResources = { cpu: given.limits?.cpu, memory: given.limits?.memory ?? `${STEP_MEMORY_GIB * parallelism + DAEMON_MEMORY_GIB}Gi` };
+  const requests: ComputeResources = { cpu: given.requests?.cpu ?? DEFAULT_CPU_REQUEST, memory: given.requests?.memory ?? limits.memory };
   const result = { requests: quantities(owner, 'resources.requests', requests), limits: quantities(owner, 'resources.limits', limits) };
   // An emptyDir cache lives on the node's disk: reserve it, or the scheduler packs several caches onto one disk.
   if (cache.ephemeral) result.requests['ephemeral-storage'] = Quantity.fromString(cache.size);

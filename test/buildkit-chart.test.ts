@@ -203,6 +203,11 @@ describe('settings', () => {
     expect(own.resources).toEqual({ requests: { cpu: '500m', memory: '2Gi' }, limits: { memory: '12Gi' } });
   });
 
+  test('a resource field given as undefined takes its default, as an absent one does', () => {
+    const unset = daemonContainer(synthChart({ resources: { requests: { cpu: undefined, memory: undefined }, limits: { cpu: undefined, memory: undefined } } }));
+    expect(unset.resources).toEqual({ requests: { 'cpu': '500m', 'memory': '6Gi', 'ephemeral-storage': '50Gi' }, limits: { memory: '6Gi' } });
+  });
+
   test('older clusters get the AppArmor annotation instead of the field', () => {
     const manifests = synthChart({ legacyAppArmorAnnotation: true });
     const pod = find(manifests, 'Deployment', 'buildkitd').spec.template;

@@ -88,10 +88,10 @@ describe('availability with several replicas', () => {
     expect(deployment.spec.strategy.rollingUpdate).toEqual({ maxSurge: 1, maxUnavailable: 0 });
   });
 
-  test('the drain timeout sets the preStop limit and the grace period', () => {
-    const manifests = synthChart({ drainTimeoutSeconds: 600 });
-    expect(daemonContainer(manifests).lifecycle.preStop.exec.command[2]).toBe('600');
-    expect(find(manifests, 'Deployment', 'buildkitd').spec.template.spec.terminationGracePeriodSeconds).toBe(630);
+  test.each([[0, 30], [600, 630], [86400, 86430]])('a drain timeout of %i s sets the preStop limit and a grace period of %i s', (drain, grace) => {
+    const manifests = synthChart({ drainTimeoutSeconds: drain });
+    expect(daemonContainer(manifests).lifecycle.preStop.exec.command).toEqual(['sh', '/home/user/.config/buildkit/prestop.sh', String(drain)]);
+    expect(find(manifests, 'Deployment', 'buildkitd').spec.template.spec.terminationGracePeriodSeconds).toBe(grace);
   });
 });
 
