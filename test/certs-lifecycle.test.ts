@@ -21,6 +21,13 @@ const context = (settings = {}) => certsContext(root, settings, { log: (l) => li
 const identities = () => parseIdentities(readFileSync(paths(root).ageKey, 'utf8'));
 const bundle = async (path: string) => ((await decryptDocument(readFileSync(path, 'utf8'), identities())) as any).stringData;
 const daemonFile = () => paths(root).server('buildkit-daemon-certs');
+/** Rewrites values of an encrypted Secret, as a hand edit with `sops edit` would. */
+async function editSecret(path: string, values: Record<string, string>) {
+  const doc = (await decryptDocument(readFileSync(path, 'utf8'), identities())) as any;
+  Object.assign(doc.stringData, values);
+  const recipients = [/public key: (age1\w+)/.exec(readFileSync(paths(root).ageKey, 'utf8'))![1]];
+  writeFileSync(path, await encryptDocument(doc, { recipients, encryptedRegex: '^(data|stringData)$', now: new Date() }));
+}
 const pems = (bundleText: string) => bundleText.match(/-----BEGIN CERTIFICATE-----/g)?.length ?? 0;
 
 /** Does a client bundle complete mutual TLS with the daemon as secrets/ configures it now? */
@@ -244,13 +251,6 @@ test('export with per-replica addresses: a builder of its own for each, to pin a
 });
 
 describe('a retired CA is trusted nowhere, and check says what a certificate is for', () => {
-  const recipients = () => [/public key: (age1\w+)/.exec(readFileSync(paths(root).ageKey, 'utf8'))![1]];
-  /** Rewrites one value of an encrypted Secret, as a hand edit with `sops edit` would. */
-  async function edit(path: string, key: string, value: string) {
-    const doc = (await decryptDocument(readFileSync(path, 'utf8'), identities())) as any;
-    doc.stringData[key] = value;
-    writeFileSync(path, await encryptDocument(doc, { recipients: recipients(), encryptedRegex: '^(data|stringData)$', now: new Date() }));
-  }
 
   test('a server certificate signed with the retired CA key is refused by a bundle exported after --finish-ca', async () => {
     const { issueServerCertificate } = await import('../lib/pki/issue');
@@ -285,7 +285,7 @@ describe('a retired CA is trusted nowhere, and check says what a certificate is 
     await certs.issueClient(context(), 'ci', { renew: true });
     await certs.rotate(context(), { finishCa: true });
     const current = (await bundle(paths(root).ca))['ca.pem'];
-    await edit(paths(root).client('ci'), 'ca.pem', current + retired);
+    await editSecret(paths(root).client('ci'), { 'ca.pem': current + retired });
     const result = await certs.check(context());
     expect(result.ok).toBe(false);
     expect(result.reports.find((r) => r.label.startsWith('client ci'))!.problems).toEqual([
@@ -296,12 +296,10 @@ describe('a retired CA is trusted nowhere, and check says what a certificate is 
   test('check fails on a leaf used for the wrong purpose, and on a CA that is no CA', async () => {
     await certs.init(context());
     const client = await bundle(paths(root).client('in-cluster'));
-    await edit(daemonFile(), 'cert.pem', client['cert.pem']);
-    await edit(daemonFile(), 'key.pem', client['key.pem']);
+    await editSecret(daemonFile(), { 'cert.pem': client['cert.pem'], 'key.pem': client['key.pem'] });
     let result = await certs.check(context());
     expect(result.reports[1].problems).toContain('its extended key usage is 1.3.6.1.5.5.7.3.2; a server certificate must have serverAuth (1.3.6.1.5.5.7.3.1) alone');
-    await edit(paths(root).ca, 'ca.pem', client['cert.pem']);
-    await edit(paths(root).ca, 'ca.key', client['key.pem']);
+    await editSecret(paths(root).ca, { 'ca.pem': client['cert.pem'], 'ca.key': client['key.pem'] });
     result = await certs.check(context());
     expect(result.reports[0].problems).toEqual(expect.arrayContaining([
       'is not a CA (basicConstraints CA:false), yet it is used as one', 'its key usage does not allow signing certificates (keyCertSign)']));
@@ -318,6 +316,25 @@ test('export refuses a folder inside the work tree that git would commit, and ta
   expect(existsSync(join(work, 'ci-bundle'))).toBe(false);
   await certs.exportClient(context(), 'ci', join(work, 'client-bundles', 'ci'));
   expect(execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: work, encoding: 'utf8' })).not.toMatch(/key\.pem/);
+});
+
+test('check names a daemon that does not trust the current CA, a key that is not its certificate\'s, and a client on a foreign CA', async () => {
+  const { createCa, issueClientCertificate } = await import('../lib/pki/issue');
+  await certs.init(context());
+  const foreign = createCa({ commonName: 'someone else CA', validityDays: 365, now: new Date(), keyPair: newKeyPair() });
+  const stranger = issueClientCertificate(foreign, { commonName: 'in-cluster', validityDays: 365, now: new Date(), keyPair: newKeyPair() });
+  const client = await bundle(paths(root).client('in-cluster'));
+  await editSecret(daemonFile(), { 'ca.pem': foreign.certPem, 'key.pem': client['key.pem'] });
+  await editSecret(paths(root).client('in-cluster'), { 'ca.pem': foreign.certPem, 'cert.pem': stranger.certPem, 'key.pem': stranger.keyPem });
+  const result = await certs.check(context());
+  expect(result.ok).toBe(false);
+  const [, server, inCluster] = result.reports;
+  const stale = (path: string, file = 'ca.pem') => `${paths(root).publicOf(path)}/${file} does not match the encrypted copy: run \`npm run certs -- sync\``;
+  const foreignAnchor = 'its ca.pem trusts 1 certificate(s) besides the current CA (a retired or a foreign CA); it must trust the current CA alone: re-issue it';
+  expect(server.problems).toEqual(['its private key does not match the certificate', 'the daemon does not trust the current CA: run rotate', foreignAnchor, stale(daemonFile())]);
+  expect(inCluster.label).toBe('client in-cluster');
+  expect(inCluster.problems).toEqual([foreignAnchor, stale(paths(root).client('in-cluster')), stale(paths(root).client('in-cluster'), 'cert.pem'),
+    'chains to no CA of this repository: re-issue it with `npm run certs -- issue-client in-cluster --renew`']);
 });
 
 describe('certs check without the key, as CI runs it', () => {
