@@ -125,6 +125,8 @@ describe('certs issue-client and export', () => {
   test('a new client connects; the name must be new unless --renew', async () => {
     await issueClient(context(), 'gitea-runner');
     expect(await connects(await secretData(paths(root).client('gitea-runner')))).toBe(true);
+    expect(await decryptDocument(readFileSync(paths(root).client('gitea-runner'), 'utf8'), identities())).toMatchObject({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
+      metadata: { name: 'buildkit-client-gitea-runner', namespace: 'buildkit', labels: { 'app.kubernetes.io/managed-by': 'buildkit-service', 'buildkit-service/client': 'gitea-runner' } } });
     await expect(issueClient(context(), 'gitea-runner')).rejects.toThrow(/client gitea-runner exists .*pass --renew/);
     const first = readFileSync(paths(root).client('gitea-runner'), 'utf8');
     await issueClient(context(), 'gitea-runner', { renew: true });
