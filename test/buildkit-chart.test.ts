@@ -208,6 +208,11 @@ describe('settings', () => {
     expect(unset.resources).toEqual({ requests: { 'cpu': '500m', 'memory': '6Gi', 'ephemeral-storage': '50Gi' }, limits: { memory: '6Gi' } });
   });
 
+  test('an SELinux type reaches the container, and only when set', () => {
+    expect(daemonContainer(synthChart({ seLinuxType: 'spc_t' })).securityContext.seLinuxOptions).toEqual({ type: 'spc_t' });
+    expect(daemonContainer(synthChart({})).securityContext).not.toHaveProperty('seLinuxOptions');
+  });
+
   test('older clusters get the AppArmor annotation instead of the field', () => {
     const manifests = synthChart({ legacyAppArmorAnnotation: true });
     const pod = find(manifests, 'Deployment', 'buildkitd').spec.template;
