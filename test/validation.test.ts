@@ -160,6 +160,17 @@ describe('constructs used on their own check their combinations', () => {
       .toThrow(/^BuildkitMetrics: invalid daemon: it serves no metrics; set the daemon's metricsPort/);
   });
 
+  test('a daemon on its own: baseline settings under privileged are refused; baseline defaults to the node path of the seccomp profile', () => {
+    const chart = Testing.chart();
+    expect(() => new BuildkitDaemon(chart, 'd1', { seccompLocalhostProfile: 'x.json' }))
+      .toThrow(/^BuildkitDaemon: invalid seccompLocalhostProfile "x\.json": it applies to podSecurity 'baseline' only; set podSecurity: 'baseline' or drop it$/);
+    expect(() => new BuildkitDaemon(chart, 'd2', { appArmorProfile: 'p' })).toThrow(/^BuildkitDaemon: invalid appArmorProfile "p": it applies to podSecurity 'baseline' only/);
+    const baseline = Testing.chart();
+    new BuildkitDaemon(baseline, 'd', { podSecurity: 'baseline' });
+    const deployment = Testing.synth(baseline).find((o: any) => o.kind === 'Deployment');
+    expect(deployment.spec.template.spec.containers[0].securityContext.seccompProfile).toEqual({ type: 'Localhost', localhostProfile: 'buildkit/buildkit-rootless.json' });
+  });
+
   test('a per-replica cache on a Deployment', () => {
     const chart = Testing.chart();
     const cache = new CacheVolume(chart, 'c', { persistent: true, perReplica: true });
