@@ -104,7 +104,12 @@ describe('certs init', () => {
     await expect(init(context(), { extraRecipients: [await identityToRecipient(await generateX25519Identity())] }))
       .rejects.toThrow(/^secrets\/ exists: add recipients with `npm run certs -- recipients add age1\.\.\.`, which re-encrypts every file$/);
     rmSync(root, { recursive: true });
-    await expect(init(context(), { extraRecipients: ['age1nope'] })).rejects.toThrow(/invalid age recipient "age1nope"/);
+    // A recipient is age1 and 58 bech32 characters, nothing before or after (a pasted line, a doubled key).
+    const wellFormed = `age1${'q'.repeat(58)}`;
+    for (const bad of ['age1nope', `x${wellFormed}`, `${wellFormed}q`]) {
+      await expect(init(context(), { extraRecipients: [bad] })).rejects.toThrow(`invalid age recipient "${bad}"`);
+    }
+    expect(existsSync(root)).toBe(false);
   });
 
   test('running it again changes nothing: no file is rewritten', async () => {
