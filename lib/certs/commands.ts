@@ -49,6 +49,10 @@ const DEFAULT_DAYS = { ca: 3650, server: 365, client: 365 };
 const CA_NAME = 'buildkit-service CA';
 const AGE_RECIPIENT = /^age1[0-9a-z]{58}$/;
 
+function checkRecipients(recipients: readonly string[]): void {
+  for (const r of recipients) if (!AGE_RECIPIENT.test(r)) throw new CertsUsageError(`invalid age recipient ${JSON.stringify(r)}: use an age1... public key`);
+}
+
 interface CaState { ca: CertifiedKey; previousCaPem?: string }
 type Bundle = Record<string, string>;
 
@@ -108,7 +112,7 @@ class SecretsStore {
   }
 
   sopsConfig(recipients: readonly string[]): FileWrite {
-    for (const r of recipients) if (!AGE_RECIPIENT.test(r)) throw new CertsUsageError(`invalid age recipient ${JSON.stringify(r)}: use an age1... public key`);
+    checkRecipients(recipients);
     return { path: this.p.sopsConfig, content: dump({ creation_rules: [{ path_regex: '\\.yaml$', encrypted_regex: ENCRYPTED_REGEX, age: recipients.join(',') }] }) };
   }
 
@@ -288,6 +292,7 @@ export interface InitOptions extends Validity {
  * key would only lock them away for good.
  */
 export async function init(ctx: CertsContext, options: InitOptions = {}): Promise<void> {
+  checkRecipients(options.extraRecipients ?? []); // before the age key is written: a refused init writes nothing
   const store = new SecretsStore(ctx);
   const { p } = store;
   const initialized = existsSync(p.ca);
@@ -476,7 +481,7 @@ export async function revoke(ctx: CertsContext, name: string, options: { caDays?
 /** `recipients add|remove AGE`: .sops.yaml and every sops file, re-encrypted to the new set, all or nothing. */
 export async function changeRecipients(ctx: CertsContext, change: 'add' | 'remove', recipient: string): Promise<void> {
   const store = new SecretsStore(ctx);
-  if (!AGE_RECIPIENT.test(recipient)) throw new CertsUsageError(`invalid age recipient ${JSON.stringify(recipient)}: use an age1... public key`);
+  checkRecipients([recipient]);
   const current = store.recipients();
   const next = change === 'add' ? [...new Set([...current, recipient])] : current.filter((r) => r !== recipient);
   if (next.length === current.length) {
