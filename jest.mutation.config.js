@@ -7,6 +7,9 @@ module.exports = {
   ...base,
   // An absolute path: Stryker resolves the environment itself, without <rootDir>.
   testEnvironment: require.resolve('./test/support/mutation-bail-environment.js'),
+  // lib/ among the roots puts it in Jest's module graph: Stryker runs a mutant under --findRelatedTests, which
+  // without it misses every test that reaches the mutated file through another lib/ module (lib/index.ts).
+  roots: ['<rootDir>/test', '<rootDir>/lib'],
   testSequencer: '<rootDir>/test/support/fast-first-sequencer.js',
   testPathIgnorePatterns: ['/node_modules/', 'changing-the-service', 'no-secrets-in-git', 'library', 'key-files', 'install'],
 };
