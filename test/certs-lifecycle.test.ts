@@ -147,6 +147,24 @@ describe('a CA rotation that cannot strand a client', () => {
     expect(result.reports[0].subject).toBe('CN=buildkit-service CA 2, O=buildkit-service');
   });
 
+  test('mid-rotation, check names a daemon that dropped the retiring CA and a bundle that trusts a stranger', async () => {
+    const { createCa } = await import('../lib/pki/issue');
+    await certs.rotate(context(), { ca: true });
+    const current: string = (await bundle(paths(root).ca))['ca.pem'];
+    const retiring: string = (await bundle(paths(root).ca))['previous-ca.pem'];
+    expect((await certs.check(context())).ok).toBe(true);
+    const stranger = createCa({ commonName: 'someone else CA', validityDays: 365, now: new Date(), keyPair: newKeyPair() }).certPem;
+    await editSecret(daemonFile(), { 'ca.pem': current });
+    await editSecret(paths(root).client('laptop'), { 'ca.pem': retiring + current + stranger });
+    const result = await certs.check(context());
+    const problems = (label: string) => result.reports.find((r) => r.label.startsWith(label))!.problems;
+    expect(problems('server')).toContain('mid-rotation the daemon must trust the retiring and the current CA: restore secrets/ from git, then rotate --ca');
+    expect(problems('server')).not.toContain('the daemon does not trust the current CA: run rotate');
+    expect(problems('client laptop')).toContain('its ca.pem trusts 1 certificate(s) that are no CA of this repository: re-issue it');
+    // runner still holds a certificate from the retiring CA, which the daemon no longer trusts: it is stranded.
+    expect(problems('client runner')).toEqual(['does not chain to the CA']);
+  });
+
   test('after --finish-ca every bundle in secrets/ trusts the current CA alone, and says who to hand out again', async () => {
     await certs.rotate(context(), { ca: true });
     await certs.issueClient(context(), 'laptop', { renew: true });
