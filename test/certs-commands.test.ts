@@ -4,7 +4,8 @@ import { join } from 'path';
 import { App } from 'cdk8s';
 import { decryptSops } from 'sops-age';
 import { BuildkitChart, BuildkitChartProps } from '../lib';
-import { check, CertsContext, exportClient, init, issueClient, rotate } from '../lib/certs/commands';
+import { caGeneration, check, CertsContext, exportClient, init, issueClient, rotate } from '../lib/certs/commands';
+import { createCa } from '../lib/pki/issue';
 import { daemonCertsRevision, paths } from '../lib/certs/layout';
 import { parseIdentities } from '../lib/sops/age-keys';
 import { decryptDocument } from '../lib/sops/sops-file';
@@ -215,6 +216,12 @@ describe('certs rotate', () => {
     };
     expect(podAnnotations(daemonCertsRevision(root, 'buildkit-daemon-certs')!)).not.toBe(podAnnotations(revision));
   });
+});
+
+test('a CA generation is read from its subject, past 9; an older repo\'s unnumbered CA counts as 1', () => {
+  const ca = (commonName: string) => createCa({ commonName, validityDays: 1, now: new Date(), keyPair: newKeyPair() }).certPem;
+  expect(caGeneration(ca('buildkit-service CA 12'))).toBe(12);
+  expect(caGeneration(ca('buildkit-service CA'))).toBe(1);
 });
 
 describe('certs check and failures', () => {

@@ -244,6 +244,23 @@ describe('age keys', () => {
       expect(await decryptSops(readFileSync(file, 'utf8'), { secretKey: teammate, fileType: 'yaml' })).toHaveProperty('stringData');
     }
     await expect(certs.changeRecipients(context(), 'remove', await identityToRecipient(teammate))).rejects.toThrow(/^that is the last recipient/);
+    // Nothing to do either way: said, and no file is rewritten.
+    const before = files.map((f) => readFileSync(f, 'utf8'));
+    lines.length = 0;
+    await certs.changeRecipients(context(), 'add', await identityToRecipient(teammate));
+    await certs.changeRecipients(context(), 'remove', originalRecipient);
+    expect(lines).toEqual([`.sops.yaml already names ${await identityToRecipient(teammate)}: nothing to do`, `.sops.yaml already does not name ${originalRecipient}: nothing to do`]);
+    expect(files.map((f) => readFileSync(f, 'utf8'))).toEqual(before);
+  });
+
+  test('removing the key this machine holds, with another left, says this machine can no longer decrypt', async () => {
+    const { generateX25519Identity, identityToRecipient } = await import('age-encryption');
+    await certs.init(context());
+    const teammate = await identityToRecipient(await generateX25519Identity());
+    await certs.changeRecipients(context(), 'add', teammate);
+    lines.length = 0;
+    await certs.changeRecipients(context(), 'remove', await identityToRecipient(identities()[0]));
+    expect(lines).toContain(`note: ${paths(root).ageKey} cannot decrypt secrets/ after this; keep a key of the new set`);
   });
 });
 
