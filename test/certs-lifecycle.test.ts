@@ -6,6 +6,7 @@ import { App, Chart } from 'cdk8s';
 import { decryptSops } from 'sops-age';
 import { BuildkitChart, BuildkitDaemon, certs, runCerts, TlsBundle } from '../lib';
 import { paths } from '../lib/certs/layout';
+import { createCa, issueClientCertificate, issueServerCertificate } from '../lib/pki/issue';
 import { parseIdentities } from '../lib/sops/age-keys';
 import { decryptDocument, encryptDocument } from '../lib/sops/sops-file';
 import { certsContext } from './support/certs';
@@ -148,10 +149,8 @@ describe('a CA rotation that cannot strand a client', () => {
   });
 
   test('mid-rotation, check names a daemon that dropped the retiring CA and a bundle that trusts a stranger', async () => {
-    const { createCa } = await import('../lib/pki/issue');
     await certs.rotate(context(), { ca: true });
-    const current: string = (await bundle(paths(root).ca))['ca.pem'];
-    const retiring: string = (await bundle(paths(root).ca))['previous-ca.pem'];
+    const { 'ca.pem': current, 'previous-ca.pem': retiring } = await bundle(paths(root).ca);
     expect((await certs.check(context())).ok).toBe(true);
     const stranger = createCa({ commonName: 'someone else CA', validityDays: 365, now: new Date(), keyPair: newKeyPair() }).certPem;
     await editSecret(daemonFile(), { 'ca.pem': current });
@@ -288,7 +287,6 @@ test('export with per-replica addresses: a builder of its own for each, to pin a
 describe('a retired CA is trusted nowhere, and check says what a certificate is for', () => {
 
   test('a server certificate signed with the retired CA key is refused by a bundle exported after --finish-ca', async () => {
-    const { issueServerCertificate } = await import('../lib/pki/issue');
     await certs.init(context());
     await certs.issueClient(context(), 'ci');
     const retired = await bundle(paths(root).ca);
@@ -354,7 +352,6 @@ test('export refuses a folder inside the work tree that git would commit, and ta
 });
 
 test('check names a daemon that does not trust the current CA, a key that is not its certificate\'s, and a client on a foreign CA', async () => {
-  const { createCa, issueClientCertificate } = await import('../lib/pki/issue');
   await certs.init(context());
   const foreign = createCa({ commonName: 'someone else CA', validityDays: 365, now: new Date(), keyPair: newKeyPair() });
   const stranger = issueClientCertificate(foreign, { commonName: 'in-cluster', validityDays: 365, now: new Date(), keyPair: newKeyPair() });
