@@ -2,6 +2,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeF
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { App } from 'cdk8s';
+import { loadAll } from 'js-yaml';
 import { decryptSops } from 'sops-age';
 import { BuildkitChart, BuildkitChartProps } from '../lib';
 import { caGeneration, check, CertsContext, exportClient, init, issueClient, rotate } from '../lib/certs/commands';
@@ -88,6 +89,16 @@ describe('certs init', () => {
     await init(context({ namespace: 'builds' }));
     expect(readFileSync(paths(root).client('in-cluster'), 'utf8')).toMatch(/name: buildkit-client-certs\n\s+namespace: builds\n/);
     expect(readFileSync(paths(root).server('buildkit-daemon-certs'), 'utf8')).toMatch(/name: buildkit-daemon-certs\n\s+namespace: builds\n/);
+  });
+
+  test('apps/namespace.yaml seeds each namespace once, as separate documents Flux creates but never prunes', async () => {
+    await init(context({ clientNamespace: 'runners' }));
+    const docs = loadAll(readFileSync(paths(root).namespace, 'utf8')) as any[];
+    const annotations = { 'kustomize.toolkit.fluxcd.io/ssa': 'IfNotPresent', 'kustomize.toolkit.fluxcd.io/prune': 'disabled' };
+    expect(docs).toEqual([
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'buildkit', annotations, labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } } },
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'runners', annotations } },
+    ]);
   });
 
   test('keeps the CA key out of the folder GitOps applies', async () => {
@@ -259,6 +270,35 @@ describe('certs check and failures', () => {
     const text = readFileSync(paths(root).server('buildkit-daemon-certs'), 'utf8');
     writeFileSync(paths(root).server('buildkit-daemon-certs'), text.replace('namespace: buildkit', 'namespace: kube-system'));
     await expect(check(context())).rejects.toThrow(/buildkit-daemon-certs\.yaml: MAC mismatch/);
+  });
+
+  test('an age key file without an identity, and a missing CA, each name the file and the fix', async () => {
+    writeFileSync(paths(root).ageKey, '# created: 2026-01-01T00:00:00Z\n# public key: nothing here\n');
+    await expect(check(context())).rejects.toThrow(new Error(`${paths(root).ageKey} holds no age identity`));
+    rmSync(paths(root).ca);
+    await expect(issueClient(context(), 'laptop')).rejects.toThrow(new Error(`${paths(root).ca} is missing: run \`npm run certs -- init\``));
+  });
+
+  test('without the key and without the public copy of the CA, check says where the key must run sync', async () => {
+    rmSync(paths(root).ageKey);
+    rmSync(paths(root).publicOf(paths(root).ca), { recursive: true });
+    await expect(check(context())).rejects.toThrow(new Error(`${join(paths(root).publicOf(paths(root).ca), 'ca.pem')} is missing, and without the age key `
+      + 'nothing else shows the certificates: run `npm run certs -- sync` where the key is'));
+  });
+
+  test('.sops.yaml: recipients written by hand with spaces are read; no recipients, in any shape, and an empty file are refused by name', async () => {
+    const own = /public key: (age1\w+)/.exec(readFileSync(paths(root).ageKey, 'utf8'))![1];
+    const { generateX25519Identity, identityToRecipient } = await import('age-encryption');
+    const teammate = await identityToRecipient(await generateX25519Identity());
+    writeFileSync(paths(root).sopsConfig, `creation_rules:\n  - path_regex: \\.yaml$\n    age: ' ${own} , ${teammate}'\n`);
+    await rotate(context());
+    expect(readFileSync(paths(root).server('buildkit-daemon-certs'), 'utf8')).toContain(`recipient: ${teammate}`);
+    for (const config of ['~\n', '{}\n', 'creation_rules: []\n', 'creation_rules:\n  - path_regex: x\n']) {
+      writeFileSync(paths(root).sopsConfig, config);
+      await expect(rotate(context())).rejects.toThrow(new Error(`${paths(root).sopsConfig} names no age recipients`));
+    }
+    writeFileSync(paths(root).sopsConfig, '');
+    await expect(rotate(context())).rejects.toThrow(new Error(`${paths(root).sopsConfig}: expected a document, but the input is empty`));
   });
 
   test('a command that fails leaves every file as it was', async () => {

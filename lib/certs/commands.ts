@@ -104,7 +104,13 @@ class SecretsStore {
   }
 
   recipients(): string[] {
-    const config = load(readText(this.p.sopsConfig, 'run `npm run certs -- init`')) as any;
+    const text = readText(this.p.sopsConfig, 'run `npm run certs -- init`');
+    let config: any;
+    try {
+      config = load(text);
+    } catch (err) {
+      throw new Error(`${this.rel(this.p.sopsConfig)}: ${(err as Error).message}`); // an empty file, or broken YAML
+    }
     const age = config?.creation_rules?.[0]?.age;
     const list = (Array.isArray(age) ? age : String(age ?? '').split(',')).map((r: string) => r.trim()).filter(Boolean);
     if (list.length === 0) throw new Error(`${this.rel(this.p.sopsConfig)} names no age recipients`);
@@ -246,9 +252,8 @@ class SecretsStore {
 
   /** Every sops file this tool writes. */
   sopsFiles(): string[] {
-    const inApps = this.serverFiles();
-    const clients = [IN_CLUSTER_CLIENT, ...this.clientNames()].map((n) => this.p.client(n)).filter((f) => existsSync(f));
-    return [this.p.ca, ...inApps, ...clients].filter((f) => existsSync(f));
+    const clients = [IN_CLUSTER_CLIENT, ...this.clientNames()].map((n) => this.p.client(n));
+    return [this.p.ca, ...this.serverFiles(), ...clients].filter((f) => existsSync(f));
   }
 
   written(paths: string[]): void {
@@ -443,7 +448,7 @@ async function finishCaRotation(ctx: CertsContext, store: SecretsStore, state: C
   }
   const handOut: string[] = [];
   for (const [name, data] of clients) {
-    if (stranded.includes(name) || data['ca.pem'].trim() === finished.ca.certPem.trim()) continue;
+    if (stranded.includes(name)) continue;
     const namespace = plainMetadata(store.p.client(name)).namespace!;
     files.push(await store.clientFile(name, namespace, finished.ca.certPem, { certPem: data['cert.pem'], keyPem: data['key.pem'] }));
     if (name !== IN_CLUSTER_CLIENT) handOut.push(name);
