@@ -106,6 +106,23 @@ describe('the commands serve whatever the app composes', () => {
     expect(() => certs.certsPlan(new App())).toThrow(/^the app holds no BuildkitDaemon/);
   });
 
+  test('sync with two daemons: a lone stray file is not guessed to be one of two missing Secrets', async () => {
+    const twoDaemons = (certSecretName?: string) => {
+      const app = new App();
+      new BuildkitChart(app, 'buildkit', { certSecretName });
+      teamChart(app);
+      return { ...context(), plan: certs.certsPlan(app) };
+    };
+    await certs.init(twoDaemons());
+    expect(readdirSync(join(root, 'apps')).sort()).toEqual(['buildkit-client-certs.yaml', 'buildkit-daemon-certs.yaml', 'namespace.yaml', 'team-builder-certs.yaml']);
+    // One Secret renamed: the one file no daemon claims is it; the other daemon's file stays.
+    await certs.sync(twoDaemons('renamed-certs'));
+    expect(readdirSync(join(root, 'apps')).sort()).toEqual(['buildkit-client-certs.yaml', 'namespace.yaml', 'renamed-certs.yaml', 'team-builder-certs.yaml']);
+    rmSync(paths(root).server('team-builder-certs'));
+    await expect(certs.sync(twoDaemons('third-certs'))).rejects.toThrow(new Error(`${root}/apps/third-certs.yaml is missing and 1 other daemon `
+      + `Secret files could be it: rename the one for Secret third-certs to ${root}/apps/third-certs.yaml, then run sync`));
+  });
+
   test('export: one runnable line per endpoint and platform, quoted paths, and the CI variable names', async () => {
     const settings = { nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '192.168.80.114' }] };
     await certs.init(context(settings));
@@ -174,12 +191,29 @@ describe('a CA rotation that cannot strand a client', () => {
     for (const path of [daemonFile(), paths(root).client('in-cluster'), paths(root).client('laptop'), paths(root).client('runner')]) {
       expect({ path, anchors: pems((await bundle(path))['ca.pem']), current: (await bundle(path))['ca.pem'] === current }).toEqual({ path, anchors: 1, current: true });
     }
-    expect(lines).toContain('their ca.pem now trusts only the new CA: export and hand out again `npm run certs -- export laptop --out DIR`, `npm run certs -- export runner --out DIR`');
+    expect(lines.filter((l) => !l.startsWith('wrote '))).toEqual([
+      'their ca.pem now trusts only the new CA: export and hand out again `npm run certs -- export laptop --out DIR`, `npm run certs -- export runner --out DIR`']);
     expect((await certs.check(context())).ok).toBe(true);
+  });
+
+  test('--finish-ca --force cuts off every stranded client, names them, and leaves their files as they were', async () => {
+    await certs.rotate(context(), { ca: true });
+    const stranded = () => ['laptop', 'runner'].map((n) => readFileSync(paths(root).client(n), 'utf8'));
+    const before = stranded();
+    await expect(certs.rotate(context(), { finishCa: true })).rejects.toThrow(
+      /^rotate --finish-ca would strand laptop, runner, which still chain to the retiring CA 1: /);
+    lines = [];
+    await certs.rotate(context(), { finishCa: true, force: true });
+    // Nothing to hand out: the in-cluster client moved at rotate --ca, the others are cut off.
+    expect(lines.filter((l) => !l.startsWith('wrote '))).toEqual(['cut off (forced): laptop, runner']);
+    expect(stranded()).toEqual(before);
+    expect(await connects(await bundle(paths(root).client('in-cluster')))).toBe(true);
   });
 
   test('revoke: every other client moves to a new CA; after --finish-ca the revoked one fails the handshake, the others pass', async () => {
     const revoked = await bundle(paths(root).client('laptop'));
+    // A note beside the bundles is no client.
+    writeFileSync(join(root, 'clients', 'README.md'), 'who holds which bundle\n');
     expect(await certs.revoke(context(), 'laptop')).toEqual(['runner']);
     expect(existsSync(paths(root).client('laptop'))).toBe(false);
     expect(lines).toContain('hand out again: `npm run certs -- export runner --out DIR`; then `npm run certs -- rotate --finish-ca`, after which laptop is refused');
@@ -250,6 +284,18 @@ describe('age keys', () => {
     await certs.changeRecipients(context(), 'remove', originalRecipient);
     expect(lines).toEqual([`.sops.yaml already names ${await identityToRecipient(teammate)}: nothing to do`, `.sops.yaml already does not name ${originalRecipient}: nothing to do`]);
     expect(files.map((f) => readFileSync(f, 'utf8'))).toEqual(before);
+  });
+
+  test('recipients add re-encrypts the bundles there are: a repository that deleted the in-cluster client keeps it deleted', async () => {
+    const { generateX25519Identity, identityToRecipient } = await import('age-encryption');
+    await certs.init(context());
+    rmSync(paths(root).client('in-cluster'));
+    const teammate = await generateX25519Identity();
+    await certs.changeRecipients(context(), 'add', await identityToRecipient(teammate));
+    expect(existsSync(paths(root).client('in-cluster'))).toBe(false);
+    for (const file of [paths(root).ca, daemonFile()]) {
+      expect(await decryptSops(readFileSync(file, 'utf8'), { secretKey: teammate, fileType: 'yaml' })).toHaveProperty('stringData');
+    }
   });
 
   test('removing the key this machine holds, with another left, says this machine can no longer decrypt', async () => {

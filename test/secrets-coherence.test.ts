@@ -6,7 +6,7 @@ import { CertsContext, init, issueClient, rotate, sync } from '../lib/certs/comm
 import { secretsProblems } from '../lib/certs/coherence';
 import { paths } from '../lib/certs/layout';
 import { parseIdentities } from '../lib/sops/age-keys';
-import { decryptDocument } from '../lib/sops/sops-file';
+import { decryptDocument, encryptDocument } from '../lib/sops/sops-file';
 import { readTree, treeDigest } from './support/dist';
 import { keyPool } from './support/keys';
 import { certsContext, chartPlan } from './support/certs';
@@ -122,6 +122,29 @@ describe('certs sync re-homes everything with the key', () => {
     expect((await decrypt(paths(root).server('team-certs'))).metadata.name).toBe('team-certs');
     expect(problems({ certSecretName: 'team-certs' })).toEqual([]);
     expect(lines).toContain(`removed ${root}/apps/buildkit-daemon-certs.yaml: its Secret has a new name`);
+  });
+
+  test('a renamed Secret is found among files that are not it; two candidates are refused, naming the rename', async () => {
+    await init(context());
+    const recipients = [/public key: (age1\w+)/.exec(readFileSync(paths(root).ageKey, 'utf8'))![1]];
+    const sopsSecret = (metadata: object) => encryptDocument({ apiVersion: 'v1', kind: 'Secret', metadata, type: 'Opaque', stringData: { token: 'x' } } as any,
+      { recipients, encryptedRegex: '^(data|stringData)$', now: new Date() });
+    // Beside ours in apps/: the team's own sops Secret, a client bundle, a file that is no YAML.
+    const foreign = {
+      'aa-registry.yaml': await sopsSecret({ name: 'registry', namespace: 'buildkit' }),
+      'ab-client.yaml': await sopsSecret({ name: 'ci', namespace: 'buildkit', labels: { 'app.kubernetes.io/managed-by': 'buildkit-service', 'buildkit-service/client': 'ci' } }),
+      'notes.txt': 'not a Secret\n',
+    };
+    for (const [f, text] of Object.entries(foreign)) writeFileSync(join(root, 'apps', f), text);
+    await sync(context({ certSecretName: 'team-certs' }));
+    expect(lines.filter((l) => l.startsWith('removed'))).toEqual([`removed ${root}/apps/buildkit-daemon-certs.yaml: its Secret has a new name`]);
+    for (const [f, text] of Object.entries(foreign)) expect(readFileSync(join(root, 'apps', f), 'utf8')).toBe(text);
+
+    writeFileSync(join(root, 'apps', 'zz-copy.yaml'), readFileSync(paths(root).server('team-certs')));
+    const before = treeDigest(root);
+    await expect(sync(context({ certSecretName: 'third-certs' }))).rejects.toThrow(new Error(`${root}/apps/third-certs.yaml is missing and 2 other daemon `
+      + `Secret files could be it: rename the one for Secret third-certs to ${root}/apps/third-certs.yaml, then run sync`));
+    expect(treeDigest(root)).toEqual(before);
   });
 
   test('refuses a new server certificate mid CA rotation, naming how to finish it', async () => {
