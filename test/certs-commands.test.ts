@@ -5,7 +5,7 @@ import { App } from 'cdk8s';
 import { loadAll } from 'js-yaml';
 import { decryptSops } from 'sops-age';
 import { BuildkitChart, BuildkitChartProps } from '../lib';
-import { caGeneration, check, CertsContext, exportClient, init, issueClient, rotate } from '../lib/certs/commands';
+import { caGeneration, check, CertsContext, exportClient, init, issueClient, revoke, rotate } from '../lib/certs/commands';
 import { createCa } from '../lib/pki/issue';
 import { daemonCertsRevision, paths } from '../lib/certs/layout';
 import { parseIdentities } from '../lib/sops/age-keys';
@@ -128,11 +128,15 @@ describe('certs init', () => {
     await init(context());
     const before = snapshot();
     const mtimes = Object.keys(before).map((f) => statSync(join(root, f)).mtimeMs);
+    // The first run: identity, .sops.yaml, namespaces, three bundles and five public certificate copies.
+    expect(lines.filter((l) => l.startsWith('wrote'))).toHaveLength(11);
+    expect(lines.filter((l) => !l.startsWith('wrote'))).toEqual(['  keep it safe: it is git-ignored, and Flux needs a copy (see README, "Flux and the age key")']);
+    lines = [];
     await init(context());
     expect(snapshot()).toEqual(before);
     expect(Object.keys(before).map((f) => statSync(join(root, f)).mtimeMs)).toEqual(mtimes);
-    // The first run: identity, .sops.yaml, namespaces, three bundles and five public certificate copies.
-    expect(lines.filter((l) => l.startsWith('wrote'))).toHaveLength(11);
+    expect(lines.filter((l) => !l.startsWith('wrote'))).toEqual([
+      `kept ${paths(root).ageKey}`, `kept ${paths(root).ca}: certificates exist (rotate, sync or issue-client change them)`]);
   });
 });
 
@@ -149,6 +153,9 @@ describe('certs issue-client and export', () => {
     await issueClient(context(), 'gitea-runner', { renew: true });
     expect(readFileSync(paths(root).client('gitea-runner'), 'utf8')).not.toBe(first);
     await expect(issueClient(context(), 'Bad_Name')).rejects.toThrow(/invalid client name "Bad_Name"/);
+    await expect(issueClient(context(), 'laptop', { namespace: 'Team_A' })).rejects.toThrow(
+      new Error('invalid --namespace "Team_A": use a DNS label, lowercase letters, digits and "-"'));
+    expect(existsSync(paths(root).client('laptop'))).toBe(false);
   });
 
   test('export writes the bundle with mode 0600 and prints the buildx and buildctl commands with absolute paths', async () => {
@@ -172,6 +179,58 @@ describe('certs issue-client and export', () => {
 
 describe('certs rotate', () => {
   beforeEach(initialized);
+
+  test('flags that do not go together are refused before anything is read', async () => {
+    const before = snapshot();
+    await expect(rotate(context(), { ca: true, finishCa: true })).rejects.toThrow(new Error('rotate takes --ca or --finish-ca, not both'));
+    for (const options of [{ force: true }, { ca: true, force: true }]) {
+      await expect(rotate(context(), options)).rejects.toThrow(new Error('--force goes with --finish-ca'));
+    }
+    expect(snapshot()).toEqual(before);
+  });
+
+  test('a plain rotate says nothing but what it wrote; one that finds an unreadable server file says it replaces it', async () => {
+    await rotate(context());
+    expect(lines.filter((l) => !l.startsWith('wrote '))).toEqual([]);
+    writeFileSync(paths(root).server('buildkit-daemon-certs'), readFileSync(paths(root).server('buildkit-daemon-certs'), 'utf8').replace('namespace: buildkit', 'namespace: other'));
+    lines = [];
+    await rotate(context());
+    expect(lines.filter((l) => !l.startsWith('wrote '))).toEqual(['replacing the server certificate of buildkit-daemon-certs, which had problems: unreadable']);
+    expect((await check(context())).ok).toBe(true);
+  });
+
+  test('rotate --ca names the next steps; revoke refuses the in-cluster client and a rotation under way', async () => {
+    await issueClient(context(), 'laptop');
+    await expect(revoke(context(), 'in-cluster')).rejects.toThrow(new Error('the in-cluster client is renewed by every CA rotation: run rotate --ca, then rotate --finish-ca'));
+    lines = [];
+    await rotate(context(), { ca: true });
+    expect(lines.filter((l) => !l.startsWith('wrote '))).toEqual(['next: re-issue every client (issue-client NAME --renew), export and hand them out, then rotate --finish-ca']);
+    await expect(revoke(context(), 'laptop')).rejects.toThrow(new Error('a CA rotation is under way: finish it (rotate --finish-ca), then revoke'));
+  });
+
+  test('revoking the only other client: its file goes, and the one step left is named', async () => {
+    await issueClient(context(), 'laptop');
+    lines = [];
+    expect(await revoke(context(), 'laptop')).toEqual([]);
+    expect(lines.filter((l) => !l.startsWith('wrote '))).toEqual([`removed ${paths(root).client('laptop')}`,
+      'next: `npm run certs -- rotate --finish-ca`, after which laptop is refused']);
+    expect(existsSync(paths(root).publicOf(paths(root).client('laptop')))).toBe(false);
+  });
+
+  test('revoke re-issues every other client into the namespace it had, the in-cluster one into clientNamespace', async () => {
+    const settings = { clientNamespace: 'runners' };
+    await issueClient(context(settings), 'laptop');
+    await issueClient(context(settings), 'runner', { namespace: 'tools' });
+    await revoke(context(settings), 'laptop');
+    const namespaceOf = async (path: string) => ((await decryptDocument(readFileSync(path, 'utf8'), identities())) as any).metadata.namespace;
+    expect(await namespaceOf(paths(root).client('runner'))).toBe('tools');
+    expect(await namespaceOf(paths(root).client('in-cluster'))).toBe('runners');
+  });
+
+  test('check names the sync when the server file the app names is missing', async () => {
+    await expect(check(context({ certSecretName: 'team-certs' }))).rejects.toThrow(new Error(`${paths(root).server('team-certs')} is missing: `
+      + 'run `npm run certs -- sync` if the app names another Secret than before, else `npm run certs -- init`'));
+  });
 
   test('a new server certificate from the same CA; existing clients keep working', async () => {
     const before = await secretData(paths(root).server('buildkit-daemon-certs'));
@@ -253,6 +312,14 @@ describe('certs check and failures', () => {
     expect(result.reports[1].problems[0]).toMatch(/^expired on /);
     const soon = await check(context(), 400);
     expect(soon.reports[1].problems[0]).toMatch(/under the 400-day threshold/);
+  });
+
+  test('a CA near its end names the CA rotation that renews it; a missing CA names init', async () => {
+    const result = await check(context({}, new Date(Date.now() + 3640 * 86_400_000)));
+    expect(result.reports[0].problems).toEqual([
+      expect.stringMatching(/^expires in \d+ days \(.*\), under the 30-day threshold: renew with `npm run certs -- rotate --ca`, then renew every client and `rotate --finish-ca`$/)]);
+    rmSync(paths(root).ca);
+    await expect(check(context())).rejects.toThrow(new Error(`${paths(root).ca} is missing: run \`npm run certs -- init\``));
   });
 
   test('a missing key file names the file and the fix', async () => {

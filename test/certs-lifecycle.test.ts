@@ -141,6 +141,10 @@ describe('the commands serve whatever the app composes', () => {
     const args = (line: string) => execFileSync('sh', ['-c', `docker() { printf '%s\\n' "$@"; }; buildctl() { printf '%s\\n' "$@"; }; ${line}`], { encoding: 'utf8' }).split('\n');
     expect(args(commands[1])).toContain(`cacert=${out}/ca.pem,cert=${out}/cert.pem,key=${out}/key.pem`);
     expect(args(commands[2])).toEqual(['--addr', 'tcp://192.168.80.110:1234', '--tlsdir', out, 'build', '--frontend', 'dockerfile.v0', '--local', 'context=.', '--local', 'dockerfile=.', '']);
+    // A quote in the path survives the shell too.
+    const quoted = join(work, "it's");
+    const again = await certs.exportClient(context(settings), 'laptop', quoted);
+    expect(args(again.commands[2]).slice(0, 4)).toEqual(['--addr', 'tcp://192.168.80.110:1234', '--tlsdir', quoted]);
   });
 });
 
@@ -185,6 +189,9 @@ describe('a CA rotation that cannot strand a client', () => {
     await certs.rotate(context(), { ca: true });
     await certs.issueClient(context(), 'laptop', { renew: true });
     await certs.issueClient(context(), 'runner', { renew: true });
+    expect((await certs.check(context())).notes).toEqual([
+      'CA rotation under way (phase 1): the daemons trust CA 1 (retiring) and CA 2 (current)',
+      'every client is on the current CA: `npm run certs -- rotate --finish-ca` ends the rotation']);
     lines = [];
     await certs.rotate(context(), { finishCa: true });
     const current = (await bundle(paths(root).ca))['ca.pem'];
@@ -328,6 +335,12 @@ test('export with per-replica addresses: a builder of its own for each, to pin a
   const chooser = join(out, 'buildkit-endpoint');
   expect(statSync(chooser).mode & 0o777).toBe(0o755);
   expect(readFileSync(chooser, 'utf8')).toContain('\nENDPOINTS="192.168.80.111:1234 192.168.80.112:1234"\n');
+
+  // One replica: its own builder, and nothing to choose between.
+  const one = { ...settings, replicas: 1, perReplicaIPs: ['192.168.80.111'] };
+  const single = await certs.exportClient(context(one), 'ci', join(work, 'one'));
+  expect(single.commands.filter((c) => c.startsWith('docker')).map((c) => c.split(' ')[4])).toEqual(['buildkit-builder', 'buildkit-buildkitd-0']);
+  expect(existsSync(join(work, 'one', 'buildkit-endpoint'))).toBe(false);
 });
 
 describe('a retired CA is trusted nowhere, and check says what a certificate is for', () => {

@@ -560,7 +560,7 @@ export async function sync(ctx: CertsContext, options: SyncOptions = {}): Promis
   // Public copies of every bundle, rewritten from the encrypted ones: what `check` without the key reads.
   const rewritten = new Set(files.map((f) => f.path));
   for (const path of store.sopsFiles()) {
-    if (!rewritten.has(path) && !removed.includes(path)) store.publish(path, await store.read(path, ''));
+    if (!rewritten.has(path)) store.publish(path, await store.read(path, ''));
   }
   store.commit(files);
   for (const path of removed) {
@@ -621,7 +621,7 @@ export async function exportClient(ctx: CertsContext, name: string, outDir: stri
   const chooser = join(dir, 'buildkit-endpoint');
   const chosen = pinned.length > 1 ? `"tcp://$(${quote(chooser)} "$GITHUB_REPOSITORY")"` : undefined;
   if (chosen) {
-    store.written(writeFiles([{ path: chooser, content: endpointScript(pinned.map((e) => e.address.replace(/^tcp:\/\//, ''))), mode: 0o755 }]));
+    store.written(writeFiles([{ path: chooser, content: endpointScript(pinned.map((e) => e.address.slice('tcp://'.length))), mode: 0o755 }]));
     commands.push(`docker buildx create --name buildkit-repo --driver remote --driver-opt ${quote(tls)} ${chosen}`);
   }
   const buildctl = (addr: string) => `buildctl --addr ${addr} --tlsdir ${quote(dir)} build --frontend dockerfile.v0 --local context=. --local dockerfile=.`;
@@ -651,7 +651,7 @@ export async function check(ctx: CertsContext, minDaysLeft = 30): Promise<CheckR
   const common = { now: ctx.now, minDaysLeft };
   // An expiry names the command that renews that certificate: CI prints it, where nobody holds the key.
   const renewal = (report: CertificateReport, how: string) => {
-    report.problems.forEach((p, i) => { if (/^(expired|expires)/.test(p)) report.problems[i] = `${p}: renew with ${how}`; });
+    report.problems.forEach((p, i) => { if (p.startsWith('expire')) report.problems[i] = `${p}: renew with ${how}`; });
     return report;
   };
   const reports = [renewal(checkCertificate({ ...common, label: `CA ${caGeneration(state.ca.certPem)}`, certPem: state.ca.certPem, keyPem: state.ca.keyPem, caPem: state.ca.certPem, role: 'ca' }),
