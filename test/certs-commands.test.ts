@@ -1,4 +1,5 @@
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
+import { X509Certificate } from 'crypto';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { App } from 'cdk8s';
@@ -146,6 +147,7 @@ describe('certs issue-client and export', () => {
   test('a new client connects; the name must be new unless --renew', async () => {
     await issueClient(context(), 'gitea-runner');
     expect(await connects(await secretData(paths(root).client('gitea-runner')))).toBe(true);
+    expect(new X509Certificate((await secretData(paths(root).client('gitea-runner')))['cert.pem']).subject.split('\n')).toContain('CN=buildkit-client-gitea-runner');
     expect(await decryptDocument(readFileSync(paths(root).client('gitea-runner'), 'utf8'), identities())).toMatchObject({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
       metadata: { name: 'buildkit-client-gitea-runner', namespace: 'buildkit', labels: { 'app.kubernetes.io/managed-by': 'buildkit-service', 'buildkit-service/client': 'gitea-runner' } } });
     await expect(issueClient(context(), 'gitea-runner')).rejects.toThrow(/client gitea-runner exists .*pass --renew/);
@@ -217,11 +219,14 @@ describe('certs rotate', () => {
     expect(existsSync(paths(root).publicOf(paths(root).client('laptop')))).toBe(false);
   });
 
-  test('revoke re-issues every other client into the namespace it had, the in-cluster one into clientNamespace', async () => {
+  test('revoke re-issues every other client into the namespace it had, the in-cluster one into clientNamespace, and names each to hand out', async () => {
     const settings = { clientNamespace: 'runners' };
     await issueClient(context(settings), 'laptop');
     await issueClient(context(settings), 'runner', { namespace: 'tools' });
+    await issueClient(context(settings), 'ci');
     await revoke(context(settings), 'laptop');
+    expect(lines).toContain('hand out again: `npm run certs -- export ci --out DIR`, `npm run certs -- export runner --out DIR`; '
+      + 'then `npm run certs -- rotate --finish-ca`, after which laptop is refused');
     const namespaceOf = async (path: string) => ((await decryptDocument(readFileSync(path, 'utf8'), identities())) as any).metadata.namespace;
     expect(await namespaceOf(paths(root).client('runner'))).toBe('tools');
     expect(await namespaceOf(paths(root).client('in-cluster'))).toBe('runners');

@@ -157,6 +157,8 @@ describe('a CA rotation that cannot strand a client', () => {
 
   test('check shows the phase, and per client which CA generation it chains to', async () => {
     await certs.rotate(context(), { ca: true });
+    expect((await certs.check(context())).notes[1]).toBe(
+      'still on the retiring CA: laptop, runner: `npm run certs -- issue-client NAME --renew` each, then `rotate --finish-ca`');
     await certs.issueClient(context(), 'laptop', { renew: true });
     const result = await certs.check(context());
     expect(result.reports.map((r) => r.label)).toEqual([
@@ -239,25 +241,28 @@ describe('a CA rotation that cannot strand a client', () => {
     await certs.rotate(context(), { finishCa: true, force: true });
     // A server file whose key belongs to another certificate, as a bad hand edit would leave it.
     const doc = (await decryptDocument(readFileSync(daemonFile(), 'utf8'), identities())) as any;
+    const foreign = createCa({ commonName: 'someone else CA', validityDays: 365, now: new Date(), keyPair: newKeyPair() });
+    doc.stringData['cert.pem'] = issueServerCertificate(foreign, { commonName: 'buildkitd', dnsNames: ['buildkitd'], ips: [], validityDays: 365, now: new Date(), keyPair: newKeyPair() }).certPem;
     doc.stringData['key.pem'] = (await bundle(paths(root).client('in-cluster')))['key.pem'];
     writeFileSync(daemonFile(), await encryptDocument(doc, { recipients: [/public key: (age1\w+)/.exec(readFileSync(paths(root).ageKey, 'utf8'))![1]], encryptedRegex: '^(data|stringData)$', now: new Date() }));
     lines = [];
     await certs.rotate(context());
-    expect(lines[0]).toBe('replacing the server certificate of buildkit-daemon-certs, which had problems: its private key does not match the certificate');
+    expect(lines[0]).toBe('replacing the server certificate of buildkit-daemon-certs, which had problems: does not chain to the CA; its private key does not match the certificate');
   });
 });
 
 describe('age keys', () => {
   test('a lost key is never replaced by a new one: init refuses, creates nothing, and says how to restore it', async () => {
-    await certs.init(context());
+    const { generateX25519Identity, identityToRecipient } = await import('age-encryption');
+    const teammate = await identityToRecipient(await generateX25519Identity());
+    await certs.init(context(), { extraRecipients: [teammate] });
     const sopsConfig = readFileSync(paths(root).sopsConfig, 'utf8');
     rmSync(paths(root).ageKey);
     await expect(certs.init(context())).rejects.toThrow(
-      /age-key\.txt is missing, and secrets\/ is encrypted to age1\w+: a new key could not open it; restore that identity from your backup, or from the cluster: kubectl -n flux-system get secret sops-age/);
+      /age-key\.txt is missing, and secrets\/ is encrypted to age1\w+, age1\w+: a new key could not open it; restore that identity from your backup, or from the cluster: kubectl -n flux-system get secret sops-age/);
     expect(existsSync(paths(root).ageKey)).toBe(false);
     expect(readFileSync(paths(root).sopsConfig, 'utf8')).toBe(sopsConfig);
     // A key that is not the one: refused before anything is written.
-    const { generateX25519Identity } = await import('age-encryption');
     writeFileSync(paths(root).ageKey, `${await generateX25519Identity()}\n`);
     await expect(certs.init(context())).rejects.toThrow(/buildkit-ca\.yaml: no age identity given decrypts this file/);
     expect(readFileSync(paths(root).sopsConfig, 'utf8')).toBe(sopsConfig);
@@ -270,7 +275,10 @@ describe('age keys', () => {
     const original = identities()[0];
     const originalRecipient = await identityToRecipient(original);
     const teammate = await generateX25519Identity();
+    lines.length = 0;
     await certs.changeRecipients(context(), 'add', await identityToRecipient(teammate));
+    expect(lines.filter((l) => !l.startsWith('wrote '))).toEqual([]); // this machine's key stays in the set: no note
+    await expect(certs.changeRecipients(context(), 'remove', 'age1nope')).rejects.toThrow(new Error('invalid age recipient "age1nope": use an age1... public key'));
     const files = [paths(root).ca, daemonFile(), paths(root).client('in-cluster'), paths(root).client('laptop')];
     for (const file of files) {
       // sops-age: a decryptor independent of this project's SOPS code.
@@ -293,12 +301,14 @@ describe('age keys', () => {
     expect(files.map((f) => readFileSync(f, 'utf8'))).toEqual(before);
   });
 
-  test('recipients add re-encrypts the bundles there are: a repository that deleted the in-cluster client keeps it deleted', async () => {
+  test('recipients add, sync and check serve the bundles there are: a repository that deleted the in-cluster client keeps it deleted', async () => {
     const { generateX25519Identity, identityToRecipient } = await import('age-encryption');
     await certs.init(context());
     rmSync(paths(root).client('in-cluster'));
     const teammate = await generateX25519Identity();
     await certs.changeRecipients(context(), 'add', await identityToRecipient(teammate));
+    await certs.sync(context());
+    expect((await certs.check(context())).ok).toBe(true);
     expect(existsSync(paths(root).client('in-cluster'))).toBe(false);
     for (const file of [paths(root).ca, daemonFile()]) {
       expect(await decryptSops(readFileSync(file, 'utf8'), { secretKey: teammate, fileType: 'yaml' })).toHaveProperty('stringData');
@@ -408,6 +418,10 @@ test('export refuses a folder inside the work tree that git would commit, and ta
   expect(existsSync(join(work, 'ci-bundle'))).toBe(false);
   await certs.exportClient(context(), 'ci', join(work, 'client-bundles', 'ci'));
   expect(execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: work, encoding: 'utf8' })).not.toMatch(/key\.pem/);
+  // What counts is whether git ignores the key file, whatever rule does it.
+  writeFileSync(join(work, '.gitignore'), '*.pem\n');
+  await certs.exportClient(context(), 'ci', join(work, 'ci-bundle'));
+  expect(execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: work, encoding: 'utf8' })).not.toMatch(/\.pem/);
 });
 
 test('check names a daemon that does not trust the current CA, a key that is not its certificate\'s, and a client on a foreign CA', async () => {
@@ -426,6 +440,20 @@ test('check names a daemon that does not trust the current CA, a key that is not
   expect(inCluster.label).toBe('client in-cluster');
   expect(inCluster.problems).toEqual([foreignAnchor, stale(paths(root).client('in-cluster')), stale(paths(root).client('in-cluster'), 'cert.pem'),
     'chains to no CA of this repository: re-issue it with `npm run certs -- issue-client in-cluster --renew`']);
+});
+
+test('check names a CA key and a client key that are not their certificates\', and a client ca.pem that holds no certificate', async () => {
+  await certs.init(context());
+  await certs.issueClient(context(), 'laptop');
+  const laptop = await bundle(paths(root).client('laptop'));
+  await editSecret(paths(root).ca, { 'ca.key': laptop['key.pem'] });
+  await editSecret(paths(root).client('in-cluster'), { 'key.pem': laptop['key.pem'] });
+  await editSecret(paths(root).client('laptop'), { 'ca.pem': '' });
+  const result = await certs.check(context());
+  const problems = (label: string) => result.reports.find((r) => r.label.startsWith(label))!.problems;
+  expect(problems('CA 1')).toEqual(['its private key does not match the certificate']);
+  expect(problems('client in-cluster')).toEqual(['its private key does not match the certificate']);
+  expect(problems('client laptop')).toContain('its ca.pem trusts 0 certificate(s) besides the current CA (a retired or a foreign CA); it must trust the current CA alone: re-issue it');
 });
 
 describe('certs check without the key, as CI runs it', () => {

@@ -102,6 +102,27 @@ describe('certs sync re-homes everything with the key', () => {
     expect((await decrypt(paths(root).ca)).metadata.namespace).toBe('ci-builds');
     const client = (await decrypt(paths(root).client('in-cluster'))).stringData;
     expect(await bundlesConnect(daemon.stringData, client, 'builder.ci-builds.svc.cluster.local')).toBe(true);
+    expect(lines).toContainEqual(expect.stringMatching(
+      /^new server certificate for buildkit-daemon-certs: the old one missed DNS:builder, DNS:builder\.ci-builds, .*, IP:10\.20\.0\.15$/));
+  });
+
+  test('sync puts back a Secret name and a SANs annotation changed by hand, and moves the in-cluster client to clientNamespace', async () => {
+    await init(context());
+    const recipients = [/public key: (age1\w+)/.exec(readFileSync(paths(root).ageKey, 'utf8'))![1]];
+    const handEdit = async (path: string, edit: (doc: any) => void) => {
+      const doc = await decrypt(path);
+      edit(doc);
+      writeFileSync(path, await encryptDocument(doc, { recipients, encryptedRegex: '^(data|stringData)$', now: new Date() }));
+    };
+    const daemonPath = paths(root).server('buildkit-daemon-certs');
+    const sans = (await decrypt(daemonPath)).metadata.annotations['buildkit-service/server-sans'];
+    await handEdit(daemonPath, (doc) => { doc.metadata.name = 'renamed-by-hand'; });
+    await sync(context({ clientNamespace: 'runners' }));
+    expect((await decrypt(daemonPath)).metadata.name).toBe('buildkit-daemon-certs');
+    expect((await decrypt(paths(root).client('in-cluster'))).metadata.namespace).toBe('runners');
+    await handEdit(daemonPath, (doc) => { doc.metadata.annotations['buildkit-service/server-sans'] = 'DNS:stale'; });
+    await sync(context({ clientNamespace: 'runners' }));
+    expect((await decrypt(daemonPath)).metadata.annotations['buildkit-service/server-sans']).toBe(sans);
   });
 
   test('a second sync writes nothing; a port change alone keeps the certificate', async () => {
@@ -151,8 +172,8 @@ describe('certs sync re-homes everything with the key', () => {
     await init(context());
     await rotate(context(), { ca: true });
     const before = treeDigest(root);
-    await expect(sync(context({ loadBalancerIP: '10.20.0.15' }))).rejects.toThrow(
-      /^the server certificate of buildkit-daemon-certs misses IP:10\.20\.0\.15, but a CA rotation is under way .*then rotate --finish-ca\), then run sync$/);
+    await expect(sync(context({ loadBalancerIP: '10.20.0.15', name: 'builder' }))).rejects.toThrow(
+      /^the server certificate of buildkit-daemon-certs misses DNS:builder, DNS:builder\.buildkit, .*, IP:10\.20\.0\.15, but a CA rotation is under way .*then rotate --finish-ca\), then run sync$/);
     expect(treeDigest(root)).toEqual(before);
   });
 

@@ -238,10 +238,10 @@ class SecretsStore {
   /** Every daemon Secret file in apps/: ours, and not a client's. */
   serverFiles(): string[] {
     return (existsSync(this.p.apps) ? readdirSync(this.p.apps).sort() : []).map((f) => join(this.p.apps, f))
-      .filter((f) => f.endsWith('.yaml') && f !== this.p.namespace && f !== this.p.client(IN_CLUSTER_CLIENT))
+      .filter((f) => f.endsWith('.yaml') && f !== this.p.namespace)
       .filter((f) => {
         const m = plainMetadata(f);
-        return m.labels?.[MANAGED_BY_LABEL] === 'buildkit-service' && m.labels?.['buildkit-service/client'] === undefined;
+        return m.labels?.[MANAGED_BY_LABEL] === 'buildkit-service' && m.labels['buildkit-service/client'] === undefined;
       });
   }
 
