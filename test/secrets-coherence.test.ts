@@ -123,6 +123,12 @@ describe('certs sync re-homes everything with the key', () => {
     await handEdit(daemonPath, (doc) => { doc.metadata.annotations['buildkit-service/server-sans'] = 'DNS:stale'; });
     await sync(context({ clientNamespace: 'runners' }));
     expect((await decrypt(daemonPath)).metadata.annotations['buildkit-service/server-sans']).toBe(sans);
+    // The Secret renamed inside its file (sops edit), not the file: sync moves the file and keeps the certificate.
+    const cert = (await decrypt(daemonPath)).stringData['cert.pem'];
+    await handEdit(daemonPath, (doc) => { doc.metadata.name = 'team-certs'; });
+    await sync(context({ clientNamespace: 'runners', certSecretName: 'team-certs' }));
+    expect(existsSync(daemonPath)).toBe(false);
+    expect((await decrypt(paths(root).server('team-certs'))).stringData['cert.pem']).toBe(cert);
   });
 
   test('a second sync writes nothing; a port change alone keeps the certificate', async () => {
