@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, s
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { App, Chart } from 'cdk8s';
+import forge from 'node-forge';
 import { decryptSops } from 'sops-age';
 import { BuildkitChart, BuildkitDaemon, certs, runCerts, TlsBundle } from '../lib';
 import { paths } from '../lib/certs/layout';
@@ -454,6 +455,24 @@ test('check names a CA key and a client key that are not their certificates\', a
   expect(problems('CA 1')).toEqual(['its private key does not match the certificate']);
   expect(problems('client in-cluster')).toEqual(['its private key does not match the certificate']);
   expect(problems('client laptop')).toContain('its ca.pem trusts 0 certificate(s) besides the current CA (a retired or a foreign CA); it must trust the current CA alone: re-issue it');
+});
+
+test('check: a client certificate that names this CA as its issuer, signed by another key, chains to no CA', async () => {
+  await certs.init(context());
+  const keys = newKeyPair();
+  const forged = forge.pki.createCertificate();
+  forged.publicKey = keys.publicKey;
+  forged.serialNumber = '01';
+  forged.validity.notBefore = new Date(Date.now() - 60_000);
+  forged.validity.notAfter = new Date(Date.now() + 86_400_000);
+  forged.setSubject([{ name: 'commonName', value: 'buildkit-client-in-cluster' }]);
+  // The CA's name and no authority key identifier: only the signature gives it away.
+  forged.setIssuer(forge.pki.certificateFromPem((await bundle(paths(root).ca))['ca.pem']).subject.attributes);
+  forged.sign(keys.privateKey, forge.md.sha256.create());
+  await editSecret(paths(root).client('in-cluster'), { 'cert.pem': forge.pki.certificateToPem(forged), 'key.pem': forge.pki.privateKeyToPem(keys.privateKey) });
+  const report = (await certs.check(context())).reports.find((r) => r.label.startsWith('client in-cluster'))!;
+  expect(report.label).toBe('client in-cluster');
+  expect(report.problems).toContain('chains to no CA of this repository: re-issue it with `npm run certs -- issue-client in-cluster --renew`');
 });
 
 describe('certs check without the key, as CI runs it', () => {
