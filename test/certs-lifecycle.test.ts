@@ -206,6 +206,16 @@ describe('a CA rotation that cannot strand a client', () => {
     expect((await certs.check(context())).ok).toBe(true);
   });
 
+  test('--finish-ca without the in-cluster bundle (deleted mid-rotation) finishes for the clients there are', async () => {
+    await certs.rotate(context(), { ca: true });
+    await certs.issueClient(context(), 'laptop', { renew: true });
+    await certs.issueClient(context(), 'runner', { renew: true });
+    rmSync(paths(root).client('in-cluster'));
+    await certs.rotate(context(), { finishCa: true });
+    expect(existsSync(paths(root).client('in-cluster'))).toBe(false);
+    expect(await connects(await bundle(paths(root).client('laptop')))).toBe(true);
+  });
+
   test('--finish-ca --force cuts off every stranded client, names them, and leaves their files as they were', async () => {
     await certs.rotate(context(), { ca: true });
     const stranded = () => ['laptop', 'runner'].map((n) => readFileSync(paths(root).client(n), 'utf8'));

@@ -92,10 +92,14 @@ describe('certs sync re-homes everything with the key', () => {
     await issueClient(context(), 'laptop');
     await issueClient(context(), 'elsewhere', { namespace: 'tools' });
     const caBefore = (await decrypt(paths(root).ca)).stringData['ca.pem'];
+    // A public copy gone stale before the move is replaced by the new certificate, not the old one.
+    const publicCert = join(paths(root).publicOf(paths(root).server('buildkit-daemon-certs')), 'cert.pem');
+    writeFileSync(publicCert, 'stale\n');
     await sync(context(MOVED));
     expect(problems(MOVED)).toEqual([]);
     const daemon = await decrypt(paths(root).server('buildkit-daemon-certs'));
     expect(daemon.metadata).toMatchObject({ name: 'buildkit-daemon-certs', namespace: 'ci-builds' });
+    expect(readFileSync(publicCert, 'utf8')).toBe(daemon.stringData['cert.pem']);
     expect(daemon.stringData['ca.pem']).toBe(caBefore);
     expect((await decrypt(paths(root).client('laptop'))).metadata.namespace).toBe('ci-builds');
     expect((await decrypt(paths(root).client('elsewhere'))).metadata.namespace).toBe('tools');
