@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { BuildkitChart, BuildkitChartProps, synthesizeAll, synthRepository } from '../lib';
-import { CertsContext, init, issueClient, rotate, sync } from '../lib/certs/commands';
+import { check, CertsContext, init, issueClient, rotate, sync } from '../lib/certs/commands';
 import { secretsProblems } from '../lib/certs/coherence';
 import { paths } from '../lib/certs/layout';
 import { parseIdentities } from '../lib/sops/age-keys';
@@ -19,6 +19,9 @@ let root: string;
 let lines: string[];
 const context = (settings: BuildkitChartProps = {}): CertsContext => certsContext(root, settings, { log: (l) => lines.push(l), newKeyPair });
 const problems = (settings: BuildkitChartProps) => secretsProblems(root, chartPlan(settings));
+/** Encrypts to this machine's key, as a hand edit with `sops edit` (or a foreign tool) would write a file. */
+const encrypt = (doc: object) => encryptDocument(doc as any,
+  { recipients: [/public key: (age1\w+)/.exec(readFileSync(paths(root).ageKey, 'utf8'))![1]], encryptedRegex: '^(data|stringData)$', now: new Date() });
 const decrypt = async (path: string) => (await decryptDocument(readFileSync(path, 'utf8'), parseIdentities(readFileSync(paths(root).ageKey, 'utf8')))) as any;
 
 beforeEach(() => {
@@ -112,11 +115,10 @@ describe('certs sync re-homes everything with the key', () => {
 
   test('sync puts back a Secret name and a SANs annotation changed by hand, and moves the in-cluster client to clientNamespace', async () => {
     await init(context());
-    const recipients = [/public key: (age1\w+)/.exec(readFileSync(paths(root).ageKey, 'utf8'))![1]];
     const handEdit = async (path: string, edit: (doc: any) => void) => {
       const doc = await decrypt(path);
       edit(doc);
-      writeFileSync(path, await encryptDocument(doc, { recipients, encryptedRegex: '^(data|stringData)$', now: new Date() }));
+      writeFileSync(path, await encrypt(doc));
     };
     const daemonPath = paths(root).server('buildkit-daemon-certs');
     const sans = (await decrypt(daemonPath)).metadata.annotations['buildkit-service/server-sans'];
@@ -157,9 +159,7 @@ describe('certs sync re-homes everything with the key', () => {
 
   test('a renamed Secret is found among files that are not it; two candidates are refused, naming the rename', async () => {
     await init(context());
-    const recipients = [/public key: (age1\w+)/.exec(readFileSync(paths(root).ageKey, 'utf8'))![1]];
-    const sopsSecret = (metadata: object) => encryptDocument({ apiVersion: 'v1', kind: 'Secret', metadata, type: 'Opaque', stringData: { token: 'x' } } as any,
-      { recipients, encryptedRegex: '^(data|stringData)$', now: new Date() });
+    const sopsSecret = (metadata: object) => encrypt({ apiVersion: 'v1', kind: 'Secret', metadata, type: 'Opaque', stringData: { token: 'x' } });
     // Beside ours in apps/: the team's own sops Secret, a client bundle, a file that is no YAML.
     const foreign = {
       'aa-registry.yaml': await sopsSecret({ name: 'registry', namespace: 'buildkit' }),
@@ -210,15 +210,12 @@ test('synthesizeAll: a failure in any output leaves every output as it was', () 
 });
 
 test('certs check, with the key, finds a SANs annotation that does not match the certificate', async () => {
-  const { check } = require('../lib/certs/commands');
-  const { encryptDocument } = require('../lib/sops/sops-file');
   await init(context());
   expect((await check(context())).ok).toBe(true);
   // Re-encrypted with a wrong annotation, as a hand edit with `sops edit` could leave it.
   const doc = await decrypt(paths(root).server('buildkit-daemon-certs'));
   doc.metadata.annotations['buildkit-service/server-sans'] = 'DNS:elsewhere';
-  const recipients = [/public key: (age1\w+)/.exec(readFileSync(paths(root).ageKey, 'utf8'))![1]];
-  writeFileSync(paths(root).server('buildkit-daemon-certs'), await encryptDocument(doc, { recipients, encryptedRegex: '^(data|stringData)$', now: new Date() }));
+  writeFileSync(paths(root).server('buildkit-daemon-certs'), await encrypt(doc));
   const result = await check(context());
   expect(result.reports[1].problems).toEqual(['its buildkit-service/server-sans annotation does not list the certificate\'s SANs: run `npm run certs -- sync`']);
 });
