@@ -9,8 +9,8 @@ import { BuildkitChart, BuildkitDaemon, certs, runCerts, TlsBundle } from '../li
 import { paths } from '../lib/certs/layout';
 import { createCa, issueClientCertificate, issueServerCertificate } from '../lib/pki/issue';
 import { parseIdentities } from '../lib/sops/age-keys';
-import { decryptDocument, encryptDocument } from '../lib/sops/sops-file';
-import { certsContext } from './support/certs';
+import { decryptDocument } from '../lib/sops/sops-file';
+import { certsContext, editSops } from './support/certs';
 import { ROOT } from './support/dist';
 import { keyPool } from './support/keys';
 import { bundlesConnect, handshake } from './support/tls';
@@ -24,12 +24,7 @@ const identities = () => parseIdentities(readFileSync(paths(root).ageKey, 'utf8'
 const bundle = async (path: string) => ((await decryptDocument(readFileSync(path, 'utf8'), identities())) as any).stringData;
 const daemonFile = () => paths(root).server('buildkit-daemon-certs');
 /** Rewrites values of an encrypted Secret, as a hand edit with `sops edit` would. */
-async function editSecret(path: string, values: Record<string, string>) {
-  const doc = (await decryptDocument(readFileSync(path, 'utf8'), identities())) as any;
-  Object.assign(doc.stringData, values);
-  const recipients = [/public key: (age1\w+)/.exec(readFileSync(paths(root).ageKey, 'utf8'))![1]];
-  writeFileSync(path, await encryptDocument(doc, { recipients, encryptedRegex: '^(data|stringData)$', now: new Date() }));
-}
+const editSecret = (path: string, values: Record<string, string>) => editSops(root, path, (doc) => Object.assign(doc.stringData, values));
 const pems = (bundleText: string) => bundleText.match(/-----BEGIN CERTIFICATE-----/g)?.length ?? 0;
 
 /** Does a client bundle complete mutual TLS with the daemon as secrets/ configures it now? */
@@ -251,11 +246,11 @@ describe('a CA rotation that cannot strand a client', () => {
     await expect(certs.rotate(context())).rejects.toThrow(/^a CA rotation is under way: a server certificate from the new CA would fail clients not yet renewed/);
     await certs.rotate(context(), { finishCa: true, force: true });
     // A server file whose key belongs to another certificate, as a bad hand edit would leave it.
-    const doc = (await decryptDocument(readFileSync(daemonFile(), 'utf8'), identities())) as any;
     const foreign = createCa({ commonName: 'someone else CA', validityDays: 365, now: new Date(), keyPair: newKeyPair() });
-    doc.stringData['cert.pem'] = issueServerCertificate(foreign, { commonName: 'buildkitd', dnsNames: ['buildkitd'], ips: [], validityDays: 365, now: new Date(), keyPair: newKeyPair() }).certPem;
-    doc.stringData['key.pem'] = (await bundle(paths(root).client('in-cluster')))['key.pem'];
-    writeFileSync(daemonFile(), await encryptDocument(doc, { recipients: [/public key: (age1\w+)/.exec(readFileSync(paths(root).ageKey, 'utf8'))![1]], encryptedRegex: '^(data|stringData)$', now: new Date() }));
+    await editSecret(daemonFile(), {
+      'cert.pem': issueServerCertificate(foreign, { commonName: 'buildkitd', dnsNames: ['buildkitd'], ips: [], validityDays: 365, now: new Date(), keyPair: newKeyPair() }).certPem,
+      'key.pem': (await bundle(paths(root).client('in-cluster')))['key.pem'],
+    });
     lines = [];
     await certs.rotate(context());
     expect(lines[0]).toBe('replacing the server certificate of buildkit-daemon-certs, which had problems: does not chain to the CA; its private key does not match the certificate');

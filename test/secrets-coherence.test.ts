@@ -6,10 +6,10 @@ import { check, CertsContext, init, issueClient, rotate, sync } from '../lib/cer
 import { secretsProblems } from '../lib/certs/coherence';
 import { paths } from '../lib/certs/layout';
 import { parseIdentities } from '../lib/sops/age-keys';
-import { decryptDocument, encryptDocument } from '../lib/sops/sops-file';
+import { decryptDocument } from '../lib/sops/sops-file';
 import { readTree, treeDigest } from './support/dist';
 import { keyPool } from './support/keys';
-import { certsContext, chartPlan } from './support/certs';
+import { certsContext, chartPlan, editSops, encryptAsOwner } from './support/certs';
 import { bundlesConnect } from './support/tls';
 
 const newKeyPair = keyPool();
@@ -19,9 +19,6 @@ let root: string;
 let lines: string[];
 const context = (settings: BuildkitChartProps = {}): CertsContext => certsContext(root, settings, { log: (l) => lines.push(l), newKeyPair });
 const problems = (settings: BuildkitChartProps) => secretsProblems(root, chartPlan(settings));
-/** Encrypts to this machine's key, as a hand edit with `sops edit` (or a foreign tool) would write a file. */
-const encrypt = (doc: object) => encryptDocument(doc as any,
-  { recipients: [/public key: (age1\w+)/.exec(readFileSync(paths(root).ageKey, 'utf8'))![1]], encryptedRegex: '^(data|stringData)$', now: new Date() });
 const decrypt = async (path: string) => (await decryptDocument(readFileSync(path, 'utf8'), parseIdentities(readFileSync(paths(root).ageKey, 'utf8')))) as any;
 
 beforeEach(() => {
@@ -115,23 +112,18 @@ describe('certs sync re-homes everything with the key', () => {
 
   test('sync puts back a Secret name and a SANs annotation changed by hand, and moves the in-cluster client to clientNamespace', async () => {
     await init(context());
-    const handEdit = async (path: string, edit: (doc: any) => void) => {
-      const doc = await decrypt(path);
-      edit(doc);
-      writeFileSync(path, await encrypt(doc));
-    };
     const daemonPath = paths(root).server('buildkit-daemon-certs');
     const sans = (await decrypt(daemonPath)).metadata.annotations['buildkit-service/server-sans'];
-    await handEdit(daemonPath, (doc) => { doc.metadata.name = 'renamed-by-hand'; });
+    await editSops(root, daemonPath, (doc) => { doc.metadata.name = 'renamed-by-hand'; });
     await sync(context({ clientNamespace: 'runners' }));
     expect((await decrypt(daemonPath)).metadata.name).toBe('buildkit-daemon-certs');
     expect((await decrypt(paths(root).client('in-cluster'))).metadata.namespace).toBe('runners');
-    await handEdit(daemonPath, (doc) => { doc.metadata.annotations['buildkit-service/server-sans'] = 'DNS:stale'; });
+    await editSops(root, daemonPath, (doc) => { doc.metadata.annotations['buildkit-service/server-sans'] = 'DNS:stale'; });
     await sync(context({ clientNamespace: 'runners' }));
     expect((await decrypt(daemonPath)).metadata.annotations['buildkit-service/server-sans']).toBe(sans);
     // The Secret renamed inside its file (sops edit), not the file: sync moves the file and keeps the certificate.
     const cert = (await decrypt(daemonPath)).stringData['cert.pem'];
-    await handEdit(daemonPath, (doc) => { doc.metadata.name = 'team-certs'; });
+    await editSops(root, daemonPath, (doc) => { doc.metadata.name = 'team-certs'; });
     await sync(context({ clientNamespace: 'runners', certSecretName: 'team-certs' }));
     expect(existsSync(daemonPath)).toBe(false);
     expect((await decrypt(paths(root).server('team-certs'))).stringData['cert.pem']).toBe(cert);
@@ -159,7 +151,7 @@ describe('certs sync re-homes everything with the key', () => {
 
   test('a renamed Secret is found among files that are not it; two candidates are refused, naming the rename', async () => {
     await init(context());
-    const sopsSecret = (metadata: object) => encrypt({ apiVersion: 'v1', kind: 'Secret', metadata, type: 'Opaque', stringData: { token: 'x' } });
+    const sopsSecret = (metadata: object) => encryptAsOwner(root, { apiVersion: 'v1', kind: 'Secret', metadata, type: 'Opaque', stringData: { token: 'x' } });
     // Beside ours in apps/: the team's own sops Secret, a client bundle, a file that is no YAML.
     const foreign = {
       'aa-registry.yaml': await sopsSecret({ name: 'registry', namespace: 'buildkit' }),
@@ -213,9 +205,7 @@ test('certs check, with the key, finds a SANs annotation that does not match the
   await init(context());
   expect((await check(context())).ok).toBe(true);
   // Re-encrypted with a wrong annotation, as a hand edit with `sops edit` could leave it.
-  const doc = await decrypt(paths(root).server('buildkit-daemon-certs'));
-  doc.metadata.annotations['buildkit-service/server-sans'] = 'DNS:elsewhere';
-  writeFileSync(paths(root).server('buildkit-daemon-certs'), await encrypt(doc));
+  await editSops(root, paths(root).server('buildkit-daemon-certs'), (doc) => { doc.metadata.annotations['buildkit-service/server-sans'] = 'DNS:elsewhere'; });
   const result = await check(context());
   expect(result.reports[1].problems).toEqual(['its buildkit-service/server-sans annotation does not list the certificate\'s SANs: run `npm run certs -- sync`']);
 });

@@ -1,8 +1,12 @@
+import { readFileSync, writeFileSync } from 'fs';
 import { App } from 'cdk8s';
 import { BuildkitChart, BuildkitChartProps } from '../../lib';
 import { CertsContext } from '../../lib/certs/commands';
 import { certsPlan } from '../../lib/certs/plan';
+import { paths } from '../../lib/certs/layout';
 import { KeyPair } from '../../lib/pki/issue';
+import { parseIdentities } from '../../lib/sops/age-keys';
+import { decryptDocument, encryptDocument } from '../../lib/sops/sops-file';
 
 /** What the certificate commands serve for a BuildkitChart with these settings. */
 export function chartPlan(settings: BuildkitChartProps = {}) {
@@ -12,4 +16,17 @@ export function chartPlan(settings: BuildkitChartProps = {}) {
 /** A context for the certificate commands on `root`, serving a BuildkitChart with these settings. */
 export function certsContext(root: string, settings: BuildkitChartProps, options: { log?: (l: string) => void; newKeyPair?: () => KeyPair; now?: Date } = {}): CertsContext {
   return { root, plan: chartPlan(settings), now: options.now ?? new Date(), log: options.log ?? (() => {}), newKeyPair: options.newKeyPair };
+}
+
+/** Encrypts a document to the age key in `root`, as `sops` (or a team's own tooling) would write it there. */
+export function encryptAsOwner(root: string, doc: object): Promise<string> {
+  const recipient = /public key: (age1\w+)/.exec(readFileSync(paths(root).ageKey, 'utf8'))![1];
+  return encryptDocument(doc as any, { recipients: [recipient], encryptedRegex: '^(data|stringData)$', now: new Date() });
+}
+
+/** Changes an encrypted file in `root` as a hand edit with `sops edit` would. */
+export async function editSops(root: string, path: string, edit: (doc: any) => void): Promise<void> {
+  const doc = await decryptDocument(readFileSync(path, 'utf8'), parseIdentities(readFileSync(paths(root).ageKey, 'utf8')));
+  edit(doc);
+  writeFileSync(path, await encryptAsOwner(root, doc));
 }
