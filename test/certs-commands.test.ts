@@ -12,7 +12,7 @@ import { daemonCertsRevision, paths } from '../lib/certs/layout';
 import { parseIdentities } from '../lib/sops/age-keys';
 import { decryptDocument } from '../lib/sops/sops-file';
 import { keyPool } from './support/keys';
-import { certsContext } from './support/certs';
+import { certsContext, ownRecipient } from './support/certs';
 import { bundlesConnect } from './support/tls';
 
 const newKeyPair = keyPool();
@@ -53,7 +53,7 @@ describe('certs init', () => {
     await init(context());
     expect(statSync(paths(root).ageKey).mode & 0o777).toBe(0o600);
     expect(readFileSync(paths(root).ageKey, 'utf8')).toMatch(/^# created: .*\n# public key: age1[0-9a-z]{58}\nAGE-SECRET-KEY-[1][0-9A-Z]+\n$/);
-    const recipient = /public key: (age1\w+)/.exec(readFileSync(paths(root).ageKey, 'utf8'))![1];
+    const recipient = ownRecipient(root);
     expect(readFileSync(paths(root).sopsConfig, 'utf8')).toBe(`creation_rules:\n  - path_regex: \\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    age: ${recipient}\n`);
     for (const f of [paths(root).ca, paths(root).server('buildkit-daemon-certs'), paths(root).client('in-cluster')]) {
       const text = readFileSync(f, 'utf8');
@@ -361,7 +361,7 @@ describe('certs check and failures', () => {
   });
 
   test('.sops.yaml: recipients written by hand with spaces are read; no recipients, in any shape, and an empty file are refused by name', async () => {
-    const own = /public key: (age1\w+)/.exec(readFileSync(paths(root).ageKey, 'utf8'))![1];
+    const own = ownRecipient(root);
     const { generateX25519Identity, identityToRecipient } = await import('age-encryption');
     const teammate = await identityToRecipient(await generateX25519Identity());
     writeFileSync(paths(root).sopsConfig, `creation_rules:\n  - path_regex: \\.yaml$\n    age: ' ${own} , ${teammate}'\n`);

@@ -18,10 +18,14 @@ export function certsContext(root: string, settings: BuildkitChartProps, options
   return { root, plan: chartPlan(settings), now: options.now ?? new Date(), log: options.log ?? (() => {}), newKeyPair: options.newKeyPair };
 }
 
+/** The age recipient of the key `certs init` wrote in `root`, read from its `# public key:` line. */
+export function ownRecipient(root: string): string {
+  return /public key: (age1\w+)/.exec(readFileSync(paths(root).ageKey, 'utf8'))![1];
+}
+
 /** Encrypts a document to the age key in `root`, as `sops` (or a team's own tooling) would write it there. */
 export function encryptAsOwner(root: string, doc: object): Promise<string> {
-  const recipient = /public key: (age1\w+)/.exec(readFileSync(paths(root).ageKey, 'utf8'))![1];
-  return encryptDocument(doc as any, { recipients: [recipient], encryptedRegex: '^(data|stringData)$', now: new Date() });
+  return encryptDocument(doc as any, { recipients: [ownRecipient(root)], encryptedRegex: '^(data|stringData)$', now: new Date() });
 }
 
 /** Changes an encrypted file in `root` as a hand edit with `sops edit` would. */
