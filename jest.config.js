@@ -5,6 +5,10 @@ module.exports = {
   maxWorkers: '100%',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // One limit for every test and hook, at least ten times the slowest one's idle time (the README steps, about
+  // 10 s): a busy machine makes tests slower, never wrong. Waits inside tests poll for their condition.
+  testTimeout: 120_000,
+  reporters: ['default', '<rootDir>/test/support/skip-reporter.js'],
   // tsc type-checks in `npm test`; jest only transpiles, with esbuild (see test/support/esbuild-transform.js).
   transform: { '^.+\\.[tj]s$': '<rootDir>/test/support/esbuild-transform.js' },
   transformIgnorePatterns: ['/node_modules/(?!(age-encryption|@noble|@scure)/)'],

@@ -83,13 +83,17 @@ export function endpointScript(endpoints: readonly string[]): string {
 set -u
 ENDPOINTS="${endpoints.join(' ')}"
 
+# Sets score to the rendezvous score of a cksum CRC: the library's integer mixer, in 64-bit shell arithmetic.
+mix() {
+  x=$(( (($1 ^ ($1 >> 16)) * 73244475) & 4294967295 ))
+  x=$(( ((x ^ (x >> 16)) * 73244475) & 4294967295 ))
+  score=$(( x ^ (x >> 16) ))
+}
+
 # Sets score to the rendezvous score of KEY|ENDPOINT (no subshell: one cksum process per endpoint).
 score() {
   x=$(printf '%s|%s' "$1" "$2" | cksum)
-  x=\${x%% *}
-  x=$(( ((x ^ (x >> 16)) * 73244475) & 4294967295 ))
-  x=$(( ((x ^ (x >> 16)) * 73244475) & 4294967295 ))
-  score=$(( x ^ (x >> 16) ))
+  mix "\${x%% *}"
 }
 
 # Endpoints of KEY, best first: "score endpoint" lines sorted by score, ties by name.

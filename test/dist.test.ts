@@ -66,4 +66,4 @@ test('`cdk8s synth -o DIR` (what the cdk8s CLI and GitOps hooks run) writes only
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
-}, 30_000);
+});

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { AddressInfo, createServer, Server } from 'net';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { ChooserUsageError, chooseEndpoint, cksum, endpointScript, rankEndpoints } from '../lib/endpoint-chooser';
+import { ChooserUsageError, chooseEndpoint, cksum, endpointScript, rankEndpoints, rendezvousScore } from '../lib/endpoint-chooser';
+import { describeWith, testWith } from './support/programs';
 
 const work = mkdtempSync(join(tmpdir(), 'buildkit-chooser-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -17,20 +18,40 @@ function script(endpoints: readonly string[]): string {
   return path;
 }
 
-test('cksum is POSIX cksum, byte for byte (empty, short, UTF-8, longer than 256 bytes)', () => {
+testWith(['cksum'])('cksum is POSIX cksum, byte for byte (empty, short, UTF-8, longer than 256 bytes)', () => {
   for (const text of ['', 'a', 'repo-1|10.0.0.1:1234', 'ünï/app|h:1', 'x'.repeat(300), 'y'.repeat(70000)]) {
     const real = Number(execFileSync('sh', ['-c', 'printf "%s" "$1" | cksum', 'sh', text], { encoding: 'utf8' }).split(' ')[0]);
     expect({ text: text.slice(0, 20), crc: cksum(Buffer.from(text, 'utf8')) }).toEqual({ text: text.slice(0, 20), crc: real });
   }
 });
 
-test.each([[THREE], [FIVE]])('the shell script under dash ranks every key exactly as the library (%#)', (endpoints) => {
-  const keyList = keys(200);
-  writeFileSync(join(work, 'keys'), keyList.join('\n') + '\n');
-  const out = execFileSync('dash', ['-c', `BUILDKIT_ENDPOINT_LIB=1; . "$1"; while IFS= read -r k; do echo "$(rank "$k" $ENDPOINTS | tr '\\n' ' ')"; done < "$2"`,
-    'sh', script(endpoints), join(work, 'keys')], { encoding: 'utf8' }).trim().split('\n').map((l) => l.trim());
-  expect(out).toEqual(keyList.map((k) => rankEndpoints(k, endpoints).join(' ')));
-}, 30_000);
+/**
+ * Runs a dash script with the chooser's functions loaded (BUILDKIT_ENDPOINT_LIB=1 stops it before its main
+ * part): one dash process for a whole comparison, whatever the number of keys.
+ */
+function dashWithChooser(endpoints: readonly string[], body: string, ...args: string[]): string {
+  return execFileSync('dash', ['-c', `BUILDKIT_ENDPOINT_LIB=1; . "$1"; shift; ${body}`, 'sh', script(endpoints), ...args], { encoding: 'utf8' });
+}
+
+describeWith(['dash', 'cksum'])('the shell script under dash agrees with the library', () => {
+  test.each([[THREE], [FIVE]])('every key and endpoint scores exactly as the library (%#)', (endpoints) => {
+    // One file per key|endpoint and one cksum over them all; the script's own mixer turns each CRC into a score.
+    const pairs = keys(200).flatMap((k) => endpoints.map((e) => [k, e]));
+    const dir = mkdtempSync(join(work, 'pairs-'));
+    pairs.forEach(([k, e], i) => writeFileSync(join(dir, String(i)), `${k}|${e}`));
+    const out = dashWithChooser(endpoints, 'cd "$1" && cksum * | while read -r crc size name; do mix "$crc"; echo "$name $score"; done', dir);
+    const scores = new Map(out.trim().split('\n').map((l) => l.split(' ')).map(([i, score]) => [Number(i), Number(score)]));
+    expect(scores.size).toBe(pairs.length);
+    expect(pairs.filter(([k, e], i) => scores.get(i) !== rendezvousScore(k, e))).toEqual([]);
+  });
+
+  test.each([[THREE], [FIVE]])('rank, through its own cksum calls, orders keys exactly as the library (%#)', (endpoints) => {
+    const keyList = keys(16);
+    writeFileSync(join(work, 'keys'), keyList.join('\n') + '\n');
+    const out = dashWithChooser(endpoints, 'while IFS= read -r k; do rank "$k" $ENDPOINTS; echo; done < "$1"', join(work, 'keys'));
+    expect(out.split('\n\n').slice(0, -1).map((l) => l.trim().split('\n').join(' '))).toEqual(keyList.map((k) => rankEndpoints(k, endpoints).join(' ')));
+  });
+});
 
 test('ownership is balanced, and adding a replica moves only the keys the new one takes', () => {
   const many = keys(3000);
@@ -47,7 +68,7 @@ test('ownership is balanced, and adding a replica moves only the keys the new on
   expect(moved.length / many.length).toBeLessThan(0.3);
 });
 
-describe('failover, with listeners on loopback only', () => {
+describeWith(['dash', 'cksum'])('failover, with listeners on loopback only', () => {
   const servers: Server[] = [];
   afterAll(() => servers.forEach((s) => s.close()));
   const listen = () => new Promise<string>((resolve) => {
@@ -64,16 +85,16 @@ describe('failover, with listeners on loopback only', () => {
     // A key whose first choice is the one that is down.
     const key = keys(500).find((k) => rankEndpoints(k, endpoints)[0] === down)!;
     const expected = rankEndpoints(key, endpoints)[1];
-    expect(await chooseEndpoint(key, endpoints, 500)).toBe(expected);
+    expect(await chooseEndpoint(key, endpoints, 10_000)).toBe(expected);
     const run = spawnSync('dash', [script(endpoints), key], { encoding: 'utf8' });
     expect({ status: run.status, out: run.stdout.trim() }).toEqual({ status: 0, out: expected });
-    await expect(chooseEndpoint(key, [down], 500)).rejects.toThrow(/^no endpoint accepts connections/);
+    await expect(chooseEndpoint(key, [down], 10_000)).rejects.toThrow(/^no endpoint accepts connections/);
     const none = spawnSync('dash', [script([down]), key], { encoding: 'utf8' });
     expect({ status: none.status, err: none.stderr.trim() }).toEqual({ status: 1, err: `buildkit-endpoint: no endpoint accepts connections: ${down}` });
-  }, 20_000);
+  });
 });
 
-describe('bad input: one line, exit 2', () => {
+describeWith(['dash'])('bad input: one line, exit 2', () => {
   test.each([
     [['', ...THREE], 'buildkit-endpoint: the key is empty: give the repository, such as org/app', /^the key is empty/],
     [['org/app', '192.168.80.111:1234', '192.168.80.111:1234'], 'buildkit-endpoint: endpoint 192.168.80.111:1234 is listed twice', /^endpoint 192\.168\.80\.111:1234 is listed twice$/],
@@ -105,5 +126,5 @@ test('with nothing reachable, the library names every endpoint it tried', async 
     const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address() as AddressInfo; s.close(() => resolve(`127.0.0.1:${port}`)); });
   });
   const [closed, other] = [await closedPort(), await closedPort()];
-  await expect(chooseEndpoint('k', [closed, other], 300)).rejects.toThrow(new RegExp(`^no endpoint accepts connections: (${closed}, ${other}|${other}, ${closed})$`.replace(/\./g, '\\.')));
+  await expect(chooseEndpoint('k', [closed, other], 10_000)).rejects.toThrow(new RegExp(`^no endpoint accepts connections: (${closed}, ${other}|${other}, ${closed})$`.replace(/\./g, '\\.')));
 });

@@ -13,7 +13,7 @@ describe('the constructs as a library (npm install <repo>)', () => {
   const build = join(ROOT, 'build');
   beforeAll(() => {
     execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'pipe' });
-  }, 60_000);
+  });
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   test('the compiled JavaScript synthesizes what the TypeScript does', () => {
@@ -36,7 +36,7 @@ new BuildkitDaemon(chart, 'Wrong', { replicas: 'three' });
 `);
     execFileSync('npx', ['--no-install', 'tsc', '--noEmit', '--strict', '--esModuleInterop', '--skipLibCheck', '--types', 'node', '--baseUrl', ROOT,
       '--typeRoots', join(ROOT, 'node_modules/@types'), consumer], { cwd: ROOT, stdio: 'pipe' });
-  }, 60_000);
+  });
 
   test('the package holds the compiled library and its declarations, nothing else', () => {
     const [pack] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));

@@ -9,6 +9,7 @@ import { serverSans, serviceDnsNames } from '../lib';
 import { certificateSans, checkCertificate, splitPemBundle } from '../lib/pki/check';
 import { createCa, issueClientCertificate, issueServerCertificate, newKeyPair } from '../lib/pki/issue';
 import { keyPool } from './support/keys';
+import { describeWith, testWith } from './support/programs';
 import { handshake } from './support/tls';
 
 const endpoint = { names: ['buildkitd'], namespace: 'buildkit', clusterDomain: 'cluster.local', ips: ['192.168.80.110'], port: 1234 };
@@ -18,7 +19,7 @@ const server = issueServerCertificate(ca, { commonName: 'buildkitd', ...serverSa
 const client = issueClientCertificate(ca, { commonName: 'ci', validityDays: 365, now });
 const tlsServer = { key: server.keyPem, cert: server.certPem, ca: ca.certPem };
 
-describe('the certificates, checked by openssl', () => {
+describeWith(['openssl'])('the certificates, checked by openssl', () => {
   const dir = mkdtempSync(join(tmpdir(), 'buildkit-pki-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const file = (name: string, content: string) => { const p = join(dir, name); writeFileSync(p, content); return p; };
@@ -210,7 +211,7 @@ describe('certificates at their edges', () => {
     }
   }
 
-  test('basic constraints and key usage are critical on the CA and on both leaves (openssl)', () => {
+  testWith(['openssl'])('basic constraints and key usage are critical on the CA and on both leaves (openssl)', () => {
     for (const pem of [edgeCa.certPem, leaf.certPem, edgeClient.certPem]) {
       const text = openssl(pem, '-text');
       expect(text).toContain('X509v3 Basic Constraints: critical');
@@ -238,7 +239,7 @@ describe('certificates at their edges', () => {
     expect(report(leaf.certPem, at, { caPem: 'not a certificate' })).toEqual(['does not chain to the CA']);
   });
 
-  test('leaves allow key encipherment, for clients that still use RSA key transport (openssl)', () => {
+  testWith(['openssl'])('leaves allow key encipherment, for clients that still use RSA key transport (openssl)', () => {
     expect(openssl(leaf.certPem, '-ext', 'keyUsage')).toMatch(/critical\n\s+Digital Signature, Key Encipherment\n/);
   });
 

@@ -33,7 +33,7 @@ export async function handshake(o: HandshakeOptions): Promise<HandshakeResult> {
       socket.on('data', (d) => { data += d; });
       socket.on('error', (err: NodeJS.ErrnoException) => resolve({ ok: false, error: err.code ?? err.message }));
       socket.on('close', () => resolve(data === 'hello' ? { ok: true, peer } : { ok: false, error: 'closed by server' }));
-      socket.setTimeout(5000, () => socket.destroy(new Error('timeout')));
+      socket.setTimeout(60_000, () => socket.destroy(new Error('timeout'))); // only a hang reaches it
     });
   } finally {
     server.close();

@@ -1,0 +1,54 @@
+import { accessSync, constants } from 'fs';
+import { delimiter, join } from 'path';
+
+/**
+ * Programs from outside npm that some tests run. A fresh machine may lack them: those tests are then skipped,
+ * each with one line naming the program and how to install it; with BUILDKIT_TEST_REQUIRE_PROGRAMS=1 (which
+ * .ci/run sets) a missing one fails the suite instead, so CI never loses a check.
+ */
+const INSTALL = {
+  'docker-registry': 'apt-get install docker-registry',
+  openssl: 'apt-get install openssl',
+  dash: 'apt-get install dash',
+  cksum: 'apt-get install coreutils',
+} as const;
+
+export type Program = keyof typeof INSTALL;
+
+/** The marker a skipped test's name carries; test/support/skip-reporter.js lists them at the end of the run. */
+export const SKIP_MARKER = 'skipped, needs';
+
+const found = new Map<Program, boolean>();
+
+/** Is an executable of that name in a folder of PATH (looked up once per test file)? */
+function onPath(program: Program): boolean {
+  if (!found.has(program)) {
+    found.set(program, (process.env.PATH ?? '').split(delimiter).some((dir) => {
+      try { accessSync(join(dir, program), constants.X_OK); return true; } catch { return false; }
+    }));
+  }
+  return found.get(program)!;
+}
+
+/** Why tests that run these programs cannot run here, or undefined when they can; throws under BUILDKIT_TEST_REQUIRE_PROGRAMS=1. */
+export function missingReason(programs: readonly Program[]): string | undefined {
+  const missing = programs.filter((p) => !onPath(p));
+  if (missing.length === 0) return undefined;
+  const reason = `${SKIP_MARKER} ${missing.join(', ')}: ${missing.map((p) => INSTALL[p]).join('; ')}`;
+  if (process.env.BUILDKIT_TEST_REQUIRE_PROGRAMS === '1') {
+    throw new Error(`${reason} (BUILDKIT_TEST_REQUIRE_PROGRAMS=1 turns this skip into a failure)`);
+  }
+  return reason;
+}
+
+/** `describe` when every program is on PATH; otherwise `describe.skip`, the reason in its title. */
+export function describeWith(programs: readonly Program[]): (title: string, body: () => void) => void {
+  const reason = missingReason(programs);
+  return reason ? (title, body) => describe.skip(`${title} (${reason})`, body) : describe;
+}
+
+/** `test` when every program is on PATH; otherwise `test.skip`, the reason in its title. */
+export function testWith(programs: readonly Program[]): (title: string, body: () => unknown) => void {
+  const reason = missingReason(programs);
+  return reason ? (title, body) => test.skip(`${title} (${reason})`, body as () => void) : (title, body) => test(title, body as () => void);
+}
