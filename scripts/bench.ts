@@ -20,9 +20,9 @@ const work = mkdtempSync(join(tmpdir(), 'buildkit-bench-'));
 
 const ways: Array<{ name: string; command: string[] }> = [
   { name: 'npm run synth (README)', command: ['npm', 'run', '-s', 'synth'] },
-  { name: 'node --import tsx main.ts', command: ['node', '--import', 'tsx', 'main.ts'] },
+  { name: 'node --require tsx/cjs main.ts', command: ['node', '--require', 'tsx/cjs', 'main.ts'] },
   { name: 'cdk8s synth', command: ['npx', '--no-install', 'cdk8s', 'synth', '-o', join(work, 'cli')] },
-  { name: 'npx ts-node main.ts (cdk8s template)', command: ['npx', '--no-install', 'ts-node', 'main.ts'] },
+  { name: 'ts-node main.ts (cdk8s template)', command: [join(root, 'tools/node_modules/.bin/ts-node'), 'main.ts'] },
 ];
 
 function time(command: string[], env: NodeJS.ProcessEnv = { CDK8S_OUTDIR: join(work, 'out') }): number {

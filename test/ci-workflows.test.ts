@@ -41,6 +41,15 @@ test('ci runs on pull requests and pushes: npm ci, then the README\'s test comma
   expect(runs[2]).toEqual([expect.stringContaining('npm run -s synth && git diff --stat && git diff'), 'failure()']);
 });
 
+test('ci tests every Node line that package.json\'s engines admits, and no other', () => {
+  const { test: job } = (load(files.find((f) => f.name === '.github/workflows/ci.yml')!.content) as any).jobs;
+  const matrix = job.strategy.matrix.node as number[];
+  expect(matrix).toEqual([20, 22, 24]);
+  expect(job.steps.find((s: any) => s.uses?.startsWith('actions/setup-node')).with['node-version']).toBe('${{ matrix.node }}');
+  const engines: string = require('../package.json').engines.node;
+  expect(engines.split(' || ').map((range) => Number(/^\^(\d+)/.exec(range)![1]))).toEqual(matrix);
+});
+
 test('certificates runs weekly: the keyless check with a 30-day threshold', () => {
   const cron = (load(files.find((f) => f.name === '.github/workflows/certificates.yml')!.content) as any).on.schedule[0].cron as string;
   const [minute, hour, dayOfMonth, month, dayOfWeek] = cron.split(' ');
