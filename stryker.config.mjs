@@ -10,7 +10,8 @@ export default {
   tsconfigFile: 'tsconfig.json',
   typescriptChecker: { prioritizePerformanceOverAccuracy: true },
   mutate: [
-    'lib/buildkitd-toml.ts', 'lib/prestop-script.ts', 'lib/buildkit-daemon.ts', 'lib/pki/check.ts', 'lib/certs/commands.ts',
+    'lib/buildkitd-toml.ts', 'lib/prestop-script.ts', 'lib/buildkit-daemon.ts', 'lib/pki/check.ts',
+    'lib/certs/commands.ts', 'lib/certs/secrets-store.ts', 'lib/certs/ca-rotation.ts', 'lib/certs/export.ts', 'lib/certs/check.ts', 'lib/certs/issuing.ts',
     'lib/sops/sops-file.ts', 'lib/quantity.ts', 'lib/validation.ts', 'lib/pki/issue.ts', 'lib/sops/metadata.ts',
   ],
   thresholds: { high: 95, low: 90, break: 90 },

@@ -6,7 +6,7 @@ import { App } from 'cdk8s';
 import { load, loadAll } from 'js-yaml';
 import { config } from '../config';
 import { BuildkitChart, BuildkitChartProps } from '../lib';
-import { check } from '../lib/certs/commands';
+import { check } from '../lib/certs/check';
 import { certsPlan } from '../lib/certs/plan';
 import { find } from './support/chart';
 import { ROOT, treeDigest } from './support/dist';

@@ -2,7 +2,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { BuildkitChart, BuildkitChartProps, synthesizeAll, synthRepository } from '../lib';
-import { check, CertsContext, init, issueClient, rotate, sync } from '../lib/certs/commands';
+import { rotate } from '../lib/certs/ca-rotation';
+import { check } from '../lib/certs/check';
+import { init, issueClient, sync } from '../lib/certs/commands';
+import { CertsContext } from '../lib/certs/issuing';
 import { secretsProblems } from '../lib/certs/coherence';
 import { paths } from '../lib/certs/layout';
 import { parseIdentities } from '../lib/sops/age-keys';

@@ -2,7 +2,15 @@
 // take its plan, and call the commands with a context.
 export { certsPlan } from './plan';
 export type { CertsPlan, ServerPlan, ClientEndpoint } from './plan';
-export { caGeneration, changeRecipients, check, CI_VARIABLES, exportClient, init, issueClient, revoke, rotate, sync } from './commands';
-export type { CertsContext, CheckResult, ExportResult, InitOptions, IssueClientOptions, RotateOptions, SyncOptions, Validity } from './commands';
+export { changeRecipients, init, issueClient, sync } from './commands';
+export type { InitOptions, IssueClientOptions, SyncOptions } from './commands';
+export { revoke, rotate } from './ca-rotation';
+export type { RotateOptions } from './ca-rotation';
+export { CI_VARIABLES, exportClient } from './export';
+export type { ExportResult } from './export';
+export { check } from './check';
+export type { CheckResult } from './check';
+export { caGeneration } from './issuing';
+export type { CertsContext, Validity } from './issuing';
 export { CertsUsageError } from './layout';
 export { secretsProblems, SYNC_COMMAND } from './coherence';

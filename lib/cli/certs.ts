@@ -1,7 +1,12 @@
 import { resolve } from 'path';
 import { parseArgs } from 'util';
 import { App } from 'cdk8s';
-import { changeRecipients, check, CertsContext, CertsUsageError, exportClient, init, issueClient, revoke, rotate, sync } from '../certs/commands';
+import { revoke, rotate } from '../certs/ca-rotation';
+import { check } from '../certs/check';
+import { changeRecipients, init, issueClient, sync } from '../certs/commands';
+import { exportClient } from '../certs/export';
+import { CertsContext } from '../certs/issuing';
+import { CertsUsageError } from '../certs/layout';
 import { certsPlan } from '../certs/plan';
 
 const USAGE = `usage: npm run certs -- <command> [options]

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'fs';
 import { App } from 'cdk8s';
 import { BuildkitChart, BuildkitChartProps } from '../../lib';
-import { CertsContext } from '../../lib/certs/commands';
+import { CertsContext } from '../../lib/certs/issuing';
 import { certsPlan } from '../../lib/certs/plan';
 import { paths } from '../../lib/certs/layout';
 import { KeyPair } from '../../lib/pki/issue';

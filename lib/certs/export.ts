@@ -1,0 +1,70 @@
+import { spawnSync } from 'child_process';
+import { chmodSync, existsSync } from 'fs';
+import { dirname, join, resolve } from 'path';
+import { endpointScript } from '../endpoint-chooser';
+import { displayPath, writeFiles } from './files';
+import { CertsContext } from './issuing';
+import { CertsUsageError } from './layout';
+import { ClientEndpoint } from './plan';
+import { SecretsStore } from './secrets-store';
+
+/** The environment variables the remote driver of docker/setup-buildx-action reads for node 0. */
+export const CI_VARIABLES = ['BUILDER_NODE_0_AUTH_TLS_CACERT', 'BUILDER_NODE_0_AUTH_TLS_CERT', 'BUILDER_NODE_0_AUTH_TLS_KEY'];
+
+export interface ExportResult {
+  readonly dir: string;
+  /** One runnable command per line. */
+  readonly commands: string[];
+}
+
+/** A private key must not land where `git add -A` would pick it up. */
+function checkNotCommittable(dir: string): void {
+  let probe = dir;
+  while (!existsSync(probe)) probe = dirname(probe);
+  const top = spawnSync('git', ['-C', probe, 'rev-parse', '--show-toplevel'], { encoding: 'utf8' });
+  if (top.status !== 0) return; // not in a git work tree
+  if (spawnSync('git', ['-C', top.stdout.trim(), 'check-ignore', '-q', join(dir, 'key.pem')]).status === 0) return;
+  throw new CertsUsageError(`--out ${displayPath(dir)} is inside the git work tree ${top.stdout.trim()} and git does not ignore it: \`git add -A\` would commit the private key; `
+    + 'use a folder outside the repository, or one under client-bundles/ (git-ignored)');
+}
+
+const quote = (s: string) => (/^[\w./:=,@+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * Decrypts a client bundle into dir (0700; ca.pem, cert.pem, key.pem 0600, as buildctl --tlsdir reads),
+ * and returns the commands that use it: one buildx builder over the shared addresses (platform-pinned
+ * daemons appended with --platform), a builder of its own per per-replica address (to pin a repository to
+ * one warm cache), and buildctl per address.
+ */
+export async function exportClient(ctx: CertsContext, name: string, outDir: string): Promise<ExportResult> {
+  const store = new SecretsStore(ctx);
+  const path = store.p.client(name);
+  if (!existsSync(path)) throw new CertsUsageError(`no client ${name} (${store.rel(path)}): issue it first with \`npm run certs -- issue-client ${name}\``);
+  const data = await store.read(path, '');
+  const dir = resolve(outDir);
+  checkNotCommittable(dir);
+  store.written(writeFiles(['ca.pem', 'cert.pem', 'key.pem'].map((f) => ({ path: join(dir, f), content: data[f], mode: 0o600 }))));
+  chmodSync(dir, 0o700);
+  const tls = `cacert=${join(dir, 'ca.pem')},cert=${join(dir, 'cert.pem')},key=${join(dir, 'key.pem')}`;
+  const endpoints = ctx.plan.servers.flatMap((s) => s.endpoints);
+  const shared = endpoints.filter((e) => !e.pod);
+  const create = (builder: string, e: ClientEndpoint, append: boolean) => ['docker', 'buildx', 'create', ...(append ? ['--append'] : []),
+    '--name', builder, '--node', e.name, '--driver', 'remote', ...(e.platform ? ['--platform', e.platform] : []), '--driver-opt', tls, e.address].map(quote).join(' ');
+  const pinned = endpoints.filter((e) => e.pod);
+  const commands = [
+    ...shared.map((e, i) => create('buildkit-builder', e, i > 0)),
+    ...pinned.map((e) => create(`buildkit-${e.name}`, e, false)),
+  ];
+  // The chooser sends each repository to the replica whose cache holds it, failing over when it is down.
+  const chooser = join(dir, 'buildkit-endpoint');
+  const chosen = pinned.length > 1 ? `"tcp://$(${quote(chooser)} "$GITHUB_REPOSITORY")"` : undefined;
+  if (chosen) {
+    store.written(writeFiles([{ path: chooser, content: endpointScript(pinned.map((e) => e.address.slice('tcp://'.length))), mode: 0o755 }]));
+    commands.push(`docker buildx create --name buildkit-repo --driver remote --driver-opt ${quote(tls)} ${chosen}`);
+  }
+  const buildctl = (addr: string) => `buildctl --addr ${addr} --tlsdir ${quote(dir)} build --frontend dockerfile.v0 --local context=. --local dockerfile=.`;
+  for (const e of endpoints) commands.push(buildctl(quote(e.address)));
+  if (chosen) commands.push(buildctl(chosen));
+  commands.push(`# CI secrets for the remote driver (docker/setup-buildx-action): ${CI_VARIABLES.map((v, i) => `${v} = ${['ca.pem', 'cert.pem', 'key.pem'][i]}`).join(', ')}`);
+  return { dir, commands };
+}
