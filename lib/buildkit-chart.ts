@@ -6,83 +6,19 @@ import {
 } from './buildkit-daemon';
 import { BuildkitSeccompProfile } from './buildkit-seccomp-profile';
 import { RegistryCache, RegistryCacheProps } from './registry-cache';
-import { ALERT_THRESHOLDS_SHAPE, AlertThresholds, BuildkitAlerts } from './buildkit-alerts';
+import { ALERT_THRESHOLDS_SHAPE, BuildkitAlerts } from './buildkit-alerts';
 import { BuildkitDashboard } from './buildkit-dashboard';
 import { BuildkitMetrics } from './buildkit-metrics';
-import { BuildkitNetworkPolicy, BuildkitNetworkPolicyProps, NETWORK_POLICY_SHAPE } from './buildkit-network-policy';
+import { BuildkitNetworkPolicy, NETWORK_POLICY_SHAPE } from './buildkit-network-policy';
 import { BuildkitService, BuildkitServiceProps } from './buildkit-service';
 import { CACHE_VOLUME_SHAPE, CacheVolume, CacheVolumeProps } from './cache-volume';
 import { MANAGED_BY } from './labels';
+import { MetricsSettings, NativeBuilder, NetworkPolicySettings, SeccompProfileSettings } from './buildkit-chart-settings';
 import { Endpoint, SEED } from './settings';
 import { TlsBundle } from './tls-bundle';
 import { checkArchitecture, checkDnsLabel, checkDnsSubdomain, checkIPv4, checkKnownKeys, PropsShape } from './validation';
 
-/** Prometheus metrics of the daemons. */
-export interface MetricsSettings {
-  /**
-   * Port of buildkitd's debug address (metrics and pprof); never exposed on the LoadBalancer.
-   * @default 6060
-   */
-  readonly port?: number;
-  /**
-   * Add a Prometheus Operator ServiceMonitor (needs its CRD in the cluster).
-   * @default false
-   */
-  readonly serviceMonitor?: boolean;
-  /**
-   * Annotate the metrics Service with `prometheus.io/scrape`.
-   * @default true
-   */
-  readonly scrapeAnnotations?: boolean;
-  /**
-   * The namespace Prometheus scrapes from: a NetworkPolicy admits only it to the metrics port (which also
-   * serves pprof, unauthenticated), with or without `networkPolicy`.
-   * @default 'monitoring'
-   */
-  readonly monitoringNamespace?: string;
-  /**
-   * A Grafana dashboard in a ConfigMap the Grafana sidecar loads (label `grafana_dashboard: "1"` unless set).
-   * @default - no dashboard
-   */
-  readonly dashboard?: { readonly labelName?: string; readonly labelValue?: string };
-  /**
-   * A Prometheus Operator PrometheusRule with the builder's alerts (needs its CRD, like the ServiceMonitor).
-   * @default - no alerts
-   */
-  readonly alerts?: AlertThresholds;
-}
-
-/** Who may reach the daemons. */
-export type NetworkPolicySettings = Omit<BuildkitNetworkPolicyProps, 'daemon' | 'monitoringNamespace' | 'openBuildPort'>;
-
-/** How the hardened mode's seccomp profile reaches the nodes. */
-export interface SeccompProfileSettings {
-  /**
-   * 'operator': a security-profiles-operator SeccompProfile in dist/ (its CRD must be installed), which the
-   * operator writes onto every node. 'node': you copy profiles/seccomp/buildkit-rootless.json to
-   * /var/lib/kubelet/seccomp/<localhostProfile> on every node (node provisioning).
-   * @default 'operator'
-   */
-  readonly install?: 'operator' | 'node';
-  /**
-   * The path under /var/lib/kubelet/seccomp/ that pods reference.
-   * @default - operator/<namespace>/buildkit-rootless.json with the operator, buildkit/buildkit-rootless.json by hand
-   */
-  readonly localhostProfile?: string;
-}
-
-/** A second daemon on nodes of another architecture, for native multi-platform builds. */
-export interface NativeBuilder {
-  /** `kubernetes.io/arch` of its nodes, such as 'arm64'. */
-  readonly architecture: string;
-  /** Its LoadBalancer address. */
-  readonly loadBalancerIP: string;
-  /**
-   * Name of its workload and Service.
-   * @default - '<name>-<architecture>'
-   */
-  readonly name?: string;
-}
+export type { MetricsSettings, NativeBuilder, NetworkPolicySettings, SeccompProfileSettings } from './buildkit-chart-settings';
 
 /** Daemon settings the chart passes to every daemon as they are (documented on BuildkitDaemonProps). */
 type SharedDaemonSettings = Pick<BuildkitDaemonProps, 'maxParallelism' | 'history' | 'seLinuxType' | 'registries' | 'registryCaCertificates' | 'registryKeypairSecret'>;
@@ -157,8 +93,9 @@ export interface BuildkitChartProps extends SharedDaemonSettings {
   readonly cache?: Omit<CacheVolumeProps, 'perReplica'>;
 
   /**
-   * Container resources.
-   * @default - requests 500m CPU and 1Gi memory, limit 8Gi memory
+   * Container resources of every daemon.
+   * @default - requests 500m CPU and memory equal to the memory limit; memory limit 2Gi per parallel step plus
+   * 2Gi for the daemon (6Gi at the default parallelism of 2); no CPU limit
    */
   readonly resources?: DaemonResources;
 
@@ -301,26 +238,12 @@ export class BuildkitChart extends Chart {
     super(scope, id, { namespace });
     this.clientNamespace = checkDnsLabel('BuildkitChart', 'clientNamespace', props.clientNamespace ?? namespace);
 
-    // Rootless BuildKit needs Unconfined seccomp and AppArmor unless hardened mode gives it a Localhost profile;
-    // the namespace holds only the daemons, so "privileged" widens nothing else.
     const level = props.podSecurity ?? 'privileged';
-    const ns = new KubeNamespace(this, 'Namespace', {
-      metadata: {
-        name: namespace,
-        labels: {
-          ...MANAGED_BY,
-          'pod-security.kubernetes.io/enforce': level,
-          'pod-security.kubernetes.io/audit': level,
-          'pod-security.kubernetes.io/warn': level,
-        },
-      },
-    });
+    this.addNamespace(namespace, level);
     if (level !== 'baseline' && (props.seccompProfile || props.appArmorProfile)) {
       throw new Error(`BuildkitChart: invalid ${props.seccompProfile ? 'seccompProfile' : 'appArmorProfile'}: it applies to podSecurity 'baseline' only; set podSecurity: 'baseline' or drop it`);
     }
     const hardened = level === 'baseline' ? this.hardening(props) : {};
-    // cdk8s gives every object the chart's namespace; a Namespace is cluster-scoped and must not carry one.
-    ns.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
 
     const tls = new TlsBundle(this, 'Tls', { secretName: props.certSecretName, revision: props.certRevision });
     const workload = props.workload ?? 'deployment';
@@ -365,40 +288,11 @@ export class BuildkitChart extends Chart {
     const daemons = [this.daemon];
 
     for (const builder of props.nativeBuilders ?? []) {
-      const arch = checkArchitecture('BuildkitChart', 'nativeBuilders architecture', builder.architecture);
-      const name = builder.name ?? `${this.daemon.name}-${arch}`;
-      // Two workloads of one name would be one object in the cluster, each apply overwriting the other.
-      const clash = daemons.find((d) => d.name === name || d.architecture === arch);
-      if (clash) {
-        throw new Error(`BuildkitChart: invalid nativeBuilders entry ${JSON.stringify(builder)}: ${clash.name === name ? `the name ${name}` : `architecture ${arch}`} `
-          + 'is taken by another daemon; give each native builder its own name and architecture');
-      }
-      // Same certificates; its own cache volume (a claim name cannot be shared).
-      const cache = new CacheVolume(this, `Cache-${arch}`, { ...cacheSettings, claimName: props.cache?.claimName ? `${props.cache.claimName}-${arch}` : `${name}-cache` });
-      const daemon = new BuildkitDaemon(this, `Daemon-${arch}`, { ...daemonSettings, name, workload, architecture: arch, cache });
+      const daemon = this.nativeBuilder(builder, daemons, { ...daemonSettings, workload }, cacheSettings, props.cache?.claimName);
       daemons.push(daemon);
-      services.push(new BuildkitService(this, `Service-${arch}`, { ...serviceSettings, daemon, loadBalancerIP: builder.loadBalancerIP }));
+      services.push(new BuildkitService(this, `Service-${daemon.architecture}`, { ...serviceSettings, daemon, loadBalancerIP: builder.loadBalancerIP }));
     }
-
-    const jobs: string[] = [];
-    for (const daemon of daemons) {
-      if (props.metrics) {
-        const metrics = new BuildkitMetrics(this, `Metrics-${daemon.name}`, { daemon, serviceMonitor: props.metrics.serviceMonitor, scrapeAnnotations: props.metrics.scrapeAnnotations });
-        jobs.push(metrics.service.name);
-      }
-      // pprof shares the metrics port: whenever it is open, only the monitoring namespace reaches it.
-      const monitoringNamespace = props.metrics?.monitoringNamespace;
-      if (props.networkPolicy) new BuildkitNetworkPolicy(this, `NetworkPolicy-${daemon.name}`, { ...props.networkPolicy, monitoringNamespace, daemon });
-      else if (props.metrics) new BuildkitNetworkPolicy(this, `NetworkPolicy-${daemon.name}`, { daemon, monitoringNamespace, openBuildPort: true });
-    }
-
-    // What to look at and what pages someone: over every daemon's scrape job.
-    const monitored = { namespace, jobs, container: 'buildkitd' };
-    if (props.metrics?.dashboard) new BuildkitDashboard(this, 'Dashboard', { ...monitored, ...props.metrics.dashboard });
-    if (props.metrics?.alerts) {
-      new BuildkitAlerts(this, 'Alerts', { ...monitored, ...props.metrics.alerts, replicas: daemons.reduce((n, d) => n + d.replicas, 0) });
-    }
-
+    this.addMonitoring(props, daemons, namespace);
     const ips = services.map((s) => s.loadBalancerIP);
     const duplicate = ips.find((ip, i) => ips.indexOf(ip) !== i);
     if (duplicate) throw new Error(`BuildkitChart: invalid LoadBalancer IPs: ${duplicate} is used twice; give every Service its own address`);
@@ -410,6 +304,61 @@ export class BuildkitChart extends Chart {
       port: this.service.port,
       headlessServices: daemons.flatMap((d) => (d.headlessService ? [d.headlessService.name] : [])),
     };
+  }
+
+  /** The namespace, labelled with the Pod Security level its daemons meet. */
+  private addNamespace(namespace: string, level: PodSecurityLevel): void {
+    // Rootless BuildKit needs Unconfined seccomp and AppArmor unless hardened mode gives it a Localhost profile;
+    // the namespace holds only the daemons, so "privileged" widens nothing else.
+    const ns = new KubeNamespace(this, 'Namespace', {
+      metadata: {
+        name: namespace,
+        labels: {
+          ...MANAGED_BY,
+          'pod-security.kubernetes.io/enforce': level,
+          'pod-security.kubernetes.io/audit': level,
+          'pod-security.kubernetes.io/warn': level,
+        },
+      },
+    });
+    // cdk8s gives every object the chart's namespace; a Namespace is cluster-scoped and must not carry one.
+    ns.addJsonPatch(JsonPatch.remove('/metadata/namespace'));
+  }
+
+  /** A daemon of another architecture: the same certificates and settings, its own name and cache volume. */
+  private nativeBuilder(builder: NativeBuilder, daemons: readonly BuildkitDaemon[], settings: BuildkitDaemonProps, cacheSettings: CacheVolumeProps, claimName?: string): BuildkitDaemon {
+    const arch = checkArchitecture('BuildkitChart', 'nativeBuilders architecture', builder.architecture);
+    const name = builder.name ?? `${this.daemon.name}-${arch}`;
+    // Two workloads of one name would be one object in the cluster, each apply overwriting the other.
+    const clash = daemons.find((d) => d.name === name || d.architecture === arch);
+    if (clash) {
+      throw new Error(`BuildkitChart: invalid nativeBuilders entry ${JSON.stringify(builder)}: ${clash.name === name ? `the name ${name}` : `architecture ${arch}`} `
+        + 'is taken by another daemon; give each native builder its own name and architecture');
+    }
+    // A claim name cannot be shared.
+    const cache = new CacheVolume(this, `Cache-${arch}`, { ...cacheSettings, claimName: claimName ? `${claimName}-${arch}` : `${name}-cache` });
+    return new BuildkitDaemon(this, `Daemon-${arch}`, { ...settings, name, architecture: arch, cache });
+  }
+
+  /** Per daemon its metrics Service and NetworkPolicy; over all of them the dashboard and the alerts. */
+  private addMonitoring(props: BuildkitChartProps, daemons: readonly BuildkitDaemon[], namespace: string): void {
+    const jobs: string[] = [];
+    for (const daemon of daemons) {
+      if (props.metrics) {
+        const metrics = new BuildkitMetrics(this, `Metrics-${daemon.name}`, { daemon, serviceMonitor: props.metrics.serviceMonitor, scrapeAnnotations: props.metrics.scrapeAnnotations });
+        jobs.push(metrics.service.name);
+      }
+      // pprof shares the metrics port: whenever it is open, only the monitoring namespace reaches it.
+      const monitoringNamespace = props.metrics?.monitoringNamespace;
+      if (props.networkPolicy) new BuildkitNetworkPolicy(this, `NetworkPolicy-${daemon.name}`, { ...props.networkPolicy, monitoringNamespace, daemon });
+      else if (props.metrics) new BuildkitNetworkPolicy(this, `NetworkPolicy-${daemon.name}`, { daemon, monitoringNamespace, openBuildPort: true });
+    }
+    // What to look at and what pages someone: over every daemon's scrape job.
+    const monitored = { namespace, jobs, container: 'buildkitd' };
+    if (props.metrics?.dashboard) new BuildkitDashboard(this, 'Dashboard', { ...monitored, ...props.metrics.dashboard });
+    if (props.metrics?.alerts) {
+      new BuildkitAlerts(this, 'Alerts', { ...monitored, ...props.metrics.alerts, replicas: daemons.reduce((n, d) => n + d.replicas, 0) });
+    }
   }
 
   /** The registry settings, with the pull-through cache (if any) as docker.io's first mirror, over plain HTTP inside the cluster. */

@@ -1,0 +1,66 @@
+import { Container, Probe, Quantity, SecurityContext, VolumeMount } from '../../imports/k8s';
+
+export const CONTAINER = 'buildkitd';
+export const UID = 1000;
+/** The unix socket stays beside TCP: exec probes use it, since they cannot present a client certificate. */
+export const SOCKET = `unix:///run/user/${UID}/buildkit/buildkitd.sock`;
+/** Where the daemon's ConfigMap (buildkitd.toml, prestop.sh) is mounted. */
+export const CONFIG_DIR = '/home/user/.config/buildkit';
+const WORKERS_CHECK = ['buildctl', '--addr', SOCKET, 'debug', 'workers'];
+
+function probe(periodSeconds: number, timeoutSeconds: number, failureThreshold: number): Probe {
+  return { exec: { command: WORKERS_CHECK }, periodSeconds, timeoutSeconds, failureThreshold };
+}
+
+/** What the daemon's container is made of; each field is decided (and checked) by the construct. */
+export interface DaemonContainerInputs {
+  readonly image: string;
+  readonly port: number;
+  readonly metricsPort?: number;
+  /** The certificate files of the TlsBundle, as mounted. */
+  readonly tlsFiles: { readonly ca: string; readonly cert: string; readonly key: string };
+  readonly drainSeconds: number;
+  readonly resources: { requests: Record<string, Quantity>; limits: Record<string, Quantity> };
+  /** Seccomp, AppArmor and SELinux settings (containerConfinement). */
+  readonly confinement: SecurityContext;
+  readonly volumeMounts: VolumeMount[];
+}
+
+/** The rootless buildkitd container: both listeners, the probes over the socket, the preStop drain. */
+export function daemonContainer(c: DaemonContainerInputs): Container {
+  const args = [
+    '--addr', SOCKET,
+    '--addr', `tcp://0.0.0.0:${c.port}`,
+    '--tlscacert', c.tlsFiles.ca,
+    '--tlscert', c.tlsFiles.cert,
+    '--tlskey', c.tlsFiles.key,
+    '--oci-worker-no-process-sandbox',
+  ];
+  const ports = [{ name: 'buildkitd', containerPort: c.port, protocol: 'TCP' }];
+  if (c.metricsPort !== undefined) {
+    args.push('--debugaddr', `0.0.0.0:${c.metricsPort}`);
+    ports.push({ name: 'metrics', containerPort: c.metricsPort, protocol: 'TCP' });
+  }
+  return {
+    name: CONTAINER,
+    image: c.image,
+    imagePullPolicy: 'IfNotPresent',
+    args,
+    ports,
+    startupProbe: probe(5, 5, 60),
+    readinessProbe: probe(10, 5, 3),
+    livenessProbe: probe(30, 10, 5),
+    lifecycle: { preStop: { exec: { command: ['sh', `${CONFIG_DIR}/prestop.sh`, String(c.drainSeconds)] } } },
+    resources: c.resources,
+    securityContext: {
+      runAsUser: UID,
+      runAsGroup: UID,
+      // newuidmap/newgidmap are setuid: rootless BuildKit fails without privilege escalation.
+      allowPrivilegeEscalation: true,
+      // rootlesskit and buildkitd write under /run/user, /tmp and $HOME; upstream keeps the root writable.
+      readOnlyRootFilesystem: false,
+      ...c.confinement,
+    },
+    volumeMounts: c.volumeMounts,
+  };
+}

@@ -1,0 +1,100 @@
+import { Construct } from 'constructs';
+import { KubeConfigMap, Volume } from '../../imports/k8s';
+import { RenderedRegistry } from '../buildkitd-toml';
+import { checkDnsSubdomain, checkKnownKeys, PropsShape } from '../validation';
+
+/** How the daemon reaches one registry (BuildKit's `[registry."HOST"]`). */
+export interface RegistrySettings {
+  /**
+   * Registries (host[:port]) to pull this one's images from first.
+   * @default - none
+   */
+  readonly mirrors?: readonly string[];
+  /**
+   * Plain HTTP, for an in-cluster registry without TLS.
+   * @default false
+   */
+  readonly http?: boolean;
+  /**
+   * TLS without verifying the certificate.
+   * @default false
+   */
+  readonly insecure?: boolean;
+  /**
+   * File names in registryCaCertificates that verify this registry.
+   * @default - the system's CAs
+   */
+  readonly ca?: readonly string[];
+  /**
+   * Client certificate and key file names in the registryKeypairSecret.
+   * @default - none
+   */
+  readonly keypairs?: ReadonlyArray<{ readonly key: string; readonly cert: string }>;
+}
+
+export const REGISTRY_SHAPE: PropsShape<RegistrySettings> = { mirrors: true, http: true, insecure: true, ca: true, keypairs: true };
+const REGISTRY_DIR = '/etc/buildkit-registry';
+const HOST_PORT = /^(?=.{1,253}(:\d{1,5})?$)([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:\d{1,5})?$/;
+
+/** What the daemon is told about registries: per host, and the files its tables refer to. */
+export interface RegistryInputs {
+  readonly registries?: Readonly<Record<string, RegistrySettings>>;
+  readonly registryCaCertificates?: Readonly<Record<string, string>>;
+  readonly registryKeypairSecret?: string;
+}
+
+/**
+ * The `[registry."HOST"]` tables, refusing unknown keys, hosts and mirrors that are not host[:port], and
+ * files no source provides.
+ */
+export function renderRegistries(owner: string, props: RegistryInputs): Record<string, RenderedRegistry> {
+  const out: Record<string, RenderedRegistry> = {};
+  for (const [host, settings] of Object.entries(props.registries ?? {})) {
+    const where = `registries["${host}"]`;
+    if (!HOST_PORT.test(host)) throw new Error(`${owner}: invalid ${where}: the key must be a registry host[:port], such as docker.io or registry.lan:5000`);
+    checkKnownKeys(owner, settings, REGISTRY_SHAPE, `${where}.`);
+    for (const mirror of settings.mirrors ?? []) {
+      if (!HOST_PORT.test(mirror)) throw new Error(`${owner}: invalid ${where}.mirrors entry ${JSON.stringify(mirror)}: use host[:port], such as mirror.lan:5000 (no scheme, no path)`);
+    }
+    for (const file of settings.ca ?? []) {
+      if (props.registryCaCertificates?.[file] === undefined) {
+        throw new Error(`${owner}: invalid ${where}.ca entry ${JSON.stringify(file)}: no such file in registryCaCertificates; add its PEM there under that name`);
+      }
+    }
+    if (settings.keypairs?.length && props.registryKeypairSecret === undefined) {
+      throw new Error(`${owner}: invalid ${where}.keypairs: no registryKeypairSecret provides the files; name the Secret that holds them`);
+    }
+    out[host] = {
+      ...(settings.mirrors?.length ? { mirrors: settings.mirrors } : {}),
+      ...(settings.http ? { http: true } : {}),
+      ...(settings.insecure ? { insecure: true } : {}),
+      ...(settings.ca?.length ? { ca: settings.ca.map((f) => `${REGISTRY_DIR}/ca/${f}`) } : {}),
+      ...(settings.keypairs?.length ? { keypair: settings.keypairs.map((k) => ({ key: `${REGISTRY_DIR}/keys/${k.key}`, cert: `${REGISTRY_DIR}/keys/${k.cert}` })) } : {}),
+    };
+  }
+  return out;
+}
+
+/** A read-only volume the registry tables' file paths point into. */
+export interface RegistryVolume {
+  readonly volume: Volume;
+  readonly mountPath: string;
+}
+
+/**
+ * The volumes behind the registry tables: the CA certificates as a ConfigMap of their own (created in
+ * `scope`), the keypairs from the Secret the user names.
+ */
+export function registryVolumes(scope: Construct, owner: string, name: string, labels: Record<string, string>, props: RegistryInputs): RegistryVolume[] {
+  const caCertificates = props.registryCaCertificates ?? {};
+  const caConfigMap = Object.keys(caCertificates).length
+    ? new KubeConfigMap(scope, 'RegistryCa', { metadata: { name: `${name}-registry-ca`, labels }, data: { ...caCertificates } })
+    : undefined;
+  return [
+    ...(caConfigMap ? [{ volume: { name: 'registry-ca', configMap: { name: caConfigMap.name } }, mountPath: `${REGISTRY_DIR}/ca` }] : []),
+    ...(props.registryKeypairSecret ? [{
+      volume: { name: 'registry-keys', secret: { secretName: checkDnsSubdomain(owner, 'registryKeypairSecret', props.registryKeypairSecret), defaultMode: 0o440 } },
+      mountPath: `${REGISTRY_DIR}/keys`,
+    }] : []),
+  ];
+}

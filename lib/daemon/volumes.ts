@@ -1,0 +1,24 @@
+import { Volume, VolumeMount } from '../../imports/k8s';
+import { CacheVolume } from '../cache-volume';
+import { TlsBundle } from '../tls-bundle';
+import { CONFIG_DIR } from './container';
+import { RegistryVolume } from './registries';
+
+/** The daemon's volumes and where its container mounts them: the cache, its ConfigMap, the certificates, registry files. */
+export function daemonVolumes(cache: CacheVolume, tls: TlsBundle, configMapName: string, registries: readonly RegistryVolume[]): { volumes: Volume[]; mounts: VolumeMount[] } {
+  return {
+    volumes: [
+      // A StatefulSet's per-replica claim comes from its claim template, not from a pod volume.
+      ...(cache.volume ? [cache.volume] : []),
+      { name: 'config', configMap: { name: configMapName } },
+      tls.volume,
+      ...registries.map((r) => r.volume),
+    ],
+    mounts: [
+      cache.volumeMount,
+      { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+      tls.volumeMount,
+      ...registries.map((r) => ({ name: r.volume.name, mountPath: r.mountPath, readOnly: true })),
+    ],
+  };
+}

@@ -1,0 +1,95 @@
+import { Construct } from 'constructs';
+import {
+  Container, IntOrString, KubeDeployment, KubePodDisruptionBudget, KubeService, KubeStatefulSet, KubePersistentVolumeClaimProps, PodTemplateSpec, Volume,
+} from '../../imports/k8s';
+import { UID } from './container';
+
+/** What the daemon's pods and their controller are made of. */
+export interface DaemonWorkloadInputs {
+  readonly name: string;
+  readonly kind: 'deployment' | 'statefulset';
+  readonly replicas: number;
+  readonly port: number;
+  readonly labels: Record<string, string>;
+  readonly selectorLabels: Record<string, string>;
+  readonly podAnnotations: Record<string, string>;
+  readonly architecture?: string;
+  readonly drainSeconds: number;
+  readonly container: Container;
+  readonly volumes: Volume[];
+  /** A persistent RWO cache: one pod at a time may mount it. */
+  readonly exclusiveCache: boolean;
+  /** The StatefulSet's per-replica cache claim. */
+  readonly claimTemplate?: KubePersistentVolumeClaimProps;
+}
+
+function podTemplate(w: DaemonWorkloadInputs): PodTemplateSpec {
+  const spread = w.replicas > 1
+    ? [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: w.selectorLabels } }]
+    : undefined;
+  return {
+    metadata: { labels: w.labels, annotations: w.podAnnotations },
+    spec: {
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      terminationGracePeriodSeconds: w.drainSeconds + 30,
+      nodeSelector: w.architecture ? { 'kubernetes.io/arch': w.architecture } : undefined,
+      topologySpreadConstraints: spread,
+      // OnRootMismatch: a large persistent cache is not re-chowned file by file at every start.
+      securityContext: { runAsUser: UID, runAsGroup: UID, runAsNonRoot: true, fsGroup: UID, fsGroupChangePolicy: 'OnRootMismatch' },
+      containers: [w.container],
+      volumes: w.volumes,
+    },
+  };
+}
+
+/**
+ * The daemon's controller in `scope`: a Deployment, or a StatefulSet with its governing headless Service;
+ * with more than one replica, a PodDisruptionBudget that lets drains take one builder at a time.
+ */
+export function daemonWorkload(scope: Construct, w: DaemonWorkloadInputs): { workload: KubeDeployment | KubeStatefulSet; headlessService?: KubeService } {
+  const metadata = { name: w.name, labels: w.labels };
+  const selector = { matchLabels: w.selectorLabels };
+  const template = podTemplate(w);
+  const headlessService = w.kind === 'statefulset' ? new KubeService(scope, 'Headless', {
+    metadata: { name: `${w.name}-headless`, labels: w.labels },
+    spec: {
+      clusterIp: 'None',
+      selector: w.selectorLabels,
+      ports: [{ name: 'buildkitd', port: w.port, targetPort: IntOrString.fromString('buildkitd'), protocol: 'TCP' }],
+    },
+  }) : undefined;
+  const workload = headlessService
+    ? new KubeStatefulSet(scope, 'Resource', {
+      metadata,
+      spec: {
+        replicas: w.replicas,
+        serviceName: headlessService.name,
+        // Replicas are independent builders: start and stop them together.
+        podManagementPolicy: 'Parallel',
+        selector,
+        template,
+        volumeClaimTemplates: w.claimTemplate ? [w.claimTemplate] : undefined,
+      },
+    })
+    : new KubeDeployment(scope, 'Resource', {
+      metadata,
+      spec: {
+        replicas: w.replicas,
+        selector,
+        // A persistent RWO cache cannot be mounted by a surge pod, and two daemons must never share it.
+        strategy: w.exclusiveCache
+          ? { type: 'Recreate' }
+          : { type: 'RollingUpdate', rollingUpdate: { maxSurge: IntOrString.fromNumber(1), maxUnavailable: IntOrString.fromNumber(0) } },
+        template,
+      },
+    });
+  if (w.replicas > 1) {
+    // Voluntary disruptions (node drains) take one builder at a time.
+    new KubePodDisruptionBudget(scope, 'Budget', {
+      metadata: { name: w.name, labels: w.labels },
+      spec: { maxUnavailable: IntOrString.fromNumber(1), selector },
+    });
+  }
+  return { workload, headlessService };
+}
