@@ -1,4 +1,4 @@
-import { BuildkitChartProps, GitopsSettings } from './lib';
+import type { BuildkitChartProps, GitopsSettings } from './lib';
 
 /**
  * The one place to change the service: the chart, the certificate commands and the GitOps objects all read

@@ -5,4 +5,12 @@ import { runDoctor } from './lib/cli/doctor';
 
 // Without --addr, the doctor dials the LoadBalancer that config.ts sets up.
 const { ips, port } = new BuildkitChart(new App(), 'buildkit', config).endpoint;
-runDoctor(process.argv.slice(2), `tcp://${ips[0]}:${port}`).then((code) => { process.exitCode = code; });
+runDoctor(process.argv.slice(2), `tcp://${ips[0]}:${port}`).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: Error) => {
+    console.error(`doctor: ${err.message}`);
+    process.exitCode = 1;
+  },
+);

@@ -1,8 +1,8 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { MANAGED_BY } from './labels';
-import { monitoringQueries, Scope } from './monitoring-queries';
-import { checkKnownKeys, PropsShape } from './validation';
+import { monitoringQueries, type Scope } from './monitoring-queries';
+import { checkKnownKeys, type PropsShape } from './validation';
 
 /** When the alerts fire. */
 export interface AlertThresholds {
@@ -43,33 +43,70 @@ export class BuildkitAlerts extends Construct {
     checkKnownKeys(owner, props, { ...ALERT_THRESHOLDS_SHAPE, namespace: true, jobs: true, container: true, replicas: true });
     const ratio = (prop: 'failureRatio' | 'cacheHitRatio', fallback: number) => {
       const value = props[prop] ?? fallback;
-      if (!(value > 0 && value < 1)) throw new Error(`${owner}: invalid ${prop} ${value}: use a share between 0 and 1, such as ${fallback}`);
+      if (!(value > 0 && value < 1))
+        throw new Error(`${owner}: invalid ${prop} ${value}: use a share between 0 and 1, such as ${fallback}`);
       return value;
     };
     const failureRatio = ratio('failureRatio', 0.5);
     const cacheHitRatio = ratio('cacheHitRatio', 0.1);
     const restarts = props.restartsPerHour ?? 2;
-    if (!Number.isInteger(restarts) || restarts < 0) throw new Error(`${owner}: invalid restartsPerHour ${restarts}: use a whole number, 0 or more`);
+    if (!Number.isInteger(restarts) || restarts < 0)
+      throw new Error(`${owner}: invalid restartsPerHour ${restarts}: use a whole number, 0 or more`);
     const q = monitoringQueries(props);
     const rule = (alert: string, expr: string, forDuration: string, severity: string, summary: string, runbook: string) => ({
-      alert, expr, for: forDuration, labels: { severity },
+      alert,
+      expr,
+      for: forDuration,
+      labels: { severity },
       annotations: { summary, runbook: `${RUNBOOK}: ${runbook}` },
     });
     const parked = (props.replicas ?? 1) === 0;
     const rules = [
       // A parked builder (replicas 0) is meant to be down.
-      ...(parked ? [] : [
-        rule('BuildkitNoDaemonUp', `(${q.daemonsUp}) < 1 or absent(${q.daemonUp})`, '5m', 'critical',
-          'No BuildKit daemon answers in {{ $labels.namespace }}: every build fails', 'service unavailable; pods not starting'),
-        rule('BuildkitDaemonDown', `${q.daemonUp} == 0`, '10m', 'warning',
-          'BuildKit daemon {{ $labels.pod }} has been missing from the scrape for 10 minutes', 'pods not starting'),
-      ]),
-      rule('BuildkitBuildsFailing', `(${q.failureRatio}) > ${failureRatio} and (${q.buildsInWindow}) >= 5`, '15m', 'warning',
-        `More than ${failureRatio * 100}% of builds failed in the last 15 minutes`, 'TLS connection failed; slow builds, cache misses'),
-      rule('BuildkitRestarting', `${q.restartsPerHour} > ${restarts} or ${q.oomKilled} > 0`, '0m', 'warning',
-        'BuildKit daemon {{ $labels.pod }} restarts or was OOM-killed, ending every build it ran', 'all builds fail at once, pod restarted with `OOMKilled`'),
-      rule('BuildkitCacheHitsCollapsed', `(${q.cacheHitRatio}) < ${cacheHitRatio} and (${q.stepsInHour}) >= 50`, '30m', 'info',
-        `Under ${cacheHitRatio * 100}% of build steps hit the cache in the last hour (informational: expected after a rollout empties caches)`, 'slow builds, cache misses'),
+      ...(parked
+        ? []
+        : [
+            rule(
+              'BuildkitNoDaemonUp',
+              `(${q.daemonsUp}) < 1 or absent(${q.daemonUp})`,
+              '5m',
+              'critical',
+              'No BuildKit daemon answers in {{ $labels.namespace }}: every build fails',
+              'service unavailable; pods not starting',
+            ),
+            rule(
+              'BuildkitDaemonDown',
+              `${q.daemonUp} == 0`,
+              '10m',
+              'warning',
+              'BuildKit daemon {{ $labels.pod }} has been missing from the scrape for 10 minutes',
+              'pods not starting',
+            ),
+          ]),
+      rule(
+        'BuildkitBuildsFailing',
+        `(${q.failureRatio}) > ${failureRatio} and (${q.buildsInWindow}) >= 5`,
+        '15m',
+        'warning',
+        `More than ${failureRatio * 100}% of builds failed in the last 15 minutes`,
+        'TLS connection failed; slow builds, cache misses',
+      ),
+      rule(
+        'BuildkitRestarting',
+        `${q.restartsPerHour} > ${restarts} or ${q.oomKilled} > 0`,
+        '0m',
+        'warning',
+        'BuildKit daemon {{ $labels.pod }} restarts or was OOM-killed, ending every build it ran',
+        'all builds fail at once, pod restarted with `OOMKilled`',
+      ),
+      rule(
+        'BuildkitCacheHitsCollapsed',
+        `(${q.cacheHitRatio}) < ${cacheHitRatio} and (${q.stepsInHour}) >= 50`,
+        '30m',
+        'info',
+        `Under ${cacheHitRatio * 100}% of build steps hit the cache in the last hour (informational: expected after a rollout empties caches)`,
+        'slow builds, cache misses',
+      ),
     ];
     new ApiObject(this, 'Resource', {
       apiVersion: 'monitoring.coreos.com/v1',

@@ -1,227 +1,28 @@
 import { Chart, JsonPatch } from 'cdk8s';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { KubeNamespace } from '../imports/k8s';
-import {
-  BuildkitDaemon, BuildkitDaemonProps, DAEMON_RESOURCES_SHAPE, DaemonResources, PodSecurityLevel, RegistrySettings, WorkloadKind,
-} from './buildkit-daemon';
-import { BuildkitSeccompProfile } from './buildkit-seccomp-profile';
-import { RegistryCache, RegistryCacheProps } from './registry-cache';
-import { ALERT_THRESHOLDS_SHAPE, BuildkitAlerts } from './buildkit-alerts';
+import { BuildkitAlerts } from './buildkit-alerts';
+import { type BuildkitChartProps, CHART_PROPS_SHAPE, type NativeBuilder } from './buildkit-chart-props';
+import { BuildkitDaemon, type BuildkitDaemonProps, type PodSecurityLevel, type RegistrySettings } from './buildkit-daemon';
 import { BuildkitDashboard } from './buildkit-dashboard';
 import { BuildkitMetrics } from './buildkit-metrics';
-import { BuildkitNetworkPolicy, NETWORK_POLICY_SHAPE } from './buildkit-network-policy';
-import { BuildkitService, BuildkitServiceProps } from './buildkit-service';
-import { CACHE_VOLUME_SHAPE, CacheVolume, CacheVolumeProps } from './cache-volume';
+import { BuildkitNetworkPolicy } from './buildkit-network-policy';
+import { BuildkitSeccompProfile } from './buildkit-seccomp-profile';
+import { BuildkitService, type BuildkitServiceProps } from './buildkit-service';
+import { CacheVolume, type CacheVolumeProps } from './cache-volume';
 import { MANAGED_BY } from './labels';
-import { MetricsSettings, NativeBuilder, NetworkPolicySettings, SeccompProfileSettings } from './buildkit-chart-settings';
-import { Endpoint, SEED } from './settings';
+import { RegistryCache } from './registry-cache';
+import { type Endpoint, SEED } from './settings';
 import { TlsBundle } from './tls-bundle';
-import { checkArchitecture, checkDnsLabel, checkDnsSubdomain, checkIPv4, checkKnownKeys, PropsShape } from './validation';
+import { checkArchitecture, checkDnsLabel, checkDnsSubdomain, checkIPv4, checkKnownKeys } from './validation';
 
-export type { MetricsSettings, NativeBuilder, NetworkPolicySettings, SeccompProfileSettings } from './buildkit-chart-settings';
-
-/** Daemon settings the chart passes to every daemon as they are (documented on BuildkitDaemonProps). */
-type SharedDaemonSettings = Pick<BuildkitDaemonProps, 'maxParallelism' | 'history' | 'seLinuxType' | 'registries' | 'registryCaCertificates' | 'registryKeypairSecret'>;
-
-export interface BuildkitChartProps extends SharedDaemonSettings {
-  /**
-   * Namespace of every object; the chart creates it.
-   * @default 'buildkit'
-   */
-  readonly namespace?: string;
-
-  /**
-   * Namespace of the in-cluster client Secret `buildkit-client-certs`: where the CI jobs that mount it run.
-   * `npm run certs -- sync` moves the Secret when this changes.
-   * @default - the service's namespace
-   */
-  readonly clientNamespace?: string;
-
-  /**
-   * Name of the workload and its Service.
-   * @default 'buildkitd'
-   */
-  readonly name?: string;
-
-  /**
-   * Number of daemons; 0 parks the builder (every object stays, no pod runs).
-   * @default 1
-   */
-  readonly replicas?: number;
-
-  /**
-   * Deployment, or StatefulSet (stable pod names; with a persistent cache, one Longhorn claim per replica).
-   * @default 'deployment'
-   */
-  readonly workload?: WorkloadKind;
-
-  /**
-   * Rootless BuildKit image, pinned to a release.
-   * @default 'moby/buildkit:v0.32.2-rootless'
-   */
-  readonly image?: string;
-
-  /**
-   * The image is a rootless BuildKit build although its tag does not say `rootless` (a digest, a mirror).
-   * @default - only images whose tag contains `rootless` are accepted
-   */
-  readonly imageIsRootless?: boolean;
-
-  /**
-   * The Service's MetalLB address.
-   * @default '192.168.80.110'
-   */
-  readonly loadBalancerIP?: string;
-
-  /**
-   * One more LoadBalancer per StatefulSet replica, in order (`<name>-0` gets the first IP), so that CI can pin
-   * a repository to one warm cache. Needs workload 'statefulset' and exactly one IP per replica.
-   * @default - only the shared LoadBalancer
-   */
-  readonly perReplicaIPs?: readonly string[];
-
-  /**
-   * Port of the daemon and the Services.
-   * @default 1234
-   */
-  readonly port?: number;
-
-  /**
-   * The cache volume. With workload 'statefulset' a persistent cache is a claim per replica.
-   * @default - ephemeral, 50Gi
-   */
-  readonly cache?: Omit<CacheVolumeProps, 'perReplica'>;
-
-  /**
-   * Container resources of every daemon.
-   * @default - requests 500m CPU and memory equal to the memory limit; memory limit 2Gi per parallel step plus
-   * 2Gi for the daemon (6Gi at the default parallelism of 2); no CPU limit
-   */
-  readonly resources?: DaemonResources;
-
-  /**
-   * The Pod Security level of the namespace: 'privileged' (seccomp and AppArmor Unconfined) or 'baseline'
-   * (hardened mode: a Localhost seccomp profile, no Unconfined; see README, "Hardened mode").
-   * @default 'privileged'
-   */
-  readonly podSecurity?: PodSecurityLevel;
-
-  /**
-   * Hardened mode: how the seccomp profile reaches the nodes.
-   * @default { install: 'operator' }
-   */
-  readonly seccompProfile?: SeccompProfileSettings;
-
-  /**
-   * Hardened mode: the Localhost AppArmor profile loaded on AppArmor nodes (profiles/apparmor/buildkit-rootless).
-   * @default - no AppArmor setting (nodes without AppArmor)
-   */
-  readonly appArmorProfile?: string;
-
-  /**
-   * A pull-through cache of Docker Hub (or `upstream`) beside the daemons; every daemon lists it as the
-   * `docker.io` mirror. `size` is required.
-   * @default - no cache
-   */
-  readonly registryCache?: Omit<RegistryCacheProps, 'clientLabels'>;
-
-  /**
-   * ClientIP affinity on the shared LoadBalancer when replicas > 1.
-   * @default 10800
-   */
-  readonly sessionAffinityTimeoutSeconds?: number;
-
-  /**
-   * The LoadBalancers' externalTrafficPolicy; 'Local' keeps client addresses visible to the NetworkPolicy.
-   * @default - 'Cluster'
-   */
-  readonly externalTrafficPolicy?: 'Cluster' | 'Local';
-
-  /**
-   * How long a stopping daemon waits for running builds.
-   * @default 1800
-   */
-  readonly drainTimeoutSeconds?: number;
-
-  /**
-   * Pin the daemon to nodes of this architecture, such as 'amd64'.
-   * @default - any node
-   */
-  readonly architecture?: string;
-
-  /**
-   * Daemons for other architectures, each with its own name, Service and IP.
-   * @default - none
-   */
-  readonly nativeBuilders?: readonly NativeBuilder[];
-
-  /**
-   * Serve Prometheus metrics.
-   * @default - no metrics endpoint
-   */
-  readonly metrics?: MetricsSettings;
-
-  /**
-   * Restrict ingress with a NetworkPolicy.
-   * @default - no NetworkPolicy
-   */
-  readonly networkPolicy?: NetworkPolicySettings;
-
-  /**
-   * Cluster DNS domain, for the names the server certificate must cover.
-   * @default 'cluster.local'
-   */
-  readonly clusterDomain?: string;
-
-  /**
-   * The daemon's certificate Secret.
-   * @default 'buildkit-daemon-certs'
-   */
-  readonly certSecretName?: string;
-
-  /**
-   * Changes whenever the certificates change; rolls the pods (see TlsBundleProps.revision).
-   * @default - only a change of certSecretName rolls the pods
-   */
-  readonly certRevision?: string;
-
-  /**
-   * MetalLB address pool.
-   * @default - MetalLB picks the pool that holds the IP
-   */
-  readonly addressPool?: string;
-
-  /**
-   * MetalLB's pre-0.14 `metallb.universe.tf/` annotations.
-   * @default false
-   */
-  readonly legacyMetallbAnnotations?: boolean;
-
-  /**
-   * The AppArmor annotation instead of the field, for Kubernetes < 1.30.
-   * @default false
-   */
-  readonly legacyAppArmorAnnotation?: boolean;
-}
-
-const { daemon: _daemon, monitoringNamespace: _monitoring, openBuildPort: _open, ...networkPolicyShape } = NETWORK_POLICY_SHAPE;
-const { perReplica: _perReplica, ...cacheShape } = CACHE_VOLUME_SHAPE;
-/** Every setting config.ts may hold, for the unknown-key check (tsc keeps it complete). */
-const PROPS_SHAPE: PropsShape<BuildkitChartProps> = {
-  namespace: true, clientNamespace: true, name: true, replicas: true, workload: true, image: true, imageIsRootless: true, loadBalancerIP: true,
-  perReplicaIPs: true, port: true, cache: cacheShape, resources: DAEMON_RESOURCES_SHAPE, sessionAffinityTimeoutSeconds: true,
-  externalTrafficPolicy: true, drainTimeoutSeconds: true, architecture: true,
-  nativeBuilders: [{ architecture: true, loadBalancerIP: true, name: true }],
-  metrics: {
-    port: true, serviceMonitor: true, scrapeAnnotations: true, monitoringNamespace: true,
-    dashboard: { labelName: true, labelValue: true }, alerts: ALERT_THRESHOLDS_SHAPE,
-  },
-  networkPolicy: networkPolicyShape,
-  clusterDomain: true, certSecretName: true, certRevision: true, addressPool: true, legacyMetallbAnnotations: true,
-  legacyAppArmorAnnotation: true, maxParallelism: true, history: { maxAge: true, maxEntries: true }, seLinuxType: true,
-  podSecurity: true, seccompProfile: { install: true, localhostProfile: true }, appArmorProfile: true,
-  registries: true, registryCaCertificates: true, registryKeypairSecret: true, registryCache: true,
-};
+export type {
+  BuildkitChartProps,
+  MetricsSettings,
+  NativeBuilder,
+  NetworkPolicySettings,
+  SeccompProfileSettings,
+} from './buildkit-chart-props';
 
 /** The whole service: namespace, certificates, cache, daemons and LoadBalancers, with the seed's defaults. */
 export class BuildkitChart extends Chart {
@@ -233,7 +34,7 @@ export class BuildkitChart extends Chart {
   public readonly clientNamespace: string;
 
   constructor(scope: Construct, id: string, props: BuildkitChartProps = {}) {
-    checkKnownKeys('BuildkitChart', props, PROPS_SHAPE);
+    checkKnownKeys('BuildkitChart', props, CHART_PROPS_SHAPE);
     const namespace = checkDnsLabel('BuildkitChart', 'namespace', props.namespace ?? SEED.namespace);
     super(scope, id, { namespace });
     this.clientNamespace = checkDnsLabel('BuildkitChart', 'clientNamespace', props.clientNamespace ?? namespace);
@@ -241,7 +42,9 @@ export class BuildkitChart extends Chart {
     const level = props.podSecurity ?? 'privileged';
     this.addNamespace(namespace, level);
     if (level !== 'baseline' && (props.seccompProfile || props.appArmorProfile)) {
-      throw new Error(`BuildkitChart: invalid ${props.seccompProfile ? 'seccompProfile' : 'appArmorProfile'}: it applies to podSecurity 'baseline' only; set podSecurity: 'baseline' or drop it`);
+      throw new Error(
+        `BuildkitChart: invalid ${props.seccompProfile ? 'seccompProfile' : 'appArmorProfile'}: it applies to podSecurity 'baseline' only; set podSecurity: 'baseline' or drop it`,
+      );
     }
     const hardened = level === 'baseline' ? this.hardening(props) : {};
 
@@ -255,7 +58,7 @@ export class BuildkitChart extends Chart {
       resources: props.resources,
       tls,
       drainTimeoutSeconds: props.drainTimeoutSeconds,
-      metricsPort: props.metrics ? props.metrics.port ?? 6060 : undefined,
+      metricsPort: props.metrics ? (props.metrics.port ?? 6060) : undefined,
       legacyAppArmorAnnotation: props.legacyAppArmorAnnotation,
       maxParallelism: props.maxParallelism,
       history: props.history,
@@ -290,12 +93,15 @@ export class BuildkitChart extends Chart {
     for (const builder of props.nativeBuilders ?? []) {
       const daemon = this.nativeBuilder(builder, daemons, { ...daemonSettings, workload }, cacheSettings, props.cache?.claimName);
       daemons.push(daemon);
-      services.push(new BuildkitService(this, `Service-${daemon.architecture}`, { ...serviceSettings, daemon, loadBalancerIP: builder.loadBalancerIP }));
+      services.push(
+        new BuildkitService(this, `Service-${daemon.architecture}`, { ...serviceSettings, daemon, loadBalancerIP: builder.loadBalancerIP }),
+      );
     }
     this.addMonitoring(props, daemons, namespace);
     const ips = services.map((s) => s.loadBalancerIP);
     const duplicate = ips.find((ip, i) => ips.indexOf(ip) !== i);
-    if (duplicate) throw new Error(`BuildkitChart: invalid LoadBalancer IPs: ${duplicate} is used twice; give every Service its own address`);
+    if (duplicate)
+      throw new Error(`BuildkitChart: invalid LoadBalancer IPs: ${duplicate} is used twice; give every Service its own address`);
     this.endpoint = {
       names: services.map((s) => s.name),
       namespace,
@@ -326,17 +132,28 @@ export class BuildkitChart extends Chart {
   }
 
   /** A daemon of another architecture: the same certificates and settings, its own name and cache volume. */
-  private nativeBuilder(builder: NativeBuilder, daemons: readonly BuildkitDaemon[], settings: BuildkitDaemonProps, cacheSettings: CacheVolumeProps, claimName?: string): BuildkitDaemon {
+  private nativeBuilder(
+    builder: NativeBuilder,
+    daemons: readonly BuildkitDaemon[],
+    settings: BuildkitDaemonProps,
+    cacheSettings: CacheVolumeProps,
+    claimName?: string,
+  ): BuildkitDaemon {
     const arch = checkArchitecture('BuildkitChart', 'nativeBuilders architecture', builder.architecture);
     const name = builder.name ?? `${this.daemon.name}-${arch}`;
     // Two workloads of one name would be one object in the cluster, each apply overwriting the other.
     const clash = daemons.find((d) => d.name === name || d.architecture === arch);
     if (clash) {
-      throw new Error(`BuildkitChart: invalid nativeBuilders entry ${JSON.stringify(builder)}: ${clash.name === name ? `the name ${name}` : `architecture ${arch}`} `
-        + 'is taken by another daemon; give each native builder its own name and architecture');
+      throw new Error(
+        `BuildkitChart: invalid nativeBuilders entry ${JSON.stringify(builder)}: ${clash.name === name ? `the name ${name}` : `architecture ${arch}`} ` +
+          'is taken by another daemon; give each native builder its own name and architecture',
+      );
     }
     // A claim name cannot be shared.
-    const cache = new CacheVolume(this, `Cache-${arch}`, { ...cacheSettings, claimName: claimName ? `${claimName}-${arch}` : `${name}-cache` });
+    const cache = new CacheVolume(this, `Cache-${arch}`, {
+      ...cacheSettings,
+      claimName: claimName ? `${claimName}-${arch}` : `${name}-cache`,
+    });
     return new BuildkitDaemon(this, `Daemon-${arch}`, { ...settings, name, architecture: arch, cache });
   }
 
@@ -345,13 +162,19 @@ export class BuildkitChart extends Chart {
     const jobs: string[] = [];
     for (const daemon of daemons) {
       if (props.metrics) {
-        const metrics = new BuildkitMetrics(this, `Metrics-${daemon.name}`, { daemon, serviceMonitor: props.metrics.serviceMonitor, scrapeAnnotations: props.metrics.scrapeAnnotations });
+        const metrics = new BuildkitMetrics(this, `Metrics-${daemon.name}`, {
+          daemon,
+          serviceMonitor: props.metrics.serviceMonitor,
+          scrapeAnnotations: props.metrics.scrapeAnnotations,
+        });
         jobs.push(metrics.service.name);
       }
       // pprof shares the metrics port: whenever it is open, only the monitoring namespace reaches it.
       const monitoringNamespace = props.metrics?.monitoringNamespace;
-      if (props.networkPolicy) new BuildkitNetworkPolicy(this, `NetworkPolicy-${daemon.name}`, { ...props.networkPolicy, monitoringNamespace, daemon });
-      else if (props.metrics) new BuildkitNetworkPolicy(this, `NetworkPolicy-${daemon.name}`, { daemon, monitoringNamespace, openBuildPort: true });
+      if (props.networkPolicy)
+        new BuildkitNetworkPolicy(this, `NetworkPolicy-${daemon.name}`, { ...props.networkPolicy, monitoringNamespace, daemon });
+      else if (props.metrics)
+        new BuildkitNetworkPolicy(this, `NetworkPolicy-${daemon.name}`, { daemon, monitoringNamespace, openBuildPort: true });
     }
     // What to look at and what pages someone: over every daemon's scrape job.
     const monitored = { namespace, jobs, container: 'buildkitd' };
@@ -365,7 +188,10 @@ export class BuildkitChart extends Chart {
   private registries(props: BuildkitChartProps, clusterDomain: string): Record<string, RegistrySettings> {
     const registries: Record<string, RegistrySettings> = { ...props.registries };
     if (!props.registryCache) return registries;
-    const cache = new RegistryCache(this, 'RegistryCache', { ...props.registryCache, clientLabels: { 'app.kubernetes.io/name': 'buildkit' } });
+    const cache = new RegistryCache(this, 'RegistryCache', {
+      ...props.registryCache,
+      clientLabels: { 'app.kubernetes.io/name': 'buildkit' },
+    });
     const mirror = `${cache.name}.${this.namespace}.svc.${clusterDomain}:${cache.port}`;
     const hub = registries['docker.io'] ?? {};
     registries['docker.io'] = { ...hub, mirrors: [mirror, ...(hub.mirrors ?? []).filter((m) => m !== mirror)] };
@@ -379,24 +205,30 @@ export class BuildkitChart extends Chart {
     if (install !== 'operator' && install !== 'node') {
       throw new Error(`BuildkitChart: invalid seccompProfile.install ${JSON.stringify(install)}: use 'operator' or 'node'`);
     }
-    const installedAt = install === 'operator' ? new BuildkitSeccompProfile(this, 'SeccompProfile').localhostProfile : 'buildkit/buildkit-rootless.json';
+    const installedAt =
+      install === 'operator' ? new BuildkitSeccompProfile(this, 'SeccompProfile').localhostProfile : 'buildkit/buildkit-rootless.json';
     return { seccompLocalhostProfile: props.seccompProfile?.localhostProfile ?? installedAt, appArmorProfile: props.appArmorProfile };
   }
 
   private replicaServices(ips: readonly string[], settings: Omit<BuildkitServiceProps, 'daemon'>): BuildkitService[] {
     if (ips.length === 0) return [];
     if (this.daemon.workloadKind !== 'statefulset') {
-      throw new Error('BuildkitChart: invalid perReplicaIPs: only StatefulSet pods have stable names to pin; set workload \'statefulset\'');
+      throw new Error("BuildkitChart: invalid perReplicaIPs: only StatefulSet pods have stable names to pin; set workload 'statefulset'");
     }
     if (ips.length !== this.daemon.replicas) {
-      throw new Error(`BuildkitChart: invalid perReplicaIPs: ${ips.length} addresses for ${this.daemon.replicas} replicas; give exactly one IP per replica`);
+      throw new Error(
+        `BuildkitChart: invalid perReplicaIPs: ${ips.length} addresses for ${this.daemon.replicas} replicas; give exactly one IP per replica`,
+      );
     }
-    return ips.map((ip, i) => new BuildkitService(this, `Replica${i}`, {
-      ...settings,
-      daemon: this.daemon,
-      name: `${this.daemon.name}-${i}`,
-      podName: `${this.daemon.name}-${i}`,
-      loadBalancerIP: checkIPv4('BuildkitChart', `perReplicaIPs[${i}]`, ip),
-    }));
+    return ips.map(
+      (ip, i) =>
+        new BuildkitService(this, `Replica${i}`, {
+          ...settings,
+          daemon: this.daemon,
+          name: `${this.daemon.name}-${i}`,
+          podName: `${this.daemon.name}-${i}`,
+          loadBalancerIP: checkIPv4('BuildkitChart', `perReplicaIPs[${i}]`, ip),
+        }),
+    );
   }
 }

@@ -1,12 +1,12 @@
-import { createHash } from 'crypto';
+import { createHash } from 'node:crypto';
 import { Construct } from 'constructs';
-import { KubeConfigMap, KubeDeployment, KubeService, KubeStatefulSet } from '../imports/k8s';
+import { KubeConfigMap, type KubeDeployment, type KubeService, type KubeStatefulSet } from '../imports/k8s';
 import { gcLimitsFor, renderBuildkitdToml } from './buildkitd-toml';
 import { CacheVolume } from './cache-volume';
-import { containerConfinement, PodSecurityLevel } from './daemon/confinement';
+import { containerConfinement, type PodSecurityLevel } from './daemon/confinement';
 import { CONTAINER, daemonContainer } from './daemon/container';
-import { registryVolumes, RegistrySettings, renderRegistries } from './daemon/registries';
-import { containerResources, DAEMON_RESOURCES_SHAPE, DaemonResources, maxParallelismFor } from './daemon/resources';
+import { type RegistrySettings, registryVolumes, renderRegistries } from './daemon/registries';
+import { containerResources, DAEMON_RESOURCES_SHAPE, type DaemonResources, maxParallelismFor } from './daemon/resources';
 import { daemonVolumes } from './daemon/volumes';
 import { daemonWorkload } from './daemon/workload';
 import { MANAGED_BY, selectorLabels } from './labels';
@@ -14,14 +14,20 @@ import { PRESTOP_SCRIPT } from './prestop-script';
 import { SEED } from './settings';
 import { TlsBundle } from './tls-bundle';
 import {
-  checkArchitecture, checkBoundedInteger, checkDnsLabel, checkKnownKeys, checkPinnedImage, checkPort, PropsShape,
+  checkArchitecture,
+  checkBoundedInteger,
+  checkDnsLabel,
+  checkKnownKeys,
+  checkPinnedImage,
+  checkPort,
+  type PropsShape,
 } from './validation';
 
 export type { ConfinementSettings, PodSecurityLevel } from './daemon/confinement';
-export { REGISTRY_SHAPE } from './daemon/registries';
 export type { RegistrySettings } from './daemon/registries';
-export { DAEMON_RESOURCES_SHAPE } from './daemon/resources';
+export { REGISTRY_SHAPE } from './daemon/registries';
 export type { ComputeResources, DaemonResources } from './daemon/resources';
+export { DAEMON_RESOURCES_SHAPE } from './daemon/resources';
 
 /** Build history BuildKit keeps (`buildctl debug histories`, the preStop hook's source). */
 export interface HistorySettings {
@@ -200,11 +206,28 @@ const MAX_REPLICAS = 100;
 const MAX_DRAIN_SECONDS = 86_400;
 
 const PROPS_SHAPE: PropsShape<BuildkitDaemonProps> = {
-  name: true, image: true, imageIsRootless: true, replicas: true, workload: true, port: true, resources: DAEMON_RESOURCES_SHAPE,
-  tls: true, cache: true, drainTimeoutSeconds: true, metricsPort: true, architecture: true, legacyAppArmorAnnotation: true,
-  maxParallelism: true, history: { maxAge: true, maxEntries: true }, seLinuxType: true,
-  podSecurity: true, seccompLocalhostProfile: true, appArmorProfile: true,
-  registries: true, registryCaCertificates: true, registryKeypairSecret: true,
+  name: true,
+  image: true,
+  imageIsRootless: true,
+  replicas: true,
+  workload: true,
+  port: true,
+  resources: DAEMON_RESOURCES_SHAPE,
+  tls: true,
+  cache: true,
+  drainTimeoutSeconds: true,
+  metricsPort: true,
+  architecture: true,
+  legacyAppArmorAnnotation: true,
+  maxParallelism: true,
+  history: { maxAge: true, maxEntries: true },
+  seLinuxType: true,
+  podSecurity: true,
+  seccompLocalhostProfile: true,
+  appArmorProfile: true,
+  registries: true,
+  registryCaCertificates: true,
+  registryKeypairSecret: true,
 };
 
 function sha256(text: string): string {
@@ -215,8 +238,10 @@ function sha256(text: string): string {
 function checkRootlessImage(owner: string, image: string, asserted: boolean | undefined): string {
   const tag = /:([\w][\w.-]*)(@sha256:[a-f0-9]{64})?$/.exec(image.slice(image.lastIndexOf('/') + 1))?.[1] ?? '';
   if (asserted === false || (asserted === undefined && !tag.includes('rootless'))) {
-    throw new Error(`${owner}: invalid image ${JSON.stringify(image)}: the daemon runs rootless BuildKit only; use a -rootless tag `
-      + `such as ${SEED.image}, or set imageIsRootless: true for a rootless build whose tag does not say so`);
+    throw new Error(
+      `${owner}: invalid image ${JSON.stringify(image)}: the daemon runs rootless BuildKit only; use a -rootless tag ` +
+        `such as ${SEED.image}, or set imageIsRootless: true for a rootless build whose tag does not say so`,
+    );
   }
   return image;
 }
@@ -236,7 +261,8 @@ function rollingAnnotations(toml: string, caCertificates: Readonly<Record<string
 }
 
 function checkWorkloadKind(kind: WorkloadKind): WorkloadKind {
-  if (!['deployment', 'statefulset'].includes(kind)) throw new Error(`${OWNER}: invalid workload ${JSON.stringify(kind)}: use 'deployment' or 'statefulset'`);
+  if (!['deployment', 'statefulset'].includes(kind))
+    throw new Error(`${OWNER}: invalid workload ${JSON.stringify(kind)}: use 'deployment' or 'statefulset'`);
   return kind;
 }
 
@@ -246,15 +272,18 @@ function checkCacheFits(cache: CacheVolume, kind: WorkloadKind, replicas: number
     throw new Error(`${OWNER}: invalid workload "deployment": a per-replica cache needs workload 'statefulset'`);
   }
   if (cache.claim && replicas > 1) {
-    throw new Error(`${OWNER}: invalid replicas ${replicas}: a persistent cache volume serves one daemon `
-      + '(BuildKit allows one daemon per state directory); use replicas 1, a per-replica cache (StatefulSet) or an ephemeral cache');
+    throw new Error(
+      `${OWNER}: invalid replicas ${replicas}: a persistent cache volume serves one daemon ` +
+        '(BuildKit allows one daemon per state directory); use replicas 1, a per-replica cache (StatefulSet) or an ephemeral cache',
+    );
   }
   return cache;
 }
 
 function checkHistory(given: HistorySettings | undefined): Required<HistorySettings> {
   const history = { ...HISTORY_DEFAULTS, ...given };
-  if (!GO_DURATION.test(history.maxAge)) throw new Error(`${OWNER}: invalid history.maxAge ${JSON.stringify(history.maxAge)}: use a Go duration such as 168h or 30m`);
+  if (!GO_DURATION.test(history.maxAge))
+    throw new Error(`${OWNER}: invalid history.maxAge ${JSON.stringify(history.maxAge)}: use a Go duration such as 168h or 30m`);
   checkBoundedInteger(OWNER, 'history.maxEntries', history.maxEntries, 100_000, 'records');
   return history;
 }
@@ -292,8 +321,15 @@ export class BuildkitDaemon extends Construct {
     this.port = checkPort(OWNER, 'port', props.port ?? SEED.port);
     this.workloadKind = checkWorkloadKind(props.workload ?? 'deployment');
     this.metricsPort = props.metricsPort === undefined ? undefined : checkPort(OWNER, 'metricsPort', props.metricsPort);
-    if (this.metricsPort === this.port) throw new Error(`${OWNER}: invalid metricsPort ${this.metricsPort}: it must differ from port ${this.port}`);
-    const drainSeconds = checkBoundedInteger(OWNER, 'drainTimeoutSeconds', props.drainTimeoutSeconds ?? 1800, MAX_DRAIN_SECONDS, 'a day at most: a build still running then has hung');
+    if (this.metricsPort === this.port)
+      throw new Error(`${OWNER}: invalid metricsPort ${this.metricsPort}: it must differ from port ${this.port}`);
+    const drainSeconds = checkBoundedInteger(
+      OWNER,
+      'drainTimeoutSeconds',
+      props.drainTimeoutSeconds ?? 1800,
+      MAX_DRAIN_SECONDS,
+      'a day at most: a build still running then has hung',
+    );
     this.architecture = props.architecture === undefined ? undefined : checkArchitecture(OWNER, 'architecture', props.architecture);
     this.tls = props.tls ?? new TlsBundle(this, 'Tls');
     this.cache = checkCacheFits(props.cache ?? new CacheVolume(this, 'Cache'), this.workloadKind, this.replicas);
@@ -306,8 +342,12 @@ export class BuildkitDaemon extends Construct {
     this.selectorLabels = selectorLabels(this.name);
     const labels = { ...this.selectorLabels, ...MANAGED_BY };
 
-    const toml = renderBuildkitdToml(gcLimitsFor(this.cache.sizeBytes, this.cache.headroomBytes),
-      { maxParallelism: this.maxParallelism, historyMaxAge: history.maxAge, historyMaxEntries: history.maxEntries, registries: renderRegistries(OWNER, props) });
+    const toml = renderBuildkitdToml(gcLimitsFor(this.cache.sizeBytes, this.cache.headroomBytes), {
+      maxParallelism: this.maxParallelism,
+      historyMaxAge: history.maxAge,
+      historyMaxEntries: history.maxEntries,
+      registries: renderRegistries(OWNER, props),
+    });
     const registries = registryVolumes(this, OWNER, this.name, labels, props);
     this.config = new KubeConfigMap(this, 'Config', {
       metadata: { name: `${this.name}-config`, labels },
@@ -316,13 +356,29 @@ export class BuildkitDaemon extends Construct {
     const podAnnotations = rollingAnnotations(toml, props.registryCaCertificates ?? {}, this.tls.revision, legacyAppArmor);
     const volumes = daemonVolumes(this.cache, this.tls, this.config.name, registries);
     const container = daemonContainer({
-      image: this.image, port: this.port, metricsPort: this.metricsPort, drainSeconds, resources, confinement, volumeMounts: volumes.mounts,
+      image: this.image,
+      port: this.port,
+      metricsPort: this.metricsPort,
+      drainSeconds,
+      resources,
+      confinement,
+      volumeMounts: volumes.mounts,
       tlsFiles: { ca: this.tls.caFile, cert: this.tls.certFile, key: this.tls.keyFile },
     });
     ({ workload: this.workload, headlessService: this.headlessService } = daemonWorkload(this, {
-      name: this.name, kind: this.workloadKind, replicas: this.replicas, port: this.port, labels, selectorLabels: this.selectorLabels,
-      podAnnotations, architecture: this.architecture, drainSeconds, container, volumes: volumes.volumes,
-      exclusiveCache: this.cache.claim !== undefined, claimTemplate: this.cache.claimTemplate,
+      name: this.name,
+      kind: this.workloadKind,
+      replicas: this.replicas,
+      port: this.port,
+      labels,
+      selectorLabels: this.selectorLabels,
+      podAnnotations,
+      architecture: this.architecture,
+      drainSeconds,
+      container,
+      volumes: volumes.volumes,
+      exclusiveCache: this.cache.claim !== undefined,
+      claimTemplate: this.cache.claimTemplate,
     }));
   }
 }

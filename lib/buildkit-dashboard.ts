@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { KubeConfigMap } from '../imports/k8s';
 import { MANAGED_BY } from './labels';
-import { monitoringQueries, Scope } from './monitoring-queries';
+import { monitoringQueries, type Scope } from './monitoring-queries';
 import { checkKnownKeys } from './validation';
 
 export interface BuildkitDashboardProps extends Scope {
@@ -20,7 +20,12 @@ export interface BuildkitDashboardProps extends Scope {
 /** The dashboard's schema version: what Grafana's own types (@grafana/schema) check it against in a test. */
 export const DASHBOARD_SCHEMA_VERSION = 39;
 
-interface PanelSpec { title: string; unit: string; targets: Array<[string, string]>; type?: 'timeseries' | 'stat' }
+interface PanelSpec {
+  title: string;
+  unit: string;
+  targets: Array<[string, string]>;
+  type?: 'timeseries' | 'stat';
+}
 
 /** The builder's Grafana dashboard, as the JSON Grafana imports (schema version 39). */
 export function buildkitDashboard(scope: Scope) {
@@ -33,10 +38,32 @@ export function buildkitDashboard(scope: Scope) {
     { title: 'Mean build duration (15m)', unit: 's', targets: [[q.meanBuildSeconds, 'mean']] },
     { title: 'gRPC calls per second', unit: 'reqps', targets: [[q.grpcCallsPerSecond, '{{rpc_method}}']] },
     { title: 'gRPC mean latency', unit: 's', targets: [[q.grpcMeanSeconds, '{{rpc_method}}']] },
-    { title: 'Memory against its limit, per pod', unit: 'bytes', targets: [[q.memoryBytes, '{{pod}}'], [q.memoryLimitBytes, '{{pod}} limit']] },
-    { title: 'CPU against its request, per pod', unit: 'none', targets: [[q.cpuCores, '{{pod}}'], [q.cpuRequestCores, '{{pod}} request']] },
-    { title: 'Restarts (1h) and OOM kills, per pod', unit: 'none', targets: [[q.restartsPerHour, '{{pod}} restarts'], [q.oomKilled, '{{pod}} OOMKilled']] },
+    {
+      title: 'Memory against its limit, per pod',
+      unit: 'bytes',
+      targets: [
+        [q.memoryBytes, '{{pod}}'],
+        [q.memoryLimitBytes, '{{pod}} limit'],
+      ],
+    },
+    {
+      title: 'CPU against its request, per pod',
+      unit: 'none',
+      targets: [
+        [q.cpuCores, '{{pod}}'],
+        [q.cpuRequestCores, '{{pod}} request'],
+      ],
+    },
+    {
+      title: 'Restarts (1h) and OOM kills, per pod',
+      unit: 'none',
+      targets: [
+        [q.restartsPerHour, '{{pod}} restarts'],
+        [q.oomKilled, '{{pod}} OOMKilled'],
+      ],
+    },
   ];
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, meant literally
   const datasource = { type: 'prometheus', uid: '${datasource}' };
   return {
     title: 'BuildKit',
@@ -52,7 +79,8 @@ export function buildkitDashboard(scope: Scope) {
       type: p.type ?? 'timeseries',
       title: p.title,
       datasource,
-      gridPos: p.type === 'stat' ? { x: i * 8, y: 0, w: 8, h: 4 } : { x: ((i - 3) % 2) * 12, y: 4 + Math.floor((i - 3) / 2) * 8, w: 12, h: 8 },
+      gridPos:
+        p.type === 'stat' ? { x: i * 8, y: 0, w: 8, h: 4 } : { x: ((i - 3) % 2) * 12, y: 4 + Math.floor((i - 3) / 2) * 8, w: 12, h: 8 },
       fieldConfig: { defaults: { unit: p.unit }, overrides: [] },
       options: {},
       targets: p.targets.map(([expr, legendFormat], j) => ({ refId: String.fromCharCode(65 + j), datasource, expr, legendFormat })),
@@ -69,7 +97,9 @@ export class BuildkitDashboard extends Construct {
     checkKnownKeys('BuildkitDashboard', props, { labelName: true, labelValue: true, namespace: true, jobs: true, container: true });
     const labelName = props.labelName ?? 'grafana_dashboard';
     if (!/^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(labelName)) {
-      throw new Error(`BuildkitDashboard: invalid labelName ${JSON.stringify(labelName)}: use a Kubernetes label name, such as grafana_dashboard`);
+      throw new Error(
+        `BuildkitDashboard: invalid labelName ${JSON.stringify(labelName)}: use a Kubernetes label name, such as grafana_dashboard`,
+      );
     }
     this.configMap = new KubeConfigMap(this, 'Resource', {
       metadata: { name: 'buildkit-dashboard', labels: { ...MANAGED_BY, [labelName]: props.labelValue ?? '1' } },

@@ -1,7 +1,7 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { IntOrString, KubeService } from '../imports/k8s';
-import { BuildkitDaemon } from './buildkit-daemon';
+import type { BuildkitDaemon } from './buildkit-daemon';
 import { MANAGED_BY } from './labels';
 import { checkKnownKeys } from './validation';
 
@@ -44,15 +44,16 @@ export class BuildkitMetrics extends Construct {
     const { daemon } = props;
     this.daemon = daemon;
     if (daemon.metricsPort === undefined) {
-      throw new Error('BuildkitMetrics: invalid daemon: it serves no metrics; set the daemon\'s metricsPort (such as 6060)');
+      throw new Error("BuildkitMetrics: invalid daemon: it serves no metrics; set the daemon's metricsPort (such as 6060)");
     }
     if (props.interval !== undefined && !/^(\d+(ms|s|m|h))+$/.test(props.interval)) {
       throw new Error(`BuildkitMetrics: invalid interval ${JSON.stringify(props.interval)}: use a Prometheus duration such as 30s`);
     }
     const labels = { ...daemon.selectorLabels, 'app.kubernetes.io/component': 'metrics', ...MANAGED_BY };
-    const annotations = (props.scrapeAnnotations ?? true)
-      ? { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(daemon.metricsPort), 'prometheus.io/path': '/metrics' }
-      : undefined;
+    const annotations =
+      (props.scrapeAnnotations ?? true)
+        ? { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(daemon.metricsPort), 'prometheus.io/path': '/metrics' }
+        : undefined;
     this.service = new KubeService(this, 'Resource', {
       metadata: { name: `${daemon.name}-metrics`, labels, annotations },
       spec: {

@@ -1,9 +1,9 @@
-import { isIP } from 'net';
+import { isIP } from 'node:net';
 import { Construct } from 'constructs';
-import { IntOrString, KubeNetworkPolicy, NetworkPolicyPeer } from '../imports/k8s';
-import { BuildkitDaemon } from './buildkit-daemon';
+import { IntOrString, KubeNetworkPolicy, type NetworkPolicyPeer } from '../imports/k8s';
+import type { BuildkitDaemon } from './buildkit-daemon';
 import { MANAGED_BY } from './labels';
-import { checkDnsLabel, checkKnownKeys, PropsShape } from './validation';
+import { checkDnsLabel, checkKnownKeys, type PropsShape } from './validation';
 
 export interface BuildkitNetworkPolicyProps {
   /** The daemon whose pods the policy guards. */
@@ -42,13 +42,19 @@ function checkCidr(value: string): string {
   const family = isIP(address ?? '');
   const bits = family === 4 ? 32 : 128;
   if (!family || rest.length > 0 || !/^\d+$/.test(prefix ?? '') || Number(prefix) > bits) {
-    throw new Error(`BuildkitNetworkPolicy: invalid allowedCidrs entry ${JSON.stringify(value)}: use address/prefix such as 192.168.0.0/16`);
+    throw new Error(
+      `BuildkitNetworkPolicy: invalid allowedCidrs entry ${JSON.stringify(value)}: use address/prefix such as 192.168.0.0/16`,
+    );
   }
   return value;
 }
 
 export const NETWORK_POLICY_SHAPE: PropsShape<BuildkitNetworkPolicyProps> = {
-  daemon: true, allowedCidrs: true, allowedNamespaces: true, monitoringNamespace: true, openBuildPort: true,
+  daemon: true,
+  allowedCidrs: true,
+  allowedNamespaces: true,
+  monitoringNamespace: true,
+  openBuildPort: true,
 };
 const PRIVATE_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'];
 
@@ -72,12 +78,19 @@ export class BuildkitNetworkPolicy extends Construct {
     const cidrs = (props.allowedCidrs ?? (namespaces ? [] : PRIVATE_RANGES)).map(checkCidr);
     const monitoring = checkDnsLabel('BuildkitNetworkPolicy', 'monitoringNamespace', props.monitoringNamespace ?? 'monitoring');
     if (props.openBuildPort && (props.allowedCidrs || namespaces)) {
-      throw new Error('BuildkitNetworkPolicy: invalid openBuildPort true: it admits every source, so allowedCidrs and allowedNamespaces would mean nothing; set one or the other');
+      throw new Error(
+        'BuildkitNetworkPolicy: invalid openBuildPort true: it admits every source, so allowedCidrs and allowedNamespaces would mean nothing; set one or the other',
+      );
     }
     const buildPort = [{ port: IntOrString.fromNumber(daemon.port), protocol: 'TCP' }];
-    const ingress: Array<{ from?: NetworkPolicyPeer[]; ports: typeof buildPort }> = [props.openBuildPort
-      ? { ports: buildPort }
-      : { from: [...cidrs.map((cidr) => ({ ipBlock: { cidr } })), namespaces ? byName(namespaces) : { namespaceSelector: {} }], ports: buildPort }];
+    const ingress: Array<{ from?: NetworkPolicyPeer[]; ports: typeof buildPort }> = [
+      props.openBuildPort
+        ? { ports: buildPort }
+        : {
+            from: [...cidrs.map((cidr) => ({ ipBlock: { cidr } })), namespaces ? byName(namespaces) : { namespaceSelector: {} }],
+            ports: buildPort,
+          },
+    ];
     if (daemon.metricsPort !== undefined) {
       ingress.push({ from: [byName([monitoring])], ports: [{ port: IntOrString.fromNumber(daemon.metricsPort), protocol: 'TCP' }] });
     }

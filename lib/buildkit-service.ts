@@ -1,9 +1,17 @@
 import { Construct } from 'constructs';
 import { IntOrString, KubeService } from '../imports/k8s';
-import { BuildkitDaemon } from './buildkit-daemon';
+import type { BuildkitDaemon } from './buildkit-daemon';
 import { MANAGED_BY } from './labels';
 import { SEED } from './settings';
-import { checkDnsLabel, checkDnsSubdomain, checkIPv4, checkKnownKeys, checkPort, checkPositiveInteger, PropsShape } from './validation';
+import {
+  checkDnsLabel,
+  checkDnsSubdomain,
+  checkIPv4,
+  checkKnownKeys,
+  checkPort,
+  checkPositiveInteger,
+  type PropsShape,
+} from './validation';
 
 export interface BuildkitServiceProps {
   /** The daemon whose pods the Service selects. */
@@ -68,8 +76,16 @@ export interface BuildkitServiceProps {
 }
 
 const PROPS_SHAPE: PropsShape<BuildkitServiceProps> = {
-  daemon: true, name: true, port: true, loadBalancerIP: true, podName: true, sessionAffinityTimeoutSeconds: true,
-  externalTrafficPolicy: true, addressPool: true, legacyMetallbAnnotations: true, clusterDomain: true,
+  daemon: true,
+  name: true,
+  port: true,
+  loadBalancerIP: true,
+  podName: true,
+  sessionAffinityTimeoutSeconds: true,
+  externalTrafficPolicy: true,
+  addressPool: true,
+  legacyMetallbAnnotations: true,
+  clusterDomain: true,
 };
 
 /**
@@ -106,7 +122,9 @@ export class BuildkitService extends Construct {
     const selector = { ...props.daemon.selectorLabels };
     if (props.podName !== undefined) {
       if (props.daemon.workloadKind !== 'statefulset') {
-        throw new Error(`${owner}: invalid podName ${JSON.stringify(props.podName)}: only StatefulSet pods have stable names; use workload 'statefulset'`);
+        throw new Error(
+          `${owner}: invalid podName ${JSON.stringify(props.podName)}: only StatefulSet pods have stable names; use workload 'statefulset'`,
+        );
       }
       selector['statefulset.kubernetes.io/pod-name'] = checkDnsLabel(owner, 'podName', props.podName);
     }

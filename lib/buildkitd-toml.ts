@@ -54,11 +54,11 @@ export function renderBuildkitdToml(gc: GcLimits, tuning: DaemonTuning): string 
   const config = {
     worker: {
       oci: {
-        'enabled': true,
-        'gc': true,
-        'reservedSpace': `${gc.reservedSpaceMiB}MiB`,
-        'maxUsedSpace': `${gc.maxUsedSpaceMiB}MiB`,
-        'minFreeSpace': `${gc.minFreeSpaceMiB}MiB`,
+        enabled: true,
+        gc: true,
+        reservedSpace: `${gc.reservedSpaceMiB}MiB`,
+        maxUsedSpace: `${gc.maxUsedSpaceMiB}MiB`,
+        minFreeSpace: `${gc.minFreeSpaceMiB}MiB`,
         'max-parallelism': tuning.maxParallelism,
       },
       containerd: { enabled: false },

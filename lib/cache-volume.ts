@@ -1,8 +1,8 @@
 import { Construct } from 'constructs';
-import { KubePersistentVolumeClaim, KubePersistentVolumeClaimProps, Quantity, Volume, VolumeMount } from '../imports/k8s';
+import { KubePersistentVolumeClaim, type KubePersistentVolumeClaimProps, Quantity, type Volume, type VolumeMount } from '../imports/k8s';
 import { MANAGED_BY } from './labels';
 import { parseQuantity } from './quantity';
-import { checkDnsLabel, checkDnsSubdomain, checkKnownKeys, checkQuantity, PropsShape } from './validation';
+import { checkDnsLabel, checkDnsSubdomain, checkKnownKeys, checkQuantity, type PropsShape } from './validation';
 
 /** Where BuildKit keeps its state and cache inside the rootless image. */
 export const BUILDKIT_STATE_DIR = '/home/user/.local/share/buildkit';
@@ -57,7 +57,12 @@ export interface CacheVolumeProps {
 }
 
 export const CACHE_VOLUME_SHAPE: PropsShape<CacheVolumeProps> = {
-  persistent: true, perReplica: true, size: true, headroom: true, storageClassName: true, claimName: true,
+  persistent: true,
+  perReplica: true,
+  size: true,
+  headroom: true,
+  storageClassName: true,
+  claimName: true,
 };
 const MIN_HEADROOM = '2Gi';
 
@@ -82,13 +87,18 @@ export class CacheVolume extends Construct {
     checkKnownKeys('CacheVolume', props, CACHE_VOLUME_SHAPE);
     this.sizeBytes = checkQuantity('CacheVolume', 'size', this.size, '50Gi');
     if (this.sizeBytes < parseQuantity(MIN_CACHE_SIZE)!) {
-      throw new Error(`CacheVolume: invalid size ${JSON.stringify(this.size)}: below the ${MIN_CACHE_SIZE} minimum, too small to hold `
-        + `what builds write between two garbage collections (the kubelet evicts the pod past the size); use at least ${MIN_CACHE_SIZE}`);
+      throw new Error(
+        `CacheVolume: invalid size ${JSON.stringify(this.size)}: below the ${MIN_CACHE_SIZE} minimum, too small to hold ` +
+          `what builds write between two garbage collections (the kubelet evicts the pod past the size); use at least ${MIN_CACHE_SIZE}`,
+      );
     }
-    this.headroomBytes = props.headroom === undefined ? Math.floor(this.sizeBytes / 4) : checkQuantity('CacheVolume', 'headroom', props.headroom, '10Gi');
+    this.headroomBytes =
+      props.headroom === undefined ? Math.floor(this.sizeBytes / 4) : checkQuantity('CacheVolume', 'headroom', props.headroom, '10Gi');
     if (props.headroom !== undefined && (this.headroomBytes < parseQuantity(MIN_HEADROOM)! || this.headroomBytes > this.sizeBytes / 2)) {
-      throw new Error(`CacheVolume: invalid headroom ${JSON.stringify(props.headroom)}: it must hold a minute of build writes (at least ${MIN_HEADROOM}) `
-        + `and leave the cache at least half of the ${this.size} size; raise size or change headroom`);
+      throw new Error(
+        `CacheVolume: invalid headroom ${JSON.stringify(props.headroom)}: it must hold a minute of build writes (at least ${MIN_HEADROOM}) ` +
+          `and leave the cache at least half of the ${this.size} size; raise size or change headroom`,
+      );
     }
     const persistent = props.persistent ?? false;
     this.perReplica = props.perReplica ?? false;

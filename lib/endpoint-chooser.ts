@@ -1,4 +1,4 @@
-import { connect } from 'net';
+import { connect } from 'node:net';
 
 /**
  * Rendezvous (highest-random-weight) hashing of a key (a repository) onto a daemon's per-replica endpoints,
@@ -17,10 +17,12 @@ const CKSUM_TABLE = Array.from({ length: 256 }, (_, i) => {
 /** POSIX cksum: CRC-32 (polynomial 0x04C11DB7, MSB first) over the bytes, then their length, inverted. */
 export function cksum(data: Buffer): number {
   let crc = 0;
-  const step = (byte: number) => { crc = ((crc << 8) ^ CKSUM_TABLE[((crc >>> 24) ^ byte) & 0xff]) >>> 0; };
+  const step = (byte: number) => {
+    crc = ((crc << 8) ^ CKSUM_TABLE[((crc >>> 24) ^ byte) & 0xff]) >>> 0;
+  };
   for (const byte of data) step(byte);
   for (let n = data.length; n > 0; n = Math.floor(n / 256)) step(n & 0xff);
-  return (~crc) >>> 0;
+  return ~crc >>> 0;
 }
 
 /** x ^= x >> 16, times 73244475, twice, then x ^= x >> 16: what the script does in 64-bit shell arithmetic. */
@@ -41,7 +43,9 @@ export class ChooserUsageError extends Error {}
 function checkInput(key: string, endpoints: readonly string[]): void {
   if (!key) throw new ChooserUsageError('the key is empty: give the repository, such as org/app');
   if (endpoints.length === 0) throw new ChooserUsageError('no endpoints: give host:port of each replica');
-  for (const e of endpoints) if (!HOST_PORT.test(e)) throw new ChooserUsageError(`invalid endpoint ${JSON.stringify(e)}: use host:port, such as 192.168.80.111:1234`);
+  for (const e of endpoints)
+    if (!HOST_PORT.test(e))
+      throw new ChooserUsageError(`invalid endpoint ${JSON.stringify(e)}: use host:port, such as 192.168.80.111:1234`);
   const duplicate = endpoints.find((e, i) => endpoints.indexOf(e) !== i);
   if (duplicate) throw new ChooserUsageError(`endpoint ${duplicate} is listed twice`);
 }
@@ -49,14 +53,20 @@ function checkInput(key: string, endpoints: readonly string[]): void {
 /** The endpoints in the order a key tries them: highest score first, ties by name. */
 export function rankEndpoints(key: string, endpoints: readonly string[]): string[] {
   checkInput(key, endpoints);
-  return endpoints.map((e) => ({ e, s: rendezvousScore(key, e) })).sort((a, b) => b.s - a.s || (a.e < b.e ? -1 : 1)).map((x) => x.e);
+  return endpoints
+    .map((e) => ({ e, s: rendezvousScore(key, e) }))
+    .sort((a, b) => b.s - a.s || (a.e < b.e ? -1 : 1))
+    .map((x) => x.e);
 }
 
 function accepts(endpoint: string, timeoutMs: number): Promise<boolean> {
   const i = endpoint.lastIndexOf(':');
   return new Promise((resolve) => {
     const socket = connect({ host: endpoint.slice(0, i), port: Number(endpoint.slice(i + 1)) });
-    const done = (ok: boolean) => { socket.destroy(); resolve(ok); };
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
     socket.setTimeout(timeoutMs, () => done(false));
     socket.once('connect', () => done(true));
     socket.once('error', () => done(false));
@@ -75,7 +85,9 @@ export async function chooseEndpoint(key: string, endpoints: readonly string[], 
  * `timeout`; with neither, it prints the first-ranked endpoint unprobed and says so on stderr.
  */
 export function endpointScript(endpoints: readonly string[]): string {
-  endpoints.forEach((e) => { if (!HOST_PORT.test(e)) throw new ChooserUsageError(`invalid endpoint ${JSON.stringify(e)}: use host:port`); });
+  endpoints.forEach((e) => {
+    if (!HOST_PORT.test(e)) throw new ChooserUsageError(`invalid endpoint ${JSON.stringify(e)}: use host:port`);
+  });
   return `#!/bin/sh
 # buildkit-endpoint KEY [ENDPOINT...]: the replica whose cache holds KEY (a repository), by rendezvous
 # hashing, failing over to the next when it does not accept TCP. Written by buildkit-service (certs export);

@@ -59,7 +59,7 @@ export class FluxKustomizations extends Construct {
     const sourceRef = props.sourceRef ?? { kind: 'GitRepository', name: 'flux-system' };
     checkDnsLabel('FluxKustomizations', 'sourceRef.name', sourceRef.name);
     const interval = props.interval ?? '10m';
-    if (props.workloads.length === 0) throw new Error('FluxKustomizations: invalid workloads []: give at least the service\'s workload');
+    if (props.workloads.length === 0) throw new Error("FluxKustomizations: invalid workloads []: give at least the service's workload");
     this.serviceName = checkDnsLabel('FluxKustomizations', 'workloads[0].name', props.workloads[0].name);
     this.secretsName = `${this.serviceName}-secrets`;
     const metadata = (name: string) => ({ name, namespace: 'flux-system' });

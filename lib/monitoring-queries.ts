@@ -21,10 +21,19 @@ export function monitoringQueries(scope: Scope, window = '15m') {
     daemonsUp: `sum(up{${daemons}})`,
     daemonUp: `up{${daemons}}`,
     buildsPerMinute: `sum by (status) (rate(buildkit_builds_total{${daemons}}[5m])) * 60`,
-    failureRatio: ratio(`rate(buildkit_builds_total{${daemons}, status="failure"}[${window}])`, `rate(buildkit_builds_total{${daemons}}[${window}])`),
+    failureRatio: ratio(
+      `rate(buildkit_builds_total{${daemons}, status="failure"}[${window}])`,
+      `rate(buildkit_builds_total{${daemons}}[${window}])`,
+    ),
     buildsInWindow: `sum(increase(buildkit_builds_total{${daemons}}[${window}]))`,
-    meanBuildSeconds: ratio(`rate(buildkit_build_duration_seconds_sum{${daemons}}[${window}])`, `rate(buildkit_build_duration_seconds_count{${daemons}}[${window}])`),
-    cacheHitRatio: ratio(`rate(buildkit_builds_steps_total{${daemons}, kind="cached"}[1h])`, `rate(buildkit_builds_steps_total{${daemons}, kind="total"}[1h])`),
+    meanBuildSeconds: ratio(
+      `rate(buildkit_build_duration_seconds_sum{${daemons}}[${window}])`,
+      `rate(buildkit_build_duration_seconds_count{${daemons}}[${window}])`,
+    ),
+    cacheHitRatio: ratio(
+      `rate(buildkit_builds_steps_total{${daemons}, kind="cached"}[1h])`,
+      `rate(buildkit_builds_steps_total{${daemons}, kind="total"}[1h])`,
+    ),
     stepsInHour: `sum(increase(buildkit_builds_steps_total{${daemons}, kind="total"}[1h]))`,
     grpcCallsPerSecond: `sum by (rpc_method) (rate(rpc_server_call_duration_seconds_count{${daemons}}[5m]))`,
     grpcMeanSeconds: `sum by (rpc_method) (rate(rpc_server_call_duration_seconds_sum{${daemons}}[5m])) / clamp_min(sum by (rpc_method) (rate(rpc_server_call_duration_seconds_count{${daemons}}[5m])), 1e-9)`,

@@ -1,9 +1,17 @@
+import { createHash } from 'node:crypto';
 import { Construct } from 'constructs';
-import { IntOrString, KubeConfigMap, KubeDeployment, KubeNetworkPolicy, KubePersistentVolumeClaim, KubeService, Quantity } from '../imports/k8s';
-import { createHash } from 'crypto';
 import { dump } from 'js-yaml';
+import {
+  IntOrString,
+  KubeConfigMap,
+  KubeDeployment,
+  KubeNetworkPolicy,
+  KubePersistentVolumeClaim,
+  KubeService,
+  Quantity,
+} from '../imports/k8s';
 import { MANAGED_BY } from './labels';
-import { checkDnsLabel, checkKnownKeys, checkPinnedImage, checkQuantity, PropsShape } from './validation';
+import { checkDnsLabel, checkKnownKeys, checkPinnedImage, checkQuantity, type PropsShape } from './validation';
 
 export interface RegistryCacheProps {
   /**
@@ -49,7 +57,14 @@ export interface RegistryCacheProps {
 const PORT = 5000;
 const UID = 1000;
 const SHAPE: PropsShape<RegistryCacheProps> = {
-  name: true, size: true, persistent: true, storageClassName: true, upstream: true, credentialsSecret: true, image: true, clientLabels: true,
+  name: true,
+  size: true,
+  persistent: true,
+  storageClassName: true,
+  upstream: true,
+  credentialsSecret: true,
+  image: true,
+  clientLabels: true,
 };
 
 /** The Distribution registry's config for a pull-through cache; storage path and address as in the pod. */
@@ -85,24 +100,49 @@ export class RegistryCache extends Construct {
     checkQuantity(owner, 'size', props.size, '50Gi', 2 ** 30);
     const upstream = props.upstream ?? 'https://registry-1.docker.io';
     if (!/^https?:\/\/[a-z0-9.-]+(:\d+)?\/?$/.test(upstream)) {
-      throw new Error(`${owner}: invalid upstream ${JSON.stringify(upstream)}: use the registry's URL, such as https://registry-1.docker.io`);
+      throw new Error(
+        `${owner}: invalid upstream ${JSON.stringify(upstream)}: use the registry's URL, such as https://registry-1.docker.io`,
+      );
     }
     const image = checkPinnedImage(owner, 'image', props.image ?? 'registry:2.8.3');
-    const labels = { 'app.kubernetes.io/name': 'registry', 'app.kubernetes.io/instance': this.name, 'app.kubernetes.io/component': 'pull-through-cache' };
+    const labels = {
+      'app.kubernetes.io/name': 'registry',
+      'app.kubernetes.io/instance': this.name,
+      'app.kubernetes.io/component': 'pull-through-cache',
+    };
     const config = registryCacheConfig(upstream);
-    const configMap = new KubeConfigMap(this, 'Config', { metadata: { name: `${this.name}-config`, labels: { ...labels, ...MANAGED_BY } }, data: { 'config.yml': config } });
+    const configMap = new KubeConfigMap(this, 'Config', {
+      metadata: { name: `${this.name}-config`, labels: { ...labels, ...MANAGED_BY } },
+      data: { 'config.yml': config },
+    });
 
     const storage = props.persistent
-      ? { name: 'storage', persistentVolumeClaim: { claimName: new KubePersistentVolumeClaim(this, 'Claim', {
-        metadata: { name: `${this.name}-storage`, labels: { ...MANAGED_BY } },
-        spec: { accessModes: ['ReadWriteOnce'], storageClassName: props.storageClassName ?? 'longhorn', resources: { requests: { storage: Quantity.fromString(props.size) } } },
-      }).name } }
+      ? {
+          name: 'storage',
+          persistentVolumeClaim: {
+            claimName: new KubePersistentVolumeClaim(this, 'Claim', {
+              metadata: { name: `${this.name}-storage`, labels: { ...MANAGED_BY } },
+              spec: {
+                accessModes: ['ReadWriteOnce'],
+                storageClassName: props.storageClassName ?? 'longhorn',
+                resources: { requests: { storage: Quantity.fromString(props.size) } },
+              },
+            }).name,
+          },
+        }
       : { name: 'storage', emptyDir: { sizeLimit: Quantity.fromString(props.size) } };
-    const credentials = props.credentialsSecret === undefined ? [] : ['username', 'password'].map((key) => ({
-      name: `REGISTRY_PROXY_${key.toUpperCase()}`,
-      valueFrom: { secretKeyRef: { name: checkDnsLabel(owner, 'credentialsSecret', props.credentialsSecret!), key } },
-    }));
-    const probe = (periodSeconds: number) => ({ httpGet: { path: '/v2/', port: IntOrString.fromString('registry') }, periodSeconds, timeoutSeconds: 5 });
+    const credentials =
+      props.credentialsSecret === undefined
+        ? []
+        : ['username', 'password'].map((key) => ({
+            name: `REGISTRY_PROXY_${key.toUpperCase()}`,
+            valueFrom: { secretKeyRef: { name: checkDnsLabel(owner, 'credentialsSecret', props.credentialsSecret!), key } },
+          }));
+    const probe = (periodSeconds: number) => ({
+      httpGet: { path: '/v2/', port: IntOrString.fromString('registry') },
+      periodSeconds,
+      timeoutSeconds: 5,
+    });
 
     new KubeDeployment(this, 'Resource', {
       metadata: { name: this.name, labels: { ...labels, ...MANAGED_BY } },
@@ -116,19 +156,34 @@ export class RegistryCache extends Construct {
           spec: {
             automountServiceAccountToken: false,
             enableServiceLinks: false,
-            securityContext: { runAsUser: UID, runAsGroup: UID, runAsNonRoot: true, fsGroup: UID, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' } },
-            containers: [{
-              name: 'registry',
-              image,
-              imagePullPolicy: 'IfNotPresent',
-              ports: [{ name: 'registry', containerPort: PORT, protocol: 'TCP' }],
-              env: credentials.length ? credentials : undefined,
-              readinessProbe: probe(10),
-              livenessProbe: { ...probe(30), failureThreshold: 5 },
-              resources: { requests: { cpu: Quantity.fromString('100m'), memory: Quantity.fromString('128Mi') }, limits: { memory: Quantity.fromString('512Mi') } },
-              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
-              volumeMounts: [{ name: 'config', mountPath: '/etc/docker/registry', readOnly: true }, { name: 'storage', mountPath: '/var/lib/registry' }],
-            }],
+            securityContext: {
+              runAsUser: UID,
+              runAsGroup: UID,
+              runAsNonRoot: true,
+              fsGroup: UID,
+              fsGroupChangePolicy: 'OnRootMismatch',
+              seccompProfile: { type: 'RuntimeDefault' },
+            },
+            containers: [
+              {
+                name: 'registry',
+                image,
+                imagePullPolicy: 'IfNotPresent',
+                ports: [{ name: 'registry', containerPort: PORT, protocol: 'TCP' }],
+                env: credentials.length ? credentials : undefined,
+                readinessProbe: probe(10),
+                livenessProbe: { ...probe(30), failureThreshold: 5 },
+                resources: {
+                  requests: { cpu: Quantity.fromString('100m'), memory: Quantity.fromString('128Mi') },
+                  limits: { memory: Quantity.fromString('512Mi') },
+                },
+                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+                volumeMounts: [
+                  { name: 'config', mountPath: '/etc/docker/registry', readOnly: true },
+                  { name: 'storage', mountPath: '/var/lib/registry' },
+                ],
+              },
+            ],
             volumes: [{ name: 'config', configMap: { name: configMap.name } }, storage],
           },
         },
@@ -136,7 +191,11 @@ export class RegistryCache extends Construct {
     });
     const service = new KubeService(this, 'Service', {
       metadata: { name: this.name, labels: { ...labels, ...MANAGED_BY } },
-      spec: { type: 'ClusterIP', selector: labels, ports: [{ name: 'registry', port: PORT, targetPort: IntOrString.fromString('registry'), protocol: 'TCP' }] },
+      spec: {
+        type: 'ClusterIP',
+        selector: labels,
+        ports: [{ name: 'registry', port: PORT, targetPort: IntOrString.fromString('registry'), protocol: 'TCP' }],
+      },
     });
     new KubeNetworkPolicy(this, 'NetworkPolicy', {
       metadata: { name: this.name, labels: { ...labels, ...MANAGED_BY } },
@@ -144,7 +203,14 @@ export class RegistryCache extends Construct {
         podSelector: { matchLabels: labels },
         policyTypes: ['Ingress'],
         // An empty `from` would admit every source: without clients, no rule at all, which admits no one.
-        ingress: props.clientLabels ? [{ from: [{ podSelector: { matchLabels: { ...props.clientLabels } } }], ports: [{ port: IntOrString.fromNumber(PORT), protocol: 'TCP' }] }] : [],
+        ingress: props.clientLabels
+          ? [
+              {
+                from: [{ podSelector: { matchLabels: { ...props.clientLabels } } }],
+                ports: [{ port: IntOrString.fromNumber(PORT), protocol: 'TCP' }],
+              },
+            ]
+          : [],
       },
     });
     this.endpoint = `${service.name}:${PORT}`;

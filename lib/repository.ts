@@ -1,17 +1,17 @@
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join, relative, resolve } from 'path';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
 import { App, Chart } from 'cdk8s';
 import { ArgoCdApplication } from './argocd-application';
-import { BuildkitChart, BuildkitChartProps } from './buildkit-chart';
+import { BuildkitChart, type BuildkitChartProps } from './buildkit-chart';
 import { BuildkitDaemon } from './buildkit-daemon';
-import { constructsOf } from './construct-tree';
 import { secretsProblems } from './certs/coherence';
 import { daemonCertsRevision } from './certs/layout';
 import { certsPlan } from './certs/plan';
-import { FluxKustomizationsProps, FluxKustomizations } from './flux-kustomizations';
+import { constructsOf } from './construct-tree';
+import { FluxKustomizations, type FluxKustomizationsProps } from './flux-kustomizations';
 import { serviceDiagram, withDiagram } from './service-diagram';
-import { SynthOutput, synthesizeAll } from './synth';
+import { type SynthOutput, synthesizeAll } from './synth';
 import { checkKnownKeys } from './validation';
 
 /** How GitOps controllers reach this repository. */
@@ -58,7 +58,7 @@ export const OUTPUT_DIRS = { manifests: 'dist', gitops: join('gitops', 'dist') }
 export function buildGitops(app: App, service: BuildkitChart, settings: GitopsSettings = {}): void {
   checkKnownKeys('gitops', settings, { fluxSourceRef: true, repoURL: true, targetRevision: true });
   const workloads = constructsOf(service, BuildkitDaemon).map((d) => ({
-    kind: d.workloadKind === 'statefulset' ? 'StatefulSet' as const : 'Deployment' as const,
+    kind: d.workloadKind === 'statefulset' ? ('StatefulSet' as const) : ('Deployment' as const),
     name: d.name,
     namespace: service.namespace!,
   }));
@@ -89,7 +89,9 @@ export function synthRepository(settings: RepositorySettings, manifestsDir?: str
     outdir: manifestsDir ?? join(root, OUTPUT_DIRS.manifests),
     build: (app) => new BuildkitChart(app, 'buildkit', { ...settings.config, certRevision }),
   };
-  const outputs = manifestsDir ? [manifests] : [manifests, { outdir: join(root, OUTPUT_DIRS.gitops), build: (app: App) => buildGitops(app, model, settings.gitops) }];
+  const outputs = manifestsDir
+    ? [manifests]
+    : [manifests, { outdir: join(root, OUTPUT_DIRS.gitops), build: (app: App) => buildGitops(app, model, settings.gitops) }];
   // The README's picture of the service, staged beside it and renamed in right after the folders swap.
   const readme = join(root, 'README.md');
   const before = !manifestsDir && existsSync(readme) ? readFileSync(readme, 'utf8') : undefined;
@@ -159,7 +161,13 @@ export function outputProblems(settings: RepositorySettings): string[] {
       const want = readTree(join(fresh, dir));
       const have = readTree(join(root, dir));
       for (const file of new Set([...want.keys(), ...have.keys()])) {
-        const state = !have.has(file) ? 'is missing' : !want.has(file) ? 'is left from an earlier synth' : want.get(file)!.equals(have.get(file)!) ? '' : 'is stale';
+        const state = !have.has(file)
+          ? 'is missing'
+          : !want.has(file)
+            ? 'is left from an earlier synth'
+            : want.get(file)!.equals(have.get(file)!)
+              ? ''
+              : 'is stale';
         if (state) problems.push(`${join(dir, file)} ${state}: run \`npm run synth\` and commit ${dir}/`);
       }
     }

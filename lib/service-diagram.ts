@@ -1,4 +1,4 @@
-import { IConstruct } from 'constructs';
+import type { IConstruct } from 'constructs';
 import { BuildkitDaemon } from './buildkit-daemon';
 import { BuildkitMetrics } from './buildkit-metrics';
 import { BuildkitNetworkPolicy } from './buildkit-network-policy';
@@ -14,22 +14,30 @@ const id = (kind: string, name: string) => `${kind}_${name.replace(/[^A-Za-z0-9]
  * pull-through cache. It follows the configuration, since it is drawn from what was built.
  */
 export function serviceDiagram(root: IConstruct): string {
-  const of = <T>(type: abstract new (...args: any[]) => T) => constructsOf(root, type);
+  const of = <T>(type: abstract new (...args: never[]) => T) => constructsOf(root, type);
   const lines = ['flowchart LR', '  clients(["CI clients<br/>buildx remote driver, buildctl"])'];
   for (const daemon of of(BuildkitDaemon)) {
     const d = id('workload', daemon.name);
     const kind = daemon.workloadKind === 'statefulset' ? 'StatefulSet' : 'Deployment';
     const arch = daemon.architecture ? `, ${daemon.architecture}` : '';
-    lines.push(`  ${d}["${kind} ${daemon.name}<br/>${daemon.replicas} replica${daemon.replicas === 1 ? '' : 's'}${arch}, mutual TLS on ${daemon.port}"]`);
+    lines.push(
+      `  ${d}["${kind} ${daemon.name}<br/>${daemon.replicas} replica${daemon.replicas === 1 ? '' : 's'}${arch}, mutual TLS on ${daemon.port}"]`,
+    );
     const cache = daemon.cache;
-    const storage = cache.perReplica ? `a claim per replica, ${cache.size}` : cache.claim ? `claim ${cache.claim.name}, ${cache.size}` : `emptyDir ${cache.size}`;
+    const storage = cache.perReplica
+      ? `a claim per replica, ${cache.size}`
+      : cache.claim
+        ? `claim ${cache.claim.name}, ${cache.size}`
+        : `emptyDir ${cache.size}`;
     lines.push(`  ${id('cache', daemon.name)}[("cache: ${storage}")]`, `  ${d} --- ${id('cache', daemon.name)}`);
     lines.push(`  ${id('secret', daemon.tls.secretName)}{{"Secret ${daemon.tls.secretName}"}} -. certificates .-> ${d}`);
     lines.push(`  ${id('config', daemon.config.name)}[/"ConfigMap ${daemon.config.name}"/] -. buildkitd.toml .-> ${d}`);
   }
   for (const service of of(BuildkitService)) {
     const s = id('service', service.name);
-    lines.push(`  ${s}["Service ${service.name}<br/>LoadBalancer ${service.loadBalancerIP}:${service.port}${service.podName ? `<br/>pod ${service.podName}` : ''}"]`);
+    lines.push(
+      `  ${s}["Service ${service.name}<br/>LoadBalancer ${service.loadBalancerIP}:${service.port}${service.podName ? `<br/>pod ${service.podName}` : ''}"]`,
+    );
     lines.push(`  clients --> ${s}`, `  ${s} --> ${id('workload', service.daemon.name)}`);
   }
   for (const metrics of of(BuildkitMetrics)) {
@@ -38,7 +46,9 @@ export function serviceDiagram(root: IConstruct): string {
     lines.push(`  ${m} --> ${id('workload', metrics.daemon.name)}`);
   }
   for (const policy of of(BuildkitNetworkPolicy)) {
-    lines.push(`  ${id('policy', policy.resource.name)}>"NetworkPolicy ${policy.resource.name}"] -. admits .-> ${id('workload', policy.daemon.name)}`);
+    lines.push(
+      `  ${id('policy', policy.resource.name)}>"NetworkPolicy ${policy.resource.name}"] -. admits .-> ${id('workload', policy.daemon.name)}`,
+    );
   }
   for (const cache of of(RegistryCache)) {
     const r = id('registry', cache.name);

@@ -1,5 +1,5 @@
-import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'fs';
-import { basename, dirname, join, resolve } from 'path';
+import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { App } from 'cdk8s';
 
 /** One folder of manifests and the constructs that fill it. */

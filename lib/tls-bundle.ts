@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { Volume, VolumeMount } from '../imports/k8s';
+import type { Volume, VolumeMount } from '../imports/k8s';
 import { SEED } from './settings';
 import { checkDnsSubdomain, checkKnownKeys } from './validation';
 
@@ -40,9 +40,15 @@ export class TlsBundle extends Construct {
     this.revision = `${this.secretName}:${props.revision ?? ''}`;
   }
 
-  public get caFile(): string { return `${this.mountPath}/ca.pem`; }
-  public get certFile(): string { return `${this.mountPath}/cert.pem`; }
-  public get keyFile(): string { return `${this.mountPath}/key.pem`; }
+  public get caFile(): string {
+    return `${this.mountPath}/ca.pem`;
+  }
+  public get certFile(): string {
+    return `${this.mountPath}/cert.pem`;
+  }
+  public get keyFile(): string {
+    return `${this.mountPath}/key.pem`;
+  }
 
   /** The pod volume. Mode 0440: the files belong to root and the pod's fsGroup, which the daemon runs in. */
   public get volume(): Volume {

@@ -1,4 +1,4 @@
-import { isIPv4 } from 'net';
+import { isIPv4 } from 'node:net';
 import { parseQuantity } from './quantity';
 
 // One-line synth errors: what is wrong, the value received, and what to write instead.
@@ -8,8 +8,11 @@ function fail(owner: string, prop: string, value: unknown, fix: string): never {
 
 /** Addresses no LoadBalancer can answer on: unspecified, loopback, link-local, multicast and reserved, broadcast. */
 const UNROUTABLE: Array<[string, number, string]> = [
-  ['0.0.0.0', 8, 'unspecified'], ['127.0.0.0', 8, 'loopback'], ['169.254.0.0', 16, 'link-local'],
-  ['224.0.0.0', 4, 'multicast'], ['240.0.0.0', 4, 'reserved or broadcast'],
+  ['0.0.0.0', 8, 'unspecified'],
+  ['127.0.0.0', 8, 'loopback'],
+  ['169.254.0.0', 16, 'link-local'],
+  ['224.0.0.0', 4, 'multicast'],
+  ['240.0.0.0', 4, 'reserved or broadcast'],
 ];
 const ipv4Number = (ip: string) => ip.split('.').reduce((n, part) => n * 256 + Number(part), 0);
 
@@ -65,22 +68,32 @@ const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
 // A first component is a registry only with a dot, a port, or as localhost; otherwise it is a lowercase path.
 const DOMAIN = `(?:localhost(?::[0-9]+)?|${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})+(?::[0-9]+)?|${DOMAIN_COMPONENT}:[0-9]+)`;
 const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*';
-const REFERENCE = new RegExp(`^((?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*)(?::([\\w][\\w.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$`);
+const REFERENCE = new RegExp(
+  `^((?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*)(?::([\\w][\\w.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$`,
+);
 
 /** An image reference in the registry grammar, pinned to a release: a tag other than `latest`, or a digest. */
 export function checkPinnedImage(owner: string, prop: string, value: string): string {
   const match = REFERENCE.exec(value);
-  if (!match || match[1].length > 255) fail(owner, prop, value, 'use an image reference such as moby/buildkit:v0.32.2-rootless or registry.local:5000/moby/buildkit@sha256:<64 hex>');
+  if (!match || match[1].length > 255)
+    fail(
+      owner,
+      prop,
+      value,
+      'use an image reference such as moby/buildkit:v0.32.2-rootless or registry.local:5000/moby/buildkit@sha256:<64 hex>',
+    );
   const [, , tag, digest] = match;
   if (!digest && !tag) fail(owner, prop, value, 'pin a release tag or digest, such as moby/buildkit:v0.32.2-rootless');
-  if (tag === 'latest' && !digest) fail(owner, prop, value, '"latest" moves under you; pin a release tag such as moby/buildkit:v0.32.2-rootless');
+  if (tag === 'latest' && !digest)
+    fail(owner, prop, value, '"latest" moves under you; pin a release tag such as moby/buildkit:v0.32.2-rootless');
   return value;
 }
 
 /** A positive, finite quantity of at least `min`; returns its value in base units (bytes, cores). */
 export function checkQuantity(owner: string, prop: string, value: string, example: string, min = 0): number {
   const parsed = parseQuantity(value);
-  if (parsed === undefined || !Number.isFinite(parsed) || parsed <= 0) fail(owner, prop, value, `use a positive Kubernetes quantity such as ${example}`);
+  if (parsed === undefined || !Number.isFinite(parsed) || parsed <= 0)
+    fail(owner, prop, value, `use a positive Kubernetes quantity such as ${example}`);
   if (parsed < min) fail(owner, prop, value, `that is under ${min} base units; use a quantity such as ${example}`);
   return parsed;
 }
@@ -90,7 +103,12 @@ export const NODE_ARCHITECTURES = ['amd64', 'arm64', 'arm', 'ppc64le', 's390x', 
 
 export function checkArchitecture(owner: string, prop: string, value: string): string {
   if (!(NODE_ARCHITECTURES as readonly string[]).includes(value)) {
-    fail(owner, prop, value, `no node carries that kubernetes.io/arch label, so the pods would never schedule; use one of ${NODE_ARCHITECTURES.join(', ')}`);
+    fail(
+      owner,
+      prop,
+      value,
+      `no node carries that kubernetes.io/arch label, so the pods would never schedule; use one of ${NODE_ARCHITECTURES.join(', ')}`,
+    );
   }
   return value;
 }
@@ -112,13 +130,17 @@ export function checkKnownKeys<T>(owner: string, props: T, shape: PropsShape<T>,
   const known = shape as Record<string, unknown>;
   for (const [key, value] of Object.entries(props as object)) {
     const where = `${path}${key}`;
-    if (!Object.prototype.hasOwnProperty.call(known, key)) {
+    if (!Object.hasOwn(known, key)) {
       const closest = closestKey(key, Object.keys(known));
-      throw new Error(`${owner}: unknown setting "${where}": ${closest
-        ? `did you mean "${path}${closest}"?` : `the settings here are ${Object.keys(known).join(', ')}`}`);
+      throw new Error(
+        `${owner}: unknown setting "${where}": ${
+          closest ? `did you mean "${path}${closest}"?` : `the settings here are ${Object.keys(known).join(', ')}`
+        }`,
+      );
     }
     const inner = known[key];
-    if (Array.isArray(inner) && Array.isArray(value)) value.forEach((item, i) => checkKnownKeys(owner, item, inner[0], `${where}[${i}].`));
+    if (Array.isArray(inner) && Array.isArray(value))
+      for (const [i, item] of value.entries()) checkKnownKeys(owner, item, inner[0], `${where}[${i}].`);
     else if (inner !== true && !Array.isArray(value)) checkKnownKeys(owner, value, inner as PropsShape<unknown>, `${where}.`);
   }
 }

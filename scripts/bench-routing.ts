@@ -7,8 +7,13 @@ import { rankEndpoints } from '../lib/endpoint-chooser';
  */
 const BUILDS = Number(process.argv[2] ?? 3000);
 const PARAMS = {
-  repositories: 60, zipfExponent: 1.1, footprintGiB: [0.5, 8] as const, cacheGiB: 37.5 /* maxUsedSpace of a 50Gi cache */,
-  runners: 4, restartChance: 0.002, seed: 7,
+  repositories: 60,
+  zipfExponent: 1.1,
+  footprintGiB: [0.5, 8] as const,
+  cacheGiB: 37.5 /* maxUsedSpace of a 50Gi cache */,
+  runners: 4,
+  restartChance: 0.002,
+  seed: 7,
 };
 
 function prng(seed: number) {
@@ -37,15 +42,19 @@ class LruCache {
     }
     return warm;
   }
-  clear(): void { this.entries.clear(); this.used = 0; }
+  clear(): void {
+    this.entries.clear();
+    this.used = 0;
+  }
 }
 
 type Strategy = (repo: string, runner: number, replicas: string[], random: () => number) => string;
 const strategies: Record<string, Strategy> = {
-  'random': (_r, _u, replicas, random) => replicas[Math.floor(random() * replicas.length)],
+  random: (_r, _u, replicas, random) => replicas[Math.floor(random() * replicas.length)],
   'ClientIP affinity': (_r, runner, replicas) => replicas[runner % replicas.length],
   'rendezvous by repository': (repo, _u, replicas) => rankEndpoints(repo, replicas)[0],
-  'rendezvous, one replica down': (repo, _u, replicas) => rankEndpoints(repo, replicas).filter((e) => e !== replicas[0] || replicas.length === 1)[0],
+  'rendezvous, one replica down': (repo, _u, replicas) =>
+    rankEndpoints(repo, replicas).filter((e) => e !== replicas[0] || replicas.length === 1)[0],
 };
 
 function simulate(strategy: Strategy, count: number): number {
@@ -59,8 +68,13 @@ function simulate(strategy: Strategy, count: number): number {
   const caches = new Map(replicas.map((r) => [r, new LruCache(PARAMS.cacheGiB)]));
   let cold = 0;
   for (let b = 0; b < BUILDS; b++) {
-    let pick = random() * total;
-    const repo = weights.findIndex((w) => (pick -= w) <= 0);
+    // The first repository whose cumulative weight passes a uniform pick.
+    const pick = random() * total;
+    let cumulative = 0;
+    const repo = weights.findIndex((w) => {
+      cumulative += w;
+      return pick <= cumulative;
+    });
     const runner = Math.floor(random() * PARAMS.runners);
     if (!caches.get(strategy(`repo-${repo}`, runner, replicas, balance))!.build(`repo-${repo}`, sizes[repo])) cold++;
     if (random() < PARAMS.restartChance) caches.get(replicas[Math.floor(random() * count)])!.clear();

@@ -1,7 +1,7 @@
-import { spawnSync } from 'child_process';
-import { mkdtempSync, rmSync } from 'fs';
-import { tmpdir } from 'os';
-import { join, resolve } from 'path';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 
 /**
  * Speed, measured rather than asserted: runs each way of synthesizing the same chart RUNS times into a
@@ -27,7 +27,11 @@ const ways: Array<{ name: string; command: string[] }> = [
 
 function time(command: string[], env: NodeJS.ProcessEnv = { CDK8S_OUTDIR: join(work, 'out') }): number {
   const started = process.hrtime.bigint();
-  const result = spawnSync(command[0], command.slice(1), { cwd: root, stdio: 'pipe', env: { ...process.env, ...env, CDK8S_CHECK_UPGRADE: 'false' } });
+  const result = spawnSync(command[0], command.slice(1), {
+    cwd: root,
+    stdio: 'pipe',
+    env: { ...process.env, ...env, CDK8S_CHECK_UPGRADE: 'false' },
+  });
   if (result.status !== 0) {
     const lines = result.stderr.toString().trim().split('\n');
     const failures = lines.filter((l) => l.includes('●')).slice(0, 5);
@@ -36,7 +40,11 @@ function time(command: string[], env: NodeJS.ProcessEnv = { CDK8S_OUTDIR: join(w
   return Number(process.hrtime.bigint() - started) / 1e6;
 }
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 
 try {
   const results = ways.map((way) => {
@@ -48,14 +56,25 @@ try {
   console.log(`synth wall time over ${runs} runs (ms), after one warm-up run each`);
   console.log(['way'.padEnd(38), 'median', '   min', '   max', '  vs README'].join('  '));
   for (const r of results) {
-    console.log([r.name.padEnd(38), r.median.toFixed(0).padStart(6), r.min.toFixed(0).padStart(6), r.max.toFixed(0).padStart(6),
-      `${(r.median / baseline).toFixed(2)}x`.padStart(11)].join('  '));
+    console.log(
+      [
+        r.name.padEnd(38),
+        r.median.toFixed(0).padStart(6),
+        r.min.toFixed(0).padStart(6),
+        r.max.toFixed(0).padStart(6),
+        `${(r.median / baseline).toFixed(2)}x`.padStart(11),
+      ].join('  '),
+    );
   }
   if (suiteRuns > 0) {
-    const seconds = (xs: number[]) => `median ${(median(xs) / 1000).toFixed(1)} s, min ${(Math.min(...xs) / 1000).toFixed(1)} s, max ${(Math.max(...xs) / 1000).toFixed(1)} s`;
+    const seconds = (xs: number[]) =>
+      `median ${(median(xs) / 1000).toFixed(1)} s, min ${(Math.min(...xs) / 1000).toFixed(1)} s, max ${(Math.max(...xs) / 1000).toFixed(1)} s`;
     const tscCache = join(root, 'node_modules', '.cache', 'tsc-test.tsbuildinfo');
     // As CI runs it after npm ci: no Jest transform cache, no incremental tsc state.
-    const cold = Array.from({ length: suiteRuns }, () => { rmSync(tscCache, { force: true }); return time(['npm', 'test', '--', '--no-cache'], {}); });
+    const cold = Array.from({ length: suiteRuns }, () => {
+      rmSync(tscCache, { force: true });
+      return time(['npm', 'test', '--', '--no-cache'], {});
+    });
     // As a developer reruns it: both caches warm.
     time(['npm', 'test'], {});
     const warm = Array.from({ length: suiteRuns }, () => time(['npm', 'test'], {}));

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Regenerates imports/k8s.ts offline. `cdk8s import k8s@X` downloads its schema from a hard-coded URL;
 // this runs the same importer with that one download answered from schemas/kubernetes/.
-const fs = require('fs');
-const path = require('path');
+const fs = require('node:fs');
+const path = require('node:path');
 
 const version = process.argv[2] ?? '1.30.0';
 const root = path.resolve(__dirname, '..');
@@ -21,4 +21,7 @@ cliUtil.download = async (url) => {
 
 new ImportKubernetesApi({ apiVersion: version })
   .import({ outdir: path.join(root, 'imports'), targetLanguage: Language.TYPESCRIPT })
-  .catch((err) => { console.error(`import-k8s: ${err.message}`); process.exit(1); });
+  .catch((err) => {
+    console.error(`import-k8s: ${err.message}`);
+    process.exit(1);
+  });

@@ -1,4 +1,4 @@
-import { join } from 'path';
+import { join } from 'node:path';
 import { config, gitops } from '../config';
 import { outputProblems } from '../lib/repository';
 

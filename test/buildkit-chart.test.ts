@@ -16,8 +16,12 @@ describe('the default chart (the seed, no settings)', () => {
   const service = find(manifests, 'Service', 'buildkitd');
 
   test('holds exactly the namespace, config, workload and LoadBalancer', () => {
-    expect(manifests.map((m) => `${m.kind}/${m.metadata.name}`).sort())
-      .toEqual(['ConfigMap/buildkitd-config', 'Deployment/buildkitd', 'Namespace/buildkit', 'Service/buildkitd']);
+    expect(manifests.map((m) => `${m.kind}/${m.metadata.name}`).sort()).toEqual([
+      'ConfigMap/buildkitd-config',
+      'Deployment/buildkitd',
+      'Namespace/buildkit',
+      'Service/buildkitd',
+    ]);
   });
 
   test('every namespaced object is in namespace buildkit; the Namespace itself carries none', () => {
@@ -46,11 +50,16 @@ describe('the default chart (the seed, no settings)', () => {
 
   test('serves mutual TLS on tcp 1234 and keeps the unix socket for probes', () => {
     expect(container.args).toEqual([
-      '--addr', SOCKET,
-      '--addr', 'tcp://0.0.0.0:1234',
-      '--tlscacert', '/certs/ca.pem',
-      '--tlscert', '/certs/cert.pem',
-      '--tlskey', '/certs/key.pem',
+      '--addr',
+      SOCKET,
+      '--addr',
+      'tcp://0.0.0.0:1234',
+      '--tlscacert',
+      '/certs/ca.pem',
+      '--tlscert',
+      '/certs/cert.pem',
+      '--tlskey',
+      '/certs/key.pem',
       '--oci-worker-no-process-sandbox',
     ]);
     expect(container.ports).toEqual([{ name: 'buildkitd', containerPort: 1234, protocol: 'TCP' }]);
@@ -66,7 +75,13 @@ describe('the default chart (the seed, no settings)', () => {
   });
 
   test('runs as uid/gid 1000 with the privileges rootless BuildKit needs and no more', () => {
-    expect(pod.spec.securityContext).toEqual({ runAsUser: 1000, runAsGroup: 1000, runAsNonRoot: true, fsGroup: 1000, fsGroupChangePolicy: 'OnRootMismatch' });
+    expect(pod.spec.securityContext).toEqual({
+      runAsUser: 1000,
+      runAsGroup: 1000,
+      runAsNonRoot: true,
+      fsGroup: 1000,
+      fsGroupChangePolicy: 'OnRootMismatch',
+    });
     expect(container.securityContext).toEqual({
       runAsUser: 1000,
       runAsGroup: 1000,
@@ -83,7 +98,10 @@ describe('the default chart (the seed, no settings)', () => {
   test('sizes resources for BuildKit, not cdk8s-plus defaults', () => {
     // Memory: 2Gi for each of the 2 parallel steps and 2Gi for the daemon, requested as much as limited, so that
     // neither overcommit nor node-pressure eviction ends running builds; the emptyDir cache's disk, reserved.
-    expect(container.resources).toEqual({ requests: { 'cpu': '500m', 'memory': '6Gi', 'ephemeral-storage': '50Gi' }, limits: { memory: '6Gi' } });
+    expect(container.resources).toEqual({
+      requests: { cpu: '500m', memory: '6Gi', 'ephemeral-storage': '50Gi' },
+      limits: { memory: '6Gi' },
+    });
   });
 
   test('mounts the cache at the state directory, the config read-only and the certificates read-only at /certs', () => {
@@ -102,7 +120,12 @@ describe('the default chart (the seed, no settings)', () => {
   test('buildkitd.toml caps the cache in absolute sizes under the 50Gi emptyDir', () => {
     const toml = parse(find(manifests, 'ConfigMap', 'buildkitd-config').data['buildkitd.toml']) as any;
     expect(toml.worker.oci).toEqual({
-      'enabled': true, 'gc': true, 'reservedSpace': '5120MiB', 'maxUsedSpace': '38400MiB', 'minFreeSpace': '12800MiB', 'max-parallelism': 2,
+      enabled: true,
+      gc: true,
+      reservedSpace: '5120MiB',
+      maxUsedSpace: '38400MiB',
+      minFreeSpace: '12800MiB',
+      'max-parallelism': 2,
     });
     expect(toml.history).toEqual({ maxAge: '168h', maxEntries: 300 });
   });
@@ -150,7 +173,11 @@ describe('the Longhorn-persisted cache', () => {
   test('claims a ReadWriteOnce Longhorn volume of the given size', () => {
     const claim = find(manifests, 'PersistentVolumeClaim', 'buildkitd-cache');
     expect(claim.metadata.namespace).toBe('buildkit');
-    expect(claim.spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'longhorn', resources: { requests: { storage: '100Gi' } } });
+    expect(claim.spec).toEqual({
+      accessModes: ['ReadWriteOnce'],
+      storageClassName: 'longhorn',
+      resources: { requests: { storage: '100Gi' } },
+    });
   });
 
   test('mounts the claim at the state directory', () => {
@@ -195,17 +222,24 @@ describe('settings', () => {
   test('resources override field by field', () => {
     const container = daemonContainer(synthChart({ resources: { requests: { cpu: '2' }, limits: { cpu: '4' } } }));
     // A CPU request of 2 means 2 parallel steps: 2 × 2Gi + 2Gi of memory, requested as much as limited.
-    expect(container.resources).toEqual({ requests: { 'cpu': '2', 'memory': '6Gi', 'ephemeral-storage': '50Gi' }, limits: { cpu: '4', memory: '6Gi' } });
+    expect(container.resources).toEqual({
+      requests: { cpu: '2', memory: '6Gi', 'ephemeral-storage': '50Gi' },
+      limits: { cpu: '4', memory: '6Gi' },
+    });
     const four = daemonContainer(synthChart({ resources: { requests: { cpu: '3500m' } } }));
     expect(four.resources.limits.memory).toBe('10Gi');
     expect(four.resources.requests.memory).toBe('10Gi');
-    const own = daemonContainer(synthChart({ resources: { requests: { memory: '2Gi' }, limits: { memory: '12Gi' } }, cache: { persistent: true } }));
+    const own = daemonContainer(
+      synthChart({ resources: { requests: { memory: '2Gi' }, limits: { memory: '12Gi' } }, cache: { persistent: true } }),
+    );
     expect(own.resources).toEqual({ requests: { cpu: '500m', memory: '2Gi' }, limits: { memory: '12Gi' } });
   });
 
   test('a resource field given as undefined takes its default, as an absent one does', () => {
-    const unset = daemonContainer(synthChart({ resources: { requests: { cpu: undefined, memory: undefined }, limits: { cpu: undefined, memory: undefined } } }));
-    expect(unset.resources).toEqual({ requests: { 'cpu': '500m', 'memory': '6Gi', 'ephemeral-storage': '50Gi' }, limits: { memory: '6Gi' } });
+    const unset = daemonContainer(
+      synthChart({ resources: { requests: { cpu: undefined, memory: undefined }, limits: { cpu: undefined, memory: undefined } } }),
+    );
+    expect(unset.resources).toEqual({ requests: { cpu: '500m', memory: '6Gi', 'ephemeral-storage': '50Gi' }, limits: { memory: '6Gi' } });
   });
 
   test('an SELinux type reaches the container, and only when set', () => {
@@ -222,8 +256,12 @@ describe('settings', () => {
   });
 
   test('older MetalLB gets its legacy annotations, with the address pool', () => {
-    const annotations = find(synthChart({ legacyMetallbAnnotations: true, addressPool: 'internal' }), 'Service', 'buildkitd').metadata.annotations;
-    expect(annotations).toEqual({ 'metallb.universe.tf/loadBalancerIPs': '192.168.80.110', 'metallb.universe.tf/address-pool': 'internal' });
+    const annotations = find(synthChart({ legacyMetallbAnnotations: true, addressPool: 'internal' }), 'Service', 'buildkitd').metadata
+      .annotations;
+    expect(annotations).toEqual({
+      'metallb.universe.tf/loadBalancerIPs': '192.168.80.110',
+      'metallb.universe.tf/address-pool': 'internal',
+    });
     const current = find(synthChart({ addressPool: 'internal' }), 'Service', 'buildkitd').metadata.annotations;
     expect(current['metallb.io/address-pool']).toBe('internal');
   });

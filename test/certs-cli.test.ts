@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
-import { BuildkitChart, BuildkitChartProps } from '../lib';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BuildkitChart, type BuildkitChartProps } from '../lib';
 import { runCerts } from '../lib/cli/certs';
 
 const chart = (settings: BuildkitChartProps) => (app: any) => new BuildkitChart(app, 'buildkit', settings);
@@ -14,7 +14,11 @@ describe('npm run certs', () => {
   afterAll(() => rmSync(work, { recursive: true, force: true }));
   let out: string[];
   let errors: string[];
-  const io = () => { out = []; errors = []; return { log: (...l: string[]) => out.push(...l), error: (l: string) => errors.push(l) }; };
+  const io = () => {
+    out = [];
+    errors = [];
+    return { log: (...l: string[]) => out.push(...l), error: (l: string) => errors.push(l) };
+  };
   const run = (...args: string[]) => runCerts([...args, '--secrets', secrets], seed, io());
 
   beforeAll(() => runCerts(['init', '--secrets', secrets], seed, io()));
@@ -30,14 +34,17 @@ describe('npm run certs', () => {
     const root = join(work, 'renamed');
     const quiet = { log: () => {}, error: () => {} };
     expect(await runCerts(['init', '--secrets', root], chart({ certSecretName: 'team-builder-certs' }), quiet)).toBe(0);
-    expect(readFileSync(join(root, 'apps', 'team-builder-certs.yaml'), 'utf8')).toMatch(/^  name: team-builder-certs$/m);
+    expect(readFileSync(join(root, 'apps', 'team-builder-certs.yaml'), 'utf8')).toMatch(/^ {2}name: team-builder-certs$/m);
     expect(await runCerts(['check', '--secrets', root], chart({ certSecretName: 'team-builder-certs' }), io())).toBe(0);
     expect(out.some((l) => l.startsWith('OK   server (team-builder-certs)'))).toBe(true);
   });
 
   test('a command that changes a daemon Secret synthesizes again, from the secrets/ it was given, wherever the flag stands', async () => {
     const roots: string[] = [];
-    const resynth = (root: string) => { roots.push(root); return ['dist', 'gitops/dist', 'README.md']; };
+    const resynth = (root: string) => {
+      roots.push(root);
+      return ['dist', 'gitops/dist', 'README.md'];
+    };
     expect(await runCerts(['--secrets', secrets, 'rotate'], seed, io(), resynth)).toBe(0);
     expect(roots).toEqual([secrets]);
     expect(out).toContain('synthesized dist/, gitops/dist/, README.md: commit them with secrets/');
@@ -55,7 +62,9 @@ describe('npm run certs', () => {
   test('on the terminal, each printed command is a line of its own', async () => {
     const printed: string[] = [];
     await run('issue-client', 'terminal');
-    const spy = jest.spyOn(console, 'log').mockImplementation((...args) => { printed.push(args.join(' ')); });
+    const spy = jest.spyOn(console, 'log').mockImplementation((...args) => {
+      printed.push(args.join(' '));
+    });
     try {
       expect(await runCerts(['export', 'terminal', '--out', join(work, 'bundle2'), '--secrets', secrets], seed)).toBe(0);
     } finally {
@@ -85,8 +94,16 @@ describe('npm run certs', () => {
     [['issue-client', 'ns-test', '--namespace', 'CI Runners'], 2, 'certs: invalid --namespace "CI Runners"'],
     [['recipients', 'add', 'age1nope'], 2, 'certs: invalid age recipient "age1nope"'],
     // A recipient's shape (age1 and 58 bech32 characters), with text before or after it.
-    [['recipients', 'add', `x${WELL_FORMED_RECIPIENT}`], 2, `certs: invalid age recipient "x${WELL_FORMED_RECIPIENT}": use an age1... public key`],
-    [['recipients', 'add', `${WELL_FORMED_RECIPIENT}q`], 2, `certs: invalid age recipient "${WELL_FORMED_RECIPIENT}q": use an age1... public key`],
+    [
+      ['recipients', 'add', `x${WELL_FORMED_RECIPIENT}`],
+      2,
+      `certs: invalid age recipient "x${WELL_FORMED_RECIPIENT}": use an age1... public key`,
+    ],
+    [
+      ['recipients', 'add', `${WELL_FORMED_RECIPIENT}q`],
+      2,
+      `certs: invalid age recipient "${WELL_FORMED_RECIPIENT}q": use an age1... public key`,
+    ],
     [['recipients', 'list'], 2, 'certs: recipients takes add or remove'],
     [['init', '--client-namespace', 'ci'], 2, 'certs: --client-namespace is a setting now'],
   ])('certs %j exits %i with one line saying why', async (args, code, message) => {

@@ -1,32 +1,37 @@
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
-import { X509Certificate } from 'crypto';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { X509Certificate } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App } from 'cdk8s';
 import { loadAll } from 'js-yaml';
 import { decryptSops } from 'sops-age';
-import { BuildkitChart, BuildkitChartProps } from '../lib';
+import { BuildkitChart, type BuildkitChartProps } from '../lib';
 import { revoke, rotate } from '../lib/certs/ca-rotation';
 import { check } from '../lib/certs/check';
 import { init, issueClient } from '../lib/certs/commands';
 import { exportClient } from '../lib/certs/export';
-import { caGeneration, CertsContext } from '../lib/certs/issuing';
-import { createCa } from '../lib/pki/issue';
+import { type CertsContext, caGeneration } from '../lib/certs/issuing';
 import { daemonCertsRevision, paths } from '../lib/certs/layout';
+import { createCa } from '../lib/pki/issue';
 import { parseIdentities } from '../lib/sops/age-keys';
 import { decryptDocument } from '../lib/sops/sops-file';
-import { keyPool } from './support/keys';
 import { certsContext, ownRecipient } from './support/certs';
+import { keyPool } from './support/keys';
 import { bundlesConnect } from './support/tls';
 
 const newKeyPair = keyPool();
 let root: string;
 let lines: string[];
-const context = (settings: BuildkitChartProps = {}, now = new Date()): CertsContext => certsContext(root, settings, { now, log: (l) => lines.push(l), newKeyPair });
+const context = (settings: BuildkitChartProps = {}, now = new Date()): CertsContext =>
+  certsContext(root, settings, { now, log: (l) => lines.push(l), newKeyPair });
 const identities = () => parseIdentities(readFileSync(paths(root).ageKey, 'utf8'));
 const secretData = async (path: string) => ((await decryptDocument(readFileSync(path, 'utf8'), identities())) as any).stringData;
-const snapshot = () => Object.fromEntries(['.sops.yaml', 'apps/namespace.yaml', 'ca/buildkit-ca.yaml', 'apps/buildkit-daemon-certs.yaml', 'apps/buildkit-client-certs.yaml']
-  .map((f) => [f, existsSync(join(root, f)) ? readFileSync(join(root, f), 'utf8') : undefined]));
+const snapshot = () =>
+  Object.fromEntries(
+    ['.sops.yaml', 'apps/namespace.yaml', 'ca/buildkit-ca.yaml', 'apps/buildkit-daemon-certs.yaml', 'apps/buildkit-client-certs.yaml'].map(
+      (f) => [f, existsSync(join(root, f)) ? readFileSync(join(root, f), 'utf8') : undefined],
+    ),
+  );
 
 /** Does a client bundle get through the daemon's mutual TLS, as buildctl would? */
 const connects = async (client: Record<string, string>, servername?: string) =>
@@ -56,9 +61,13 @@ describe('certs init', () => {
   test('creates the age identity (0600), .sops.yaml and the three encrypted files', async () => {
     await init(context());
     expect(statSync(paths(root).ageKey).mode & 0o777).toBe(0o600);
-    expect(readFileSync(paths(root).ageKey, 'utf8')).toMatch(/^# created: .*\n# public key: age1[0-9a-z]{58}\nAGE-SECRET-KEY-[1][0-9A-Z]+\n$/);
+    expect(readFileSync(paths(root).ageKey, 'utf8')).toMatch(
+      /^# created: .*\n# public key: age1[0-9a-z]{58}\nAGE-SECRET-KEY-[1][0-9A-Z]+\n$/,
+    );
     const recipient = ownRecipient(root);
-    expect(readFileSync(paths(root).sopsConfig, 'utf8')).toBe(`creation_rules:\n  - path_regex: \\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    age: ${recipient}\n`);
+    expect(readFileSync(paths(root).sopsConfig, 'utf8')).toBe(
+      `creation_rules:\n  - path_regex: \\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    age: ${recipient}\n`,
+    );
     for (const f of [paths(root).ca, paths(root).server('buildkit-daemon-certs'), paths(root).client('in-cluster')]) {
       const text = readFileSync(f, 'utf8');
       expect(text).not.toMatch(/BEGIN (RSA )?PRIVATE KEY|BEGIN CERTIFICATE/);
@@ -69,14 +78,28 @@ describe('certs init', () => {
   test('the daemon Secret is what the chart mounts, and an independent decryptor reads it', async () => {
     await init(context());
     const text = readFileSync(paths(root).server('buildkit-daemon-certs'), 'utf8');
-    const doc = await decryptSops(text, { secretKey: identities()[0], fileType: 'yaml' }) as any;
+    const doc = (await decryptSops(text, { secretKey: identities()[0], fileType: 'yaml' })) as any;
     // What Flux needs to apply it, and what ties it to this tool.
     expect(doc).toMatchObject({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque' });
-    expect(doc.metadata).toMatchObject({ name: 'buildkit-daemon-certs', namespace: 'buildkit', labels: { 'app.kubernetes.io/managed-by': 'buildkit-service' } });
+    expect(doc.metadata).toMatchObject({
+      name: 'buildkit-daemon-certs',
+      namespace: 'buildkit',
+      labels: { 'app.kubernetes.io/managed-by': 'buildkit-service' },
+    });
     expect(Object.keys(doc.stringData)).toEqual(['ca.pem', 'cert.pem', 'key.pem']);
-    const client = await decryptSops(readFileSync(paths(root).client('in-cluster'), 'utf8'), { secretKey: identities()[0], fileType: 'yaml' }) as any;
-    expect(client).toMatchObject({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'buildkit-client-certs',
-      labels: { 'app.kubernetes.io/managed-by': 'buildkit-service', 'buildkit-service/client': 'in-cluster' } } });
+    const client = (await decryptSops(readFileSync(paths(root).client('in-cluster'), 'utf8'), {
+      secretKey: identities()[0],
+      fileType: 'yaml',
+    })) as any;
+    expect(client).toMatchObject({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'Opaque',
+      metadata: {
+        name: 'buildkit-client-certs',
+        labels: { 'app.kubernetes.io/managed-by': 'buildkit-service', 'buildkit-service/client': 'in-cluster' },
+      },
+    });
     expect(doc).toEqual(await decryptDocument(text, identities()));
   });
 
@@ -90,10 +113,12 @@ describe('certs init', () => {
     expect(raw).toMatch(/name: buildkit-client-certs\n\s+namespace: runners/);
   });
 
-  test('client Secrets default to the service\'s namespace', async () => {
+  test("client Secrets default to the service's namespace", async () => {
     await init(context({ namespace: 'builds' }));
     expect(readFileSync(paths(root).client('in-cluster'), 'utf8')).toMatch(/name: buildkit-client-certs\n\s+namespace: builds\n/);
-    expect(readFileSync(paths(root).server('buildkit-daemon-certs'), 'utf8')).toMatch(/name: buildkit-daemon-certs\n\s+namespace: builds\n/);
+    expect(readFileSync(paths(root).server('buildkit-daemon-certs'), 'utf8')).toMatch(
+      /name: buildkit-daemon-certs\n\s+namespace: builds\n/,
+    );
   });
 
   test('apps/namespace.yaml seeds each namespace once, as separate documents Flux creates but never prunes', async () => {
@@ -101,7 +126,11 @@ describe('certs init', () => {
     const docs = loadAll(readFileSync(paths(root).namespace, 'utf8')) as any[];
     const annotations = { 'kustomize.toolkit.fluxcd.io/ssa': 'IfNotPresent', 'kustomize.toolkit.fluxcd.io/prune': 'disabled' };
     expect(docs).toEqual([
-      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'buildkit', annotations, labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } } },
+      {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: 'buildkit', annotations, labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } },
+      },
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'runners', annotations } },
     ]);
   });
@@ -118,8 +147,9 @@ describe('certs init', () => {
     await init(context(), { extraRecipients: [await identityToRecipient(teammate)] });
     expect(await decryptDocument(readFileSync(paths(root).server('buildkit-daemon-certs'), 'utf8'), [teammate])).toBeDefined();
     // Once files exist, a new recipient must re-encrypt them: init points at the command that does.
-    await expect(init(context(), { extraRecipients: [await identityToRecipient(await generateX25519Identity())] }))
-      .rejects.toThrow(/^secrets\/ exists: add recipients with `npm run certs -- recipients add age1\.\.\.`, which re-encrypts every file$/);
+    await expect(init(context(), { extraRecipients: [await identityToRecipient(await generateX25519Identity())] })).rejects.toThrow(
+      /^secrets\/ exists: add recipients with `npm run certs -- recipients add age1\.\.\.`, which re-encrypts every file$/,
+    );
     rmSync(root, { recursive: true });
     // A recipient is age1 and 58 bech32 characters, nothing before or after (a pasted line, a doubled key).
     const wellFormed = `age1${'q'.repeat(58)}`;
@@ -135,13 +165,17 @@ describe('certs init', () => {
     const mtimes = Object.keys(before).map((f) => statSync(join(root, f)).mtimeMs);
     // The first run: identity, .sops.yaml, namespaces, three bundles and five public certificate copies.
     expect(lines.filter((l) => l.startsWith('wrote'))).toHaveLength(11);
-    expect(lines.filter((l) => !l.startsWith('wrote'))).toEqual(['  keep it safe: it is git-ignored, and Flux needs a copy (see README, "Flux and the age key")']);
+    expect(lines.filter((l) => !l.startsWith('wrote'))).toEqual([
+      '  keep it safe: it is git-ignored, and Flux needs a copy (see README, "Flux and the age key")',
+    ]);
     lines = [];
     await init(context());
     expect(snapshot()).toEqual(before);
     expect(Object.keys(before).map((f) => statSync(join(root, f)).mtimeMs)).toEqual(mtimes);
     expect(lines.filter((l) => !l.startsWith('wrote'))).toEqual([
-      `kept ${paths(root).ageKey}`, `kept ${paths(root).ca}: certificates exist (rotate, sync or issue-client change them)`]);
+      `kept ${paths(root).ageKey}`,
+      `kept ${paths(root).ca}: certificates exist (rotate, sync or issue-client change them)`,
+    ]);
   });
 });
 
@@ -151,16 +185,27 @@ describe('certs issue-client and export', () => {
   test('a new client connects; the name must be new unless --renew', async () => {
     await issueClient(context(), 'gitea-runner');
     expect(await connects(await secretData(paths(root).client('gitea-runner')))).toBe(true);
-    expect(new X509Certificate((await secretData(paths(root).client('gitea-runner')))['cert.pem']).subject.split('\n')).toContain('CN=buildkit-client-gitea-runner');
-    expect(await decryptDocument(readFileSync(paths(root).client('gitea-runner'), 'utf8'), identities())).toMatchObject({ apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
-      metadata: { name: 'buildkit-client-gitea-runner', namespace: 'buildkit', labels: { 'app.kubernetes.io/managed-by': 'buildkit-service', 'buildkit-service/client': 'gitea-runner' } } });
+    expect(new X509Certificate((await secretData(paths(root).client('gitea-runner')))['cert.pem']).subject.split('\n')).toContain(
+      'CN=buildkit-client-gitea-runner',
+    );
+    expect(await decryptDocument(readFileSync(paths(root).client('gitea-runner'), 'utf8'), identities())).toMatchObject({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'Opaque',
+      metadata: {
+        name: 'buildkit-client-gitea-runner',
+        namespace: 'buildkit',
+        labels: { 'app.kubernetes.io/managed-by': 'buildkit-service', 'buildkit-service/client': 'gitea-runner' },
+      },
+    });
     await expect(issueClient(context(), 'gitea-runner')).rejects.toThrow(/client gitea-runner exists .*pass --renew/);
     const first = readFileSync(paths(root).client('gitea-runner'), 'utf8');
     await issueClient(context(), 'gitea-runner', { renew: true });
     expect(readFileSync(paths(root).client('gitea-runner'), 'utf8')).not.toBe(first);
     await expect(issueClient(context(), 'Bad_Name')).rejects.toThrow(/invalid client name "Bad_Name"/);
     await expect(issueClient(context(), 'laptop', { namespace: 'Team_A' })).rejects.toThrow(
-      new Error('invalid --namespace "Team_A": use a DNS label, lowercase letters, digits and "-"'));
+      new Error('invalid --namespace "Team_A": use a DNS label, lowercase letters, digits and "-"'),
+    );
     expect(existsSync(paths(root).client('laptop'))).toBe(false);
   });
 
@@ -179,7 +224,9 @@ describe('certs issue-client and export', () => {
       `buildctl --addr tcp://192.168.80.110:1234 --tlsdir ${out} build --frontend dockerfile.v0 --local context=. --local dockerfile=.`,
       '# CI secrets for the remote driver (docker/setup-buildx-action): BUILDER_NODE_0_AUTH_TLS_CACERT = ca.pem, BUILDER_NODE_0_AUTH_TLS_CERT = cert.pem, BUILDER_NODE_0_AUTH_TLS_KEY = key.pem',
     ]);
-    await expect(exportClient(context(), 'nobody', out)).rejects.toThrow(/^no client nobody \(.*nobody\.yaml\): issue it first with `npm run certs -- issue-client nobody`$/);
+    await expect(exportClient(context(), 'nobody', out)).rejects.toThrow(
+      /^no client nobody \(.*nobody\.yaml\): issue it first with `npm run certs -- issue-client nobody`$/,
+    );
   });
 });
 
@@ -198,28 +245,41 @@ describe('certs rotate', () => {
   test('a plain rotate says nothing but what it wrote; one that finds an unreadable server file says it replaces it', async () => {
     await rotate(context());
     expect(lines.filter((l) => !l.startsWith('wrote '))).toEqual([]);
-    writeFileSync(paths(root).server('buildkit-daemon-certs'), readFileSync(paths(root).server('buildkit-daemon-certs'), 'utf8').replace('namespace: buildkit', 'namespace: other'));
+    writeFileSync(
+      paths(root).server('buildkit-daemon-certs'),
+      readFileSync(paths(root).server('buildkit-daemon-certs'), 'utf8').replace('namespace: buildkit', 'namespace: other'),
+    );
     lines = [];
     await rotate(context());
-    expect(lines.filter((l) => !l.startsWith('wrote '))).toEqual(['replacing the server certificate of buildkit-daemon-certs, which had problems: unreadable']);
+    expect(lines.filter((l) => !l.startsWith('wrote '))).toEqual([
+      'replacing the server certificate of buildkit-daemon-certs, which had problems: unreadable',
+    ]);
     expect((await check(context())).ok).toBe(true);
   });
 
   test('rotate --ca names the next steps; revoke refuses the in-cluster client and a rotation under way', async () => {
     await issueClient(context(), 'laptop');
-    await expect(revoke(context(), 'in-cluster')).rejects.toThrow(new Error('the in-cluster client is renewed by every CA rotation: run rotate --ca, then rotate --finish-ca'));
+    await expect(revoke(context(), 'in-cluster')).rejects.toThrow(
+      new Error('the in-cluster client is renewed by every CA rotation: run rotate --ca, then rotate --finish-ca'),
+    );
     lines = [];
     await rotate(context(), { ca: true });
-    expect(lines.filter((l) => !l.startsWith('wrote '))).toEqual(['next: re-issue every client (issue-client NAME --renew), export and hand them out, then rotate --finish-ca']);
-    await expect(revoke(context(), 'laptop')).rejects.toThrow(new Error('a CA rotation is under way: finish it (rotate --finish-ca), then revoke'));
+    expect(lines.filter((l) => !l.startsWith('wrote '))).toEqual([
+      'next: re-issue every client (issue-client NAME --renew), export and hand them out, then rotate --finish-ca',
+    ]);
+    await expect(revoke(context(), 'laptop')).rejects.toThrow(
+      new Error('a CA rotation is under way: finish it (rotate --finish-ca), then revoke'),
+    );
   });
 
   test('revoking the only other client: its file goes, and the one step left is named', async () => {
     await issueClient(context(), 'laptop');
     lines = [];
     expect(await revoke(context(), 'laptop')).toEqual([]);
-    expect(lines.filter((l) => !l.startsWith('wrote '))).toEqual([`removed ${paths(root).client('laptop')}`,
-      'next: `npm run certs -- rotate --finish-ca`, after which laptop is refused']);
+    expect(lines.filter((l) => !l.startsWith('wrote '))).toEqual([
+      `removed ${paths(root).client('laptop')}`,
+      'next: `npm run certs -- rotate --finish-ca`, after which laptop is refused',
+    ]);
     expect(existsSync(paths(root).publicOf(paths(root).client('laptop')))).toBe(false);
   });
 
@@ -231,16 +291,23 @@ describe('certs rotate', () => {
     // Bundles from before the public copies have none to remove.
     rmSync(paths(root).publicOf(paths(root).client('laptop')), { recursive: true });
     await revoke(context(settings), 'laptop');
-    expect(lines).toContain('hand out again: `npm run certs -- export ci --out DIR`, `npm run certs -- export runner --out DIR`; '
-      + 'then `npm run certs -- rotate --finish-ca`, after which laptop is refused');
-    const namespaceOf = async (path: string) => ((await decryptDocument(readFileSync(path, 'utf8'), identities())) as any).metadata.namespace;
+    expect(lines).toContain(
+      'hand out again: `npm run certs -- export ci --out DIR`, `npm run certs -- export runner --out DIR`; ' +
+        'then `npm run certs -- rotate --finish-ca`, after which laptop is refused',
+    );
+    const namespaceOf = async (path: string) =>
+      ((await decryptDocument(readFileSync(path, 'utf8'), identities())) as any).metadata.namespace;
     expect(await namespaceOf(paths(root).client('runner'))).toBe('tools');
     expect(await namespaceOf(paths(root).client('in-cluster'))).toBe('runners');
   });
 
   test('check names the sync when the server file the app names is missing', async () => {
-    await expect(check(context({ certSecretName: 'team-certs' }))).rejects.toThrow(new Error(`${paths(root).server('team-certs')} is missing: `
-      + 'run `npm run certs -- sync` if the app names another Secret than before, else `npm run certs -- init`'));
+    await expect(check(context({ certSecretName: 'team-certs' }))).rejects.toThrow(
+      new Error(
+        `${paths(root).server('team-certs')} is missing: ` +
+          'run `npm run certs -- sync` if the app names another Secret than before, else `npm run certs -- init`',
+      ),
+    );
   });
 
   test('a new server certificate from the same CA; existing clients keep working', async () => {
@@ -274,7 +341,8 @@ describe('certs rotate', () => {
     // Finishing would strand "old": refused, naming it and the fix, and nothing changes.
     const before = readFileSync(paths(root).ca, 'utf8');
     await expect(rotate(context(), { finishCa: true })).rejects.toThrow(
-      /^rotate --finish-ca would strand old, which still chain to the retiring CA 1: re-issue each with `npm run certs -- issue-client NAME --renew`/);
+      /^rotate --finish-ca would strand old, which still chain to the retiring CA 1: re-issue each with `npm run certs -- issue-client NAME --renew`/,
+    );
     expect(readFileSync(paths(root).ca, 'utf8')).toBe(before);
     await rotate(context(), { finishCa: true, force: true });
     expect(lines).toContain('cut off (forced): old');
@@ -299,7 +367,7 @@ describe('certs rotate', () => {
   });
 });
 
-test('a CA generation is read from its subject, past 9; an older repo\'s unnumbered CA counts as 1', () => {
+test("a CA generation is read from its subject, past 9; an older repo's unnumbered CA counts as 1", () => {
   const ca = (commonName: string) => createCa({ commonName, validityDays: 1, now: new Date(), keyPair: newKeyPair() }).certPem;
   expect(caGeneration(ca('buildkit-service CA 12'))).toBe(12);
   expect(caGeneration(ca('buildkit-service CA'))).toBe(1);
@@ -311,7 +379,11 @@ describe('certs check and failures', () => {
   test('a healthy set reports subject, SANs, issuer and days left for each certificate', async () => {
     const result = await check(context());
     expect(result.ok).toBe(true);
-    expect(result.reports.map((r) => r.label)).toEqual(['CA 1', 'server (buildkit-daemon-certs)', 'client in-cluster, chains to CA 1 (current)']);
+    expect(result.reports.map((r) => r.label)).toEqual([
+      'CA 1',
+      'server (buildkit-daemon-certs)',
+      'client in-cluster, chains to CA 1 (current)',
+    ]);
     expect(result.notes).toEqual([]);
     expect(result.reports[1].sans).toContain('DNS:buildkitd.buildkit.svc.cluster.local');
   });
@@ -328,14 +400,19 @@ describe('certs check and failures', () => {
   test('a CA near its end names the CA rotation that renews it; a missing CA names init', async () => {
     const result = await check(context({}, new Date(Date.now() + 3640 * 86_400_000)));
     expect(result.reports[0].problems).toEqual([
-      expect.stringMatching(/^expires in \d+ days \(.*\), under the 30-day threshold: renew with `npm run certs -- rotate --ca`, then renew every client and `rotate --finish-ca`$/)]);
+      expect.stringMatching(
+        /^expires in \d+ days \(.*\), under the 30-day threshold: renew with `npm run certs -- rotate --ca`, then renew every client and `rotate --finish-ca`$/,
+      ),
+    ]);
     rmSync(paths(root).ca);
     await expect(check(context())).rejects.toThrow(new Error(`${paths(root).ca} is missing: run \`npm run certs -- init\``));
   });
 
   test('a missing key file names the file and the fix', async () => {
     rmSync(paths(root).ageKey);
-    await expect(rotate(context())).rejects.toThrow(/age-key\.txt is missing: restore the age identity \.sops\.yaml names \(from your backup, or from the cluster: kubectl -n flux-system get secret sops-age/);
+    await expect(rotate(context())).rejects.toThrow(
+      /age-key\.txt is missing: restore the age identity \.sops\.yaml names \(from your backup, or from the cluster: kubectl -n flux-system get secret sops-age/,
+    );
   });
 
   test('the wrong key says which recipients the file is for', async () => {
@@ -354,14 +431,20 @@ describe('certs check and failures', () => {
     writeFileSync(paths(root).ageKey, '# created: 2026-01-01T00:00:00Z\n# public key: nothing here\n');
     await expect(check(context())).rejects.toThrow(new Error(`${paths(root).ageKey} holds no age identity`));
     rmSync(paths(root).ca);
-    await expect(issueClient(context(), 'laptop')).rejects.toThrow(new Error(`${paths(root).ca} is missing: run \`npm run certs -- init\``));
+    await expect(issueClient(context(), 'laptop')).rejects.toThrow(
+      new Error(`${paths(root).ca} is missing: run \`npm run certs -- init\``),
+    );
   });
 
   test('without the key and without the public copy of the CA, check says where the key must run sync', async () => {
     rmSync(paths(root).ageKey);
     rmSync(paths(root).publicOf(paths(root).ca), { recursive: true });
-    await expect(check(context())).rejects.toThrow(new Error(`${join(paths(root).publicOf(paths(root).ca), 'ca.pem')} is missing, and without the age key `
-      + 'nothing else shows the certificates: run `npm run certs -- sync` where the key is'));
+    await expect(check(context())).rejects.toThrow(
+      new Error(
+        `${join(paths(root).publicOf(paths(root).ca), 'ca.pem')} is missing, and without the age key ` +
+          'nothing else shows the certificates: run `npm run certs -- sync` where the key is',
+      ),
+    );
   });
 
   test('.sops.yaml: recipients written by hand with spaces are read; no recipients, in any shape, and an empty file are refused by name', async () => {

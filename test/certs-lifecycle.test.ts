@@ -1,7 +1,7 @@
-import { execFileSync } from 'child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App, Chart } from 'cdk8s';
 import forge from 'node-forge';
 import { decryptSops } from 'sops-age';
@@ -11,7 +11,7 @@ import { createCa, issueClientCertificate, issueServerCertificate } from '../lib
 import { parseIdentities } from '../lib/sops/age-keys';
 import { decryptDocument } from '../lib/sops/sops-file';
 import { certsContext, editSops } from './support/certs';
-import { ROOT } from './support/dist';
+import { ROOT, readTree } from './support/dist';
 import { keyPool } from './support/keys';
 import { bundlesConnect, handshake } from './support/tls';
 
@@ -40,7 +40,9 @@ afterEach(() => rmSync(work, { recursive: true, force: true }));
 /** A consumer's project: its own chart, as the README shows it (its own daemon, Secret, namespace and address). */
 const project = mkdtempSync(join(tmpdir(), 'buildkit-consumer-'));
 symlinkSync(join(ROOT, 'node_modules'), join(project, 'node_modules'));
-writeFileSync(join(project, 'chart.ts'), `import { App, Chart } from 'cdk8s';
+writeFileSync(
+  join(project, 'chart.ts'),
+  `import { App, Chart } from 'cdk8s';
 import { BuildkitDaemon, BuildkitService, CacheVolume, TlsBundle } from ${JSON.stringify(join(ROOT, 'lib'))};
 
 export function teamChart(app: App) {
@@ -52,12 +54,16 @@ export function teamChart(app: App) {
   });
   new BuildkitService(chart, 'Service', { daemon, loadBalancerIP: '10.0.0.5' });
 }
-`);
+`,
+);
 // Its certs entry point: three lines, as the README gives them.
-writeFileSync(join(project, 'certs.ts'), `import { runCerts } from ${JSON.stringify(join(ROOT, 'lib'))};
+writeFileSync(
+  join(project, 'certs.ts'),
+  `import { runCerts } from ${JSON.stringify(join(ROOT, 'lib'))};
 import { teamChart } from './chart';
 runCerts(process.argv.slice(2), teamChart).then((code) => { process.exitCode = code; });
-`);
+`,
+);
 const { teamChart } = require(join(project, 'chart.ts')) as { teamChart: (app: App) => void };
 afterAll(() => rmSync(project, { recursive: true, force: true }));
 
@@ -68,15 +74,24 @@ describe('the commands serve whatever the app composes', () => {
     expect(await run('init')).toBe(0);
     expect(await run('issue-client', 'ci')).toBe(0);
     expect(await run('export', 'ci', '--out', join(work, 'bundle'))).toBe(0);
-    expect(lines).toContain(`docker buildx create --name buildkit-builder --node team-builder --driver remote --driver-opt cacert=${work}/bundle/ca.pem,cert=${work}/bundle/cert.pem,key=${work}/bundle/key.pem tcp://10.0.0.5:1234`);
+    expect(lines).toContain(
+      `docker buildx create --name buildkit-builder --node team-builder --driver remote --driver-opt cacert=${work}/bundle/ca.pem,cert=${work}/bundle/cert.pem,key=${work}/bundle/key.pem tcp://10.0.0.5:1234`,
+    );
     const server = await bundle(paths(root).server('team-builder-certs'));
-    expect((await decryptDocument(readFileSync(paths(root).server('team-builder-certs'), 'utf8'), identities()) as any).metadata.namespace).toBe('team');
+    expect(
+      ((await decryptDocument(readFileSync(paths(root).server('team-builder-certs'), 'utf8'), identities())) as any).metadata.namespace,
+    ).toBe('team');
     const client = await bundle(paths(root).client('ci'));
     expect(await bundlesConnect(server, client, 'team-builder.team.svc.cluster.local')).toBe(true);
 
     // The consumer's own entry point, run as a command.
-    const printed = execFileSync('node', ['--require', 'tsx/cjs', 'certs.ts', 'check', '--secrets', root], { cwd: project, encoding: 'utf8' });
-    expect(printed).toMatch(/^OK {3}server \(team-builder-certs\): CN=team-builder, .*SANs DNS:team-builder, DNS:team-builder\.team, DNS:team-builder\.team\.svc, DNS:team-builder\.team\.svc\.cluster\.local, DNS:localhost, IP Address:10\.0\.0\.5, IP Address:127\.0\.0\.1$/m);
+    const printed = execFileSync('node', ['--require', 'tsx/cjs', 'certs.ts', 'check', '--secrets', root], {
+      cwd: project,
+      encoding: 'utf8',
+    });
+    expect(printed).toMatch(
+      /^OK {3}server \(team-builder-certs\): CN=team-builder, .*SANs DNS:team-builder, DNS:team-builder\.team, DNS:team-builder\.team\.svc, DNS:team-builder\.team\.svc\.cluster\.local, DNS:localhost, IP Address:10\.0\.0\.5, IP Address:127\.0\.0\.1$/m,
+    );
     expect(printed.split('\n').filter((l) => l.startsWith('OK   '))).toHaveLength(4);
   });
 
@@ -86,19 +101,26 @@ describe('the commands serve whatever the app composes', () => {
     teamChart(app);
     const plan = certs.certsPlan(app);
     expect(plan.servers.map((s) => [s.secretName, s.namespace, s.commonName])).toEqual([
-      ['buildkit-daemon-certs', 'buildkit', 'buildkitd'], ['team-builder-certs', 'team', 'team-builder']]);
+      ['buildkit-daemon-certs', 'buildkit', 'buildkitd'],
+      ['team-builder-certs', 'team', 'team-builder'],
+    ]);
     expect(plan.servers[0].ips).toEqual(['192.168.80.110', '192.168.80.114', '127.0.0.1']);
     expect(plan.servers[0].endpoints).toEqual([
       { name: 'buildkitd', address: 'tcp://192.168.80.110:1234', platform: undefined },
       { name: 'buildkitd-arm64', address: 'tcp://192.168.80.114:1234', platform: 'linux/arm64' },
     ]);
-    expect(plan.namespaces).toEqual([{ name: 'buildkit', labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } }, { name: 'team' }]);
+    expect(plan.namespaces).toEqual([
+      { name: 'buildkit', labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } },
+      { name: 'team' },
+    ]);
 
     const clash = new App();
     teamChart(clash);
     const other = new Chart(clash, 'other', { namespace: 'other' });
     new BuildkitDaemon(other, 'D', { tls: new TlsBundle(other, 'T', { secretName: 'team-builder-certs' }) });
-    expect(() => certs.certsPlan(clash)).toThrow(/^Secret team-builder-certs is mounted in namespaces team and other; secrets\/apps names files after the Secret: give each TlsBundle its own secretName$/);
+    expect(() => certs.certsPlan(clash)).toThrow(
+      /^Secret team-builder-certs is mounted in namespaces team and other; secrets\/apps names files after the Secret: give each TlsBundle its own secretName$/,
+    );
     expect(() => certs.certsPlan(new App())).toThrow(/^the app holds no BuildkitDaemon/);
   });
 
@@ -110,13 +132,27 @@ describe('the commands serve whatever the app composes', () => {
       return { ...context(), plan: certs.certsPlan(app) };
     };
     await certs.init(twoDaemons());
-    expect(readdirSync(join(root, 'apps')).sort()).toEqual(['buildkit-client-certs.yaml', 'buildkit-daemon-certs.yaml', 'namespace.yaml', 'team-builder-certs.yaml']);
+    expect(readdirSync(join(root, 'apps')).sort()).toEqual([
+      'buildkit-client-certs.yaml',
+      'buildkit-daemon-certs.yaml',
+      'namespace.yaml',
+      'team-builder-certs.yaml',
+    ]);
     // One Secret renamed: the one file no daemon claims is it; the other daemon's file stays.
     await certs.sync(twoDaemons('renamed-certs'));
-    expect(readdirSync(join(root, 'apps')).sort()).toEqual(['buildkit-client-certs.yaml', 'namespace.yaml', 'renamed-certs.yaml', 'team-builder-certs.yaml']);
+    expect(readdirSync(join(root, 'apps')).sort()).toEqual([
+      'buildkit-client-certs.yaml',
+      'namespace.yaml',
+      'renamed-certs.yaml',
+      'team-builder-certs.yaml',
+    ]);
     rmSync(paths(root).server('team-builder-certs'));
-    await expect(certs.sync(twoDaemons('third-certs'))).rejects.toThrow(new Error(`${root}/apps/third-certs.yaml is missing and 1 other daemon `
-      + `Secret files could be it: rename the one for Secret third-certs to ${root}/apps/third-certs.yaml, then run sync`));
+    await expect(certs.sync(twoDaemons('third-certs'))).rejects.toThrow(
+      new Error(
+        `${root}/apps/third-certs.yaml is missing and 1 other daemon ` +
+          `Secret files could be it: rename the one for Secret third-certs to ${root}/apps/third-certs.yaml, then run sync`,
+      ),
+    );
   });
 
   test('export: one runnable line per endpoint and platform, quoted paths, and the CI variable names', async () => {
@@ -134,9 +170,25 @@ describe('the commands serve whatever the app composes', () => {
       '# CI secrets for the remote driver (docker/setup-buildx-action): BUILDER_NODE_0_AUTH_TLS_CACERT = ca.pem, BUILDER_NODE_0_AUTH_TLS_CERT = cert.pem, BUILDER_NODE_0_AUTH_TLS_KEY = key.pem',
     ]);
     // Pasted into a shell, each line passes its arguments whole (docker and buildctl stand-ins print them).
-    const args = (line: string) => execFileSync('sh', ['-c', `docker() { printf '%s\\n' "$@"; }; buildctl() { printf '%s\\n' "$@"; }; ${line}`], { encoding: 'utf8' }).split('\n');
+    const args = (line: string) =>
+      execFileSync('sh', ['-c', `docker() { printf '%s\\n' "$@"; }; buildctl() { printf '%s\\n' "$@"; }; ${line}`], {
+        encoding: 'utf8',
+      }).split('\n');
     expect(args(commands[1])).toContain(`cacert=${out}/ca.pem,cert=${out}/cert.pem,key=${out}/key.pem`);
-    expect(args(commands[2])).toEqual(['--addr', 'tcp://192.168.80.110:1234', '--tlsdir', out, 'build', '--frontend', 'dockerfile.v0', '--local', 'context=.', '--local', 'dockerfile=.', '']);
+    expect(args(commands[2])).toEqual([
+      '--addr',
+      'tcp://192.168.80.110:1234',
+      '--tlsdir',
+      out,
+      'build',
+      '--frontend',
+      'dockerfile.v0',
+      '--local',
+      'context=.',
+      '--local',
+      'dockerfile=.',
+      '',
+    ]);
     // A quote in the path survives the shell too.
     const quoted = join(work, "it's");
     const again = await certs.exportClient(context(settings), 'laptop', quoted);
@@ -154,12 +206,17 @@ describe('a CA rotation that cannot strand a client', () => {
   test('check shows the phase, and per client which CA generation it chains to', async () => {
     await certs.rotate(context(), { ca: true });
     expect((await certs.check(context())).notes[1]).toBe(
-      'still on the retiring CA: laptop, runner: `npm run certs -- issue-client NAME --renew` each, then `rotate --finish-ca`');
+      'still on the retiring CA: laptop, runner: `npm run certs -- issue-client NAME --renew` each, then `rotate --finish-ca`',
+    );
     await certs.issueClient(context(), 'laptop', { renew: true });
     const result = await certs.check(context());
     expect(result.reports.map((r) => r.label)).toEqual([
-      'CA 2', 'server (buildkit-daemon-certs)', 'client in-cluster, chains to CA 2 (current)',
-      'client laptop, chains to CA 2 (current)', 'client runner, chains to CA 1 (retiring)']);
+      'CA 2',
+      'server (buildkit-daemon-certs)',
+      'client in-cluster, chains to CA 2 (current)',
+      'client laptop, chains to CA 2 (current)',
+      'client runner, chains to CA 1 (retiring)',
+    ]);
     expect(result.notes).toEqual([
       'CA rotation under way (phase 1): the daemons trust CA 1 (retiring) and CA 2 (current)',
       'still on the retiring CA: runner: `npm run certs -- issue-client NAME --renew` each, then `rotate --finish-ca`',
@@ -176,7 +233,9 @@ describe('a CA rotation that cannot strand a client', () => {
     await editSecret(paths(root).client('laptop'), { 'ca.pem': retiring + current + stranger });
     const result = await certs.check(context());
     const problems = (label: string) => result.reports.find((r) => r.label.startsWith(label))!.problems;
-    expect(problems('server')).toContain('mid-rotation the daemon must trust the retiring and the current CA: restore secrets/ from git, then rotate --ca');
+    expect(problems('server')).toContain(
+      'mid-rotation the daemon must trust the retiring and the current CA: restore secrets/ from git, then rotate --ca',
+    );
     expect(problems('server')).not.toContain('the daemon does not trust the current CA: run rotate');
     expect(problems('client laptop')).toContain('its ca.pem trusts 1 certificate(s) that are no CA of this repository: re-issue it');
     // runner still holds a certificate from the retiring CA, which the daemon no longer trusts: it is stranded.
@@ -189,15 +248,21 @@ describe('a CA rotation that cannot strand a client', () => {
     await certs.issueClient(context(), 'runner', { renew: true });
     expect((await certs.check(context())).notes).toEqual([
       'CA rotation under way (phase 1): the daemons trust CA 1 (retiring) and CA 2 (current)',
-      'every client is on the current CA: `npm run certs -- rotate --finish-ca` ends the rotation']);
+      'every client is on the current CA: `npm run certs -- rotate --finish-ca` ends the rotation',
+    ]);
     lines = [];
     await certs.rotate(context(), { finishCa: true });
     const current = (await bundle(paths(root).ca))['ca.pem'];
     for (const path of [daemonFile(), paths(root).client('in-cluster'), paths(root).client('laptop'), paths(root).client('runner')]) {
-      expect({ path, anchors: pems((await bundle(path))['ca.pem']), current: (await bundle(path))['ca.pem'] === current }).toEqual({ path, anchors: 1, current: true });
+      expect({ path, anchors: pems((await bundle(path))['ca.pem']), current: (await bundle(path))['ca.pem'] === current }).toEqual({
+        path,
+        anchors: 1,
+        current: true,
+      });
     }
     expect(lines.filter((l) => !l.startsWith('wrote '))).toEqual([
-      'their ca.pem now trusts only the new CA: export and hand out again `npm run certs -- export laptop --out DIR`, `npm run certs -- export runner --out DIR`']);
+      'their ca.pem now trusts only the new CA: export and hand out again `npm run certs -- export laptop --out DIR`, `npm run certs -- export runner --out DIR`',
+    ]);
     expect((await certs.check(context())).ok).toBe(true);
   });
 
@@ -216,7 +281,8 @@ describe('a CA rotation that cannot strand a client', () => {
     const stranded = () => ['laptop', 'runner'].map((n) => readFileSync(paths(root).client(n), 'utf8'));
     const before = stranded();
     await expect(certs.rotate(context(), { finishCa: true })).rejects.toThrow(
-      /^rotate --finish-ca would strand laptop, runner, which still chain to the retiring CA 1: /);
+      /^rotate --finish-ca would strand laptop, runner, which still chain to the retiring CA 1: /,
+    );
     lines = [];
     await certs.rotate(context(), { finishCa: true, force: true });
     // Nothing to hand out: the in-cluster client moved at rotate --ca, the others are cut off.
@@ -231,7 +297,9 @@ describe('a CA rotation that cannot strand a client', () => {
     writeFileSync(join(root, 'clients', 'README.md'), 'who holds which bundle\n');
     expect(await certs.revoke(context(), 'laptop')).toEqual(['runner']);
     expect(existsSync(paths(root).client('laptop'))).toBe(false);
-    expect(lines).toContain('hand out again: `npm run certs -- export runner --out DIR`; then `npm run certs -- rotate --finish-ca`, after which laptop is refused');
+    expect(lines).toContain(
+      'hand out again: `npm run certs -- export runner --out DIR`; then `npm run certs -- rotate --finish-ca`, after which laptop is refused',
+    );
     // Phase 1: nobody is cut off yet.
     expect(await connects(revoked)).toBe(true);
     await certs.rotate(context(), { finishCa: true });
@@ -243,17 +311,28 @@ describe('a CA rotation that cannot strand a client', () => {
 
   test('plain rotate is refused mid-rotation; rotate says when it replaces a broken server certificate', async () => {
     await certs.rotate(context(), { ca: true });
-    await expect(certs.rotate(context())).rejects.toThrow(/^a CA rotation is under way: a server certificate from the new CA would fail clients not yet renewed/);
+    await expect(certs.rotate(context())).rejects.toThrow(
+      /^a CA rotation is under way: a server certificate from the new CA would fail clients not yet renewed/,
+    );
     await certs.rotate(context(), { finishCa: true, force: true });
     // A server file whose key belongs to another certificate, as a bad hand edit would leave it.
     const foreign = createCa({ commonName: 'someone else CA', validityDays: 365, now: new Date(), keyPair: newKeyPair() });
     await editSecret(daemonFile(), {
-      'cert.pem': issueServerCertificate(foreign, { commonName: 'buildkitd', dnsNames: ['buildkitd'], ips: [], validityDays: 365, now: new Date(), keyPair: newKeyPair() }).certPem,
+      'cert.pem': issueServerCertificate(foreign, {
+        commonName: 'buildkitd',
+        dnsNames: ['buildkitd'],
+        ips: [],
+        validityDays: 365,
+        now: new Date(),
+        keyPair: newKeyPair(),
+      }).certPem,
       'key.pem': (await bundle(paths(root).client('in-cluster')))['key.pem'],
     });
     lines = [];
     await certs.rotate(context());
-    expect(lines[0]).toBe('replacing the server certificate of buildkit-daemon-certs, which had problems: does not chain to the CA; its private key does not match the certificate');
+    expect(lines[0]).toBe(
+      'replacing the server certificate of buildkit-daemon-certs, which had problems: does not chain to the CA; its private key does not match the certificate',
+    );
   });
 });
 
@@ -265,7 +344,8 @@ describe('age keys', () => {
     const sopsConfig = readFileSync(paths(root).sopsConfig, 'utf8');
     rmSync(paths(root).ageKey);
     await expect(certs.init(context())).rejects.toThrow(
-      /age-key\.txt is missing, and secrets\/ is encrypted to age1\w+, age1\w+: a new key could not open it; restore that identity from your backup, or from the cluster: kubectl -n flux-system get secret sops-age/);
+      /age-key\.txt is missing, and secrets\/ is encrypted to age1\w+, age1\w+: a new key could not open it; restore that identity from your backup, or from the cluster: kubectl -n flux-system get secret sops-age/,
+    );
     expect(existsSync(paths(root).ageKey)).toBe(false);
     expect(readFileSync(paths(root).sopsConfig, 'utf8')).toBe(sopsConfig);
     // A key that is not the one: refused before anything is written.
@@ -284,7 +364,9 @@ describe('age keys', () => {
     lines.length = 0;
     await certs.changeRecipients(context(), 'add', await identityToRecipient(teammate));
     expect(lines.filter((l) => !l.startsWith('wrote '))).toEqual([]); // this machine's key stays in the set: no note
-    await expect(certs.changeRecipients(context(), 'remove', 'age1nope')).rejects.toThrow(new Error('invalid age recipient "age1nope": use an age1... public key'));
+    await expect(certs.changeRecipients(context(), 'remove', 'age1nope')).rejects.toThrow(
+      new Error('invalid age recipient "age1nope": use an age1... public key'),
+    );
     const files = [paths(root).ca, daemonFile(), paths(root).client('in-cluster'), paths(root).client('laptop')];
     for (const file of files) {
       // sops-age: a decryptor independent of this project's SOPS code.
@@ -297,13 +379,18 @@ describe('age keys', () => {
       await expect(decryptDocument(readFileSync(file, 'utf8'), [original])).rejects.toThrow(/no age identity given decrypts this file/);
       expect(await decryptSops(readFileSync(file, 'utf8'), { secretKey: teammate, fileType: 'yaml' })).toHaveProperty('stringData');
     }
-    await expect(certs.changeRecipients(context(), 'remove', await identityToRecipient(teammate))).rejects.toThrow(/^that is the last recipient/);
+    await expect(certs.changeRecipients(context(), 'remove', await identityToRecipient(teammate))).rejects.toThrow(
+      /^that is the last recipient/,
+    );
     // Nothing to do either way: said, and no file is rewritten.
     const before = files.map((f) => readFileSync(f, 'utf8'));
     lines.length = 0;
     await certs.changeRecipients(context(), 'add', await identityToRecipient(teammate));
     await certs.changeRecipients(context(), 'remove', originalRecipient);
-    expect(lines).toEqual([`.sops.yaml already names ${await identityToRecipient(teammate)}: nothing to do`, `.sops.yaml already does not name ${originalRecipient}: nothing to do`]);
+    expect(lines).toEqual([
+      `.sops.yaml already names ${await identityToRecipient(teammate)}: nothing to do`,
+      `.sops.yaml already does not name ${originalRecipient}: nothing to do`,
+    ]);
     expect(files.map((f) => readFileSync(f, 'utf8'))).toEqual(before);
   });
 
@@ -319,6 +406,21 @@ describe('age keys', () => {
     for (const file of [paths(root).ca, daemonFile()]) {
       expect(await decryptSops(readFileSync(file, 'utf8'), { secretKey: teammate, fileType: 'yaml' })).toHaveProperty('stringData');
     }
+  });
+
+  test('sync and revoke name a client file hand-edited without its namespace, and write nothing', async () => {
+    await certs.init(context());
+    await certs.issueClient(context(), 'laptop');
+    await certs.issueClient(context(), 'phone');
+    await editSops(root, paths(root).client('laptop'), (doc) => {
+      delete doc.metadata.namespace;
+    });
+    const before = readTree(root);
+    const line = 'secrets/clients/laptop.yaml has no metadata.name or metadata.namespace: restore it from git';
+    await expect(certs.sync(context())).rejects.toThrow(line);
+    // revoke moves every other client (laptop among them) to a new CA.
+    await expect(certs.revoke(context(), 'phone')).rejects.toThrow(line);
+    expect(readTree(root)).toEqual(before);
   });
 
   test('removing the key this machine holds, with another left, says this machine can no longer decrypt', async () => {
@@ -346,7 +448,11 @@ test('export with per-replica addresses: a builder of its own for each, to pin a
     `docker buildx create --name buildkit-repo --driver remote --driver-opt ${tls} "tcp://$(${out}/buildkit-endpoint "$GITHUB_REPOSITORY")"`,
   ]);
   expect(commands.filter((c) => c.startsWith('buildctl')).map((c) => c.split(' ')[2])).toEqual([
-    'tcp://192.168.80.110:1234', 'tcp://192.168.80.111:1234', 'tcp://192.168.80.112:1234', `"tcp://$(${out}/buildkit-endpoint`]);
+    'tcp://192.168.80.110:1234',
+    'tcp://192.168.80.111:1234',
+    'tcp://192.168.80.112:1234',
+    `"tcp://$(${out}/buildkit-endpoint`,
+  ]);
   // The chooser in the bundle, filled with the per-replica endpoints (its behaviour: test/endpoint-chooser.test.ts).
   const chooser = join(out, 'buildkit-endpoint');
   expect(statSync(chooser).mode & 0o777).toBe(0o755);
@@ -355,12 +461,14 @@ test('export with per-replica addresses: a builder of its own for each, to pin a
   // One replica: its own builder, and nothing to choose between.
   const one = { ...settings, replicas: 1, perReplicaIPs: ['192.168.80.111'] };
   const single = await certs.exportClient(context(one), 'ci', join(work, 'one'));
-  expect(single.commands.filter((c) => c.startsWith('docker')).map((c) => c.split(' ')[4])).toEqual(['buildkit-builder', 'buildkit-buildkitd-0']);
+  expect(single.commands.filter((c) => c.startsWith('docker')).map((c) => c.split(' ')[4])).toEqual([
+    'buildkit-builder',
+    'buildkit-buildkitd-0',
+  ]);
   expect(existsSync(join(work, 'one', 'buildkit-endpoint'))).toBe(false);
 });
 
 describe('a retired CA is trusted nowhere, and check says what a certificate is for', () => {
-
   test('a server certificate signed with the retired CA key is refused by a bundle exported after --finish-ca', async () => {
     await certs.init(context());
     await certs.issueClient(context(), 'ci');
@@ -372,14 +480,24 @@ describe('a retired CA is trusted nowhere, and check says what a certificate is 
     const exported = Object.fromEntries(['ca.pem', 'cert.pem', 'key.pem'].map((f) => [f, readFileSync(join(work, 'ci', f), 'utf8')]));
     expect(pems(exported['ca.pem'])).toBe(1);
     // Whoever kept the old CA key (it is in git history) poses as the daemon.
-    const impostor = issueServerCertificate({ certPem: retired['ca.pem'], keyPem: retired['ca.key'] },
-      { commonName: 'buildkitd', dnsNames: ['buildkitd.buildkit.svc.cluster.local'], ips: ['127.0.0.1'], validityDays: 30, now: new Date(), keyPair: newKeyPair() });
+    const impostor = issueServerCertificate(
+      { certPem: retired['ca.pem'], keyPem: retired['ca.key'] },
+      {
+        commonName: 'buildkitd',
+        dnsNames: ['buildkitd.buildkit.svc.cluster.local'],
+        ips: ['127.0.0.1'],
+        validityDays: 30,
+        now: new Date(),
+        keyPair: newKeyPair(),
+      },
+    );
     const daemon = await bundle(daemonFile());
-    const tryServer = (cert: { certPem: string; keyPem: string }) => handshake({
-      server: { key: cert.keyPem, cert: cert.certPem, ca: daemon['ca.pem'] },
-      client: { key: exported['key.pem'], cert: exported['cert.pem'], ca: exported['ca.pem'] },
-      servername: 'buildkitd.buildkit.svc.cluster.local',
-    });
+    const tryServer = (cert: { certPem: string; keyPem: string }) =>
+      handshake({
+        server: { key: cert.keyPem, cert: cert.certPem, ca: daemon['ca.pem'] },
+        client: { key: exported['key.pem'], cert: exported['cert.pem'], ca: exported['ca.pem'] },
+        servername: 'buildkitd.buildkit.svc.cluster.local',
+      });
     expect(await tryServer(impostor)).toMatchObject({ ok: false });
     expect(await tryServer({ certPem: daemon['cert.pem'], keyPem: daemon['key.pem'] })).toMatchObject({ ok: true });
     expect((await certs.check(context())).ok).toBe(true);
@@ -398,7 +516,8 @@ describe('a retired CA is trusted nowhere, and check says what a certificate is 
     expect(result.ok).toBe(false);
     expect(result.reports.find((r) => r.label.startsWith('client ci'))!.problems).toEqual([
       'its ca.pem trusts 1 certificate(s) besides the current CA (a retired or a foreign CA); it must trust the current CA alone: re-issue it',
-      `${paths(root).publicOf(paths(root).client('ci'))}/ca.pem does not match the encrypted copy: run \`npm run certs -- sync\``]);
+      `${paths(root).publicOf(paths(root).client('ci'))}/ca.pem does not match the encrypted copy: run \`npm run certs -- sync\``,
+    ]);
   });
 
   test('check fails on a leaf used for the wrong purpose, and on a CA that is no CA', async () => {
@@ -406,11 +525,17 @@ describe('a retired CA is trusted nowhere, and check says what a certificate is 
     const client = await bundle(paths(root).client('in-cluster'));
     await editSecret(daemonFile(), { 'cert.pem': client['cert.pem'], 'key.pem': client['key.pem'] });
     let result = await certs.check(context());
-    expect(result.reports[1].problems).toContain('its extended key usage is 1.3.6.1.5.5.7.3.2; a server certificate must have serverAuth (1.3.6.1.5.5.7.3.1) alone');
+    expect(result.reports[1].problems).toContain(
+      'its extended key usage is 1.3.6.1.5.5.7.3.2; a server certificate must have serverAuth (1.3.6.1.5.5.7.3.1) alone',
+    );
     await editSecret(paths(root).ca, { 'ca.pem': client['cert.pem'], 'ca.key': client['key.pem'] });
     result = await certs.check(context());
-    expect(result.reports[0].problems).toEqual(expect.arrayContaining([
-      'is not a CA (basicConstraints CA:false), yet it is used as one', 'its key usage does not allow signing certificates (keyCertSign)']));
+    expect(result.reports[0].problems).toEqual(
+      expect.arrayContaining([
+        'is not a CA (basicConstraints CA:false), yet it is used as one',
+        'its key usage does not allow signing certificates (keyCertSign)',
+      ]),
+    );
   });
 });
 
@@ -420,7 +545,8 @@ test('export refuses a folder inside the work tree that git would commit, and ta
   await certs.init(context());
   await certs.issueClient(context(), 'ci');
   await expect(certs.exportClient(context(), 'ci', join(work, 'ci-bundle'))).rejects.toThrow(
-    /^--out .*ci-bundle is inside the git work tree .* and git does not ignore it: `git add -A` would commit the private key; use a folder outside the repository, or one under client-bundles\/ \(git-ignored\)$/);
+    /^--out .*ci-bundle is inside the git work tree .* and git does not ignore it: `git add -A` would commit the private key; use a folder outside the repository, or one under client-bundles\/ \(git-ignored\)$/,
+  );
   expect(existsSync(join(work, 'ci-bundle'))).toBe(false);
   await certs.exportClient(context(), 'ci', join(work, 'client-bundles', 'ci'));
   expect(execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: work, encoding: 'utf8' })).not.toMatch(/key\.pem/);
@@ -430,25 +556,40 @@ test('export refuses a folder inside the work tree that git would commit, and ta
   expect(execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: work, encoding: 'utf8' })).not.toMatch(/\.pem/);
 });
 
-test('check names a daemon that does not trust the current CA, a key that is not its certificate\'s, and a client on a foreign CA', async () => {
+test("check names a daemon that does not trust the current CA, a key that is not its certificate's, and a client on a foreign CA", async () => {
   await certs.init(context());
   const foreign = createCa({ commonName: 'someone else CA', validityDays: 365, now: new Date(), keyPair: newKeyPair() });
   const stranger = issueClientCertificate(foreign, { commonName: 'in-cluster', validityDays: 365, now: new Date(), keyPair: newKeyPair() });
   const client = await bundle(paths(root).client('in-cluster'));
   await editSecret(daemonFile(), { 'ca.pem': foreign.certPem, 'key.pem': client['key.pem'] });
-  await editSecret(paths(root).client('in-cluster'), { 'ca.pem': foreign.certPem, 'cert.pem': stranger.certPem, 'key.pem': stranger.keyPem });
+  await editSecret(paths(root).client('in-cluster'), {
+    'ca.pem': foreign.certPem,
+    'cert.pem': stranger.certPem,
+    'key.pem': stranger.keyPem,
+  });
   const result = await certs.check(context());
   expect(result.ok).toBe(false);
   const [, server, inCluster] = result.reports;
-  const stale = (path: string, file = 'ca.pem') => `${paths(root).publicOf(path)}/${file} does not match the encrypted copy: run \`npm run certs -- sync\``;
-  const foreignAnchor = 'its ca.pem trusts 1 certificate(s) besides the current CA (a retired or a foreign CA); it must trust the current CA alone: re-issue it';
-  expect(server.problems).toEqual(['its private key does not match the certificate', 'the daemon does not trust the current CA: run rotate', foreignAnchor, stale(daemonFile())]);
+  const stale = (path: string, file = 'ca.pem') =>
+    `${paths(root).publicOf(path)}/${file} does not match the encrypted copy: run \`npm run certs -- sync\``;
+  const foreignAnchor =
+    'its ca.pem trusts 1 certificate(s) besides the current CA (a retired or a foreign CA); it must trust the current CA alone: re-issue it';
+  expect(server.problems).toEqual([
+    'its private key does not match the certificate',
+    'the daemon does not trust the current CA: run rotate',
+    foreignAnchor,
+    stale(daemonFile()),
+  ]);
   expect(inCluster.label).toBe('client in-cluster');
-  expect(inCluster.problems).toEqual([foreignAnchor, stale(paths(root).client('in-cluster')), stale(paths(root).client('in-cluster'), 'cert.pem'),
-    'chains to no CA of this repository: re-issue it with `npm run certs -- issue-client in-cluster --renew`']);
+  expect(inCluster.problems).toEqual([
+    foreignAnchor,
+    stale(paths(root).client('in-cluster')),
+    stale(paths(root).client('in-cluster'), 'cert.pem'),
+    'chains to no CA of this repository: re-issue it with `npm run certs -- issue-client in-cluster --renew`',
+  ]);
 });
 
-test('check names a CA key and a client key that are not their certificates\', and a client ca.pem that holds no certificate', async () => {
+test("check names a CA key and a client key that are not their certificates', and a client ca.pem that holds no certificate", async () => {
   await certs.init(context());
   await certs.issueClient(context(), 'laptop');
   const laptop = await bundle(paths(root).client('laptop'));
@@ -459,7 +600,9 @@ test('check names a CA key and a client key that are not their certificates\', a
   const problems = (label: string) => result.reports.find((r) => r.label.startsWith(label))!.problems;
   expect(problems('CA 1')).toEqual(['its private key does not match the certificate']);
   expect(problems('client in-cluster')).toEqual(['its private key does not match the certificate']);
-  expect(problems('client laptop')).toContain('its ca.pem trusts 0 certificate(s) besides the current CA (a retired or a foreign CA); it must trust the current CA alone: re-issue it');
+  expect(problems('client laptop')).toContain(
+    'its ca.pem trusts 0 certificate(s) besides the current CA (a retired or a foreign CA); it must trust the current CA alone: re-issue it',
+  );
 });
 
 test('check: a client certificate that names this CA as its issuer, signed by another key, chains to no CA', async () => {
@@ -474,22 +617,38 @@ test('check: a client certificate that names this CA as its issuer, signed by an
   // The CA's name and no authority key identifier: only the signature gives it away.
   forged.setIssuer(forge.pki.certificateFromPem((await bundle(paths(root).ca))['ca.pem']).subject.attributes);
   forged.sign(keys.privateKey, forge.md.sha256.create());
-  await editSecret(paths(root).client('in-cluster'), { 'cert.pem': forge.pki.certificateToPem(forged), 'key.pem': forge.pki.privateKeyToPem(keys.privateKey) });
+  await editSecret(paths(root).client('in-cluster'), {
+    'cert.pem': forge.pki.certificateToPem(forged),
+    'key.pem': forge.pki.privateKeyToPem(keys.privateKey),
+  });
   const report = (await certs.check(context())).reports.find((r) => r.label.startsWith('client in-cluster'))!;
   expect(report.label).toBe('client in-cluster');
-  expect(report.problems).toContain('chains to no CA of this repository: re-issue it with `npm run certs -- issue-client in-cluster --renew`');
+  expect(report.problems).toContain(
+    'chains to no CA of this repository: re-issue it with `npm run certs -- issue-client in-cluster --renew`',
+  );
 });
 
 describe('certs check without the key, as CI runs it', () => {
-  const publicFiles = () => readdirSync(join(root, 'public'), { recursive: true }).map(String).filter((f) => f.endsWith('.pem')).sort();
+  const publicFiles = () =>
+    readdirSync(join(root, 'public'), { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith('.pem'))
+      .sort();
 
   test('public copies hold every certificate and no key, outside what Flux applies, and follow every change', async () => {
     await certs.init(context());
     await certs.issueClient(context(), 'laptop');
-    expect(publicFiles()).toEqual([
-      'apps/buildkit-client-certs/ca.pem', 'apps/buildkit-client-certs/cert.pem', 'apps/buildkit-daemon-certs/ca.pem', 'apps/buildkit-daemon-certs/cert.pem',
-      'ca/buildkit-ca/ca.pem', 'clients/laptop/ca.pem', 'clients/laptop/cert.pem',
-    ].map((f) => f.replace(/\//g, require('path').sep)));
+    expect(publicFiles()).toEqual(
+      [
+        'apps/buildkit-client-certs/ca.pem',
+        'apps/buildkit-client-certs/cert.pem',
+        'apps/buildkit-daemon-certs/ca.pem',
+        'apps/buildkit-daemon-certs/cert.pem',
+        'ca/buildkit-ca/ca.pem',
+        'clients/laptop/ca.pem',
+        'clients/laptop/cert.pem',
+      ].map((f) => f.replace(/\//g, require('node:path').sep)),
+    );
     for (const f of publicFiles()) expect(readFileSync(join(root, 'public', f), 'utf8')).not.toMatch(/PRIVATE KEY/);
     expect(readFileSync(join(root, 'public/apps/buildkit-daemon-certs/cert.pem'), 'utf8')).toBe((await bundle(daemonFile()))['cert.pem']);
     await certs.rotate(context(), { ca: true });
@@ -505,19 +664,27 @@ describe('certs check without the key, as CI runs it', () => {
     rmSync(paths(root).ageKey);
     const ok = await certs.check(context());
     expect(ok.ok).toBe(true);
-    expect(ok.notes[0]).toMatch(/^no age key: checked the public copies in .*public; run with the key to check each key against its certificate$/);
+    expect(ok.notes[0]).toMatch(
+      /^no age key: checked the public copies in .*public; run with the key to check each key against its certificate$/,
+    );
     const moved = await certs.check(context({ loadBalancerIP: '10.20.0.15' }));
     expect(moved.reports[1].problems).toEqual(['SANs miss IP 10.20.0.15']);
     const late = await certs.check(certsContext(root, {}, { now: new Date(Date.now() + 340 * 86_400_000) }), 30);
-    expect(late.reports[1].problems[0]).toMatch(/^expires in \d+ days \(\d{4}-.*\), under the 30-day threshold: renew with `npm run certs -- rotate`$/);
-    expect(late.reports[2].problems[0]).toMatch(/^expires in \d+ days .*: renew with `npm run certs -- issue-client in-cluster --renew`, then export it$/);
+    expect(late.reports[1].problems[0]).toMatch(
+      /^expires in \d+ days \(\d{4}-.*\), under the 30-day threshold: renew with `npm run certs -- rotate`$/,
+    );
+    expect(late.reports[2].problems[0]).toMatch(
+      /^expires in \d+ days .*: renew with `npm run certs -- issue-client in-cluster --renew`, then export it$/,
+    );
   });
 
   test('with the key, a public copy that differs from the encrypted one names the fix, and sync rewrites it', async () => {
     await certs.init(context());
     writeFileSync(join(root, 'public/apps/buildkit-daemon-certs/cert.pem'), (await bundle(paths(root).client('in-cluster')))['cert.pem']);
     const result = await certs.check(context());
-    expect(result.reports[1].problems).toContain(`${join(root, 'public/apps/buildkit-daemon-certs')}/cert.pem does not match the encrypted copy: run \`npm run certs -- sync\``);
+    expect(result.reports[1].problems).toContain(
+      `${join(root, 'public/apps/buildkit-daemon-certs')}/cert.pem does not match the encrypted copy: run \`npm run certs -- sync\``,
+    );
     await certs.sync(context());
     expect((await certs.check(context())).ok).toBe(true);
     rmSync(join(root, 'public'), { recursive: true });

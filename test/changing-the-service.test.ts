@@ -1,11 +1,11 @@
-import { execFileSync, spawnSync } from 'child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { dirname, join } from 'path';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { App } from 'cdk8s';
 import { load, loadAll } from 'js-yaml';
 import { config } from '../config';
-import { BuildkitChart, BuildkitChartProps } from '../lib';
+import { BuildkitChart, type BuildkitChartProps } from '../lib';
 import { check } from '../lib/certs/check';
 import { certsPlan } from '../lib/certs/plan';
 import { find } from './support/chart';
@@ -27,19 +27,30 @@ const [namespace, name] = [moved.endpoint.namespace, moved.daemon.name];
 /** The commands of the README's "Changing the service" steps, comments and git stripped. */
 function documentedSteps(): string[] {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## Changing the service'), readme.indexOf('\n## ', readme.indexOf('## Changing the service') + 1));
+  const section = readme.slice(
+    readme.indexOf('## Changing the service'),
+    readme.indexOf('\n## ', readme.indexOf('## Changing the service') + 1),
+  );
   const block = /```bash\n([\s\S]*?)```/.exec(section)![1];
-  return block.split('\n').map((l) => l.replace(/#.*$/, '').trim()).filter((l) => l && !l.startsWith('git '));
+  return block
+    .split('\n')
+    .map((l) => l.replace(/#.*$/, '').trim())
+    .filter((l) => l && !l.startsWith('git '));
 }
 
 /** A copy of the repository as a user has it: its files (no secrets/ yet, as in a fresh clone), and node_modules. */
 function copyRepository(): string {
   const copy = mkdtempSync(join(tmpdir(), 'buildkit-user-'));
   const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' })
-    .split('\0').filter((f) => f && !f.startsWith('secrets/'));
+    .split('\0')
+    .filter((f) => f && !f.startsWith('secrets/'));
   for (const file of files) {
     mkdirSync(dirname(join(copy, file)), { recursive: true });
-    try { cpSync(join(ROOT, file), join(copy, file)); } catch { /* deleted in the work tree, not yet committed */ }
+    try {
+      cpSync(join(ROOT, file), join(copy, file));
+    } catch {
+      /* deleted in the work tree, not yet committed */
+    }
   }
   symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
   return copy;
@@ -64,8 +75,13 @@ describe('a user changes namespace, name, IP and port in config.ts, and follows 
     // The quick start: certificates with a throwaway age key.
     expect(run(copy, 'npm run -s certs -- init').status).toBe(0);
     const config = join(copy, 'config.ts');
-    writeFileSync(config, readFileSync(config, 'utf8').replace(/export const config: BuildkitChartProps = \{[\s\S]*?\};/,
-      `export const config: BuildkitChartProps = ${JSON.stringify(MOVED)};`));
+    writeFileSync(
+      config,
+      readFileSync(config, 'utf8').replace(
+        /export const config: BuildkitChartProps = \{[\s\S]*?\};/,
+        `export const config: BuildkitChartProps = ${JSON.stringify(MOVED)};`,
+      ),
+    );
     const outputs = () => [treeDigest(join(copy, 'dist')), treeDigest(join(copy, 'gitops/dist'))];
     const before = outputs();
 
@@ -88,7 +104,10 @@ describe('a user changes namespace, name, IP and port in config.ts, and follows 
 
     const service = loadAll(readFileSync(join(copy, 'dist/buildkit.k8s.yaml'), 'utf8')) as any[];
     expect(find(service, 'Service', name).spec.ports[0].port).toBe(MOVED.port);
-    expect(find(service, 'Service', name).metadata).toMatchObject({ namespace, annotations: { 'metallb.io/loadBalancerIPs': MOVED.loadBalancerIP } });
+    expect(find(service, 'Service', name).metadata).toMatchObject({
+      namespace,
+      annotations: { 'metallb.io/loadBalancerIPs': MOVED.loadBalancerIP },
+    });
     const flux = loadAll(readFileSync(join(copy, 'gitops/dist/flux.k8s.yaml'), 'utf8')) as any[];
     const kind = moved.daemon.workloadKind === 'statefulset' ? 'StatefulSet' : 'Deployment';
     expect(find(flux, 'Kustomization', name).spec.healthChecks[0]).toEqual({ apiVersion: 'apps/v1', kind, name, namespace });

@@ -1,10 +1,10 @@
-import { execFileSync } from 'child_process';
-import { mkdtempSync, rmSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { config, gitops } from '../config';
 import { OUTPUT_DIRS, outputProblems, synthRepository } from '../lib';
-import { EXAMPLES, OUTPUTS, readManifests, readTree, ROOT, synthExample, treeDigest } from './support/dist';
+import { EXAMPLES, OUTPUTS, ROOT, readManifests, readTree, synthExample, treeDigest } from './support/dist';
 
 // GitOps gates: what Flux applies is exactly what config.ts says, byte for byte, and holds no secret.
 describe('the committed outputs', () => {
@@ -19,7 +19,11 @@ describe('the committed outputs', () => {
       expect(synthRepository({ ...settings, root: join(work, 'a') })).toEqual([OUTPUT_DIRS.manifests, OUTPUT_DIRS.gitops]);
       synthRepository({ ...settings, root: join(work, 'b') });
       expect(treeDigest(join(work, 'a'))).toEqual(treeDigest(join(work, 'b')));
-      expect([...readTree(join(work, 'a')).keys()]).toEqual(['dist/buildkit.k8s.yaml', 'gitops/dist/argocd.k8s.yaml', 'gitops/dist/flux.k8s.yaml']);
+      expect([...readTree(join(work, 'a')).keys()]).toEqual([
+        'dist/buildkit.k8s.yaml',
+        'gitops/dist/argocd.k8s.yaml',
+        'gitops/dist/flux.k8s.yaml',
+      ]);
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
@@ -59,7 +63,9 @@ test('`cdk8s synth -o DIR` (what the cdk8s CLI and GitOps hooks run) writes only
   const work = mkdtempSync(join(tmpdir(), 'buildkit-cli-'));
   try {
     execFileSync('npx', ['--no-install', 'cdk8s', 'synth', '-o', join(work, 'cli')], {
-      cwd: ROOT, env: { ...process.env, CDK8S_CHECK_UPGRADE: 'false' }, stdio: 'pipe',
+      cwd: ROOT,
+      env: { ...process.env, CDK8S_CHECK_UPGRADE: 'false' },
+      stdio: 'pipe',
     });
     expect(treeDigest(join(work, 'cli'))).toEqual(treeDigest(join(ROOT, 'dist')));
     expect(readTree(work).size).toBe(readTree(join(work, 'cli')).size);

@@ -1,15 +1,15 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
-import { execFile } from 'child_process';
-import { createServer } from 'net';
-import { promisify } from 'util';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { serverSans } from '../lib';
 import { runDoctor } from '../lib/cli/doctor';
 import { daemonReport, diagnose, parseAddr } from '../lib/doctor/doctor';
-import { CertifiedKey, createCa, issueClientCertificate, issueServerCertificate } from '../lib/pki/issue';
-import { FakeBuildkitd, REAL_WORKERS, startFakeBuildkitd } from './support/fake-buildkitd';
+import { type CertifiedKey, createCa, issueClientCertificate, issueServerCertificate } from '../lib/pki/issue';
 import { ROOT } from './support/dist';
+import { type FakeBuildkitd, REAL_WORKERS, startFakeBuildkitd } from './support/fake-buildkitd';
 import { keyPool } from './support/keys';
 
 // Every test dials only 127.0.0.1.
@@ -27,15 +27,20 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 let n = 0;
 function tlsDir(files: { ca?: string; cert?: CertifiedKey }): string {
   const dir = join(work, `bundle-${n++}`);
-  require('fs').mkdirSync(dir);
+  require('node:fs').mkdirSync(dir);
   if (files.ca) writeFileSync(join(dir, 'ca.pem'), files.ca);
-  if (files.cert) { writeFileSync(join(dir, 'cert.pem'), files.cert.certPem); writeFileSync(join(dir, 'key.pem'), files.cert.keyPem); }
+  if (files.cert) {
+    writeFileSync(join(dir, 'cert.pem'), files.cert.certPem);
+    writeFileSync(join(dir, 'key.pem'), files.cert.keyPem);
+  }
   return dir;
 }
 const goodBundle = tlsDir({ ca: ca.certPem, cert: client });
 
 let daemon: FakeBuildkitd;
-beforeAll(async () => { daemon = await startFakeBuildkitd({ caPem: ca.certPem, ...server }); });
+beforeAll(async () => {
+  daemon = await startFakeBuildkitd({ caPem: ca.certPem, ...server });
+});
 afterAll(() => daemon.stop());
 
 const run = (addr: string, dir: string, servername?: string) => diagnose({ addr, tlsDir: dir, servername, now, timeoutMs: 60_000 }); // only a hang reaches it: no test waits for it
@@ -46,29 +51,50 @@ describe('npm run doctor against a buildkitd stand-in on 127.0.0.1', () => {
     const result = await run(daemon.addr, goodBundle, 'buildkitd.buildkit.svc.cluster.local');
     expect(result.failed).toBeUndefined();
     expect(result.steps.map((s) => [s.name, s.ok])).toEqual([
-      ['client bundle', true], ['tcp', true], ['tls handshake', true], ['server certificate chain', true],
-      ['server certificate name', true], ['server certificate expiry', true], ['grpc health', true], ['workers', true], ['daemon', true],
+      ['client bundle', true],
+      ['tcp', true],
+      ['tls handshake', true],
+      ['server certificate chain', true],
+      ['server certificate name', true],
+      ['server certificate expiry', true],
+      ['grpc health', true],
+      ['workers', true],
+      ['daemon', true],
     ]);
     // What a real rootless v0.32.2 daemon reports, read through the doctor's own descriptor.
-    expect(result.steps[7].detail).toBe('kihfhvk630apf3xcu6e1b5arh [linux/amd64, linux/amd64/v2, linux/amd64/v3, linux/amd64/v4, linux/386] buildkit v0.32.2');
-    expect(lastStep(result).detail).toBe('buildkit v0.32.2, snapshotter overlayfs, GC keeps 5120MiB, prunes above 38400MiB, wants 5120MiB free, '
-      + 'platforms linux/amd64, linux/amd64/v2, linux/amd64/v3, linux/amd64/v4, linux/386');
+    expect(result.steps[7].detail).toBe(
+      'kihfhvk630apf3xcu6e1b5arh [linux/amd64, linux/amd64/v2, linux/amd64/v3, linux/amd64/v4, linux/386] buildkit v0.32.2',
+    );
+    expect(lastStep(result).detail).toBe(
+      'buildkit v0.32.2, snapshotter overlayfs, GC keeps 5120MiB, prunes above 38400MiB, wants 5120MiB free, ' +
+        'platforms linux/amd64, linux/amd64/v2, linux/amd64/v3, linux/amd64/v4, linux/386',
+    );
     expect(lastStep(result).warnings).toBeUndefined();
     // A 20-day certificate: a warning, not a failure.
-    expect(result.steps[5].warnings).toEqual(['the server certificate expires within 30 days: renew it with npm run certs -- rotate, then commit']);
+    expect(result.steps[5].warnings).toEqual([
+      'the server certificate expires within 30 days: renew it with npm run certs -- rotate, then commit',
+    ]);
   });
 
   test('warns, and passes, on a native snapshotter and a BuildKit without build metrics', async () => {
     const [real] = REAL_WORKERS.record;
     const old = await startFakeBuildkitd({ caPem: ca.certPem, ...server }, 'SERVING', {
-      record: [{ ...real, Labels: { ...real.Labels, 'org.mobyproject.buildkit.worker.snapshotter': 'native' }, BuildkitVersion: { ...real.BuildkitVersion, version: 'v0.30.1' } }],
+      record: [
+        {
+          ...real,
+          Labels: { ...real.Labels, 'org.mobyproject.buildkit.worker.snapshotter': 'native' },
+          BuildkitVersion: { ...real.BuildkitVersion, version: 'v0.30.1' },
+        },
+      ],
     });
     try {
       const result = await run(old.addr, goodBundle);
       expect(result.failed).toBeUndefined();
       expect(lastStep(result).warnings).toEqual([
         'BuildKit v0.30.1 is older than v0.31: no build metrics (buildkit_builds_total and the rest); upgrade the image',
-        expect.stringMatching(/^the native snapshotter copies every layer: slow builds and several times the disk; overlayfs failed at start/),
+        expect.stringMatching(
+          /^the native snapshotter copies every layer: slow builds and several times the disk; overlayfs failed at start/,
+        ),
       ]);
       const current = { record: [{ ...real, BuildkitVersion: { ...real.BuildkitVersion, version: 'v0.31.0' } }] };
       expect(daemonReport(current.record[0]).warnings).toEqual([]);
@@ -77,11 +103,13 @@ describe('npm run doctor against a buildkitd stand-in on 127.0.0.1', () => {
     }
   });
 
-  test('the doctor\'s descriptor decodes a real ListWorkers reply byte for byte', () => {
+  test("the doctor's descriptor decodes a real ListWorkers reply byte for byte", () => {
     const protobuf = require('protobufjs');
     const { API_DESCRIPTOR } = require('../lib/doctor/buildkit-api');
     const type = protobuf.Root.fromJSON(API_DESCRIPTOR).lookupType('moby.buildkit.v1.ListWorkersResponse');
-    const decoded = type.toObject(type.decode(readFileSync(join(ROOT, 'test/fixtures/buildkit/grpc-listworkers-rootless-v0.32.2.bin'))), { longs: String });
+    const decoded = type.toObject(type.decode(readFileSync(join(ROOT, 'test/fixtures/buildkit/grpc-listworkers-rootless-v0.32.2.bin'))), {
+      longs: String,
+    });
     expect(decoded).toEqual(REAL_WORKERS);
   });
 
@@ -89,9 +117,13 @@ describe('npm run doctor against a buildkitd stand-in on 127.0.0.1', () => {
     expect((await run(daemon.addr, goodBundle)).failed).toBeUndefined();
   });
 
-  test('as a command dialling an IP, it passes without Node\'s warning about an IP as TLS server name', async () => {
+  test("as a command dialling an IP, it passes without Node's warning about an IP as TLS server name", async () => {
     // A separate process: Node prints each deprecation once per process, on its real stderr.
-    const { stdout, stderr } = await promisify(execFile)('node', ['--require', 'tsx/cjs', 'doctor.ts', '--addr', daemon.addr, '--tlsdir', goodBundle], { cwd: ROOT });
+    const { stdout, stderr } = await promisify(execFile)(
+      'node',
+      ['--require', 'tsx/cjs', 'doctor.ts', '--addr', daemon.addr, '--tlsdir', goodBundle],
+      { cwd: ROOT },
+    );
     expect(stdout.split('\n').filter((l) => l.startsWith('OK   '))).toHaveLength(9);
     expect(stdout).toMatch(/^WARN server certificate expiry: the server certificate expires within 30 days/m);
     expect(stderr).not.toMatch(/DEP0123|DeprecationWarning/);
@@ -106,7 +138,10 @@ describe('npm run doctor against a buildkitd stand-in on 127.0.0.1', () => {
   });
 
   test('wrong CA: the bundle does not verify the server', async () => {
-    const result = await run(daemon.addr, tlsDir({ ca: otherCa.certPem, cert: issueClientCertificate(otherCa, { commonName: 'x', validityDays: 5, now, keyPair: keys() }) }));
+    const result = await run(
+      daemon.addr,
+      tlsDir({ ca: otherCa.certPem, cert: issueClientCertificate(otherCa, { commonName: 'x', validityDays: 5, now, keyPair: keys() }) }),
+    );
     expect(result.failed).toBe('certificate');
     expect(lastStep(result)).toMatchObject({ name: 'server certificate chain', ok: false });
     expect(lastStep(result).detail).toMatch(/; the server presented subject buildkitd, issued by test CA$/);
@@ -128,7 +163,10 @@ describe('npm run doctor against a buildkitd stand-in on 127.0.0.1', () => {
 
   test('expired server certificate', async () => {
     const old = new Date(now.getTime() - 10 * 86_400_000);
-    const expired = await startFakeBuildkitd({ caPem: ca.certPem, ...issueServerCertificate(ca, { commonName: 'buildkitd', ...serverSans(endpoint), validityDays: 1, now: old, keyPair: keys() }) });
+    const expired = await startFakeBuildkitd({
+      caPem: ca.certPem,
+      ...issueServerCertificate(ca, { commonName: 'buildkitd', ...serverSans(endpoint), validityDays: 1, now: old, keyPair: keys() }),
+    });
     try {
       const result = await run(expired.addr, goodBundle);
       expect(result.failed).toBe('certificate');
@@ -170,7 +208,9 @@ describe('the doctor command', () => {
     expect(lines.filter((l) => l.startsWith('OK   '))).toHaveLength(9);
     lines.length = 0;
     expect(await runDoctor(['--addr', daemon.addr, '--tlsdir', goodBundle, '--servername', 'nope.example'], 'x', io)).toBe(5);
-    expect(lines.filter((l) => l.startsWith('FAIL'))).toEqual([expect.stringMatching(/^FAIL server certificate name: does not cover nope\.example/)]);
+    expect(lines.filter((l) => l.startsWith('FAIL'))).toEqual([
+      expect.stringMatching(/^FAIL server certificate name: does not cover nope\.example/),
+    ]);
     expect(await runDoctor(['--addr', daemon.addr, '--tlsdir', join(work, 'nowhere')], 'x', io)).toBe(3);
     expect(await runDoctor(['--tlsdir', goodBundle, '--addr', 'http://x'], 'x', io)).toBe(2);
     expect(await runDoctor([], 'x', io)).toBe(2);
@@ -184,7 +224,10 @@ describe('the doctor command', () => {
     expect(parseAddr(addr)).toEqual(parsed);
   });
 
-  test.each(['192.168.80.110:1234', 'tcp://host', 'tcp://host:0', 'tcp://host:70000', 'unix:///run/buildkit.sock'])('refuses %s', (addr) => {
-    expect(() => parseAddr(addr)).toThrow(/invalid --addr/);
-  });
+  test.each(['192.168.80.110:1234', 'tcp://host', 'tcp://host:0', 'tcp://host:70000', 'unix:///run/buildkit.sock'])(
+    'refuses %s',
+    (addr) => {
+      expect(() => parseAddr(addr)).toThrow(/invalid --addr/);
+    },
+  );
 });

@@ -1,16 +1,21 @@
-import { execFileSync, spawnSync } from 'child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
-import { AddressInfo, createServer, Server } from 'net';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ChooserUsageError, chooseEndpoint, cksum, endpointScript, rankEndpoints, rendezvousScore } from '../lib/endpoint-chooser';
 import { describeWith, testWith } from './support/programs';
 
 const work = mkdtempSync(join(tmpdir(), 'buildkit-chooser-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const THREE = ['192.168.80.111:1234', '192.168.80.112:1234', '192.168.80.113:1234'];
-const FIVE = [...THREE, 'buildkitd-3.buildkitd-headless.buildkit.svc.cluster.local:1234', 'buildkitd-4.buildkitd-headless.buildkit.svc.cluster.local:1234'];
-const keys = (n: number) => Array.from({ length: n }, (_, i) => (i % 7 === 0 ? `org-${i}/app with space` : i % 5 === 0 ? `ünï/${i}` : `repo-${i}`));
+const FIVE = [
+  ...THREE,
+  'buildkitd-3.buildkitd-headless.buildkit.svc.cluster.local:1234',
+  'buildkitd-4.buildkitd-headless.buildkit.svc.cluster.local:1234',
+];
+const keys = (n: number) =>
+  Array.from({ length: n }, (_, i) => (i % 7 === 0 ? `org-${i}/app with space` : i % 5 === 0 ? `ünï/${i}` : `repo-${i}`));
 
 function script(endpoints: readonly string[]): string {
   const path = join(work, `chooser-${endpoints.length}`);
@@ -30,7 +35,9 @@ testWith(['cksum'])('cksum is POSIX cksum, byte for byte (empty, short, UTF-8, l
  * part): one dash process for a whole comparison, whatever the number of keys.
  */
 function dashWithChooser(endpoints: readonly string[], body: string, ...args: string[]): string {
-  return execFileSync('dash', ['-c', `BUILDKIT_ENDPOINT_LIB=1; . "$1"; shift; ${body}`, 'sh', script(endpoints), ...args], { encoding: 'utf8' });
+  return execFileSync('dash', ['-c', `BUILDKIT_ENDPOINT_LIB=1; . "$1"; shift; ${body}`, 'sh', script(endpoints), ...args], {
+    encoding: 'utf8',
+  });
 }
 
 describeWith(['dash', 'cksum'])('the shell script under dash agrees with the library', () => {
@@ -38,18 +45,33 @@ describeWith(['dash', 'cksum'])('the shell script under dash agrees with the lib
     // One file per key|endpoint and one cksum over them all; the script's own mixer turns each CRC into a score.
     const pairs = keys(200).flatMap((k) => endpoints.map((e) => [k, e]));
     const dir = mkdtempSync(join(work, 'pairs-'));
-    pairs.forEach(([k, e], i) => writeFileSync(join(dir, String(i)), `${k}|${e}`));
-    const out = dashWithChooser(endpoints, 'cd "$1" && cksum * | while read -r crc size name; do mix "$crc"; echo "$name $score"; done', dir);
-    const scores = new Map(out.trim().split('\n').map((l) => l.split(' ')).map(([i, score]) => [Number(i), Number(score)]));
+    for (const [i, [k, e]] of pairs.entries()) writeFileSync(join(dir, String(i)), `${k}|${e}`);
+    const out = dashWithChooser(
+      endpoints,
+      'cd "$1" && cksum * | while read -r crc size name; do mix "$crc"; echo "$name $score"; done',
+      dir,
+    );
+    const scores = new Map(
+      out
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' '))
+        .map(([i, score]) => [Number(i), Number(score)]),
+    );
     expect(scores.size).toBe(pairs.length);
     expect(pairs.filter(([k, e], i) => scores.get(i) !== rendezvousScore(k, e))).toEqual([]);
   });
 
   test.each([[THREE], [FIVE]])('rank, through its own cksum calls, orders keys exactly as the library (%#)', (endpoints) => {
     const keyList = keys(16);
-    writeFileSync(join(work, 'keys'), keyList.join('\n') + '\n');
+    writeFileSync(join(work, 'keys'), `${keyList.join('\n')}\n`);
     const out = dashWithChooser(endpoints, 'while IFS= read -r k; do rank "$k" $ENDPOINTS; echo; done < "$1"', join(work, 'keys'));
-    expect(out.split('\n\n').slice(0, -1).map((l) => l.trim().split('\n').join(' '))).toEqual(keyList.map((k) => rankEndpoints(k, endpoints).join(' ')));
+    expect(
+      out
+        .split('\n\n')
+        .slice(0, -1)
+        .map((l) => l.trim().split('\n').join(' ')),
+    ).toEqual(keyList.map((k) => rankEndpoints(k, endpoints).join(' ')));
   });
 });
 
@@ -70,16 +92,25 @@ test('ownership is balanced, and adding a replica moves only the keys the new on
 
 describeWith(['dash', 'cksum'])('failover, with listeners on loopback only', () => {
   const servers: Server[] = [];
-  afterAll(() => servers.forEach((s) => s.close()));
-  const listen = () => new Promise<string>((resolve) => {
-    const s = createServer((socket) => socket.destroy()).listen(0, '127.0.0.1', () => resolve(`127.0.0.1:${(s.address() as AddressInfo).port}`));
-    servers.push(s);
+  afterAll(() => {
+    for (const s of servers) s.close();
   });
-  const closedPort = () => new Promise<string>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address() as AddressInfo; s.close(() => resolve(`127.0.0.1:${port}`)); });
-  });
+  const listen = () =>
+    new Promise<string>((resolve) => {
+      const s = createServer((socket) => socket.destroy()).listen(0, '127.0.0.1', () =>
+        resolve(`127.0.0.1:${(s.address() as AddressInfo).port}`),
+      );
+      servers.push(s);
+    });
+  const closedPort = () =>
+    new Promise<string>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as AddressInfo;
+        s.close(() => resolve(`127.0.0.1:${port}`));
+      });
+    });
 
-  test('the first endpoint that accepts TCP, in the key\'s order: library and script agree', async () => {
+  test("the first endpoint that accepts TCP, in the key's order: library and script agree", async () => {
     const [up1, up2, down] = [await listen(), await listen(), await closedPort()];
     const endpoints = [up1, up2, down];
     // A key whose first choice is the one that is down.
@@ -90,16 +121,31 @@ describeWith(['dash', 'cksum'])('failover, with listeners on loopback only', () 
     expect({ status: run.status, out: run.stdout.trim() }).toEqual({ status: 0, out: expected });
     await expect(chooseEndpoint(key, [down], 10_000)).rejects.toThrow(/^no endpoint accepts connections/);
     const none = spawnSync('dash', [script([down]), key], { encoding: 'utf8' });
-    expect({ status: none.status, err: none.stderr.trim() }).toEqual({ status: 1, err: `buildkit-endpoint: no endpoint accepts connections: ${down}` });
+    expect({ status: none.status, err: none.stderr.trim() }).toEqual({
+      status: 1,
+      err: `buildkit-endpoint: no endpoint accepts connections: ${down}`,
+    });
   });
 });
 
 describeWith(['dash'])('bad input: one line, exit 2', () => {
   test.each([
     [['', ...THREE], 'buildkit-endpoint: the key is empty: give the repository, such as org/app', /^the key is empty/],
-    [['org/app', '192.168.80.111:1234', '192.168.80.111:1234'], 'buildkit-endpoint: endpoint 192.168.80.111:1234 is listed twice', /^endpoint 192\.168\.80\.111:1234 is listed twice$/],
-    [['org/app', 'tcp://192.168.80.111:1234'], 'buildkit-endpoint: invalid endpoint "tcp://192.168.80.111:1234": use host:port, such as 192.168.80.111:1234', /^invalid endpoint "tcp:\/\/192\.168\.80\.111:1234"/],
-    [['org/app', 'buildkitd'], 'buildkit-endpoint: invalid endpoint "buildkitd": use host:port, such as 192.168.80.111:1234', /^invalid endpoint "buildkitd"/],
+    [
+      ['org/app', '192.168.80.111:1234', '192.168.80.111:1234'],
+      'buildkit-endpoint: endpoint 192.168.80.111:1234 is listed twice',
+      /^endpoint 192\.168\.80\.111:1234 is listed twice$/,
+    ],
+    [
+      ['org/app', 'tcp://192.168.80.111:1234'],
+      'buildkit-endpoint: invalid endpoint "tcp://192.168.80.111:1234": use host:port, such as 192.168.80.111:1234',
+      /^invalid endpoint "tcp:\/\/192\.168\.80\.111:1234"/,
+    ],
+    [
+      ['org/app', 'buildkitd'],
+      'buildkit-endpoint: invalid endpoint "buildkitd": use host:port, such as 192.168.80.111:1234',
+      /^invalid endpoint "buildkitd"/,
+    ],
   ])('%j', (args, line, libraryMessage) => {
     const run = spawnSync('dash', [script(THREE), ...args], { encoding: 'utf8' });
     expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 2, stderr: `${line}\n` });
@@ -110,9 +156,30 @@ describeWith(['dash'])('bad input: one line, exit 2', () => {
 });
 
 test('the library refuses every malformed endpoint list, and takes the well-formed edge cases', () => {
-  for (const bad of ['-host:1', 'host-:1', 'host:', ':1234', 'host:123456', 'host:abc', 'host:1:2', ' host:1', 'host:1 ', 'h_st:1', 'tcp://h:1']) {
-    expect({ bad, thrown: (() => { try { rankEndpoints('k', [bad]); return ''; } catch (e) { return (e as Error).message; } })() })
-      .toEqual({ bad, thrown: `invalid endpoint ${JSON.stringify(bad)}: use host:port, such as 192.168.80.111:1234` });
+  for (const bad of [
+    '-host:1',
+    'host-:1',
+    'host:',
+    ':1234',
+    'host:123456',
+    'host:abc',
+    'host:1:2',
+    ' host:1',
+    'host:1 ',
+    'h_st:1',
+    'tcp://h:1',
+  ]) {
+    expect({
+      bad,
+      thrown: (() => {
+        try {
+          rankEndpoints('k', [bad]);
+          return '';
+        } catch (e) {
+          return (e as Error).message;
+        }
+      })(),
+    }).toEqual({ bad, thrown: `invalid endpoint ${JSON.stringify(bad)}: use host:port, such as 192.168.80.111:1234` });
   }
   expect(() => rankEndpoints('k', [])).toThrow(/^no endpoints: give host:port of each replica$/);
   expect(rankEndpoints('k', ['a:1'])).toEqual(['a:1']);
@@ -122,9 +189,15 @@ test('the library refuses every malformed endpoint list, and takes the well-form
 });
 
 test('with nothing reachable, the library names every endpoint it tried', async () => {
-  const closedPort = () => new Promise<string>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address() as AddressInfo; s.close(() => resolve(`127.0.0.1:${port}`)); });
-  });
+  const closedPort = () =>
+    new Promise<string>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as AddressInfo;
+        s.close(() => resolve(`127.0.0.1:${port}`));
+      });
+    });
   const [closed, other] = [await closedPort(), await closedPort()];
-  await expect(chooseEndpoint('k', [closed, other], 10_000)).rejects.toThrow(new RegExp(`^no endpoint accepts connections: (${closed}, ${other}|${other}, ${closed})$`.replace(/\./g, '\\.')));
+  await expect(chooseEndpoint('k', [closed, other], 10_000)).rejects.toThrow(
+    new RegExp(`^no endpoint accepts connections: (${closed}, ${other}|${other}, ${closed})$`.replace(/\./g, '\\.')),
+  );
 });

@@ -1,17 +1,16 @@
-import { readFileSync } from 'fs';
-import { mkdtempSync, rmSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App, Chart, Testing } from 'cdk8s';
 import { load } from 'js-yaml';
 import { config, gitops } from '../config';
-import { ArgoCdApplication, BuildkitChart, BuildkitChartProps, buildGitops, FluxKustomizations, GitopsSettings } from '../lib';
+import { ArgoCdApplication, BuildkitChart, type BuildkitChartProps, buildGitops, FluxKustomizations, type GitopsSettings } from '../lib';
 import { init } from '../lib/certs/commands';
 import { paths } from '../lib/certs/layout';
+import { certsContext } from './support/certs';
 import { find, synthChart } from './support/chart';
 import { validateCustomResources } from './support/crd';
-import { isCustomResource, readManifests, ROOT } from './support/dist';
-import { certsContext } from './support/certs';
+import { isCustomResource, ROOT, readManifests } from './support/dist';
 import { keyPool } from './support/keys';
 
 /** The delivery objects for a chart with these settings, as `npm run synth` writes them into gitops/dist/. */
@@ -21,14 +20,18 @@ function delivery(props: BuildkitChartProps = {}, settings: GitopsSettings = {})
   return app.charts.flatMap((c) => Testing.synth(c));
 }
 
-describe('Flux, for the seed\'s service', () => {
+describe("Flux, for the seed's service", () => {
   const seed = delivery();
   const secrets = find(seed, 'Kustomization', 'buildkitd-secrets');
   const service = find(seed, 'Kustomization', 'buildkitd');
 
   test('decrypts secrets/apps with the sops-age key', () => {
     expect(secrets.metadata.namespace).toBe('flux-system');
-    expect(secrets.spec).toMatchObject({ path: './secrets/apps', prune: true, decryption: { provider: 'sops', secretRef: { name: 'sops-age' } } });
+    expect(secrets.spec).toMatchObject({
+      path: './secrets/apps',
+      prune: true,
+      decryption: { provider: 'sops', secretRef: { name: 'sops-age' } },
+    });
   });
 
   test('applies dist/ after the Secrets, prunes, and is Ready only when the workload is', () => {
@@ -43,8 +46,15 @@ describe('Flux, for the seed\'s service', () => {
   });
 
   test('health-checks every daemon the chart runs: a StatefulSet and a native builder, in the configured namespace', () => {
-    const objects = delivery({ namespace: 'ci', name: 'builder', workload: 'statefulset', nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.9' }] },
-      { fluxSourceRef: { kind: 'OCIRepository', name: 'platform' } });
+    const objects = delivery(
+      {
+        namespace: 'ci',
+        name: 'builder',
+        workload: 'statefulset',
+        nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.9' }],
+      },
+      { fluxSourceRef: { kind: 'OCIRepository', name: 'platform' } },
+    );
     const svc = find(objects, 'Kustomization', 'builder');
     expect(svc.spec.healthChecks).toEqual([
       { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'builder', namespace: 'ci' },
@@ -56,7 +66,9 @@ describe('Flux, for the seed\'s service', () => {
   });
 
   test('refuses a Kustomization with nothing to health-check, and unknown delivery settings', () => {
-    expect(() => new FluxKustomizations(new Chart(Testing.app(), 'f'), 'k', { workloads: [] })).toThrow(/^FluxKustomizations: invalid workloads \[\]/);
+    expect(() => new FluxKustomizations(new Chart(Testing.app(), 'f'), 'k', { workloads: [] })).toThrow(
+      /^FluxKustomizations: invalid workloads \[\]/,
+    );
     expect(() => delivery({}, { repoUrl: 'https://x' } as any)).toThrow(/^gitops: unknown setting "repoUrl": did you mean "repoURL"\?$/);
   });
 
@@ -66,16 +78,20 @@ describe('Flux, for the seed\'s service', () => {
       await init(certsContext(root, {}, { newKeyPair: keyPool(3) }));
       const ns = load(readFileSync(paths(root).namespace, 'utf8')) as any;
       expect(ns).toMatchObject({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'buildkit' } });
-      expect(ns.metadata.annotations).toEqual({ 'kustomize.toolkit.fluxcd.io/ssa': 'IfNotPresent', 'kustomize.toolkit.fluxcd.io/prune': 'disabled' });
-      expect(find(synthChart({}), 'Namespace', 'buildkit').metadata.labels['pod-security.kubernetes.io/enforce'])
-        .toBe(ns.metadata.labels['pod-security.kubernetes.io/enforce']);
+      expect(ns.metadata.annotations).toEqual({
+        'kustomize.toolkit.fluxcd.io/ssa': 'IfNotPresent',
+        'kustomize.toolkit.fluxcd.io/prune': 'disabled',
+      });
+      expect(find(synthChart({}), 'Namespace', 'buildkit').metadata.labels['pod-security.kubernetes.io/enforce']).toBe(
+        ns.metadata.labels['pod-security.kubernetes.io/enforce'],
+      );
     } finally {
       rmSync(join(root, '..'), { recursive: true, force: true });
     }
   });
 });
 
-describe('Argo CD, for the seed\'s service', () => {
+describe("Argo CD, for the seed's service", () => {
   const app = find(delivery(), 'Application', 'buildkit');
 
   test('syncs dist/ as a plain directory without JSON files, pruning and self-healing', () => {
@@ -86,14 +102,19 @@ describe('Argo CD, for the seed\'s service', () => {
   });
 
   test('follows the configured repository, branch and namespace', () => {
-    const moved = find(delivery({ namespace: 'ci' }, { repoURL: 'ssh://git@git.lan/ops/buildkit.git', targetRevision: 'prod' }), 'Application', 'buildkit');
+    const moved = find(
+      delivery({ namespace: 'ci' }, { repoURL: 'ssh://git@git.lan/ops/buildkit.git', targetRevision: 'prod' }),
+      'Application',
+      'buildkit',
+    );
     expect(moved.spec.source).toMatchObject({ repoURL: 'ssh://git@git.lan/ops/buildkit.git', targetRevision: 'prod' });
     expect(moved.spec.destination.namespace).toBe('ci');
   });
 
   test('refuses a repository URL Argo CD cannot clone', () => {
-    expect(() => new ArgoCdApplication(Testing.chart(), 'a', { repoURL: 'not a url', namespace: 'buildkit' }))
-      .toThrow(/^ArgoCdApplication: invalid repoURL "not a url"/);
+    expect(() => new ArgoCdApplication(Testing.chart(), 'a', { repoURL: 'not a url', namespace: 'buildkit' })).toThrow(
+      /^ArgoCdApplication: invalid repoURL "not a url"/,
+    );
   });
 });
 
@@ -104,7 +125,12 @@ describe('the committed gitops/dist/ follows config.ts', () => {
   test('the Flux health check names the configured workload in the configured namespace', () => {
     const kind = service.daemon.workloadKind === 'statefulset' ? 'StatefulSet' : 'Deployment';
     const kustomization = find(committed, 'Kustomization', service.daemon.name);
-    expect(kustomization.spec.healthChecks[0]).toEqual({ apiVersion: 'apps/v1', kind, name: service.daemon.name, namespace: service.endpoint.namespace });
+    expect(kustomization.spec.healthChecks[0]).toEqual({
+      apiVersion: 'apps/v1',
+      kind,
+      name: service.daemon.name,
+      namespace: service.endpoint.namespace,
+    });
   });
 
   test('Argo CD deploys into the configured namespace from the configured repository', () => {

@@ -1,6 +1,6 @@
-import { readFileSync } from 'fs';
-import { join } from 'path';
-import { BUILDKIT_SECCOMP_PROFILE, BuildkitChartProps } from '../lib';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BUILDKIT_SECCOMP_PROFILE, type BuildkitChartProps } from '../lib';
 import { daemonContainer, find, synthChart } from './support/chart';
 import { validateCustomResources } from './support/crd';
 import { ROOT } from './support/dist';
@@ -14,37 +14,68 @@ describe('hardened mode: a namespace that enforces Pod Security baseline', () =>
 
   test('the namespace enforces, audits and warns at baseline', () => {
     expect(find(objects, 'Namespace', 'buildkit').metadata.labels).toMatchObject({
-      'pod-security.kubernetes.io/enforce': 'baseline', 'pod-security.kubernetes.io/audit': 'baseline', 'pod-security.kubernetes.io/warn': 'baseline',
+      'pod-security.kubernetes.io/enforce': 'baseline',
+      'pod-security.kubernetes.io/audit': 'baseline',
+      'pod-security.kubernetes.io/warn': 'baseline',
     });
   });
 
   test('the daemon runs under the Localhost seccomp profile the operator installs, with no Unconfined anywhere', () => {
     const container = daemonContainer(objects);
-    expect(container.securityContext.seccompProfile).toEqual({ type: 'Localhost', localhostProfile: 'operator/buildkit/buildkit-rootless.json' });
+    expect(container.securityContext.seccompProfile).toEqual({
+      type: 'Localhost',
+      localhostProfile: 'operator/buildkit/buildkit-rootless.json',
+    });
     expect(container.securityContext.appArmorProfile).toBeUndefined();
     expect(JSON.stringify(template(objects))).not.toContain('Unconfined');
     expect(container.args).toContain('--oci-worker-no-process-sandbox');
     const profile = find(objects, 'SeccompProfile', 'buildkit-rootless');
     expect(profile.spec).toEqual(BUILDKIT_SECCOMP_PROFILE);
     expect(validateCustomResources([profile])).toEqual([]);
-    expect(validateCustomResources([{ ...profile, spec: { ...profile.spec, defaultAction: 'SCMP_ACT_NOTHING' } }])).toEqual([expect.stringContaining('defaultAction')]);
+    expect(validateCustomResources([{ ...profile, spec: { ...profile.spec, defaultAction: 'SCMP_ACT_NOTHING' } }])).toEqual([
+      expect.stringContaining('defaultAction'),
+    ]);
   });
 
   test('every baseline rule holds, field by field; the privileged default breaks exactly seccomp and AppArmor', () => {
     expect(baselineViolations(template(objects))).toEqual([]);
-    expect(baselineViolations(template(synthChart({ ...HARDENED, workload: 'statefulset', replicas: 2, metrics: {} }), 'StatefulSet'))).toEqual([]);
-    expect(baselineViolations(template(synthChart({})))).toEqual(['container buildkitd: appArmorProfile Unconfined', 'container buildkitd: seccompProfile Unconfined']);
+    expect(
+      baselineViolations(template(synthChart({ ...HARDENED, workload: 'statefulset', replicas: 2, metrics: {} }), 'StatefulSet')),
+    ).toEqual([]);
+    expect(baselineViolations(template(synthChart({})))).toEqual([
+      'container buildkitd: appArmorProfile Unconfined',
+      'container buildkitd: seccompProfile Unconfined',
+    ]);
   });
 
   test('the rules catch what baseline forbids', () => {
-    const pod = (spec: object, metadata: object = {}) => baselineViolations({ metadata, spec: { containers: [{ name: 'c', securityContext: {} }], ...spec } });
+    const pod = (spec: object, metadata: object = {}) =>
+      baselineViolations({ metadata, spec: { containers: [{ name: 'c', securityContext: {} }], ...spec } });
     expect(pod({ hostNetwork: true, hostPID: true })).toEqual(['pod: hostNetwork', 'pod: hostPID']);
-    expect(pod({ containers: [{ name: 'c', securityContext: { privileged: true, capabilities: { add: ['SYS_ADMIN', 'CHOWN'] }, procMount: 'Unmasked' }, ports: [{ hostPort: 80 }] }] }))
-      .toEqual(['container c: privileged', 'container c: capability SYS_ADMIN', 'container c: procMount Unmasked', 'container c: hostPort 80']);
+    expect(
+      pod({
+        containers: [
+          {
+            name: 'c',
+            securityContext: { privileged: true, capabilities: { add: ['SYS_ADMIN', 'CHOWN'] }, procMount: 'Unmasked' },
+            ports: [{ hostPort: 80 }],
+          },
+        ],
+      }),
+    ).toEqual([
+      'container c: privileged',
+      'container c: capability SYS_ADMIN',
+      'container c: procMount Unmasked',
+      'container c: hostPort 80',
+    ]);
     expect(pod({ volumes: [{ name: 'h', hostPath: { path: '/' } }] })).toEqual(['volume h: hostPath']);
-    expect(pod({}, { annotations: { 'container.apparmor.security.beta.kubernetes.io/c': 'unconfined' } })).toEqual(['annotation container.apparmor.security.beta.kubernetes.io/c: unconfined']);
-    expect(pod({ securityContext: { seLinuxOptions: { type: 'spc_t' }, sysctls: [{ name: 'kernel.msgmax', value: '1' }] } }))
-      .toEqual(['pod: seLinuxOptions.type spc_t', 'pod: sysctl kernel.msgmax']);
+    expect(pod({}, { annotations: { 'container.apparmor.security.beta.kubernetes.io/c': 'unconfined' } })).toEqual([
+      'annotation container.apparmor.security.beta.kubernetes.io/c: unconfined',
+    ]);
+    expect(pod({ securityContext: { seLinuxOptions: { type: 'spc_t' }, sysctls: [{ name: 'kernel.msgmax', value: '1' }] } })).toEqual([
+      'pod: seLinuxOptions.type spc_t',
+      'pod: sysctl kernel.msgmax',
+    ]);
   });
 
   test('by hand instead of the operator, with an AppArmor profile: the paths the README gives', () => {
@@ -55,7 +86,10 @@ describe('hardened mode: a namespace that enforces Pod Security baseline', () =>
     });
     expect(manual.filter((m) => m.kind === 'SeccompProfile')).toEqual([]);
     expect(baselineViolations(template(manual))).toEqual([]);
-    expect(daemonContainer(synthChart({ ...HARDENED, seccompProfile: { localhostProfile: 'profiles/bk.json' } })).securityContext.seccompProfile.localhostProfile).toBe('profiles/bk.json');
+    expect(
+      daemonContainer(synthChart({ ...HARDENED, seccompProfile: { localhostProfile: 'profiles/bk.json' } })).securityContext.seccompProfile
+        .localhostProfile,
+    ).toBe('profiles/bk.json');
   });
 
   test('dist/ is unchanged unless the setting is used', () => {
@@ -65,15 +99,46 @@ describe('hardened mode: a namespace that enforces Pod Security baseline', () =>
 
 describe('combinations that cannot work are refused, one line each', () => {
   test.each([
-    ['the legacy AppArmor annotation (unconfined)', { ...HARDENED, legacyAppArmorAnnotation: true },
-      /^BuildkitDaemon: invalid legacyAppArmorAnnotation true: the annotation sets AppArmor unconfined, which baseline forbids; use appArmorProfile on Kubernetes 1\.30\+$/],
-    ['SELinux spc_t', { ...HARDENED, seLinuxType: 'spc_t' }, /^BuildkitDaemon: invalid seLinuxType "spc_t": baseline admits only the container_\* SELinux types; spc_t needs podSecurity 'privileged'$/],
-    ['a non-rootless image', { ...HARDENED, image: 'moby/buildkit:v0.32.2' }, /^BuildkitDaemon: invalid image "moby\/buildkit:v0\.32\.2": the daemon runs rootless BuildKit only/],
-    ['a seccomp path that climbs out', { ...HARDENED, seccompProfile: { localhostProfile: '../etc/x.json' } }, /^BuildkitDaemon: invalid seccompLocalhostProfile "\.\.\/etc\/x\.json": use a descending path ending in \.json/],
-    ['an unknown install', { ...HARDENED, seccompProfile: { install: 'helm' as any } }, /^BuildkitChart: invalid seccompProfile\.install "helm": use 'operator' or 'node'$/],
-    ['an unknown level', { podSecurity: 'restricted' as any }, /^BuildkitDaemon: invalid podSecurity "restricted": use 'privileged' or 'baseline'$/],
-    ['hardened settings without hardened mode', { appArmorProfile: 'buildkit-rootless' }, /^BuildkitChart: invalid appArmorProfile: it applies to podSecurity 'baseline' only/],
-    ['an AppArmor profile name with a slash', { ...HARDENED, appArmorProfile: 'a/b' }, /^BuildkitDaemon: invalid appArmorProfile "a\/b": use the name of a profile loaded on the nodes/],
+    [
+      'the legacy AppArmor annotation (unconfined)',
+      { ...HARDENED, legacyAppArmorAnnotation: true },
+      /^BuildkitDaemon: invalid legacyAppArmorAnnotation true: the annotation sets AppArmor unconfined, which baseline forbids; use appArmorProfile on Kubernetes 1\.30\+$/,
+    ],
+    [
+      'SELinux spc_t',
+      { ...HARDENED, seLinuxType: 'spc_t' },
+      /^BuildkitDaemon: invalid seLinuxType "spc_t": baseline admits only the container_\* SELinux types; spc_t needs podSecurity 'privileged'$/,
+    ],
+    [
+      'a non-rootless image',
+      { ...HARDENED, image: 'moby/buildkit:v0.32.2' },
+      /^BuildkitDaemon: invalid image "moby\/buildkit:v0\.32\.2": the daemon runs rootless BuildKit only/,
+    ],
+    [
+      'a seccomp path that climbs out',
+      { ...HARDENED, seccompProfile: { localhostProfile: '../etc/x.json' } },
+      /^BuildkitDaemon: invalid seccompLocalhostProfile "\.\.\/etc\/x\.json": use a descending path ending in \.json/,
+    ],
+    [
+      'an unknown install',
+      { ...HARDENED, seccompProfile: { install: 'helm' as any } },
+      /^BuildkitChart: invalid seccompProfile\.install "helm": use 'operator' or 'node'$/,
+    ],
+    [
+      'an unknown level',
+      { podSecurity: 'restricted' as any },
+      /^BuildkitDaemon: invalid podSecurity "restricted": use 'privileged' or 'baseline'$/,
+    ],
+    [
+      'hardened settings without hardened mode',
+      { appArmorProfile: 'buildkit-rootless' },
+      /^BuildkitChart: invalid appArmorProfile: it applies to podSecurity 'baseline' only/,
+    ],
+    [
+      'an AppArmor profile name with a slash',
+      { ...HARDENED, appArmorProfile: 'a/b' },
+      /^BuildkitDaemon: invalid appArmorProfile "a\/b": use the name of a profile loaded on the nodes/,
+    ],
   ] as Array<[string, BuildkitChartProps, RegExp]>)('%s', (_name, props, message) => {
     expect(() => synthChart(props)).toThrow(message);
   });
@@ -83,7 +148,12 @@ describe('the profiles that ship', () => {
   const reference = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/seccomp/buildkit-rootless-localhost-seccomp.json'), 'utf8'));
   const shipped = JSON.parse(readFileSync(join(ROOT, 'profiles/seccomp/buildkit-rootless.json'), 'utf8'));
   /** Each rule as one comparable line per syscall name. */
-  const rules = (p: any) => new Set(p.syscalls.flatMap((s: any) => s.names.map((n: string) => JSON.stringify({ n, action: s.action, args: s.args ?? [], errno: s.errnoRet }))));
+  const rules = (p: any) =>
+    new Set(
+      p.syscalls.flatMap((s: any) =>
+        s.names.map((n: string) => JSON.stringify({ n, action: s.action, args: s.args ?? [], errno: s.errnoRet })),
+      ),
+    );
 
   test('the seccomp profile is flat OCI JSON: no moby includes or excludes, which containerd ignores', () => {
     expect(Object.keys(shipped).sort()).toEqual(['architectures', 'defaultAction', 'syscalls']);
@@ -98,7 +168,8 @@ describe('the profiles that ship', () => {
     // The rules beyond the runtime default, each explained in profiles/README.md.
     const added = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/seccomp/added-rules.json'), 'utf8'));
     const readme = readFileSync(join(ROOT, 'profiles/README.md'), 'utf8');
-    for (const name of added.flatMap((r: any) => r.names)) expect({ name, explained: readme.includes(`\`${name}\``) }).toEqual({ name, explained: true });
+    for (const name of added.flatMap((r: any) => r.names))
+      expect({ name, explained: readme.includes(`\`${name}\``) }).toEqual({ name, explained: true });
   });
 
   test('the AppArmor profile is marked unverified and allows what rootless BuildKit needs', () => {

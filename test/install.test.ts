@@ -1,5 +1,5 @@
-import { readFileSync } from 'fs';
-import { join } from 'path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ROOT } from './support/dist';
 
 // `npm ci` must install cleanly on the Node.js the project declares: no engine warnings, no unreviewed install scripts.
@@ -17,7 +17,8 @@ test('every locked package supports the oldest Node.js the project declares', ()
 });
 
 test('every package with an install script is approved or denied in allowScripts', () => {
-  const scripted = Object.entries(lock.packages as Record<string, any>).filter(([path, p]) => path && p.hasInstallScript)
+  const scripted = Object.entries(lock.packages as Record<string, any>)
+    .filter(([path, p]) => path && p.hasInstallScript)
     .map(([path]) => path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length));
   expect(scripted.length).toBeGreaterThan(0);
   expect(scripted.filter((name) => typeof pkg.allowScripts?.[name] !== 'boolean')).toEqual([]);

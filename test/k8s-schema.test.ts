@@ -1,24 +1,37 @@
-import { join } from 'path';
-import { loadValidator } from './support/k8s-schema';
+import { join } from 'node:path';
 import { synthChart } from './support/chart';
 import { validateCustomResources } from './support/crd';
-import { isCustomResource as isCustom, OUTPUTS, readManifests, ROOT } from './support/dist';
+import { isCustomResource as isCustom, OUTPUTS, ROOT, readManifests } from './support/dist';
+import { loadValidator } from './support/k8s-schema';
 
 // The seed's chart, whatever config.ts says; the committed outputs are among the variants below.
 const seed = synthChart({});
 const variants: Record<string, any[]> = {
   ...Object.fromEntries(OUTPUTS.map((dist) => [`committed ${dist}/`, readManifests(join(ROOT, dist))])),
-  'the seed\'s defaults': seed,
+  "the seed's defaults": seed,
   'Longhorn cache': synthChart({ cache: { persistent: true, size: '100Gi' } }),
   'StatefulSet HA with per-replica IPs, metrics, NetworkPolicy, native arm64': synthChart({
-    replicas: 3, workload: 'statefulset', cache: { persistent: true }, perReplicaIPs: ['10.0.0.1', '10.0.0.2', '10.0.0.3'],
-    metrics: {}, networkPolicy: { allowedNamespaces: ['ci'] }, externalTrafficPolicy: 'Local', architecture: 'amd64',
+    replicas: 3,
+    workload: 'statefulset',
+    cache: { persistent: true },
+    perReplicaIPs: ['10.0.0.1', '10.0.0.2', '10.0.0.3'],
+    metrics: {},
+    networkPolicy: { allowedNamespaces: ['ci'] },
+    externalTrafficPolicy: 'Local',
+    architecture: 'amd64',
     nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.9' }],
   }),
   'Deployment with replicas, budget and spread': synthChart({ replicas: 2, drainTimeoutSeconds: 60 }),
   'legacy annotations, custom everything': synthChart({
-    legacyAppArmorAnnotation: true, legacyMetallbAnnotations: true, addressPool: 'internal', namespace: 'ci',
-    replicas: 3, port: 8443, resources: { limits: { cpu: '4' } }, image: 'moby/buildkit@sha256:' + 'a'.repeat(64), imageIsRootless: true,
+    legacyAppArmorAnnotation: true,
+    legacyMetallbAnnotations: true,
+    addressPool: 'internal',
+    namespace: 'ci',
+    replicas: 3,
+    port: 8443,
+    resources: { limits: { cpu: '4' } },
+    image: `moby/buildkit@sha256:${'a'.repeat(64)}`,
+    imageIsRootless: true,
   }),
 };
 
@@ -42,7 +55,9 @@ describe.each(['1.30.0', '1.35.0'])('every object validates strictly against Kub
     expect(errors).toContain('/resources/limits/memory');
     expect(errors).toContain('/spec/replicas: must be integer');
     expect(errors).toContain('/containers/0/ports');
-    expect(validator.validate({ apiVersion: 'v1', kind: 'Nonsense', metadata: { name: 'x' } })).toEqual([expect.stringContaining('no schema')]);
+    expect(validator.validate({ apiVersion: 'v1', kind: 'Nonsense', metadata: { name: 'x' } })).toEqual([
+      expect.stringContaining('no schema'),
+    ]);
   });
 });
 

@@ -1,14 +1,16 @@
-import { execFileSync, spawnSync } from 'child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { writeFiles } from '../lib/certs/files';
 import { ROOT } from './support/dist';
 
 // Stands for a private key: what matters is where these bytes land (no key-shaped text in git).
 const KEY = 'secret key material, not to be planted on\n';
 let work: string;
-beforeEach(() => { work = mkdtempSync(join(tmpdir(), 'buildkit-files-')); });
+beforeEach(() => {
+  work = mkdtempSync(join(tmpdir(), 'buildkit-files-'));
+});
 afterEach(() => rmSync(work, { recursive: true, force: true }));
 
 test('a file or link planted at a temporary name never receives the key', () => {
@@ -43,8 +45,9 @@ test('a folder other users can write to is refused, and nothing is written', () 
   const dir = join(work, 'shared');
   mkdirSync(dir);
   chmodSync(dir, 0o777);
-  expect(() => writeFiles([{ path: join(dir, 'key.pem'), content: KEY, mode: 0o600 }]))
-    .toThrow(/shared is writable by other users \(mode 777\): one of them could plant a file or link where a key goes; run chmod go-w /);
+  expect(() => writeFiles([{ path: join(dir, 'key.pem'), content: KEY, mode: 0o600 }])).toThrow(
+    /shared is writable by other users \(mode 777\): one of them could plant a file or link where a key goes; run chmod go-w /,
+  );
   expect(existsSync(join(dir, 'key.pem'))).toBe(false);
 });
 
@@ -60,11 +63,15 @@ test('killed between staging and rename: no plaintext key outside git-ignored pa
   const crashed = spawnSync('node', ['--require', 'tsx/cjs', '-e', script], { cwd: ROOT });
   expect(crashed.signal).toBe('SIGKILL');
   expect(existsSync(target)).toBe(false);
-  const untracked = execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: repo, encoding: 'utf8' }).split('\n').filter(Boolean);
+  const untracked = execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: repo, encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean);
   expect(untracked).toEqual(['?? .gitignore']);
   const ignored = execFileSync('git', ['status', '--porcelain', '--ignored', '--untracked-files=all'], { cwd: repo, encoding: 'utf8' });
   expect(ignored).toMatch(/^!! secrets\/clients\/\.bundle\.pem\.[0-9a-f]{16}\.buildkit-tmp$/m);
 
   writeFiles([{ path: target, content: KEY, mode: 0o600 }]);
-  expect(execFileSync('git', ['status', '--porcelain', '--ignored', '--untracked-files=all'], { cwd: repo, encoding: 'utf8' })).not.toContain('buildkit-tmp');
+  expect(
+    execFileSync('git', ['status', '--porcelain', '--ignored', '--untracked-files=all'], { cwd: repo, encoding: 'utf8' }),
+  ).not.toContain('buildkit-tmp');
 });

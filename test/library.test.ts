@@ -1,10 +1,10 @@
-import { execFileSync } from 'child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
-import { join } from 'path';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Testing } from 'cdk8s';
 import { BuildkitChart } from '../lib';
 import { find } from './support/chart';
-import { readManifests, ROOT } from './support/dist';
+import { ROOT, readManifests } from './support/dist';
 
 describe('the constructs as a library (npm install <repo>)', () => {
   // The package's own build (`npm run build`, which `prepare` runs on install): tsc's build mode compiles what
@@ -25,7 +25,9 @@ describe('the constructs as a library (npm install <repo>)', () => {
 
   test('another chart type-checks against the published declarations', () => {
     const consumer = join(work, 'consumer.ts');
-    writeFileSync(consumer, `import { App, Chart } from 'cdk8s';
+    writeFileSync(
+      consumer,
+      `import { App, Chart } from 'cdk8s';
 import { BuildkitDaemon, BuildkitService, CacheVolume, TlsBundle, BuildkitDaemonProps } from ${JSON.stringify(join(build, 'lib'))};
 const chart = new Chart(new App(), 'team', { namespace: 'team' });
 const props: BuildkitDaemonProps = { name: 'team-builder', tls: new TlsBundle(chart, 'Tls'), cache: new CacheVolume(chart, 'Cache') };
@@ -33,17 +35,51 @@ const daemon = new BuildkitDaemon(chart, 'Daemon', props);
 new BuildkitService(chart, 'Service', { daemon, loadBalancerIP: '10.0.0.5' });
 // @ts-expect-error replicas is a number
 new BuildkitDaemon(chart, 'Wrong', { replicas: 'three' });
-`);
-    execFileSync('npx', ['--no-install', 'tsc', '--noEmit', '--strict', '--esModuleInterop', '--skipLibCheck', '--types', 'node', '--baseUrl', ROOT,
-      '--typeRoots', join(ROOT, 'node_modules/@types'), consumer], { cwd: ROOT, stdio: 'pipe' });
+`,
+    );
+    execFileSync(
+      'npx',
+      [
+        '--no-install',
+        'tsc',
+        '--noEmit',
+        '--strict',
+        '--esModuleInterop',
+        '--skipLibCheck',
+        '--types',
+        'node',
+        '--baseUrl',
+        ROOT,
+        '--typeRoots',
+        join(ROOT, 'node_modules/@types'),
+        consumer,
+      ],
+      { cwd: ROOT, stdio: 'pipe' },
+    );
   });
 
   test('the package holds the compiled library and its declarations, nothing else', () => {
-    const [pack] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+    const [pack] = JSON.parse(
+      execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }),
+    );
     const files: string[] = pack.files.map((f: any) => f.path);
-    expect(files).toEqual(expect.arrayContaining(['package.json', 'build/lib/index.js', 'build/lib/index.d.ts', 'build/imports/k8s.js', 'build/imports/k8s.d.ts']));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'package.json',
+        'build/lib/index.js',
+        'build/lib/index.d.ts',
+        'build/imports/k8s.js',
+        'build/imports/k8s.d.ts',
+      ]),
+    );
     expect(files).toContain('build/profiles/seccomp/buildkit-rootless.json');
-    expect(files.filter((f) => !/^(package\.json|README\.md|LICENSE|build\/(lib|imports)\/.+\.(js|d\.ts)|build\/profiles\/.+\.json)$/.test(f))).toEqual([]);
+    expect(
+      files.filter((f) => !/^(package\.json|README\.md|LICENSE|build\/(lib|imports)\/.+\.(js|d\.ts)|build\/profiles\/.+\.json)$/.test(f)),
+    ).toEqual([]);
   });
 
   test('package.json points at the compiled entry point and builds it on install from git', () => {

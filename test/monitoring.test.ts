@@ -1,7 +1,7 @@
-import { readFileSync } from 'fs';
-import { join } from 'path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Dashboard } from '@grafana/schema';
-import { BuildkitChartProps, buildkitDashboard, DASHBOARD_SCHEMA_VERSION } from '../lib';
+import { type BuildkitChartProps, buildkitDashboard, DASHBOARD_SCHEMA_VERSION } from '../lib';
 import { monitoringQueries } from '../lib/monitoring-queries';
 import { find, synthChart } from './support/chart';
 import { validateCustomResources } from './support/crd';
@@ -11,7 +11,10 @@ const { parser } = require('@prometheus-io/lezer-promql');
 const FIXTURE = readFileSync(join(ROOT, 'test/fixtures/buildkit/metrics-v0.32.2.txt'), 'utf8');
 const EXTERNAL = readFileSync(join(ROOT, 'test/fixtures/monitoring/external-metrics.md'), 'utf8');
 const SCRAPE_LABELS = new Set(['namespace', 'job', 'pod', 'container', 'service', 'endpoint', 'instance']);
-const MONITORED: BuildkitChartProps = { metrics: { dashboard: {}, alerts: {} }, nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.9' }] };
+const MONITORED: BuildkitChartProps = {
+  metrics: { dashboard: {}, alerts: {} },
+  nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.9' }],
+};
 const scope = { namespace: 'buildkit', jobs: ['buildkitd-metrics'], container: 'buildkitd' };
 
 /** Parse errors, and each selector's metric name with the label names it matches on, from Prometheus' own grammar. */
@@ -26,7 +29,9 @@ function analyse(expr: string): { errors: number; selectors: Array<{ metric: str
         const text = expr.slice(node.from, node.to);
         const metric = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(text)?.[0] ?? '';
         const labels: string[] = [];
-        node.node.cursor().iterate((n: any) => { if (n.name === 'LabelName') labels.push(expr.slice(n.from, n.to)); });
+        node.node.cursor().iterate((n: any) => {
+          if (n.name === 'LabelName') labels.push(expr.slice(n.from, n.to));
+        });
         selectors.push({ metric, labels });
       }
     },
@@ -39,7 +44,7 @@ const dashboard = JSON.parse(find(objects, 'ConfigMap', 'buildkit-dashboard').da
 const rules = find(objects, 'PrometheusRule', 'buildkit').spec.groups[0].rules;
 const expressions = [...dashboard.panels.flatMap((p: any) => p.targets.map((t: any) => t.expr)), ...rules.map((r: any) => r.expr)];
 
-test('every PromQL expression parses with Prometheus\' own grammar, which does reject a broken one', () => {
+test("every PromQL expression parses with Prometheus' own grammar, which does reject a broken one", () => {
   expect(expressions.length).toBeGreaterThan(15);
   expect(expressions.filter((e) => analyse(e).errors > 0)).toEqual([]);
   expect(analyse('sum(rate(buildkit_builds_total[5m]) by').errors).toBeGreaterThan(0);
@@ -51,7 +56,8 @@ test('every BuildKit metric and label used is one a real v0.32.2 daemon serves; 
     if (/^(buildkit_|rpc_)/.test(metric)) {
       const series = FIXTURE.split('\n').filter((l) => l.startsWith(`${metric}{`) || l.startsWith(`${metric} `));
       if (series.length === 0) problems.push(`${metric}: not in the fixture`);
-      for (const label of labels) if (!SCRAPE_LABELS.has(label) && !series.some((l) => l.includes(`${label}="`))) problems.push(`${metric}: no label ${label}`);
+      for (const label of labels)
+        if (!SCRAPE_LABELS.has(label) && !series.some((l) => l.includes(`${label}="`))) problems.push(`${metric}: no label ${label}`);
     } else {
       const row = EXTERNAL.split('\n').find((l) => l.startsWith(`| \`${metric}\``));
       if (!row) problems.push(`${metric}: not in external-metrics.md`);
@@ -71,7 +77,7 @@ test('durations are means over _sum/_count: the native histogram has no useful b
 });
 
 describe('the Grafana dashboard', () => {
-  test('is valid for Grafana\'s own dashboard types at the schema version it declares', () => {
+  test("is valid for Grafana's own dashboard types at the schema version it declares", () => {
     // Type-checked by tsc in `npm test`: the generated dashboard must be a Dashboard of @grafana/schema.
     const typed: Dashboard = buildkitDashboard(scope);
     // @ts-expect-error a string is no schema version: the type check above does run
@@ -81,10 +87,19 @@ describe('the Grafana dashboard', () => {
     expect(dashboard.schemaVersion).toBe(39);
   });
 
-  test('has the panels a platform team needs, over every daemon\'s scrape job', () => {
+  test("has the panels a platform team needs, over every daemon's scrape job", () => {
     expect(dashboard.panels.map((p: any) => p.title)).toEqual([
-      'Daemons up', 'Build failure ratio (15m)', 'Step cache-hit ratio (1h)', 'Builds per minute by status', 'Mean build duration (15m)',
-      'gRPC calls per second', 'gRPC mean latency', 'Memory against its limit, per pod', 'CPU against its request, per pod', 'Restarts (1h) and OOM kills, per pod']);
+      'Daemons up',
+      'Build failure ratio (15m)',
+      'Step cache-hit ratio (1h)',
+      'Builds per minute by status',
+      'Mean build duration (15m)',
+      'gRPC calls per second',
+      'gRPC mean latency',
+      'Memory against its limit, per pod',
+      'CPU against its request, per pod',
+      'Restarts (1h) and OOM kills, per pod',
+    ]);
     expect(dashboard.panels[0].targets[0].expr).toBe('sum(up{namespace="buildkit", job=~"buildkitd-metrics|buildkitd-arm64-metrics"})');
     expect(dashboard.panels[2].targets[0].expr).toContain('kind="cached"');
   });
@@ -94,7 +109,9 @@ describe('the Grafana dashboard', () => {
     const custom = synthChart({ metrics: { dashboard: { labelName: 'grafana.com/dashboard', labelValue: 'builds' } } });
     expect(find(custom, 'ConfigMap', 'buildkit-dashboard').metadata.labels['grafana.com/dashboard']).toBe('builds');
     expect(synthChart({ metrics: {} }).filter((m) => m.metadata.name === 'buildkit-dashboard' || m.kind === 'PrometheusRule')).toEqual([]);
-    expect(() => synthChart({ metrics: { dashboard: { labelName: 'not a label' } } })).toThrow(/^BuildkitDashboard: invalid labelName "not a label"/);
+    expect(() => synthChart({ metrics: { dashboard: { labelName: 'not a label' } } })).toThrow(
+      /^BuildkitDashboard: invalid labelName "not a label"/,
+    );
   });
 });
 
@@ -102,25 +119,42 @@ describe('the alerts', () => {
   test('a PrometheusRule valid for its CRD, each alert with a summary and a runbook row that exists in the README', () => {
     expect(validateCustomResources([find(objects, 'PrometheusRule', 'buildkit')])).toEqual([]);
     expect(rules.map((r: any) => [r.alert, r.labels.severity])).toEqual([
-      ['BuildkitNoDaemonUp', 'critical'], ['BuildkitDaemonDown', 'warning'], ['BuildkitBuildsFailing', 'warning'],
-      ['BuildkitRestarting', 'warning'], ['BuildkitCacheHitsCollapsed', 'info']]);
+      ['BuildkitNoDaemonUp', 'critical'],
+      ['BuildkitDaemonDown', 'warning'],
+      ['BuildkitBuildsFailing', 'warning'],
+      ['BuildkitRestarting', 'warning'],
+      ['BuildkitCacheHitsCollapsed', 'info'],
+    ]);
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    const troubleshooting = readme.slice(readme.indexOf('### Troubleshooting'), readme.indexOf('## ', readme.indexOf('### Troubleshooting') + 4));
+    const troubleshooting = readme.slice(
+      readme.indexOf('### Troubleshooting'),
+      readme.indexOf('## ', readme.indexOf('### Troubleshooting') + 4),
+    );
     for (const rule of rules) {
       expect(rule.annotations.summary.length).toBeGreaterThan(20);
       for (const row of rule.annotations.runbook.split(': ').slice(1).join(': ').split('; ')) {
-        expect({ alert: rule.alert, row, inReadme: troubleshooting.includes(`| ${row} |`) }).toEqual({ alert: rule.alert, row, inReadme: true });
+        expect({ alert: rule.alert, row, inReadme: troubleshooting.includes(`| ${row} |`) }).toEqual({
+          alert: rule.alert,
+          row,
+          inReadme: true,
+        });
       }
     }
   });
 
   test('thresholds are settings; a parked builder (replicas 0) pages no one for being down', () => {
-    const tuned = find(synthChart({ metrics: { alerts: { failureRatio: 0.25, restartsPerHour: 5, cacheHitRatio: 0.3 } } }), 'PrometheusRule', 'buildkit').spec.groups[0].rules;
+    const tuned = find(
+      synthChart({ metrics: { alerts: { failureRatio: 0.25, restartsPerHour: 5, cacheHitRatio: 0.3 } } }),
+      'PrometheusRule',
+      'buildkit',
+    ).spec.groups[0].rules;
     expect(tuned.find((r: any) => r.alert === 'BuildkitBuildsFailing').expr).toMatch(/\) > 0\.25 and /);
     expect(tuned.find((r: any) => r.alert === 'BuildkitRestarting').expr).toMatch(/\) > 5 or /);
     expect(tuned.find((r: any) => r.alert === 'BuildkitCacheHitsCollapsed').expr).toMatch(/\) < 0\.3 and /);
     const parked = find(synthChart({ replicas: 0, metrics: { alerts: {} } }), 'PrometheusRule', 'buildkit').spec.groups[0].rules;
     expect(parked.map((r: any) => r.alert)).toEqual(['BuildkitBuildsFailing', 'BuildkitRestarting', 'BuildkitCacheHitsCollapsed']);
-    expect(() => synthChart({ metrics: { alerts: { failureRatio: 1.5 } } })).toThrow(/^BuildkitAlerts: invalid failureRatio 1\.5: use a share between 0 and 1/);
+    expect(() => synthChart({ metrics: { alerts: { failureRatio: 1.5 } } })).toThrow(
+      /^BuildkitAlerts: invalid failureRatio 1\.5: use a share between 0 and 1/,
+    );
   });
 });

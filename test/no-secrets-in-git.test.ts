@@ -1,6 +1,6 @@
-import { execFileSync } from 'child_process';
-import { readFileSync } from 'fs';
-import { join } from 'path';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ROOT } from './support/dist';
 
 const PEM_PRIVATE_KEY = /-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----\r?\n[A-Za-z0-9+/=\r\n]{40,}-----END/;
@@ -16,7 +16,8 @@ describe('nothing secret in git', () => {
   test('no tracked file holds a plaintext private key or age identity', () => {
     const tracked = execFileSync('git', ['ls-files', '-z'], { cwd: ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
     expect(tracked.length).toBeGreaterThan(20);
-    const found = tracked.filter((f) => !PUBLIC_FIXTURES.test(f))
+    const found = tracked
+      .filter((f) => !PUBLIC_FIXTURES.test(f))
       .map((f) => ({ file: f, leaks: leaks(readFileSync(join(ROOT, f), 'latin1')) }))
       .filter((r) => r.leaks.length > 0);
     expect(found).toEqual([]);
@@ -25,14 +26,23 @@ describe('nothing secret in git', () => {
   test('the scanner finds what it looks for', () => {
     const fixtureKey = readFileSync(join(ROOT, 'test/fixtures/sops/keys.txt'), 'utf8');
     expect(leaks(fixtureKey)).toEqual(['an age identity']);
-    const { generateKeyPairSync } = require('crypto');
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256', privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+    const { generateKeyPairSync } = require('node:crypto');
+    const { privateKey } = generateKeyPairSync('ec', {
+      namedCurve: 'P-256',
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
     expect(leaks(`x\n${privateKey}`)).toEqual(['a PEM private key']);
   });
 
   test('.gitignore keeps age identities and exported bundles out', () => {
     const ignored = (path: string) => {
-      try { execFileSync('git', ['check-ignore', '-q', path], { cwd: ROOT }); return true; } catch { return false; }
+      try {
+        execFileSync('git', ['check-ignore', '-q', path], { cwd: ROOT });
+        return true;
+      } catch {
+        return false;
+      }
     };
     expect(ignored('secrets/age/age-key.txt')).toBe(true);
     expect(ignored('client-bundles/laptop/key.pem')).toBe(true);

@@ -14,7 +14,11 @@ describe('metrics', () => {
     const metrics = find(manifests, 'Service', 'buildkitd-metrics');
     expect(metrics.spec.type).toBe('ClusterIP');
     expect(metrics.spec.ports).toEqual([{ name: 'metrics', port: 6060, targetPort: 'metrics', protocol: 'TCP' }]);
-    expect(metrics.metadata.annotations).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '6060', 'prometheus.io/path': '/metrics' });
+    expect(metrics.metadata.annotations).toEqual({
+      'prometheus.io/scrape': 'true',
+      'prometheus.io/port': '6060',
+      'prometheus.io/path': '/metrics',
+    });
     for (const lb of manifests.filter((m) => m.kind === 'Service' && m.spec.type === 'LoadBalancer')) {
       expect(lb.spec.ports.map((p: any) => p.port)).not.toContain(6060);
     }
@@ -44,7 +48,12 @@ describe('NetworkPolicy', () => {
     expect(policy.spec.podSelector.matchLabels['app.kubernetes.io/instance']).toBe('buildkitd');
     expect(policy.spec.policyTypes).toEqual(['Ingress']);
     expect(policy.spec.ingress[0]).toEqual({
-      from: [{ ipBlock: { cidr: '10.0.0.0/8' } }, { ipBlock: { cidr: '172.16.0.0/12' } }, { ipBlock: { cidr: '192.168.0.0/16' } }, { namespaceSelector: {} }],
+      from: [
+        { ipBlock: { cidr: '10.0.0.0/8' } },
+        { ipBlock: { cidr: '172.16.0.0/12' } },
+        { ipBlock: { cidr: '192.168.0.0/16' } },
+        { namespaceSelector: {} },
+      ],
       ports: [{ port: 1234, protocol: 'TCP' }],
     });
   });
@@ -57,7 +66,10 @@ describe('NetworkPolicy', () => {
   });
 
   test('configured ranges and namespaces, and externalTrafficPolicy Local to keep client addresses', () => {
-    const custom = synthChart({ externalTrafficPolicy: 'Local', networkPolicy: { allowedCidrs: ['10.20.0.0/16'], allowedNamespaces: ['ci', 'gitea'] } });
+    const custom = synthChart({
+      externalTrafficPolicy: 'Local',
+      networkPolicy: { allowedCidrs: ['10.20.0.0/16'], allowedNamespaces: ['ci', 'gitea'] },
+    });
     expect(find(custom, 'NetworkPolicy', 'buildkitd').spec.ingress[0].from).toEqual([
       { ipBlock: { cidr: '10.20.0.0/16' } },
       { namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['ci', 'gitea'] }] } },
@@ -67,17 +79,24 @@ describe('NetworkPolicy', () => {
 
   test('namespaces alone admit those namespaces only: no private range lets every pod back in', () => {
     const only = find(synthChart({ networkPolicy: { allowedNamespaces: ['ci'] } }), 'NetworkPolicy', 'buildkitd');
-    expect(only.spec.ingress).toEqual([{
-      from: [{ namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['ci'] }] } }],
-      ports: [{ port: 1234, protocol: 'TCP' }],
-    }]);
+    expect(only.spec.ingress).toEqual([
+      {
+        from: [{ namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['ci'] }] } }],
+        ports: [{ port: 1234, protocol: 'TCP' }],
+      },
+    ]);
   });
 
   test('metrics without a networkPolicy: the metrics port (and pprof) from monitoring only, the build port left open', () => {
     const objects = synthChart({ metrics: { monitoringNamespace: 'observability' } });
     expect(find(objects, 'NetworkPolicy', 'buildkitd').spec.ingress).toEqual([
       { ports: [{ port: 1234, protocol: 'TCP' }] },
-      { from: [{ namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['observability'] }] } }], ports: [{ port: 6060, protocol: 'TCP' }] },
+      {
+        from: [
+          { namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['observability'] }] } },
+        ],
+        ports: [{ port: 6060, protocol: 'TCP' }],
+      },
     ]);
     expect(synthChart({}).filter((m) => m.kind === 'NetworkPolicy')).toEqual([]);
   });
@@ -87,8 +106,9 @@ describe('NetworkPolicy', () => {
     const { BuildkitDaemon, BuildkitNetworkPolicy } = require('../lib');
     const chart = Testing.chart();
     const daemon = new BuildkitDaemon(chart, 'd');
-    expect(() => new BuildkitNetworkPolicy(chart, 'p', { daemon, openBuildPort: true, allowedNamespaces: ['ci'] }))
-      .toThrow(/^BuildkitNetworkPolicy: invalid openBuildPort true: it admits every source/);
+    expect(() => new BuildkitNetworkPolicy(chart, 'p', { daemon, openBuildPort: true, allowedNamespaces: ['ci'] })).toThrow(
+      /^BuildkitNetworkPolicy: invalid openBuildPort true: it admits every source/,
+    );
   });
 });
 

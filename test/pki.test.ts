@@ -1,9 +1,9 @@
-import { execFileSync } from 'child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
-import { checkServerIdentity, PeerCertificate } from 'tls';
-import { X509Certificate } from 'crypto';
+import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import forge from 'node-forge';
 import { serverSans, serviceDnsNames } from '../lib';
 import { certificateSans, checkCertificate, splitPemBundle } from '../lib/pki/check';
@@ -22,7 +22,11 @@ const tlsServer = { key: server.keyPem, cert: server.certPem, ca: ca.certPem };
 describeWith(['openssl'])('the certificates, checked by openssl', () => {
   const dir = mkdtempSync(join(tmpdir(), 'buildkit-pki-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const file = (name: string, content: string) => { const p = join(dir, name); writeFileSync(p, content); return p; };
+  const file = (name: string, content: string) => {
+    const p = join(dir, name);
+    writeFileSync(p, content);
+    return p;
+  };
   const openssl = (...args: string[]) => execFileSync('openssl', args, { encoding: 'utf8', stdio: 'pipe' });
   const caFile = file('ca.pem', ca.certPem);
   const serverFile = file('server.pem', server.certPem);
@@ -62,7 +66,11 @@ describeWith(['openssl'])('the certificates, checked by openssl', () => {
 
 describe('the daemon refuses clients without a certificate (real TLS on 127.0.0.1)', () => {
   test('a client with the client certificate is served', async () => {
-    const result = await handshake({ server: tlsServer, client: { key: client.keyPem, cert: client.certPem, ca: ca.certPem }, servername: 'buildkitd.buildkit.svc.cluster.local' });
+    const result = await handshake({
+      server: tlsServer,
+      client: { key: client.keyPem, cert: client.certPem, ca: ca.certPem },
+      servername: 'buildkitd.buildkit.svc.cluster.local',
+    });
     expect(result).toMatchObject({ ok: true });
   });
 
@@ -74,12 +82,20 @@ describe('the daemon refuses clients without a certificate (real TLS on 127.0.0.
   test('a client certificate from another CA is refused', async () => {
     const other = createCa({ commonName: 'other CA', validityDays: 10, now });
     const stranger = issueClientCertificate(other, { commonName: 'stranger', validityDays: 10, now });
-    const result = await handshake({ server: tlsServer, client: { key: stranger.keyPem, cert: stranger.certPem, ca: ca.certPem }, servername: 'buildkitd' });
+    const result = await handshake({
+      server: tlsServer,
+      client: { key: stranger.keyPem, cert: stranger.certPem, ca: ca.certPem },
+      servername: 'buildkitd',
+    });
     expect(result.ok).toBe(false);
   });
 
   test('the server certificate verifies for the service DNS name, the LoadBalancer IP and localhost', async () => {
-    const result = await handshake({ server: tlsServer, client: { key: client.keyPem, cert: client.certPem, ca: ca.certPem }, servername: 'buildkitd.buildkit.svc.cluster.local' });
+    const result = await handshake({
+      server: tlsServer,
+      client: { key: client.keyPem, cert: client.certPem, ca: ca.certPem },
+      servername: 'buildkitd.buildkit.svc.cluster.local',
+    });
     const peer = result.peer as PeerCertificate;
     for (const host of ['buildkitd.buildkit.svc.cluster.local', 'buildkitd.buildkit', '192.168.80.110', '127.0.0.1', 'localhost']) {
       expect({ host, error: checkServerIdentity(host, peer) }).toEqual({ host, error: undefined });
@@ -89,19 +105,40 @@ describe('the daemon refuses clients without a certificate (real TLS on 127.0.0.
   });
 
   test('a client dialling a name the certificate lacks refuses the server', async () => {
-    const result = await handshake({ server: tlsServer, client: { key: client.keyPem, cert: client.certPem, ca: ca.certPem }, servername: 'builder.example.com' });
+    const result = await handshake({
+      server: tlsServer,
+      client: { key: client.keyPem, cert: client.certPem, ca: ca.certPem },
+      servername: 'builder.example.com',
+    });
     expect(result).toMatchObject({ ok: false, error: 'ERR_TLS_CERT_ALTNAME_INVALID' });
   });
 
   test('an expired server certificate is refused', async () => {
-    const old = issueServerCertificate(ca, { commonName: 'buildkitd', ...serverSans(endpoint), validityDays: 1, now: new Date(Date.now() - 3 * 86_400_000) });
-    const result = await handshake({ server: { ...tlsServer, key: old.keyPem, cert: old.certPem }, client: { key: client.keyPem, cert: client.certPem, ca: ca.certPem }, servername: 'buildkitd' });
+    const old = issueServerCertificate(ca, {
+      commonName: 'buildkitd',
+      ...serverSans(endpoint),
+      validityDays: 1,
+      now: new Date(Date.now() - 3 * 86_400_000),
+    });
+    const result = await handshake({
+      server: { ...tlsServer, key: old.keyPem, cert: old.certPem },
+      client: { key: client.keyPem, cert: client.certPem, ca: ca.certPem },
+      servername: 'buildkitd',
+    });
     expect(result).toMatchObject({ ok: false, error: 'CERT_HAS_EXPIRED' });
   });
 });
 
 describe('checkCertificate', () => {
-  const base = { label: 'server', certPem: server.certPem, keyPem: server.keyPem, caPem: ca.certPem, mustCover: serverSans(endpoint), now, minDaysLeft: 30 };
+  const base = {
+    label: 'server',
+    certPem: server.certPem,
+    keyPem: server.keyPem,
+    caPem: ca.certPem,
+    mustCover: serverSans(endpoint),
+    now,
+    minDaysLeft: 30,
+  };
 
   test('a good certificate has no problems and reports its facts', () => {
     const report = checkCertificate(base);
@@ -115,8 +152,10 @@ describe('checkCertificate', () => {
     const other = createCa({ commonName: 'other', validityDays: 10, now });
     expect(checkCertificate({ ...base, caPem: other.certPem }).problems).toEqual(['does not chain to the CA']);
     expect(checkCertificate({ ...base, keyPem: client.keyPem }).problems).toEqual(['its private key does not match the certificate']);
-    expect(checkCertificate({ ...base, mustCover: { dnsNames: ['buildkitd.ci.svc.cluster.local'], ips: ['10.0.0.1'] } }).problems)
-      .toEqual(['SANs miss buildkitd.ci.svc.cluster.local', 'SANs miss IP 10.0.0.1']);
+    expect(checkCertificate({ ...base, mustCover: { dnsNames: ['buildkitd.ci.svc.cluster.local'], ips: ['10.0.0.1'] } }).problems).toEqual([
+      'SANs miss buildkitd.ci.svc.cluster.local',
+      'SANs miss IP 10.0.0.1',
+    ]);
     expect(checkCertificate({ ...base, now: new Date(now.getTime() + 400 * 86_400_000) }).problems[0]).toMatch(/^expired on /);
     expect(checkCertificate({ ...base, minDaysLeft: 400 }).problems[0]).toMatch(/^expires in 36\d days .*under the 400-day threshold$/);
   });
@@ -132,7 +171,14 @@ describe('certificates at their edges', () => {
   const at = new Date('2026-06-01T12:00:00.000Z');
   const minutes = (n: number) => new Date(at.getTime() + n * 60_000);
   const edgeCa = createCa({ commonName: 'edge CA', validityDays: 30, now: at, keyPair: key() });
-  const leaf = issueServerCertificate(edgeCa, { commonName: 'buildkitd', dnsNames: ['buildkitd'], ips: ['10.0.0.5'], validityDays: 10, now: at, keyPair: key() });
+  const leaf = issueServerCertificate(edgeCa, {
+    commonName: 'buildkitd',
+    dnsNames: ['buildkitd'],
+    ips: ['10.0.0.5'],
+    validityDays: 10,
+    now: at,
+    keyPair: key(),
+  });
   const edgeClient = issueClientCertificate(edgeCa, { commonName: 'ci', validityDays: 10, now: at, keyPair: key() });
   const report = (certPem: string, now: Date, extra: object = {}) =>
     checkCertificate({ label: 'x', certPem, caPem: edgeCa.certPem, now, minDaysLeft: 0, ...extra }).problems;
@@ -164,24 +210,35 @@ describe('certificates at their edges', () => {
     expect(report(leaf.certPem, end)).toEqual([`expired on ${end.toISOString()}`]);
     expect(report(leaf.certPem, new Date(end.getTime() - 1000))).toEqual([]);
     expect(report(leaf.certPem, at, { minDaysLeft: 10 })).toEqual([]);
-    expect(report(leaf.certPem, at, { minDaysLeft: 11 })).toEqual([`expires in 10 days (${end.toISOString()}), under the 11-day threshold`]);
-    expect(checkCertificate({ label: 'x', certPem: leaf.certPem, caPem: edgeCa.certPem, now: minutes(1), minDaysLeft: 0 }).daysLeft).toBe(9);
+    expect(report(leaf.certPem, at, { minDaysLeft: 11 })).toEqual([
+      `expires in 10 days (${end.toISOString()}), under the 11-day threshold`,
+    ]);
+    expect(checkCertificate({ label: 'x', certPem: leaf.certPem, caPem: edgeCa.certPem, now: minutes(1), minDaysLeft: 0 }).daysLeft).toBe(
+      9,
+    );
   });
 
   test.each([0, -1, 1.5, Number.NaN])('%p validity days are refused', (validityDays) => {
-    expect(() => issueClientCertificate(edgeCa, { commonName: 'ci', validityDays, now: at, keyPair: key() }))
-      .toThrow(`invalid validity ${validityDays} days for ci: use a whole number of days, at least 1`);
+    expect(() => issueClientCertificate(edgeCa, { commonName: 'ci', validityDays, now: at, keyPair: key() })).toThrow(
+      `invalid validity ${validityDays} days for ci: use a whole number of days, at least 1`,
+    );
     expect(() => createCa({ commonName: 'edge CA', validityDays, now: at, keyPair: key() })).toThrow(/^invalid validity/);
   });
 
   test('one day is the shortest validity', () => {
-    const cert = new X509Certificate(issueClientCertificate(edgeCa, { commonName: 'ci', validityDays: 1, now: at, keyPair: key() }).certPem);
+    const cert = new X509Certificate(
+      issueClientCertificate(edgeCa, { commonName: 'ci', validityDays: 1, now: at, keyPair: key() }).certPem,
+    );
     expect(new Date(cert.validTo)).toEqual(minutes(24 * 60));
   });
 
   test('serials are 16 random bytes, positive (top bit clear) and never repeat', () => {
-    const serials = Array.from({ length: 24 }, () =>
-      new X509Certificate(issueClientCertificate(edgeCa, { commonName: 'ci', validityDays: 1, now: at, keyPair: key() }).certPem).serialNumber);
+    const serials = Array.from(
+      { length: 24 },
+      () =>
+        new X509Certificate(issueClientCertificate(edgeCa, { commonName: 'ci', validityDays: 1, now: at, keyPair: key() }).certPem)
+          .serialNumber,
+    );
     for (const serial of serials) {
       // Node prints a negative serial (top bit set) with a minus sign, which the pattern refuses.
       expect(serial).toMatch(/^[0-9A-F]{1,32}$/);
@@ -255,29 +312,52 @@ describe('certificates at their edges', () => {
     });
 
     test('a server certificate is no client certificate, and the reverse', () => {
-      expect(role(leaf.certPem, 'client')).toEqual([`its extended key usage is ${serverAuth}; a client certificate must have clientAuth (${clientAuth}) alone`]);
-      expect(role(edgeClient.certPem, 'server')).toEqual([`its extended key usage is ${clientAuth}; a server certificate must have serverAuth (${serverAuth}) alone`]);
+      expect(role(leaf.certPem, 'client')).toEqual([
+        `its extended key usage is ${serverAuth}; a client certificate must have clientAuth (${clientAuth}) alone`,
+      ]);
+      expect(role(edgeClient.certPem, 'server')).toEqual([
+        `its extended key usage is ${clientAuth}; a server certificate must have serverAuth (${serverAuth}) alone`,
+      ]);
     });
 
     test('a CA used as a leaf fails every leaf rule', () => {
       expect(role(edgeCa.certPem, 'server')).toEqual([
-        'is a CA certificate, yet it is used as a leaf', 'its key usage allows signing certificates', 'its key usage lacks digitalSignature',
+        'is a CA certificate, yet it is used as a leaf',
+        'its key usage allows signing certificates',
+        'its key usage lacks digitalSignature',
         `its extended key usage is missing; a server certificate must have serverAuth (${serverAuth}) alone`,
       ]);
     });
 
     test('a leaf used as a CA fails both CA rules', () => {
-      expect(role(leaf.certPem, 'ca')).toEqual(['is not a CA (basicConstraints CA:false), yet it is used as one', 'its key usage does not allow signing certificates (keyCertSign)']);
+      expect(role(leaf.certPem, 'ca')).toEqual([
+        'is not a CA (basicConstraints CA:false), yet it is used as one',
+        'its key usage does not allow signing certificates (keyCertSign)',
+      ]);
     });
 
     test('certificates written elsewhere: two purposes, CRL signing, no key usage at all', () => {
       const leafFlags = { name: 'basicConstraints', cA: false };
-      expect(role(crafted([leafFlags, { name: 'keyUsage', digitalSignature: true }, { name: 'extKeyUsage', serverAuth: true, clientAuth: true }]), 'server'))
-        .toEqual([`its extended key usage is ${serverAuth}, ${clientAuth}; a server certificate must have serverAuth (${serverAuth}) alone`]);
-      expect(role(crafted([leafFlags, { name: 'keyUsage', digitalSignature: true, cRLSign: true }, { name: 'extKeyUsage', clientAuth: true }]), 'client'))
-        .toEqual(['its key usage allows signing certificates']);
-      expect(role(crafted([leafFlags, { name: 'extKeyUsage', clientAuth: true }]), 'client')).toEqual(['its key usage lacks digitalSignature']);
-      expect(role(crafted([{ name: 'basicConstraints', cA: true }]), 'ca')).toEqual(['its key usage does not allow signing certificates (keyCertSign)']);
+      expect(
+        role(
+          crafted([leafFlags, { name: 'keyUsage', digitalSignature: true }, { name: 'extKeyUsage', serverAuth: true, clientAuth: true }]),
+          'server',
+        ),
+      ).toEqual([
+        `its extended key usage is ${serverAuth}, ${clientAuth}; a server certificate must have serverAuth (${serverAuth}) alone`,
+      ]);
+      expect(
+        role(
+          crafted([leafFlags, { name: 'keyUsage', digitalSignature: true, cRLSign: true }, { name: 'extKeyUsage', clientAuth: true }]),
+          'client',
+        ),
+      ).toEqual(['its key usage allows signing certificates']);
+      expect(role(crafted([leafFlags, { name: 'extKeyUsage', clientAuth: true }]), 'client')).toEqual([
+        'its key usage lacks digitalSignature',
+      ]);
+      expect(role(crafted([{ name: 'basicConstraints', cA: true }]), 'ca')).toEqual([
+        'its key usage does not allow signing certificates (keyCertSign)',
+      ]);
     });
   });
 });

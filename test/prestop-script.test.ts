@@ -1,7 +1,7 @@
-import { execFileSync, spawnSync } from 'child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PRESTOP_SCRIPT } from '../lib/prestop-script';
 
 // The preStop hook, run by a real sh against a fake buildctl that answers `debug histories` as buildkitd would:
@@ -15,14 +15,17 @@ describe('preStop waits while builds run, and no longer than its limit', () => {
   /** A buildctl that reports `active` builds for the first `busyCalls` calls, then none; it logs its arguments. */
   function fakeBuildctl(busyCalls: number, active = 1, failing = false): string {
     const bin = mkdtempSync(join(dir, 'bin-'));
-    writeFileSync(join(bin, 'buildctl'), [
-      '#!/bin/sh',
-      `echo "$*" >> "${bin}/calls"`,
-      failing ? 'echo "connection refused" >&2; exit 1' : '',
-      `n=$(wc -l < "${bin}/calls")`,
-      'echo ""', // a completed record renders as an empty line
-      `if [ "$n" -le ${busyCalls} ]; then i=0; while [ $i -lt ${active} ]; do echo active; i=$((i+1)); done; fi`,
-    ].join('\n'));
+    writeFileSync(
+      join(bin, 'buildctl'),
+      [
+        '#!/bin/sh',
+        `echo "$*" >> "${bin}/calls"`,
+        failing ? 'echo "connection refused" >&2; exit 1' : '',
+        `n=$(wc -l < "${bin}/calls")`,
+        'echo ""', // a completed record renders as an empty line
+        `if [ "$n" -le ${busyCalls} ]; then i=0; while [ $i -lt ${active} ]; do echo active; i=$((i+1)); done; fi`,
+      ].join('\n'),
+    );
     chmodSync(join(bin, 'buildctl'), 0o755);
     return bin;
   }
@@ -32,7 +35,9 @@ describe('preStop waits while builds run, and no longer than its limit', () => {
       env: { PATH: `${bin}:${process.env.PATH}`, PRESTOP_INTERVAL: '0', BUILDKIT_HOST: 'unix:///tmp/test.sock' },
       encoding: 'utf8',
     });
-    const calls = execFileSync('cat', [join(bin, 'calls')], { encoding: 'utf8' }).trim().split('\n');
+    const calls = execFileSync('cat', [join(bin, 'calls')], { encoding: 'utf8' })
+      .trim()
+      .split('\n');
     return { status: result.status, out: result.stdout.trim(), calls };
   }
 
@@ -45,7 +50,9 @@ describe('preStop waits while builds run, and no longer than its limit', () => {
 
   test('asks buildkitd over the socket for the records of unfinished builds', () => {
     const { calls } = run(fakeBuildctl(0), '60');
-    expect(calls[0]).toBe('--addr unix:///tmp/test.sock debug histories --format {{if .Record}}{{if not .Record.CompletedAt}}active{{end}}{{end}}');
+    expect(calls[0]).toBe(
+      '--addr unix:///tmp/test.sock debug histories --format {{if .Record}}{{if not .Record.CompletedAt}}active{{end}}{{end}}',
+    );
   });
 
   test('waits until running builds finish', () => {

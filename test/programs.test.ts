@@ -1,6 +1,6 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 // Tests that need a program from outside npm: skipped with one named line where it is missing, a failure
 // where CI asks for every program.
@@ -17,10 +17,14 @@ function reason(programs: Parameters<typeof import('./support/programs').missing
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k];
   try {
     let result: string | undefined;
-    jest.isolateModules(() => { result = require('./support/programs').missingReason(programs); });
+    jest.isolateModules(() => {
+      result = require('./support/programs').missingReason(programs);
+    });
     return result;
   } finally {
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+    for (const [k, v] of Object.entries(saved))
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
   }
 }
 
@@ -30,27 +34,42 @@ test('a program on PATH, executable, is no reason to skip', () => {
 });
 
 test('a missing program, or a file of its name that cannot run, names each program and its install command', () => {
-  expect(reason(['dash', 'docker-registry', 'openssl'], { PATH: bin, BUILDKIT_TEST_REQUIRE_PROGRAMS: undefined }))
-    .toBe('skipped, needs docker-registry, openssl: apt-get install docker-registry; apt-get install openssl');
-  expect(reason(['cksum'], { PATH: `${bin}:/nonexistent`, BUILDKIT_TEST_REQUIRE_PROGRAMS: '0' })).toBe('skipped, needs cksum: apt-get install coreutils');
+  expect(reason(['dash', 'docker-registry', 'openssl'], { PATH: bin, BUILDKIT_TEST_REQUIRE_PROGRAMS: undefined })).toBe(
+    'skipped, needs docker-registry, openssl: apt-get install docker-registry; apt-get install openssl',
+  );
+  expect(reason(['cksum'], { PATH: `${bin}:/nonexistent`, BUILDKIT_TEST_REQUIRE_PROGRAMS: '0' })).toBe(
+    'skipped, needs cksum: apt-get install coreutils',
+  );
 });
 
 test('under BUILDKIT_TEST_REQUIRE_PROGRAMS=1 (what .ci/run sets) a missing program fails instead', () => {
-  expect(() => reason(['docker-registry'], { PATH: bin, BUILDKIT_TEST_REQUIRE_PROGRAMS: '1' }))
-    .toThrow(/^skipped, needs docker-registry: apt-get install docker-registry \(BUILDKIT_TEST_REQUIRE_PROGRAMS=1 turns this skip into a failure\)$/);
+  expect(() => reason(['docker-registry'], { PATH: bin, BUILDKIT_TEST_REQUIRE_PROGRAMS: '1' })).toThrow(
+    /^skipped, needs docker-registry: apt-get install docker-registry \(BUILDKIT_TEST_REQUIRE_PROGRAMS=1 turns this skip into a failure\)$/,
+  );
 });
 
 test('the run ends with one line per reason, counting its skipped tests, and nothing for other skips', () => {
   const SkipReporter = require('./support/skip-reporter.js');
   const lines: string[] = [];
-  const write = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: any) => { lines.push(String(chunk)); return true; });
+  const write = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: any) => {
+    lines.push(String(chunk));
+    return true;
+  });
   try {
     const file = (tests: Array<[string, string]>) => ({ testResults: tests.map(([fullName, status]) => ({ fullName, status })) });
-    new SkipReporter().onRunComplete(new Set(), { testResults: [
-      file([['registry a (skipped, needs docker-registry: apt-get install docker-registry)', 'pending'], ['plain skip', 'pending']]),
-      file([['registry b (skipped, needs docker-registry: apt-get install docker-registry)', 'pending'], ['ok', 'passed']]),
-      file([['x (skipped, needs openssl: apt-get install openssl)', 'pending']]),
-    ] });
+    new SkipReporter().onRunComplete(new Set(), {
+      testResults: [
+        file([
+          ['registry a (skipped, needs docker-registry: apt-get install docker-registry)', 'pending'],
+          ['plain skip', 'pending'],
+        ]),
+        file([
+          ['registry b (skipped, needs docker-registry: apt-get install docker-registry)', 'pending'],
+          ['ok', 'passed'],
+        ]),
+        file([['x (skipped, needs openssl: apt-get install openssl)', 'pending']]),
+      ],
+    });
   } finally {
     write.mockRestore();
   }

@@ -2,8 +2,19 @@ import { parseQuantity } from '../lib/quantity';
 
 // Kubernetes' quantity grammar: decimal and binary suffixes, and exponents.
 test.each([
-  ['1', 1], ['1.25Gi', 1.25 * 2 ** 30], ['.25', 0.25], ['500m', 0.5], ['1e-3', 0.001], ['1e10', 1e10], ['1E3', 1000],
-  ['1k', 1e3], ['1M', 1e6], ['1E', 1e18], ['1Ki', 1024], ['1Ei', 2 ** 60], ['2Mi', 2 * 2 ** 20],
+  ['1', 1],
+  ['1.25Gi', 1.25 * 2 ** 30],
+  ['.25', 0.25],
+  ['500m', 0.5],
+  ['1e-3', 0.001],
+  ['1e10', 1e10],
+  ['1E3', 1000],
+  ['1k', 1e3],
+  ['1M', 1e6],
+  ['1E', 1e18],
+  ['1Ki', 1024],
+  ['1Ei', 2 ** 60],
+  ['2Mi', 2 * 2 ** 20],
 ])('%s is %d base units', (text, value) => {
   expect(parseQuantity(text)).toBe(value);
 });

@@ -1,11 +1,11 @@
-import { ChildProcess, spawn } from 'child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
-import { get } from 'http';
-import { AddressInfo, createServer } from 'net';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
+import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parse } from 'smol-toml';
-import { BuildkitChartProps } from '../lib';
+import type { BuildkitChartProps } from '../lib';
 import { registryCacheConfig } from '../lib/registry-cache';
 import { daemonContainer, find, synthChart } from './support/chart';
 import { describeWith } from './support/programs';
@@ -44,18 +44,23 @@ describe('registry settings, rendered as BuildKit reads them', () => {
 
   test('the CA ConfigMap and the keypair Secret are mounted read-only where the paths point; a CA change rolls the daemons', () => {
     const container = daemonContainer(objects);
-    expect(container.volumeMounts).toEqual(expect.arrayContaining([
-      { name: 'registry-ca', mountPath: '/etc/buildkit-registry/ca', readOnly: true },
-      { name: 'registry-keys', mountPath: '/etc/buildkit-registry/keys', readOnly: true },
-    ]));
+    expect(container.volumeMounts).toEqual(
+      expect.arrayContaining([
+        { name: 'registry-ca', mountPath: '/etc/buildkit-registry/ca', readOnly: true },
+        { name: 'registry-keys', mountPath: '/etc/buildkit-registry/keys', readOnly: true },
+      ]),
+    );
     const volumes = find(objects, 'Deployment', 'buildkitd').spec.template.spec.volumes;
-    expect(volumes).toEqual(expect.arrayContaining([
-      { name: 'registry-ca', configMap: { name: 'buildkitd-registry-ca' } },
-      { name: 'registry-keys', secret: { secretName: 'registry-client', defaultMode: 0o440 } },
-    ]));
+    expect(volumes).toEqual(
+      expect.arrayContaining([
+        { name: 'registry-ca', configMap: { name: 'buildkitd-registry-ca' } },
+        { name: 'registry-keys', secret: { secretName: 'registry-client', defaultMode: 0o440 } },
+      ]),
+    );
     expect(find(objects, 'ConfigMap', 'buildkitd-registry-ca').data).toEqual({ 'corp-ca.pem': CA });
-    const checksum = (ca: string) => find(synthChart({ registries: { 'r.lan': { ca: ['a.pem'] } }, registryCaCertificates: { 'a.pem': ca } }), 'Deployment', 'buildkitd')
-      .spec.template.metadata.annotations['checksum/config'];
+    const checksum = (ca: string) =>
+      find(synthChart({ registries: { 'r.lan': { ca: ['a.pem'] } }, registryCaCertificates: { 'a.pem': ca } }), 'Deployment', 'buildkitd')
+        .spec.template.metadata.annotations['checksum/config'];
     expect(checksum(CA)).not.toBe(checksum(CA.replace('MIIB', 'MIIC')));
   });
 
@@ -67,21 +72,56 @@ describe('registry settings, rendered as BuildKit reads them', () => {
 
 describe('bad registry settings, one line each', () => {
   test.each([
-    ['an unknown registry key', { registries: { 'docker.io': { mirror: ['m.lan'] } } }, /^BuildkitDaemon: unknown setting "registries\["docker\.io"\]\.mirror": did you mean "registries\["docker\.io"\]\.mirrors"\?$/],
-    ['a mirror with a scheme', { registries: { 'docker.io': { mirrors: ['https://m.lan'] } } }, /^BuildkitDaemon: invalid registries\["docker\.io"\]\.mirrors entry "https:\/\/m\.lan": use host\[:port\], such as mirror\.lan:5000 \(no scheme, no path\)$/],
-    ['a host that is no host', { registries: { 'Docker Hub': { http: true } } }, /^BuildkitDaemon: invalid registries\["Docker Hub"\]: the key must be a registry host\[:port\]/],
-    ['a CA file nothing provides', { registries: { 'r.lan': { ca: ['corp.pem'] } } }, /^BuildkitDaemon: invalid registries\["r\.lan"\]\.ca entry "corp\.pem": no such file in registryCaCertificates; add its PEM there under that name$/],
-    ['keypairs without their Secret', { registries: { 'r.lan': { keypairs: [{ key: 'k', cert: 'c' }] } } }, /^BuildkitDaemon: invalid registries\["r\.lan"\]\.keypairs: no registryKeypairSecret provides the files/],
-    ['a pull-through cache without a size', { registryCache: {} as any }, /^RegistryCache: invalid size undefined: a cache needs a bound; set size, such as 50Gi$/],
-    ['a pull-through cache of an upstream that is no URL', { registryCache: { size: '20Gi', upstream: 'docker hub' } }, /^RegistryCache: invalid upstream "docker hub": use the registry's URL/],
-    ['an unknown pull-through cache key', { registryCache: { size: '20Gi', sise: '1' } as any }, /^RegistryCache: unknown setting "sise": did you mean "size"\?$/],
+    [
+      'an unknown registry key',
+      { registries: { 'docker.io': { mirror: ['m.lan'] } } },
+      /^BuildkitDaemon: unknown setting "registries\["docker\.io"\]\.mirror": did you mean "registries\["docker\.io"\]\.mirrors"\?$/,
+    ],
+    [
+      'a mirror with a scheme',
+      { registries: { 'docker.io': { mirrors: ['https://m.lan'] } } },
+      /^BuildkitDaemon: invalid registries\["docker\.io"\]\.mirrors entry "https:\/\/m\.lan": use host\[:port\], such as mirror\.lan:5000 \(no scheme, no path\)$/,
+    ],
+    [
+      'a host that is no host',
+      { registries: { 'Docker Hub': { http: true } } },
+      /^BuildkitDaemon: invalid registries\["Docker Hub"\]: the key must be a registry host\[:port\]/,
+    ],
+    [
+      'a CA file nothing provides',
+      { registries: { 'r.lan': { ca: ['corp.pem'] } } },
+      /^BuildkitDaemon: invalid registries\["r\.lan"\]\.ca entry "corp\.pem": no such file in registryCaCertificates; add its PEM there under that name$/,
+    ],
+    [
+      'keypairs without their Secret',
+      { registries: { 'r.lan': { keypairs: [{ key: 'k', cert: 'c' }] } } },
+      /^BuildkitDaemon: invalid registries\["r\.lan"\]\.keypairs: no registryKeypairSecret provides the files/,
+    ],
+    [
+      'a pull-through cache without a size',
+      { registryCache: {} as any },
+      /^RegistryCache: invalid size undefined: a cache needs a bound; set size, such as 50Gi$/,
+    ],
+    [
+      'a pull-through cache of an upstream that is no URL',
+      { registryCache: { size: '20Gi', upstream: 'docker hub' } },
+      /^RegistryCache: invalid upstream "docker hub": use the registry's URL/,
+    ],
+    [
+      'an unknown pull-through cache key',
+      { registryCache: { size: '20Gi', sise: '1' } as any },
+      /^RegistryCache: unknown setting "sise": did you mean "size"\?$/,
+    ],
   ] as Array<[string, BuildkitChartProps, RegExp]>)('%s', (_name, props, message) => {
     expect(() => synthChart(props)).toThrow(message);
   });
 });
 
 describe('the pull-through cache', () => {
-  const objects = synthChart({ registryCache: { size: '50Gi', credentialsSecret: 'dockerhub' }, nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.9' }] });
+  const objects = synthChart({
+    registryCache: { size: '50Gi', credentialsSecret: 'dockerhub' },
+    nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.9' }],
+  });
   const deployment = find(objects, 'Deployment', 'buildkit-registry-cache');
   const container = deployment.spec.template.spec.containers[0];
   const MIRROR = 'buildkit-registry-cache.buildkit.svc.cluster.local:5000';
@@ -95,7 +135,11 @@ describe('the pull-through cache', () => {
   test('a pinned Distribution registry, non-root, with probes, resources and a bounded emptyDir', () => {
     expect(container.image).toBe('registry:2.8.3');
     expect(deployment.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
-    expect(container.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(container.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
     expect(container.readinessProbe.httpGet).toEqual({ path: '/v2/', port: 'registry' });
     expect(container.resources.limits.memory).toBe('512Mi');
     expect(deployment.spec.template.spec.volumes).toContainEqual({ name: 'storage', emptyDir: { sizeLimit: '50Gi' } });
@@ -112,15 +156,26 @@ describe('the pull-through cache', () => {
 
   test('only the daemons reach it', () => {
     expect(find(objects, 'NetworkPolicy', 'buildkit-registry-cache').spec).toEqual({
-      podSelector: { matchLabels: { 'app.kubernetes.io/name': 'registry', 'app.kubernetes.io/instance': 'buildkit-registry-cache', 'app.kubernetes.io/component': 'pull-through-cache' } },
+      podSelector: {
+        matchLabels: {
+          'app.kubernetes.io/name': 'registry',
+          'app.kubernetes.io/instance': 'buildkit-registry-cache',
+          'app.kubernetes.io/component': 'pull-through-cache',
+        },
+      },
       policyTypes: ['Ingress'],
-      ingress: [{ from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'buildkit' } } }], ports: [{ port: 5000, protocol: 'TCP' }] }],
+      ingress: [
+        { from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'buildkit' } } }], ports: [{ port: 5000, protocol: 'TCP' }] },
+      ],
     });
   });
 
   test('persistent: a Longhorn claim, and Recreate so one pod writes it', () => {
     const persistent = synthChart({ registryCache: { size: '100Gi', persistent: true } });
-    expect(find(persistent, 'PersistentVolumeClaim', 'buildkit-registry-cache-storage').spec).toMatchObject({ storageClassName: 'longhorn', resources: { requests: { storage: '100Gi' } } });
+    expect(find(persistent, 'PersistentVolumeClaim', 'buildkit-registry-cache-storage').spec).toMatchObject({
+      storageClassName: 'longhorn',
+      resources: { requests: { storage: '100Gi' } },
+    });
     expect(find(persistent, 'Deployment', 'buildkit-registry-cache').spec.strategy).toEqual({ type: 'Recreate' });
   });
 });
@@ -128,32 +183,55 @@ describe('the pull-through cache', () => {
 describeWith(['docker-registry'])('the real Distribution registry runs the synthesized config (on 127.0.0.1 only)', () => {
   const work = mkdtempSync(join(tmpdir(), 'buildkit-registry-'));
   const running: ChildProcess[] = [];
-  afterAll(() => { running.forEach((p) => p.kill()); rmSync(work, { recursive: true, force: true }); });
-
-  const freePort = () => new Promise<number>((resolve) => { const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address() as AddressInfo; s.close(() => resolve(port)); }); });
-  const status = (port: number, path: string) => new Promise<number>((resolve) => {
-    get({ host: '127.0.0.1', port, path, timeout: 2000 }, (res) => { res.resume(); resolve(res.statusCode ?? 0); }).on('error', () => resolve(0));
+  afterAll(() => {
+    for (const p of running) p.kill();
+    rmSync(work, { recursive: true, force: true });
   });
+
+  const freePort = () =>
+    new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as AddressInfo;
+        s.close(() => resolve(port));
+      });
+    });
+  const status = (port: number, path: string) =>
+    new Promise<number>((resolve) => {
+      get({ host: '127.0.0.1', port, path, timeout: 2000 }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      }).on('error', () => resolve(0));
+    });
   function serve(name: string, config: string): { process: ChildProcess; log: () => string } {
     const file = join(work, `${name}.yml`);
     writeFileSync(file, config);
     let log = '';
     const process = spawn('docker-registry', ['serve', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-    process.stdout!.on('data', (d) => { log += d; });
-    process.stderr!.on('data', (d) => { log += d; });
+    process.stdout!.on('data', (d) => {
+      log += d;
+    });
+    process.stderr!.on('data', (d) => {
+      log += d;
+    });
     running.push(process);
     return { process, log: () => log };
   }
   /** Polls until the registry answers: it starts in well under a second when idle, far slower on a busy machine. */
   async function until(check: () => Promise<boolean>, limitMs = 60_000) {
-    for (const deadline = Date.now() + limitMs; Date.now() < deadline;) { if (await check()) return true; await new Promise((r) => setTimeout(r, 100)); }
+    for (const deadline = Date.now() + limitMs; Date.now() < deadline; ) {
+      if (await check()) return true;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     return false;
   }
 
   test('as a pull-through cache of a second registry on loopback: /v2/ answers 200 and requests reach the upstream', async () => {
     const [upstreamPort, cachePort] = [await freePort(), await freePort()];
     // Distribution dials remoteurl at startup: the upstream is a second registry, on loopback.
-    const upstream = serve('upstream', `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${join(work, 'upstream')}\nhttp:\n  addr: 127.0.0.1:${upstreamPort}\n`);
+    const upstream = serve(
+      'upstream',
+      `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${join(work, 'upstream')}\nhttp:\n  addr: 127.0.0.1:${upstreamPort}\n`,
+    );
     expect(await until(async () => (await status(upstreamPort, '/v2/')) === 200)).toBe(true);
     const cache = serve('cache', registryCacheConfig(`http://127.0.0.1:${upstreamPort}`, join(work, 'cache'), `127.0.0.1:${cachePort}`));
     expect(await until(async () => (await status(cachePort, '/v2/')) === 200)).toBe(true);

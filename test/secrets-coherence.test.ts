@@ -1,18 +1,18 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
-import { BuildkitChart, BuildkitChartProps, synthesizeAll, synthRepository } from '../lib';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BuildkitChart, type BuildkitChartProps, synthesizeAll, synthRepository } from '../lib';
 import { rotate } from '../lib/certs/ca-rotation';
 import { check } from '../lib/certs/check';
-import { init, issueClient, sync } from '../lib/certs/commands';
-import { CertsContext } from '../lib/certs/issuing';
 import { secretsProblems } from '../lib/certs/coherence';
+import { init, issueClient, sync } from '../lib/certs/commands';
+import type { CertsContext } from '../lib/certs/issuing';
 import { paths } from '../lib/certs/layout';
 import { parseIdentities } from '../lib/sops/age-keys';
 import { decryptDocument } from '../lib/sops/sops-file';
+import { certsContext, chartPlan, editSops, encryptAsOwner } from './support/certs';
 import { readTree, treeDigest } from './support/dist';
 import { keyPool } from './support/keys';
-import { certsContext, chartPlan, editSops, encryptAsOwner } from './support/certs';
 import { bundlesConnect } from './support/tls';
 
 const newKeyPair = keyPool();
@@ -20,9 +20,11 @@ const MOVED: BuildkitChartProps = { namespace: 'ci-builds', name: 'builder', loa
 let work: string;
 let root: string;
 let lines: string[];
-const context = (settings: BuildkitChartProps = {}): CertsContext => certsContext(root, settings, { log: (l) => lines.push(l), newKeyPair });
+const context = (settings: BuildkitChartProps = {}): CertsContext =>
+  certsContext(root, settings, { log: (l) => lines.push(l), newKeyPair });
 const problems = (settings: BuildkitChartProps) => secretsProblems(root, chartPlan(settings));
-const decrypt = async (path: string) => (await decryptDocument(readFileSync(path, 'utf8'), parseIdentities(readFileSync(paths(root).ageKey, 'utf8')))) as any;
+const decrypt = async (path: string) =>
+  (await decryptDocument(readFileSync(path, 'utf8'), parseIdentities(readFileSync(paths(root).ageKey, 'utf8')))) as any;
 
 beforeEach(() => {
   work = mkdtempSync(join(tmpdir(), 'buildkit-coherence-'));
@@ -37,7 +39,7 @@ describe('without the key, secrets/ is checked against config.ts', () => {
     expect(synthRepository({ root: work, config: MOVED, secrets: root })).toEqual(['dist', 'gitops/dist']);
   });
 
-  test('after init, the seed\'s settings agree', async () => {
+  test("after init, the seed's settings agree", async () => {
     await init(context());
     expect(problems({})).toEqual([]);
   });
@@ -83,8 +85,14 @@ describe('without the key, secrets/ is checked against config.ts', () => {
     synthRepository({ root: work, config: {}, secrets: root });
     const before = treeDigest(work);
     let error: Error | undefined;
-    try { synthRepository({ root: work, config: { namespace: 'ci-builds' }, secrets: root }); } catch (e) { error = e as Error; }
-    expect(error?.message).toBe(`${root}/apps/namespace.yaml: creates namespace "buildkit", config.ts says "ci-builds": run \`npm run certs -- sync\` (and 3 more that the same command fixes)`);
+    try {
+      synthRepository({ root: work, config: { namespace: 'ci-builds' }, secrets: root });
+    } catch (e) {
+      error = e as Error;
+    }
+    expect(error?.message).toBe(
+      `${root}/apps/namespace.yaml: creates namespace "buildkit", config.ts says "ci-builds": run \`npm run certs -- sync\` (and 3 more that the same command fixes)`,
+    );
     expect(treeDigest(work)).toEqual(before);
   });
 });
@@ -109,24 +117,33 @@ describe('certs sync re-homes everything with the key', () => {
     expect((await decrypt(paths(root).ca)).metadata.namespace).toBe('ci-builds');
     const client = (await decrypt(paths(root).client('in-cluster'))).stringData;
     expect(await bundlesConnect(daemon.stringData, client, 'builder.ci-builds.svc.cluster.local')).toBe(true);
-    expect(lines).toContainEqual(expect.stringMatching(
-      /^new server certificate for buildkit-daemon-certs: the old one missed DNS:builder, DNS:builder\.ci-builds, .*, IP:10\.20\.0\.15$/));
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^new server certificate for buildkit-daemon-certs: the old one missed DNS:builder, DNS:builder\.ci-builds, .*, IP:10\.20\.0\.15$/,
+      ),
+    );
   });
 
   test('sync puts back a Secret name and a SANs annotation changed by hand, and moves the in-cluster client to clientNamespace', async () => {
     await init(context());
     const daemonPath = paths(root).server('buildkit-daemon-certs');
     const sans = (await decrypt(daemonPath)).metadata.annotations['buildkit-service/server-sans'];
-    await editSops(root, daemonPath, (doc) => { doc.metadata.name = 'renamed-by-hand'; });
+    await editSops(root, daemonPath, (doc) => {
+      doc.metadata.name = 'renamed-by-hand';
+    });
     await sync(context({ clientNamespace: 'runners' }));
     expect((await decrypt(daemonPath)).metadata.name).toBe('buildkit-daemon-certs');
     expect((await decrypt(paths(root).client('in-cluster'))).metadata.namespace).toBe('runners');
-    await editSops(root, daemonPath, (doc) => { doc.metadata.annotations['buildkit-service/server-sans'] = 'DNS:stale'; });
+    await editSops(root, daemonPath, (doc) => {
+      doc.metadata.annotations['buildkit-service/server-sans'] = 'DNS:stale';
+    });
     await sync(context({ clientNamespace: 'runners' }));
     expect((await decrypt(daemonPath)).metadata.annotations['buildkit-service/server-sans']).toBe(sans);
     // The Secret renamed inside its file (sops edit), not the file: sync moves the file and keeps the certificate.
     const cert = (await decrypt(daemonPath)).stringData['cert.pem'];
-    await editSops(root, daemonPath, (doc) => { doc.metadata.name = 'team-certs'; });
+    await editSops(root, daemonPath, (doc) => {
+      doc.metadata.name = 'team-certs';
+    });
     await sync(context({ clientNamespace: 'runners', certSecretName: 'team-certs' }));
     expect(existsSync(daemonPath)).toBe(false);
     expect((await decrypt(paths(root).server('team-certs'))).stringData['cert.pem']).toBe(cert);
@@ -154,22 +171,33 @@ describe('certs sync re-homes everything with the key', () => {
 
   test('a renamed Secret is found among files that are not it; two candidates are refused, naming the rename', async () => {
     await init(context());
-    const sopsSecret = (metadata: object) => encryptAsOwner(root, { apiVersion: 'v1', kind: 'Secret', metadata, type: 'Opaque', stringData: { token: 'x' } });
+    const sopsSecret = (metadata: object) =>
+      encryptAsOwner(root, { apiVersion: 'v1', kind: 'Secret', metadata, type: 'Opaque', stringData: { token: 'x' } });
     // Beside ours in apps/: the team's own sops Secret, a client bundle, a file that is no YAML.
     const foreign = {
       'aa-registry.yaml': await sopsSecret({ name: 'registry', namespace: 'buildkit' }),
-      'ab-client.yaml': await sopsSecret({ name: 'ci', namespace: 'buildkit', labels: { 'app.kubernetes.io/managed-by': 'buildkit-service', 'buildkit-service/client': 'ci' } }),
+      'ab-client.yaml': await sopsSecret({
+        name: 'ci',
+        namespace: 'buildkit',
+        labels: { 'app.kubernetes.io/managed-by': 'buildkit-service', 'buildkit-service/client': 'ci' },
+      }),
       'notes.txt': 'not a Secret\n',
     };
     for (const [f, text] of Object.entries(foreign)) writeFileSync(join(root, 'apps', f), text);
     await sync(context({ certSecretName: 'team-certs' }));
-    expect(lines.filter((l) => l.startsWith('removed'))).toEqual([`removed ${root}/apps/buildkit-daemon-certs.yaml: its Secret has a new name`]);
+    expect(lines.filter((l) => l.startsWith('removed'))).toEqual([
+      `removed ${root}/apps/buildkit-daemon-certs.yaml: its Secret has a new name`,
+    ]);
     for (const [f, text] of Object.entries(foreign)) expect(readFileSync(join(root, 'apps', f), 'utf8')).toBe(text);
 
     writeFileSync(join(root, 'apps', 'zz-copy.yaml'), readFileSync(paths(root).server('team-certs')));
     const before = treeDigest(root);
-    await expect(sync(context({ certSecretName: 'third-certs' }))).rejects.toThrow(new Error(`${root}/apps/third-certs.yaml is missing and 2 other daemon `
-      + `Secret files could be it: rename the one for Secret third-certs to ${root}/apps/third-certs.yaml, then run sync`));
+    await expect(sync(context({ certSecretName: 'third-certs' }))).rejects.toThrow(
+      new Error(
+        `${root}/apps/third-certs.yaml is missing and 2 other daemon ` +
+          `Secret files could be it: rename the one for Secret third-certs to ${root}/apps/third-certs.yaml, then run sync`,
+      ),
+    );
     expect(treeDigest(root)).toEqual(before);
   });
 
@@ -178,7 +206,8 @@ describe('certs sync re-homes everything with the key', () => {
     await rotate(context(), { ca: true });
     const before = treeDigest(root);
     await expect(sync(context({ loadBalancerIP: '10.20.0.15', name: 'builder' }))).rejects.toThrow(
-      /^the server certificate of buildkit-daemon-certs misses DNS:builder, DNS:builder\.buildkit, .*, IP:10\.20\.0\.15, but a CA rotation is under way .*then rotate --finish-ca\), then run sync$/);
+      /^the server certificate of buildkit-daemon-certs misses DNS:builder, DNS:builder\.buildkit, .*, IP:10\.20\.0\.15, but a CA rotation is under way .*then rotate --finish-ca\), then run sync$/,
+    );
     expect(treeDigest(root)).toEqual(before);
   });
 
@@ -186,7 +215,9 @@ describe('certs sync re-homes everything with the key', () => {
     mkdirSync(join(root, 'ca'), { recursive: true });
     await init(context());
     rmSync(paths(root).server('buildkit-daemon-certs'));
-    await expect(sync(context())).rejects.toThrow(/buildkit-daemon-certs\.yaml is missing and no other daemon Secret file is in .*apps: restore it from git$/);
+    await expect(sync(context())).rejects.toThrow(
+      /buildkit-daemon-certs\.yaml is missing and no other daemon Secret file is in .*apps: restore it from git$/,
+    );
   });
 });
 
@@ -195,10 +226,17 @@ test('synthesizeAll: a failure in any output leaves every output as it was', () 
   const b = join(work, 'b');
   mkdirSync(a);
   writeFileSync(join(a, 'old.yaml'), 'previous\n');
-  expect(() => synthesizeAll([
-    { outdir: a, build: (app) => new BuildkitChart(app, 'buildkit') },
-    { outdir: b, build: () => { throw new Error('second output broken'); } },
-  ])).toThrow('second output broken');
+  expect(() =>
+    synthesizeAll([
+      { outdir: a, build: (app) => new BuildkitChart(app, 'buildkit') },
+      {
+        outdir: b,
+        build: () => {
+          throw new Error('second output broken');
+        },
+      },
+    ]),
+  ).toThrow('second output broken');
   expect([...readTree(a).keys()]).toEqual(['old.yaml']);
   expect(existsSync(b)).toBe(false);
   expect(readTree(work).size).toBe(1);
@@ -208,7 +246,11 @@ test('certs check, with the key, finds a SANs annotation that does not match the
   await init(context());
   expect((await check(context())).ok).toBe(true);
   // Re-encrypted with a wrong annotation, as a hand edit with `sops edit` could leave it.
-  await editSops(root, paths(root).server('buildkit-daemon-certs'), (doc) => { doc.metadata.annotations['buildkit-service/server-sans'] = 'DNS:elsewhere'; });
+  await editSops(root, paths(root).server('buildkit-daemon-certs'), (doc) => {
+    doc.metadata.annotations['buildkit-service/server-sans'] = 'DNS:elsewhere';
+  });
   const result = await check(context());
-  expect(result.reports[1].problems).toEqual(['its buildkit-service/server-sans annotation does not list the certificate\'s SANs: run `npm run certs -- sync`']);
+  expect(result.reports[1].problems).toEqual([
+    "its buildkit-service/server-sans annotation does not list the certificate's SANs: run `npm run certs -- sync`",
+  ]);
 });

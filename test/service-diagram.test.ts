@@ -1,9 +1,9 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App } from 'cdk8s';
 import { config, gitops } from '../config';
-import { BuildkitChart, BuildkitChartProps, outputProblems, serviceDiagram } from '../lib';
+import { BuildkitChart, type BuildkitChartProps, outputProblems, serviceDiagram } from '../lib';
 import { DIAGRAM_MARKERS, withDiagram } from '../lib/service-diagram';
 import { ROOT } from './support/dist';
 
@@ -25,8 +25,15 @@ test('the seed: clients, the LoadBalancer, one Deployment with its emptyDir cach
 
 test('it follows the configuration: replicas, per-replica addresses, native builders, metrics, policies, the pull-through cache', () => {
   const d = diagram({
-    workload: 'statefulset', replicas: 2, cache: { persistent: true }, perReplicaIPs: ['10.0.0.1', '10.0.0.2'], loadBalancerIP: '10.0.0.10',
-    nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.20' }], metrics: {}, networkPolicy: {}, registryCache: { size: '20Gi' },
+    workload: 'statefulset',
+    replicas: 2,
+    cache: { persistent: true },
+    perReplicaIPs: ['10.0.0.1', '10.0.0.2'],
+    loadBalancerIP: '10.0.0.10',
+    nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.20' }],
+    metrics: {},
+    networkPolicy: {},
+    registryCache: { size: '20Gi' },
   });
   expectLines(d, [
     'workload_buildkitd["StatefulSet buildkitd<br/>2 replicas, mutual TLS on 1234"]',
@@ -46,21 +53,29 @@ test('it follows the configuration: replicas, per-replica addresses, native buil
   expect(d.split('\n').filter((l) => l.trim() === '')).toEqual(['']);
 });
 
-test('the synth writes it between the README\'s markers, and verify finds a stale one', () => {
+test("the synth writes it between the README's markers, and verify finds a stale one", () => {
   expect(withDiagram('no markers here\n', 'x\n')).toBe('no markers here\n');
-  expect(DIAGRAM_MARKERS).toEqual({ start: '<!-- service-diagram:start (written by npm run synth) -->', end: '<!-- service-diagram:end -->' });
+  expect(DIAGRAM_MARKERS).toEqual({
+    start: '<!-- service-diagram:start (written by npm run synth) -->',
+    end: '<!-- service-diagram:end -->',
+  });
   // Markers at the very start, and markers in the wrong order (left alone).
-  expect(withDiagram(`${DIAGRAM_MARKERS.start}${DIAGRAM_MARKERS.end}`, 'x\n')).toBe(`${DIAGRAM_MARKERS.start}\n\`\`\`mermaid\nx\n\`\`\`\n${DIAGRAM_MARKERS.end}`);
+  expect(withDiagram(`${DIAGRAM_MARKERS.start}${DIAGRAM_MARKERS.end}`, 'x\n')).toBe(
+    `${DIAGRAM_MARKERS.start}\n\`\`\`mermaid\nx\n\`\`\`\n${DIAGRAM_MARKERS.end}`,
+  );
   expect(withDiagram(`${DIAGRAM_MARKERS.end}\n${DIAGRAM_MARKERS.start}`, 'x\n')).toBe(`${DIAGRAM_MARKERS.end}\n${DIAGRAM_MARKERS.start}`);
-  expect(withDiagram(`a\n${DIAGRAM_MARKERS.start}\nold\n${DIAGRAM_MARKERS.end}\nb\n`, 'flowchart LR\n'))
-    .toBe(`a\n${DIAGRAM_MARKERS.start}\n\`\`\`mermaid\nflowchart LR\n\`\`\`\n${DIAGRAM_MARKERS.end}\nb\n`);
+  expect(withDiagram(`a\n${DIAGRAM_MARKERS.start}\nold\n${DIAGRAM_MARKERS.end}\nb\n`, 'flowchart LR\n')).toBe(
+    `a\n${DIAGRAM_MARKERS.start}\n\`\`\`mermaid\nflowchart LR\n\`\`\`\n${DIAGRAM_MARKERS.end}\nb\n`,
+  );
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
   expect(readme).toContain(serviceDiagram(new BuildkitChart(new App(), 'buildkit', config)));
   const work = mkdtempSync(join(tmpdir(), 'buildkit-diagram-'));
   try {
     for (const dir of ['dist', 'gitops/dist']) cpSync(join(ROOT, dir), join(work, dir), { recursive: true });
     writeFileSync(join(work, 'README.md'), withDiagram(readme, 'flowchart LR\n  stale\n'));
-    expect(outputProblems({ root: work, config, gitops, secrets: join(ROOT, 'secrets') })).toEqual(['README.md: the service diagram is stale: run `npm run synth` and commit README.md']);
+    expect(outputProblems({ root: work, config, gitops, secrets: join(ROOT, 'secrets') })).toEqual([
+      'README.md: the service diagram is stale: run `npm run synth` and commit README.md',
+    ]);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -1,6 +1,6 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Chart } from 'cdk8s';
 import { BuildkitChart, synthesize } from '../lib';
 import { readTree, treeDigest } from './support/dist';
@@ -28,7 +28,9 @@ describe('synthesize', () => {
     const before = treeDigest(outdir);
     const unserializable = (app: any) => {
       const chart = new Chart(app, 'broken');
-      chart.toJson = () => { throw new Error('cannot render'); };
+      chart.toJson = () => {
+        throw new Error('cannot render');
+      };
     };
     expect(() => synthesize(outdir, unserializable)).toThrow('cannot render');
     expect(treeDigest(outdir)).toEqual(before);

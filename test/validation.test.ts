@@ -1,79 +1,241 @@
-import { cpSync, mkdtempSync, rmSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
-import { BuildkitChart, BuildkitChartProps, synthesize } from '../lib';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BuildkitChart, type BuildkitChartProps, synthesize } from '../lib';
 import { checkKnownKeys } from '../lib/validation';
 import { synthChart } from './support/chart';
 import { ROOT, treeDigest } from './support/dist';
 
 // Each bad setting fails the synth with one line that names the prop, the value and the fix.
 const cases: Array<[string, BuildkitChartProps, RegExp]> = [
-  ['an address that is not IPv4', { loadBalancerIP: '192.168.80.300' }, /^BuildkitService: invalid loadBalancerIP "192\.168\.80\.300": use a dotted IPv4 address/],
+  [
+    'an address that is not IPv4',
+    { loadBalancerIP: '192.168.80.300' },
+    /^BuildkitService: invalid loadBalancerIP "192\.168\.80\.300": use a dotted IPv4 address/,
+  ],
   ['an IPv6 address', { loadBalancerIP: 'fd00::10' }, /invalid loadBalancerIP "fd00::10"/],
   ['port 0', { port: 0 }, /^BuildkitDaemon: invalid port 0: use a whole number from 1 to 65535$/],
   ['port 65536', { port: 65536 }, /invalid port 65536/],
   ['a fractional port', { port: 12.5 }, /invalid port 12\.5/],
-  ['negative replicas', { replicas: -1 }, /^BuildkitDaemon: invalid replicas -1: use a whole number from 0 to 100 \(more daemons want a chart each\)$/],
+  [
+    'negative replicas',
+    { replicas: -1 },
+    /^BuildkitDaemon: invalid replicas -1: use a whole number from 0 to 100 \(more daemons want a chart each\)$/,
+  ],
   ['fractional replicas', { replicas: 1.5 }, /^BuildkitDaemon: invalid replicas 1\.5: use a whole number from 0 to 100/],
   ['a billion replicas', { replicas: 1e9 }, /^BuildkitDaemon: invalid replicas 1000000000: use a whole number from 0 to 100/],
   ['101 replicas', { replicas: 101 }, /invalid replicas 101: use a whole number from 0 to 100/],
-  ['a drain longer than a day', { drainTimeoutSeconds: 86401 }, /^BuildkitDaemon: invalid drainTimeoutSeconds 86401: use a whole number from 0 to 86400 \(a day at most/],
+  [
+    'a drain longer than a day',
+    { drainTimeoutSeconds: 86401 },
+    /^BuildkitDaemon: invalid drainTimeoutSeconds 86401: use a whole number from 0 to 86400 \(a day at most/,
+  ],
   ['a drain of 1e12 seconds', { drainTimeoutSeconds: 1e12 }, /invalid drainTimeoutSeconds 1000000000000/],
-  ['a cache of 1e400 bytes', { cache: { size: '1e400' } }, /^CacheVolume: invalid size "1e400": use a positive Kubernetes quantity such as 50Gi$/],
+  [
+    'a cache of 1e400 bytes',
+    { cache: { size: '1e400' } },
+    /^CacheVolume: invalid size "1e400": use a positive Kubernetes quantity such as 50Gi$/,
+  ],
   ['a cache of 1 byte', { cache: { size: '1' } }, /^CacheVolume: invalid size "1": below the 10Gi minimum/],
-  ['a memory limit of 1 byte', { resources: { requests: { memory: '1' }, limits: { memory: '1' } } }, /^BuildkitDaemon: invalid resources\.requests\.memory "1": that is under 1048576 base units; use a quantity such as 1Gi$/],
-  ['an image with a space', { image: 'moby/build kit:v0.27.1-rootless' }, /^BuildkitDaemon: invalid image "moby\/build kit:v0\.27\.1-rootless": use an image reference such as/],
-  ['an image with a newline before its last slash', { image: 'evil\nmoby/buildkit:v0.27.1-rootless' }, /invalid image "evil\\nmoby\/buildkit:v0\.27\.1-rootless": use an image reference/],
-  ['an image with an uppercase repository', { image: 'Moby/buildkit:v0.27.1-rootless' }, /invalid image "Moby\/buildkit:v0\.27\.1-rootless": use an image reference/],
-  ['an image whose digest is short', { image: 'moby/buildkit@sha256:abc', imageIsRootless: true }, /invalid image "moby\/buildkit@sha256:abc": use an image reference/],
-  ['the unspecified address', { loadBalancerIP: '0.0.0.0' }, /^BuildkitService: invalid loadBalancerIP "0\.0\.0\.0": a unspecified address cannot be a LoadBalancer's/],
+  [
+    'a memory limit of 1 byte',
+    { resources: { requests: { memory: '1' }, limits: { memory: '1' } } },
+    /^BuildkitDaemon: invalid resources\.requests\.memory "1": that is under 1048576 base units; use a quantity such as 1Gi$/,
+  ],
+  [
+    'an image with a space',
+    { image: 'moby/build kit:v0.27.1-rootless' },
+    /^BuildkitDaemon: invalid image "moby\/build kit:v0\.27\.1-rootless": use an image reference such as/,
+  ],
+  [
+    'an image with a newline before its last slash',
+    { image: 'evil\nmoby/buildkit:v0.27.1-rootless' },
+    /invalid image "evil\\nmoby\/buildkit:v0\.27\.1-rootless": use an image reference/,
+  ],
+  [
+    'an image with an uppercase repository',
+    { image: 'Moby/buildkit:v0.27.1-rootless' },
+    /invalid image "Moby\/buildkit:v0\.27\.1-rootless": use an image reference/,
+  ],
+  [
+    'an image whose digest is short',
+    { image: 'moby/buildkit@sha256:abc', imageIsRootless: true },
+    /invalid image "moby\/buildkit@sha256:abc": use an image reference/,
+  ],
+  [
+    'the unspecified address',
+    { loadBalancerIP: '0.0.0.0' },
+    /^BuildkitService: invalid loadBalancerIP "0\.0\.0\.0": a unspecified address cannot be a LoadBalancer's/,
+  ],
   ['a loopback address', { loadBalancerIP: '127.0.0.5' }, /invalid loadBalancerIP "127\.0\.0\.5": a loopback address/],
   ['a link-local address', { loadBalancerIP: '169.254.10.1' }, /invalid loadBalancerIP "169\.254\.10\.1": a link-local address/],
   ['a multicast address', { loadBalancerIP: '239.1.1.1' }, /invalid loadBalancerIP "239\.1\.1\.1": a multicast address/],
-  ['the broadcast address', { loadBalancerIP: '255.255.255.255' }, /invalid loadBalancerIP "255\.255\.255\.255": a reserved or broadcast address/],
-  ['a per-replica IP on loopback', { workload: 'statefulset', perReplicaIPs: ['127.0.0.1'] }, /invalid perReplicaIPs\[0\] "127\.0\.0\.1": a loopback address/],
-  ['a native builder on a multicast IP', { nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '224.0.0.1' }] }, /invalid loadBalancerIP "224\.0\.0\.1": a multicast address/],
-  ['a native builder named like the main daemon', { nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.9', name: 'buildkitd' }] },
-    /^BuildkitChart: invalid nativeBuilders entry .*: the name buildkitd is taken by another daemon; give each native builder its own name and architecture$/],
-  ['two native builders of one architecture', { nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.9' }, { architecture: 'arm64', loadBalancerIP: '10.0.0.10', name: 'other' }] },
-    /invalid nativeBuilders entry .*: architecture arm64 is taken by another daemon/],
-  ['a client namespace that is no DNS label', { clientNamespace: 'CI Runners' }, /^BuildkitChart: invalid clientNamespace "CI Runners": use a DNS label/],
+  [
+    'the broadcast address',
+    { loadBalancerIP: '255.255.255.255' },
+    /invalid loadBalancerIP "255\.255\.255\.255": a reserved or broadcast address/,
+  ],
+  [
+    'a per-replica IP on loopback',
+    { workload: 'statefulset', perReplicaIPs: ['127.0.0.1'] },
+    /invalid perReplicaIPs\[0\] "127\.0\.0\.1": a loopback address/,
+  ],
+  [
+    'a native builder on a multicast IP',
+    { nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '224.0.0.1' }] },
+    /invalid loadBalancerIP "224\.0\.0\.1": a multicast address/,
+  ],
+  [
+    'a native builder named like the main daemon',
+    { nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.9', name: 'buildkitd' }] },
+    /^BuildkitChart: invalid nativeBuilders entry .*: the name buildkitd is taken by another daemon; give each native builder its own name and architecture$/,
+  ],
+  [
+    'two native builders of one architecture',
+    {
+      nativeBuilders: [
+        { architecture: 'arm64', loadBalancerIP: '10.0.0.9' },
+        { architecture: 'arm64', loadBalancerIP: '10.0.0.10', name: 'other' },
+      ],
+    },
+    /invalid nativeBuilders entry .*: architecture arm64 is taken by another daemon/,
+  ],
+  [
+    'a client namespace that is no DNS label',
+    { clientNamespace: 'CI Runners' },
+    /^BuildkitChart: invalid clientNamespace "CI Runners": use a DNS label/,
+  ],
   ['a misspelt setting', { replica: 3 } as any, /^BuildkitChart: unknown setting "replica": did you mean "replicas"\?$/],
-  ['a misspelt nested setting', { cache: { sise: '20Gi' } } as any, /^BuildkitChart: unknown setting "cache\.sise": did you mean "cache\.size"\?$/],
-  ['a misspelt setting in a list', { nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.9', nmae: 'b' }] } as any,
-    /^BuildkitChart: unknown setting "nativeBuilders\[0\]\.nmae": did you mean "nativeBuilders\[0\]\.name"\?$/],
-  ['a setting like no other', { colour: 'blue' } as any, /^BuildkitChart: unknown setting "colour": the settings here are namespace, clientNamespace, name, replicas,/],
-  ['a setting the chart sets itself', { cache: { perReplica: true } } as any, /^BuildkitChart: unknown setting "cache\.perReplica": the settings here are persistent, size,/],
-  ['a memory request above the default limit', { resources: { requests: { memory: '16Gi' } } },
-    /^BuildkitDaemon: invalid resources\.requests\.memory "16Gi": it exceeds the limit "6Gi", which the API server refuses; lower the request or raise resources\.limits\.memory$/],
-  ['a memory limit too small for the parallel steps', { maxParallelism: 8, resources: { limits: { memory: '4Gi' } } },
-    /^BuildkitDaemon: invalid resources\.limits\.memory "4Gi": 8 parallel steps need at least 4\.5Gi \(512Mi each and the daemon's\); raise the limit or lower maxParallelism$/],
-  ['no parallel step at all', { maxParallelism: 0 }, /^BuildkitDaemon: invalid maxParallelism 0: use a whole number from 1 to 64 \(build steps at once\)$/],
+  [
+    'a misspelt nested setting',
+    { cache: { sise: '20Gi' } } as any,
+    /^BuildkitChart: unknown setting "cache\.sise": did you mean "cache\.size"\?$/,
+  ],
+  [
+    'a misspelt setting in a list',
+    { nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.9', nmae: 'b' }] } as any,
+    /^BuildkitChart: unknown setting "nativeBuilders\[0\]\.nmae": did you mean "nativeBuilders\[0\]\.name"\?$/,
+  ],
+  [
+    'a setting like no other',
+    { colour: 'blue' } as any,
+    /^BuildkitChart: unknown setting "colour": the settings here are namespace, clientNamespace, name, replicas,/,
+  ],
+  [
+    'a setting the chart sets itself',
+    { cache: { perReplica: true } } as any,
+    /^BuildkitChart: unknown setting "cache\.perReplica": the settings here are persistent, size,/,
+  ],
+  [
+    'a memory request above the default limit',
+    { resources: { requests: { memory: '16Gi' } } },
+    /^BuildkitDaemon: invalid resources\.requests\.memory "16Gi": it exceeds the limit "6Gi", which the API server refuses; lower the request or raise resources\.limits\.memory$/,
+  ],
+  [
+    'a memory limit too small for the parallel steps',
+    { maxParallelism: 8, resources: { limits: { memory: '4Gi' } } },
+    /^BuildkitDaemon: invalid resources\.limits\.memory "4Gi": 8 parallel steps need at least 4\.5Gi \(512Mi each and the daemon's\); raise the limit or lower maxParallelism$/,
+  ],
+  [
+    'no parallel step at all',
+    { maxParallelism: 0 },
+    /^BuildkitDaemon: invalid maxParallelism 0: use a whole number from 1 to 64 \(build steps at once\)$/,
+  ],
   ['65 parallel steps', { maxParallelism: 65 }, /^BuildkitDaemon: invalid maxParallelism 65: use a whole number from 1 to 64/],
-  ['a history age that is no Go duration', { history: { maxAge: '7 days' } }, /^BuildkitDaemon: invalid history\.maxAge "7 days": use a Go duration such as 168h or 30m$/],
+  [
+    'a history age that is no Go duration',
+    { history: { maxAge: '7 days' } },
+    /^BuildkitDaemon: invalid history\.maxAge "7 days": use a Go duration such as 168h or 30m$/,
+  ],
   ['a negative history size', { history: { maxEntries: -1 } }, /invalid history\.maxEntries -1/],
-  ['a headroom under 2Gi', { cache: { headroom: '1Gi' } }, /^CacheVolume: invalid headroom "1Gi": it must hold a minute of build writes \(at least 2Gi\) and leave the cache at least half of the 50Gi size/],
+  [
+    'a headroom under 2Gi',
+    { cache: { headroom: '1Gi' } },
+    /^CacheVolume: invalid headroom "1Gi": it must hold a minute of build writes \(at least 2Gi\) and leave the cache at least half of the 50Gi size/,
+  ],
   ['a headroom over half the cache', { cache: { size: '20Gi', headroom: '11Gi' } }, /invalid headroom "11Gi"/],
-  ['an SELinux type that is no type', { seLinuxType: 'spc' }, /^BuildkitDaemon: invalid seLinuxType "spc": use an SELinux type such as spc_t$/],
+  [
+    'an SELinux type that is no type',
+    { seLinuxType: 'spc' },
+    /^BuildkitDaemon: invalid seLinuxType "spc": use an SELinux type such as spc_t$/,
+  ],
   // The type alone: a whole context (user:role:type) or a level after the type is not what the field takes.
-  ['a whole SELinux context', { seLinuxType: 'system_u:system_r:spc_t' }, /^BuildkitDaemon: invalid seLinuxType "system_u:system_r:spc_t": use an SELinux type such as spc_t$/],
-  ['an SELinux type with a level', { seLinuxType: 'spc_t:s0' }, /^BuildkitDaemon: invalid seLinuxType "spc_t:s0": use an SELinux type such as spc_t$/],
-  ['a CPU request above its limit', { resources: { requests: { cpu: '2' }, limits: { cpu: '1500m' } } }, /invalid resources\.requests\.cpu "2": it exceeds the limit "1500m"/],
-  ['an architecture no node carries', { architecture: 'x86' },
-    /^BuildkitDaemon: invalid architecture "x86": no node carries that kubernetes\.io\/arch label, so the pods would never schedule; use one of amd64, arm64, arm, ppc64le, s390x, riscv64, 386$/],
-  ['a native builder of an unknown architecture', { nativeBuilders: [{ architecture: 'aarch64', loadBalancerIP: '10.0.0.9' }] }, /^BuildkitChart: invalid nativeBuilders architecture "aarch64": no node carries/],
-  ['a cache below the GC headroom minimum', { cache: { size: '1Mi' } }, /^CacheVolume: invalid size "1Mi": below the 10Gi minimum, .*; use at least 10Gi$/],
-  ['a cache one byte short of the minimum', { cache: { size: String(10 * 2 ** 30 - 1) } }, /invalid size "10737418239": below the 10Gi minimum/],
-  ['an image that is not rootless', { image: 'moby/buildkit:v0.27.1' },
-    /^BuildkitDaemon: invalid image "moby\/buildkit:v0\.27\.1": the daemon runs rootless BuildKit only; use a -rootless tag such as moby\/buildkit:v0\.32\.2-rootless, or set imageIsRootless: true/],
-  ['a digest without the rootless assertion', { image: 'moby/buildkit@sha256:' + 'a'.repeat(64) }, /invalid image "moby\/buildkit@sha256:a+": the daemon runs rootless BuildKit only/],
-  ['an image declared not rootless', { image: 'moby/buildkit:v0.27.1-rootless', imageIsRootless: false }, /the daemon runs rootless BuildKit only/],
-  ['a cache size that is not a quantity', { cache: { size: '50GB' } }, /^CacheVolume: invalid size "50GB": use a positive Kubernetes quantity such as 50Gi$/],
+  [
+    'a whole SELinux context',
+    { seLinuxType: 'system_u:system_r:spc_t' },
+    /^BuildkitDaemon: invalid seLinuxType "system_u:system_r:spc_t": use an SELinux type such as spc_t$/,
+  ],
+  [
+    'an SELinux type with a level',
+    { seLinuxType: 'spc_t:s0' },
+    /^BuildkitDaemon: invalid seLinuxType "spc_t:s0": use an SELinux type such as spc_t$/,
+  ],
+  [
+    'a CPU request above its limit',
+    { resources: { requests: { cpu: '2' }, limits: { cpu: '1500m' } } },
+    /invalid resources\.requests\.cpu "2": it exceeds the limit "1500m"/,
+  ],
+  [
+    'an architecture no node carries',
+    { architecture: 'x86' },
+    /^BuildkitDaemon: invalid architecture "x86": no node carries that kubernetes\.io\/arch label, so the pods would never schedule; use one of amd64, arm64, arm, ppc64le, s390x, riscv64, 386$/,
+  ],
+  [
+    'a native builder of an unknown architecture',
+    { nativeBuilders: [{ architecture: 'aarch64', loadBalancerIP: '10.0.0.9' }] },
+    /^BuildkitChart: invalid nativeBuilders architecture "aarch64": no node carries/,
+  ],
+  [
+    'a cache below the GC headroom minimum',
+    { cache: { size: '1Mi' } },
+    /^CacheVolume: invalid size "1Mi": below the 10Gi minimum, .*; use at least 10Gi$/,
+  ],
+  [
+    'a cache one byte short of the minimum',
+    { cache: { size: String(10 * 2 ** 30 - 1) } },
+    /invalid size "10737418239": below the 10Gi minimum/,
+  ],
+  [
+    'an image that is not rootless',
+    { image: 'moby/buildkit:v0.27.1' },
+    /^BuildkitDaemon: invalid image "moby\/buildkit:v0\.27\.1": the daemon runs rootless BuildKit only; use a -rootless tag such as moby\/buildkit:v0\.32\.2-rootless, or set imageIsRootless: true/,
+  ],
+  [
+    'a digest without the rootless assertion',
+    { image: `moby/buildkit@sha256:${'a'.repeat(64)}` },
+    /invalid image "moby\/buildkit@sha256:a+": the daemon runs rootless BuildKit only/,
+  ],
+  [
+    'an image declared not rootless',
+    { image: 'moby/buildkit:v0.27.1-rootless', imageIsRootless: false },
+    /the daemon runs rootless BuildKit only/,
+  ],
+  [
+    'a cache size that is not a quantity',
+    { cache: { size: '50GB' } },
+    /^CacheVolume: invalid size "50GB": use a positive Kubernetes quantity such as 50Gi$/,
+  ],
   ['a zero cache size', { cache: { size: '0' } }, /^CacheVolume: invalid size "0": use a positive Kubernetes quantity such as 50Gi$/],
-  ['a zero CPU request', { resources: { requests: { cpu: '0' } } }, /^BuildkitDaemon: invalid resources\.requests\.cpu "0": use a positive Kubernetes quantity such as 500m$/],
-  ['an image name of 256 characters', { image: `registry.local/${'a'.repeat(241)}:v1-rootless` }, /^BuildkitDaemon: invalid image "registry\.local\/a{241}:v1-rootless": use an image reference such as/],
-  ['no session affinity timeout', { replicas: 2, sessionAffinityTimeoutSeconds: 0 }, /^BuildkitService: invalid sessionAffinityTimeoutSeconds 0: use a whole number of at least 1$/],
-  ['a fractional session affinity timeout', { replicas: 2, sessionAffinityTimeoutSeconds: 1.5 }, /^BuildkitService: invalid sessionAffinityTimeoutSeconds 1\.5: use a whole number of at least 1$/],
+  [
+    'a zero CPU request',
+    { resources: { requests: { cpu: '0' } } },
+    /^BuildkitDaemon: invalid resources\.requests\.cpu "0": use a positive Kubernetes quantity such as 500m$/,
+  ],
+  [
+    'an image name of 256 characters',
+    { image: `registry.local/${'a'.repeat(241)}:v1-rootless` },
+    /^BuildkitDaemon: invalid image "registry\.local\/a{241}:v1-rootless": use an image reference such as/,
+  ],
+  [
+    'no session affinity timeout',
+    { replicas: 2, sessionAffinityTimeoutSeconds: 0 },
+    /^BuildkitService: invalid sessionAffinityTimeoutSeconds 0: use a whole number of at least 1$/,
+  ],
+  [
+    'a fractional session affinity timeout',
+    { replicas: 2, sessionAffinityTimeoutSeconds: 1.5 },
+    /^BuildkitService: invalid sessionAffinityTimeoutSeconds 1\.5: use a whole number of at least 1$/,
+  ],
   ['a CPU request that is not a quantity', { resources: { requests: { cpu: 'two' } } }, /invalid resources\.requests\.cpu "two"/],
   ['an image without a tag', { image: 'moby/buildkit' }, /^BuildkitDaemon: invalid image "moby\/buildkit": pin a release tag or digest/],
   ['an image on a registry port without a tag', { image: 'registry:5000/buildkit' }, /invalid image "registry:5000\/buildkit"/],
@@ -81,25 +243,63 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   ['a namespace that is not a DNS label', { namespace: 'Build_Kit' }, /^BuildkitChart: invalid namespace "Build_Kit": use a DNS label/],
   ['a name that is not a DNS label', { name: 'buildkitd.' }, /^BuildkitDaemon: invalid name "buildkitd\.": use a DNS label/],
   ['a 64-character name', { name: 'a'.repeat(64) }, /invalid name/],
-  ['one persistent cache for three replicas', { replicas: 3, cache: { persistent: true } },
-    /^BuildkitDaemon: invalid replicas 3: a persistent cache volume serves one daemon \(BuildKit allows one daemon per state directory\)/],
+  [
+    'one persistent cache for three replicas',
+    { replicas: 3, cache: { persistent: true } },
+    /^BuildkitDaemon: invalid replicas 3: a persistent cache volume serves one daemon \(BuildKit allows one daemon per state directory\)/,
+  ],
   ['an address pool that is not a DNS label', { addressPool: 'Pool 1' }, /^BuildkitService: invalid addressPool "Pool 1"/],
-  ['per-replica IPs fewer than replicas', { workload: 'statefulset', replicas: 3, perReplicaIPs: ['10.0.0.1', '10.0.0.2'] },
-    /^BuildkitChart: invalid perReplicaIPs: 2 addresses for 3 replicas; give exactly one IP per replica$/],
-  ['per-replica IPs on a Deployment', { replicas: 2, perReplicaIPs: ['10.0.0.1', '10.0.0.2'] }, /invalid perReplicaIPs: only StatefulSet pods have stable names/],
+  [
+    'per-replica IPs fewer than replicas',
+    { workload: 'statefulset', replicas: 3, perReplicaIPs: ['10.0.0.1', '10.0.0.2'] },
+    /^BuildkitChart: invalid perReplicaIPs: 2 addresses for 3 replicas; give exactly one IP per replica$/,
+  ],
+  [
+    'per-replica IPs on a Deployment',
+    { replicas: 2, perReplicaIPs: ['10.0.0.1', '10.0.0.2'] },
+    /invalid perReplicaIPs: only StatefulSet pods have stable names/,
+  ],
   ['a per-replica IP that is not IPv4', { workload: 'statefulset', perReplicaIPs: ['10.0.0'] }, /invalid perReplicaIPs\[0\] "10\.0\.0"/],
-  ['the same IP twice', { workload: 'statefulset', perReplicaIPs: ['192.168.80.110'] }, /invalid LoadBalancer IPs: 192\.168\.80\.110 is used twice/],
-  ['an invalid CIDR', { networkPolicy: { allowedCidrs: ['10.0.0.0/33'] } }, /^BuildkitNetworkPolicy: invalid allowedCidrs entry "10\.0\.0\.0\/33"/],
+  [
+    'the same IP twice',
+    { workload: 'statefulset', perReplicaIPs: ['192.168.80.110'] },
+    /invalid LoadBalancer IPs: 192\.168\.80\.110 is used twice/,
+  ],
+  [
+    'an invalid CIDR',
+    { networkPolicy: { allowedCidrs: ['10.0.0.0/33'] } },
+    /^BuildkitNetworkPolicy: invalid allowedCidrs entry "10\.0\.0\.0\/33"/,
+  ],
   ['a CIDR without a prefix', { networkPolicy: { allowedCidrs: ['10.0.0.0'] } }, /invalid allowedCidrs entry "10\.0\.0\.0"/],
-  ['a metrics port equal to the build port', { metrics: { port: 1234 } }, /^BuildkitDaemon: invalid metricsPort 1234: it must differ from port 1234$/],
+  [
+    'a metrics port equal to the build port',
+    { metrics: { port: 1234 } },
+    /^BuildkitDaemon: invalid metricsPort 1234: it must differ from port 1234$/,
+  ],
   ['a metrics port out of range', { metrics: { port: 70000 } }, /invalid metricsPort 70000/],
-  ['an affinity timeout over a day', { replicas: 2, sessionAffinityTimeoutSeconds: 90000 }, /invalid sessionAffinityTimeoutSeconds 90000: Kubernetes allows at most 86400/],
+  [
+    'an affinity timeout over a day',
+    { replicas: 2, sessionAffinityTimeoutSeconds: 90000 },
+    /invalid sessionAffinityTimeoutSeconds 90000: Kubernetes allows at most 86400/,
+  ],
   ['a negative drain timeout', { drainTimeoutSeconds: -1 }, /invalid drainTimeoutSeconds -1/],
   ['an unknown workload', { workload: 'daemonset' as any }, /invalid workload "daemonset": use 'deployment' or 'statefulset'/],
-  ['a native builder on the main IP', { nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '192.168.80.110' }] }, /192\.168\.80\.110 is used twice/],
+  [
+    'a native builder on the main IP',
+    { nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '192.168.80.110' }] },
+    /192\.168\.80\.110 is used twice/,
+  ],
   ['a cluster domain with a space', { clusterDomain: 'cluster local' }, /^BuildkitChart: invalid clusterDomain "cluster local"/],
-  ['a 254-character cluster domain', { clusterDomain: [...Array(3)].map(() => 'c'.repeat(63)).join('.') + '.' + 'd'.repeat(62) }, /^BuildkitChart: invalid clusterDomain "c+\.c+\.c+\.d+": use a DNS name/],
-  ['a cluster domain with a 64-character label', { clusterDomain: `${'c'.repeat(64)}.local` }, /^BuildkitChart: invalid clusterDomain "c{64}\.local"/],
+  [
+    'a 254-character cluster domain',
+    { clusterDomain: `${[...Array(3)].map(() => 'c'.repeat(63)).join('.')}.${'d'.repeat(62)}` },
+    /^BuildkitChart: invalid clusterDomain "c+\.c+\.c+\.d+": use a DNS name/,
+  ],
+  [
+    'a cluster domain with a 64-character label',
+    { clusterDomain: `${'c'.repeat(64)}.local` },
+    /^BuildkitChart: invalid clusterDomain "c{64}\.local"/,
+  ],
   ['a cluster domain with one bad label among good ones', { clusterDomain: 'cluster.Local' }, /invalid clusterDomain "cluster\.Local"/],
 ];
 
@@ -112,25 +312,35 @@ describe('bad settings fail the synth with one clear line, and dist/ stays as it
 
   test.each(cases)('%s', (_name, props, message) => {
     let error: Error | undefined;
-    try { synthesize(dist, (app) => new BuildkitChart(app, 'buildkit', props)); } catch (e) { error = e as Error; }
+    try {
+      synthesize(dist, (app) => new BuildkitChart(app, 'buildkit', props));
+    } catch (e) {
+      error = e as Error;
+    }
     expect(error?.message).toMatch(message);
     expect(error?.message).not.toContain('\n');
     expect(treeDigest(dist)).toEqual(before);
   });
 
   test.each([
-    ['a digest-pinned image declared rootless', { image: 'moby/buildkit@sha256:' + 'a'.repeat(64), imageIsRootless: true }],
-    ['a rootless tag with a digest', { image: 'moby/buildkit:v0.27.1-rootless@sha256:' + 'a'.repeat(64) }],
+    ['a digest-pinned image declared rootless', { image: `moby/buildkit@sha256:${'a'.repeat(64)}`, imageIsRootless: true }],
+    ['a rootless tag with a digest', { image: `moby/buildkit:v0.27.1-rootless@sha256:${'a'.repeat(64)}` }],
     ['replicas 0: the builder parked', { replicas: 0 }],
     ['100 replicas and a day of drain', { replicas: 100, drainTimeoutSeconds: 86400 }],
-    ['addresses next to the refused ranges', { loadBalancerIP: '126.255.255.254', workload: 'statefulset', replicas: 2, perReplicaIPs: ['128.0.0.1', '223.255.255.254'] }],
+    [
+      'addresses next to the refused ranges',
+      { loadBalancerIP: '126.255.255.254', workload: 'statefulset', replicas: 2, perReplicaIPs: ['128.0.0.1', '223.255.255.254'] },
+    ],
     ['a registry on localhost with a port', { image: 'localhost:5000/moby/buildkit:v0.27.1-rootless' }],
     ['a memory request of exactly 1Mi', { resources: { requests: { memory: '1Mi' } } }],
     ['the smallest cache', { cache: { size: '10Gi' } }],
     ['a request equal to its limit', { resources: { requests: { cpu: '2', memory: '6Gi' }, limits: { cpu: '2' } } }],
     ['one parallel step in 1Gi, and 64', { maxParallelism: 1, resources: { limits: { memory: '1Gi' } } }],
     ['64 parallel steps', { maxParallelism: 64 }],
-    ['a headroom of 2Gi and of half the cache', { cache: { size: '20Gi', headroom: '10Gi' }, nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.9' }] }],
+    [
+      'a headroom of 2Gi and of half the cache',
+      { cache: { size: '20Gi', headroom: '10Gi' }, nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.9' }] },
+    ],
     ['spc_t on SELinux nodes', { seLinuxType: 'spc_t' }],
     ['every architecture nodes carry', { architecture: 'riscv64', nativeBuilders: [{ architecture: '386', loadBalancerIP: '10.0.0.9' }] }],
     ['a registry with a port and a tag', { image: 'registry.local:5000/moby/buildkit:v0.27.1-rootless' }],
@@ -138,12 +348,18 @@ describe('bad settings fail the synth with one clear line, and dist/ stays as it
     ['port 65535', { port: 65535 }],
     ['port 1', { port: 1 }],
     ['a 63-character name and a one-character namespace', { name: 'a'.repeat(63), namespace: 'b' }],
-    ['a 253-character cluster domain of 63-character labels', { clusterDomain: [...Array(3)].map(() => 'c'.repeat(63)).join('.') + '.' + 'd'.repeat(61) }],
+    [
+      'a 253-character cluster domain of 63-character labels',
+      { clusterDomain: `${[...Array(3)].map(() => 'c'.repeat(63)).join('.')}.${'d'.repeat(61)}` },
+    ],
     ['an image without a slash', { image: 'buildkit:v0.27.1-rootless' }],
     ['an image name of 255 characters, the most the registry grammar allows', { image: `registry.local/${'a'.repeat(240)}:v1-rootless` }],
     ['a session affinity timeout of 1 second', { replicas: 2, sessionAffinityTimeoutSeconds: 1 }],
     ['a session affinity timeout of a day', { replicas: 2, sessionAffinityTimeoutSeconds: 86400 }],
-    ['a StatefulSet with a per-replica Longhorn cache and 3 replicas', { workload: 'statefulset', replicas: 3, cache: { persistent: true } }],
+    [
+      'a StatefulSet with a per-replica Longhorn cache and 3 replicas',
+      { workload: 'statefulset', replicas: 3, cache: { persistent: true } },
+    ],
   ] as Array<[string, BuildkitChartProps]>)('accepts %s', (_name, props) => {
     expect(() => synthChart(props)).not.toThrow();
   });
@@ -156,19 +372,26 @@ describe('constructs used on their own check their combinations', () => {
   test('a ServiceMonitor without the metrics port', () => {
     const chart = Testing.chart();
     const daemon = new BuildkitDaemon(chart, 'd');
-    expect(() => new BuildkitMetrics(chart, 'm', { daemon, serviceMonitor: true }))
-      .toThrow(/^BuildkitMetrics: invalid daemon: it serves no metrics; set the daemon's metricsPort/);
+    expect(() => new BuildkitMetrics(chart, 'm', { daemon, serviceMonitor: true })).toThrow(
+      /^BuildkitMetrics: invalid daemon: it serves no metrics; set the daemon's metricsPort/,
+    );
   });
 
   test('a daemon on its own: baseline settings under privileged are refused; baseline defaults to the node path of the seccomp profile', () => {
     const chart = Testing.chart();
-    expect(() => new BuildkitDaemon(chart, 'd1', { seccompLocalhostProfile: 'x.json' }))
-      .toThrow(/^BuildkitDaemon: invalid seccompLocalhostProfile "x\.json": it applies to podSecurity 'baseline' only; set podSecurity: 'baseline' or drop it$/);
-    expect(() => new BuildkitDaemon(chart, 'd2', { appArmorProfile: 'p' })).toThrow(/^BuildkitDaemon: invalid appArmorProfile "p": it applies to podSecurity 'baseline' only/);
+    expect(() => new BuildkitDaemon(chart, 'd1', { seccompLocalhostProfile: 'x.json' })).toThrow(
+      /^BuildkitDaemon: invalid seccompLocalhostProfile "x\.json": it applies to podSecurity 'baseline' only; set podSecurity: 'baseline' or drop it$/,
+    );
+    expect(() => new BuildkitDaemon(chart, 'd2', { appArmorProfile: 'p' })).toThrow(
+      /^BuildkitDaemon: invalid appArmorProfile "p": it applies to podSecurity 'baseline' only/,
+    );
     const baseline = Testing.chart();
     new BuildkitDaemon(baseline, 'd', { podSecurity: 'baseline' });
     const deployment = Testing.synth(baseline).find((o: any) => o.kind === 'Deployment');
-    expect(deployment.spec.template.spec.containers[0].securityContext.seccompProfile).toEqual({ type: 'Localhost', localhostProfile: 'buildkit/buildkit-rootless.json' });
+    expect(deployment.spec.template.spec.containers[0].securityContext.seccompProfile).toEqual({
+      type: 'Localhost',
+      localhostProfile: 'buildkit/buildkit-rootless.json',
+    });
   });
 
   test('a per-replica cache on a Deployment', () => {
@@ -180,14 +403,24 @@ describe('constructs used on their own check their combinations', () => {
 
   test('each construct refuses a key it does not know, naming the one meant', () => {
     const chart = Testing.chart();
-    expect(() => new BuildkitDaemon(chart, 'd1', { replica: 2 })).toThrow(/^BuildkitDaemon: unknown setting "replica": did you mean "replicas"\?$/);
-    expect(() => new BuildkitDaemon(chart, 'd2', { resources: { limit: {} } })).toThrow(/^BuildkitDaemon: unknown setting "resources\.limit": did you mean "resources\.limits"\?$/);
+    expect(() => new BuildkitDaemon(chart, 'd1', { replica: 2 })).toThrow(
+      /^BuildkitDaemon: unknown setting "replica": did you mean "replicas"\?$/,
+    );
+    expect(() => new BuildkitDaemon(chart, 'd2', { resources: { limit: {} } })).toThrow(
+      /^BuildkitDaemon: unknown setting "resources\.limit": did you mean "resources\.limits"\?$/,
+    );
     expect(() => new CacheVolume(chart, 'c', { sizeGiB: 20 })).toThrow(/^CacheVolume: unknown setting "sizeGiB": did you mean "size"\?$/);
     const daemon = new BuildkitDaemon(chart, 'd3');
-    expect(() => new BuildkitService(chart, 's', { daemon, loadBalancerIp: '10.0.0.1' })).toThrow(/^BuildkitService: unknown setting "loadBalancerIp": did you mean "loadBalancerIP"\?$/);
-    expect(() => new BuildkitMetrics(chart, 'm', { daemon, servicemonitor: true })).toThrow(/^BuildkitMetrics: unknown setting "servicemonitor": did you mean "serviceMonitor"\?$/);
+    expect(() => new BuildkitService(chart, 's', { daemon, loadBalancerIp: '10.0.0.1' })).toThrow(
+      /^BuildkitService: unknown setting "loadBalancerIp": did you mean "loadBalancerIP"\?$/,
+    );
+    expect(() => new BuildkitMetrics(chart, 'm', { daemon, servicemonitor: true })).toThrow(
+      /^BuildkitMetrics: unknown setting "servicemonitor": did you mean "serviceMonitor"\?$/,
+    );
     const { BuildkitNetworkPolicy, TlsBundle } = require('../lib');
-    expect(() => new BuildkitNetworkPolicy(chart, 'p', { daemon, allowedNamespace: ['ci'] })).toThrow(/unknown setting "allowedNamespace": did you mean "allowedNamespaces"\?$/);
+    expect(() => new BuildkitNetworkPolicy(chart, 'p', { daemon, allowedNamespace: ['ci'] })).toThrow(
+      /unknown setting "allowedNamespace": did you mean "allowedNamespaces"\?$/,
+    );
     expect(() => new TlsBundle(chart, 't', { secret: 'x' })).toThrow(/^TlsBundle: unknown setting "secret": did you mean "secretName"\?$/);
   });
 
@@ -201,7 +434,11 @@ describe('constructs used on their own check their combinations', () => {
 describe('an unknown key is named with the one meant, or with the keys there are', () => {
   const shape = { port: true, name: true, resources: true } as const;
   const refusal = (key: string) => {
-    try { checkKnownKeys('Owner', { [key]: 1 } as never, shape as never); } catch (e) { return (e as Error).message; }
+    try {
+      checkKnownKeys('Owner', { [key]: 1 } as never, shape as never);
+    } catch (e) {
+      return (e as Error).message;
+    }
     return 'accepted';
   };
 

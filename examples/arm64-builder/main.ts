@@ -1,4 +1,4 @@
-import { join } from 'path';
+import { join } from 'node:path';
 import { Chart } from 'cdk8s';
 import { BuildkitDaemon, BuildkitNetworkPolicy, BuildkitService, CacheVolume, runSynth, TlsBundle } from '../../lib';
 
@@ -12,7 +12,11 @@ runSynth(join(__dirname, 'dist'), (app) => {
   const tls = new TlsBundle(chart, 'Tls', { secretName: 'arm64-builder-certs' });
   const cache = new CacheVolume(chart, 'Cache', { persistent: true, size: '30Gi', claimName: 'arm64-builder-cache' });
   const daemon = new BuildkitDaemon(chart, 'Daemon', {
-    name: 'arm64-builder', architecture: 'arm64', tls, cache, resources: { requests: { cpu: '2', memory: '2Gi' } },
+    name: 'arm64-builder',
+    architecture: 'arm64',
+    tls,
+    cache,
+    resources: { requests: { cpu: '2', memory: '2Gi' } },
   });
   new BuildkitService(chart, 'Service', { daemon, loadBalancerIP: '192.168.80.120' });
   new BuildkitNetworkPolicy(chart, 'Policy', { daemon, allowedCidrs: [], allowedNamespaces: ['ci-runners'] });

@@ -1,5 +1,5 @@
-import { join } from 'path';
-import { BuildkitChart, BuildkitChartProps, runSynth } from '../../lib';
+import { join } from 'node:path';
+import { BuildkitChart, type BuildkitChartProps, runSynth } from '../../lib';
 
 /**
  * High availability: three daemons in a StatefulSet, each with its own 100Gi Longhorn cache and its own

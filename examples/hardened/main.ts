@@ -1,5 +1,5 @@
-import { join } from 'path';
-import { BuildkitChart, BuildkitChartProps, runSynth } from '../../lib';
+import { join } from 'node:path';
+import { BuildkitChart, type BuildkitChartProps, runSynth } from '../../lib';
 
 /**
  * Hardened mode: the builder in a namespace that enforces Pod Security "baseline". The daemon runs under

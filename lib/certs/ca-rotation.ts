@@ -1,9 +1,20 @@
-import { existsSync, rmSync } from 'fs';
+import { existsSync, rmSync } from 'node:fs';
 import { checkCertificate } from '../pki/check';
-import { FileWrite } from './files';
-import { Bundle, CaState, caGeneration, CertsContext, chainsTo, clientCertificate, DEFAULT_DAYS, newCa, serverCertificate, trustBundle } from './issuing';
-import { CertsUsageError, IN_CLUSTER_CLIENT, plainMetadata } from './layout';
-import { SecretsStore, SERVER_HINT } from './secrets-store';
+import type { FileWrite } from './files';
+import {
+  type Bundle,
+  type CaState,
+  type CertsContext,
+  caGeneration,
+  chainsTo,
+  clientCertificate,
+  DEFAULT_DAYS,
+  newCa,
+  serverCertificate,
+  trustBundle,
+} from './issuing';
+import { CertsUsageError, IN_CLUSTER_CLIENT, secretPlace } from './layout';
+import { SERVER_HINT, SecretsStore } from './secrets-store';
 
 export interface RotateOptions {
   /** Start a CA rotation: a new CA that the daemons trust beside the old one. */
@@ -34,13 +45,26 @@ export async function rotate(ctx: CertsContext, options: RotateOptions = {}): Pr
   const serverDays = options.serverDays ?? DEFAULT_DAYS.server;
 
   if (!options.ca && !options.finishCa) {
-    if (state.previousCaPem) throw new Error('a CA rotation is under way: a server certificate from the new CA would fail clients not yet renewed; finish it first (rotate --finish-ca)');
+    if (state.previousCaPem)
+      throw new Error(
+        'a CA rotation is under way: a server certificate from the new CA would fail clients not yet renewed; finish it first (rotate --finish-ca)',
+      );
     const files: FileWrite[] = [];
     for (const server of ctx.plan.servers) {
       const path = store.findServerFile(server);
       const old = await store.read(path, SERVER_HINT).catch(() => undefined);
-      const problems = old ? checkCertificate({ label: '', certPem: old['cert.pem'], keyPem: old['key.pem'], caPem: state.ca.certPem, now: ctx.now, minDaysLeft: 0 }).problems : ['unreadable'];
-      if (problems.length > 0) ctx.log(`replacing the server certificate of ${server.secretName}, which had problems: ${problems.join('; ')}`);
+      const problems = old
+        ? checkCertificate({
+            label: '',
+            certPem: old['cert.pem'],
+            keyPem: old['key.pem'],
+            caPem: state.ca.certPem,
+            now: ctx.now,
+            minDaysLeft: 0,
+          }).problems
+        : ['unreadable'];
+      if (problems.length > 0)
+        ctx.log(`replacing the server certificate of ${server.secretName}, which had problems: ${problems.join('; ')}`);
       files.push(await store.serverFile(server, trustBundle(state), serverCertificate(ctx, server, state.ca, serverDays)));
     }
     store.commit(files);
@@ -56,7 +80,13 @@ export async function rotate(ctx: CertsContext, options: RotateOptions = {}): Pr
 }
 
 /** Phase one: a new CA generation the daemons trust beside the old one; the in-cluster client and `reissue` move to it. */
-async function startCaRotation(ctx: CertsContext, store: SecretsStore, state: CaState, caDays: number, reissue: readonly string[]): Promise<CaState> {
+async function startCaRotation(
+  ctx: CertsContext,
+  store: SecretsStore,
+  state: CaState,
+  caDays: number,
+  reissue: readonly string[],
+): Promise<CaState> {
   const next: CaState = { ca: newCa(ctx, caGeneration(state.ca.certPem) + 1, caDays), previousCaPem: state.ca.certPem };
   const files = [await store.caFile(next)];
   for (const server of ctx.plan.servers) {
@@ -64,7 +94,7 @@ async function startCaRotation(ctx: CertsContext, store: SecretsStore, state: Ca
     files.push(await store.serverFile(server, trustBundle(next), { certPem: data['cert.pem'], keyPem: data['key.pem'] }));
   }
   for (const name of [IN_CLUSTER_CLIENT, ...reissue]) {
-    const namespace = name === IN_CLUSTER_CLIENT ? ctx.plan.clientNamespace : plainMetadata(store.p.client(name)).namespace!;
+    const namespace = name === IN_CLUSTER_CLIENT ? ctx.plan.clientNamespace : secretPlace(store.p.client(name)).namespace;
     files.push(await store.clientFile(name, namespace, trustBundle(next), clientCertificate(ctx, next.ca, name, DEFAULT_DAYS.client)));
   }
   store.commit(files);
@@ -83,8 +113,10 @@ async function finishCaRotation(ctx: CertsContext, store: SecretsStore, state: C
   }
   const stranded = [...clients].filter(([, data]) => !chainsTo(data['cert.pem'], state.ca.certPem)).map(([name]) => name);
   if (stranded.length > 0 && !force) {
-    throw new Error(`rotate --finish-ca would strand ${stranded.join(', ')}, which still chain to the retiring CA ${caGeneration(state.previousCaPem)}: `
-      + `re-issue each with \`npm run certs -- issue-client NAME --renew\` (or \`revoke NAME\`), or pass --force to cut them off`);
+    throw new Error(
+      `rotate --finish-ca would strand ${stranded.join(', ')}, which still chain to the retiring CA ${caGeneration(state.previousCaPem)}: ` +
+        `re-issue each with \`npm run certs -- issue-client NAME --renew\` (or \`revoke NAME\`), or pass --force to cut them off`,
+    );
   }
   const finished: CaState = { ca: state.ca };
   const files = [await store.caFile(finished)];
@@ -94,14 +126,16 @@ async function finishCaRotation(ctx: CertsContext, store: SecretsStore, state: C
   const handOut: string[] = [];
   for (const [name, data] of clients) {
     if (stranded.includes(name)) continue;
-    const namespace = plainMetadata(store.p.client(name)).namespace!;
+    const namespace = secretPlace(store.p.client(name)).namespace;
     files.push(await store.clientFile(name, namespace, finished.ca.certPem, { certPem: data['cert.pem'], keyPem: data['key.pem'] }));
     if (name !== IN_CLUSTER_CLIENT) handOut.push(name);
   }
   store.commit(files);
   if (stranded.length > 0) ctx.log(`cut off (forced): ${stranded.join(', ')}`);
   if (handOut.length > 0) {
-    ctx.log(`their ca.pem now trusts only the new CA: export and hand out again ${handOut.map((n) => `\`npm run certs -- export ${n} --out DIR\``).join(', ')}`);
+    ctx.log(
+      `their ca.pem now trusts only the new CA: export and hand out again ${handOut.map((n) => `\`npm run certs -- export ${n} --out DIR\``).join(', ')}`,
+    );
   }
 }
 
@@ -113,7 +147,8 @@ async function finishCaRotation(ctx: CertsContext, store: SecretsStore, state: C
 export async function revoke(ctx: CertsContext, name: string, options: { caDays?: number } = {}): Promise<string[]> {
   const store = new SecretsStore(ctx);
   const path = store.p.client(name);
-  if (name === IN_CLUSTER_CLIENT) throw new CertsUsageError(`the ${IN_CLUSTER_CLIENT} client is renewed by every CA rotation: run rotate --ca, then rotate --finish-ca`);
+  if (name === IN_CLUSTER_CLIENT)
+    throw new CertsUsageError(`the ${IN_CLUSTER_CLIENT} client is renewed by every CA rotation: run rotate --ca, then rotate --finish-ca`);
   if (!existsSync(path)) throw new CertsUsageError(`no client ${name} (${store.rel(path)})`);
   const state = await store.readCa();
   if (state.previousCaPem) throw new Error('a CA rotation is under way: finish it (rotate --finish-ca), then revoke');
@@ -122,8 +157,10 @@ export async function revoke(ctx: CertsContext, name: string, options: { caDays?
   rmSync(path);
   store.unpublish(path);
   ctx.log(`removed ${store.rel(path)}`);
-  ctx.log(others.length
-    ? `hand out again: ${others.map((n) => `\`npm run certs -- export ${n} --out DIR\``).join(', ')}; then \`npm run certs -- rotate --finish-ca\`, after which ${name} is refused`
-    : `next: \`npm run certs -- rotate --finish-ca\`, after which ${name} is refused`);
+  ctx.log(
+    others.length
+      ? `hand out again: ${others.map((n) => `\`npm run certs -- export ${n} --out DIR\``).join(', ')}; then \`npm run certs -- rotate --finish-ca\`, after which ${name} is refused`
+      : `next: \`npm run certs -- rotate --finish-ca\`, after which ${name} is refused`,
+  );
   return others;
 }

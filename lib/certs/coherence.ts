@@ -1,9 +1,17 @@
-import { existsSync, readdirSync } from 'fs';
-import { join } from 'path';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadAll } from 'js-yaml';
-import { displayPath as rel, readText } from './files';
-import { IN_CLUSTER_CLIENT, IN_CLUSTER_SECRET, MANAGED_BY_LABEL, paths, plainMetadata, SANS_ANNOTATION } from './layout';
-import { CertsPlan } from './plan';
+import { readText, displayPath as rel } from './files';
+import {
+  IN_CLUSTER_CLIENT,
+  IN_CLUSTER_SECRET,
+  MANAGED_BY_LABEL,
+  type PlainMetadata,
+  paths,
+  plainMetadata,
+  SANS_ANNOTATION,
+} from './layout';
+import type { CertsPlan } from './plan';
 
 /** The command that brings secrets/ in line with config.ts. */
 export const SYNC_COMMAND = 'npm run certs -- sync';
@@ -20,10 +28,14 @@ export function secretsProblems(root: string, plan: CertsPlan): string[] {
   const fix = `run \`${SYNC_COMMAND}\``;
   const problems: string[] = [];
 
-  const seeded = existsSync(p.namespace) ? (loadAll(readText(p.namespace, '')) as any[]).map((d) => d?.metadata?.name) : [];
+  const seeded = existsSync(p.namespace)
+    ? (loadAll(readText(p.namespace, '')) as Array<{ metadata?: { name?: string } } | null>).map((d) => d?.metadata?.name)
+    : [];
   const wanted = plan.namespaces.map((n) => n.name);
   if (seeded.join(',') !== wanted.join(',')) {
-    problems.push(`${rel(p.namespace)}: ${seeded.length ? `creates namespace "${seeded.join('", "')}"` : 'is missing'}, config.ts says "${wanted.join('", "')}": ${fix}`);
+    problems.push(
+      `${rel(p.namespace)}: ${seeded.length ? `creates namespace "${seeded.join('", "')}"` : 'is missing'}, config.ts says "${wanted.join('", "')}": ${fix}`,
+    );
   }
   const expect = (path: string, name: string, namespace: string) => {
     if (!existsSync(path)) {
@@ -32,7 +44,9 @@ export function secretsProblems(root: string, plan: CertsPlan): string[] {
     }
     const metadata = plainMetadata(path);
     if (metadata.name !== name || metadata.namespace !== namespace) {
-      problems.push(`${rel(path)}: holds Secret "${metadata.name}" in "${metadata.namespace}", config.ts says "${name}" in "${namespace}": ${fix}`);
+      problems.push(
+        `${rel(path)}: holds Secret "${metadata.name}" in "${metadata.namespace}", config.ts says "${name}" in "${namespace}": ${fix}`,
+      );
     }
     return metadata;
   };
@@ -40,9 +54,14 @@ export function secretsProblems(root: string, plan: CertsPlan): string[] {
     const path = p.server(server.secretName);
     const metadata = expect(path, server.secretName, server.namespace);
     if (!metadata) continue;
-    const covered = new Set(String(metadata.annotations?.[SANS_ANNOTATION] ?? '').split(',').filter(Boolean));
+    const covered = new Set(
+      String(metadata.annotations?.[SANS_ANNOTATION] ?? '')
+        .split(',')
+        .filter(Boolean),
+    );
     const missing = server.sans.filter((s) => !covered.has(s));
-    if (missing.length > 0) problems.push(`${rel(path)}: the server certificate does not cover ${missing.join(', ')}, which config.ts serves: ${fix}`);
+    if (missing.length > 0)
+      problems.push(`${rel(path)}: the server certificate does not cover ${missing.join(', ')}, which config.ts serves: ${fix}`);
   }
   expect(p.client(IN_CLUSTER_CLIENT), IN_CLUSTER_SECRET, plan.clientNamespace);
 
@@ -51,7 +70,7 @@ export function secretsProblems(root: string, plan: CertsPlan): string[] {
   for (const file of existsSync(p.apps) ? readdirSync(p.apps).sort() : []) {
     const path = join(p.apps, file);
     if (!file.endsWith('.yaml') || expected.has(path)) continue;
-    const metadata = (loadAll(readText(path, '')) as any[])[0]?.metadata;
+    const metadata = (loadAll(readText(path, '')) as Array<{ metadata?: PlainMetadata } | null>)[0]?.metadata;
     if (metadata?.labels?.[MANAGED_BY_LABEL] === 'buildkit-service') {
       problems.push(`${rel(path)}: Secret "${metadata.name}" is not one config.ts uses, yet GitOps applies it: ${fix}`);
     }

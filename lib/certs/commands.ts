@@ -1,13 +1,22 @@
-import { existsSync, rmSync } from 'fs';
+import { existsSync, rmSync } from 'node:fs';
 import { certificateSans } from '../pki/check';
-import { CertifiedKey } from '../pki/issue';
+import type { CertifiedKey } from '../pki/issue';
 import { newIdentityFile, recipientOf } from '../sops/age-keys';
 import { recipientsOf } from '../sops/metadata';
 import { isDnsLabel } from '../validation';
-import { FileWrite, readText } from './files';
-import { CaState, CertsContext, clientCertificate, DEFAULT_DAYS, newCa, serverCertificate, trustBundle, Validity } from './issuing';
-import { CertsUsageError, IN_CLUSTER_CLIENT, plainMetadata, SANS_ANNOTATION } from './layout';
-import { checkRecipients, RESTORE_HINT, SecretsStore, SERVER_HINT } from './secrets-store';
+import { type FileWrite, readText } from './files';
+import {
+  type CaState,
+  type CertsContext,
+  clientCertificate,
+  DEFAULT_DAYS,
+  newCa,
+  serverCertificate,
+  trustBundle,
+  type Validity,
+} from './issuing';
+import { CertsUsageError, IN_CLUSTER_CLIENT, plainMetadata, SANS_ANNOTATION, secretPlace } from './layout';
+import { checkRecipients, RESTORE_HINT, SERVER_HINT, SecretsStore } from './secrets-store';
 
 // The commands that create and keep secrets/: init, issue-client, recipients and sync. The CA rotation,
 // export and check live beside this file; issuing.ts holds what they share.
@@ -30,7 +39,9 @@ export async function init(ctx: CertsContext, options: InitOptions = {}): Promis
   if (!existsSync(p.ageKey)) {
     if (initialized) {
       const to = recipientsOf(readText(p.ca, '')).join(', ');
-      throw new Error(`${store.rel(p.ageKey)} is missing, and secrets/ is encrypted to ${to}: a new key could not open it; restore that identity ${RESTORE_HINT} > ${store.rel(p.ageKey)}`);
+      throw new Error(
+        `${store.rel(p.ageKey)} is missing, and secrets/ is encrypted to ${to}: a new key could not open it; restore that identity ${RESTORE_HINT} > ${store.rel(p.ageKey)}`,
+      );
     }
     const { text } = await newIdentityFile(ctx.now);
     store.commit([{ path: p.ageKey, content: text, mode: 0o600 }]);
@@ -43,7 +54,9 @@ export async function init(ctx: CertsContext, options: InitOptions = {}): Promis
   const existing = existsSync(p.sopsConfig) ? store.recipients() : [];
   const recipients = [...new Set([...existing, ...own, ...(options.extraRecipients ?? [])])];
   if (initialized && recipients.length !== existing.length) {
-    throw new CertsUsageError('secrets/ exists: add recipients with `npm run certs -- recipients add age1...`, which re-encrypts every file');
+    throw new CertsUsageError(
+      'secrets/ exists: add recipients with `npm run certs -- recipients add age1...`, which re-encrypts every file',
+    );
   }
   store.commit([store.sopsConfig(recipients), store.namespaceFile()]);
 
@@ -51,13 +64,24 @@ export async function init(ctx: CertsContext, options: InitOptions = {}): Promis
     ctx.log(`kept ${store.rel(p.ca)}: certificates exist (rotate, sync or issue-client change them)`);
     return;
   }
-  const days = { caDays: options.caDays ?? DEFAULT_DAYS.ca, serverDays: options.serverDays ?? DEFAULT_DAYS.server, clientDays: options.clientDays ?? DEFAULT_DAYS.client };
+  const days = {
+    caDays: options.caDays ?? DEFAULT_DAYS.ca,
+    serverDays: options.serverDays ?? DEFAULT_DAYS.server,
+    clientDays: options.clientDays ?? DEFAULT_DAYS.client,
+  };
   const state: CaState = { ca: newCa(ctx, 1, days.caDays) };
-  const servers = await Promise.all(ctx.plan.servers.map((s) => store.serverFile(s, trustBundle(state), serverCertificate(ctx, s, state.ca, days.serverDays))));
+  const servers = await Promise.all(
+    ctx.plan.servers.map((s) => store.serverFile(s, trustBundle(state), serverCertificate(ctx, s, state.ca, days.serverDays))),
+  );
   store.commit([
     await store.caFile(state),
     ...servers,
-    await store.clientFile(IN_CLUSTER_CLIENT, ctx.plan.clientNamespace, trustBundle(state), clientCertificate(ctx, state.ca, IN_CLUSTER_CLIENT, days.clientDays)),
+    await store.clientFile(
+      IN_CLUSTER_CLIENT,
+      ctx.plan.clientNamespace,
+      trustBundle(state),
+      clientCertificate(ctx, state.ca, IN_CLUSTER_CLIENT, days.clientDays),
+    ),
   ]);
 }
 
@@ -82,7 +106,8 @@ export async function issueClient(ctx: CertsContext, name: string, options: Issu
   const client = clientCertificate(ctx, state.ca, name, options.days ?? DEFAULT_DAYS.client);
   const namespace = options.namespace ?? ctx.plan.servers[0].namespace;
   // The Secret may be applied as it is: a namespace that is no DNS label would fail the whole Kustomization.
-  if (!isDnsLabel(namespace)) throw new CertsUsageError(`invalid --namespace ${JSON.stringify(namespace)}: use a DNS label, lowercase letters, digits and "-"`);
+  if (!isDnsLabel(namespace))
+    throw new CertsUsageError(`invalid --namespace ${JSON.stringify(namespace)}: use a DNS label, lowercase letters, digits and "-"`);
   store.commit([await store.clientFile(name, namespace, trustBundle(state), client)]);
 }
 
@@ -98,7 +123,8 @@ export async function changeRecipients(ctx: CertsContext, change: 'add' | 'remov
   }
   if (next.length === 0) throw new CertsUsageError('that is the last recipient: nobody could decrypt secrets/ afterwards');
   const own = await Promise.all(store.identities().map(recipientOf));
-  if (!next.some((r) => own.includes(r))) ctx.log(`note: ${store.rel(store.p.ageKey)} cannot decrypt secrets/ after this; keep a key of the new set`);
+  if (!next.some((r) => own.includes(r)))
+    ctx.log(`note: ${store.rel(store.p.ageKey)} cannot decrypt secrets/ after this; keep a key of the new set`);
   const files: FileWrite[] = [store.sopsConfig(next)];
   for (const path of store.sopsFiles()) files.push({ path, content: await store.encrypt(await store.readDocument(path, ''), next) });
   store.commit(files);
@@ -130,21 +156,28 @@ export async function sync(ctx: CertsContext, options: SyncOptions = {}): Promis
   for (const server of ctx.plan.servers) {
     const previousPath = store.findServerFile(server);
     const before = plainMetadata(previousPath);
-    oldNamespaces.add(before.namespace!);
+    oldNamespaces.add(secretPlace(previousPath).namespace);
     const data = await store.read(previousPath, SERVER_HINT);
     let cert: CertifiedKey = { certPem: data['cert.pem'], keyPem: data['key.pem'] };
     const covered = new Set(certificateSans(cert.certPem));
     const missing = server.sans.filter((s) => !covered.has(s));
     if (missing.length > 0) {
       if (state.previousCaPem) {
-        throw new Error(`the server certificate of ${server.secretName} misses ${missing.join(', ')}, but a CA rotation is under way and clients `
-          + 'not yet renewed trust only the old CA: finish it (issue-client NAME --renew for each client, then rotate --finish-ca), then run sync');
+        throw new Error(
+          `the server certificate of ${server.secretName} misses ${missing.join(', ')}, but a CA rotation is under way and clients ` +
+            'not yet renewed trust only the old CA: finish it (issue-client NAME --renew for each client, then rotate --finish-ca), then run sync',
+        );
       }
       cert = serverCertificate(ctx, server, state.ca, options.serverDays ?? DEFAULT_DAYS.server);
       ctx.log(`new server certificate for ${server.secretName}: the old one missed ${missing.join(', ')}`);
     }
     const annotated = before.annotations?.[SANS_ANNOTATION] === certificateSans(cert.certPem).join(',');
-    if (previousPath !== p.server(server.secretName) || moved(previousPath, server.secretName, server.namespace) || !annotated || missing.length > 0) {
+    if (
+      previousPath !== p.server(server.secretName) ||
+      moved(previousPath, server.secretName, server.namespace) ||
+      !annotated ||
+      missing.length > 0
+    ) {
       files.push(await store.serverFile(server, data['ca.pem'], cert));
     }
     if (previousPath !== p.server(server.secretName)) removed.push(previousPath);
@@ -152,11 +185,15 @@ export async function sync(ctx: CertsContext, options: SyncOptions = {}): Promis
   for (const name of [IN_CLUSTER_CLIENT, ...store.clientNames()]) {
     const path = p.client(name);
     if (!existsSync(path)) continue;
-    const current = plainMetadata(path);
+    const current = secretPlace(path);
     // A bundle issued into a daemon's old namespace follows the first daemon; one given another namespace keeps it.
-    const target = name === IN_CLUSTER_CLIENT ? ctx.plan.clientNamespace
-      : oldNamespaces.has(current.namespace!) ? ctx.plan.servers[0].namespace : current.namespace!;
-    if (!moved(path, current.name!, target)) continue;
+    const target =
+      name === IN_CLUSTER_CLIENT
+        ? ctx.plan.clientNamespace
+        : oldNamespaces.has(current.namespace)
+          ? ctx.plan.servers[0].namespace
+          : current.namespace;
+    if (!moved(path, current.name, target)) continue;
     const data = await store.read(path, '');
     files.push(await store.clientFile(name, target, data['ca.pem'], { certPem: data['cert.pem'], keyPem: data['key.pem'] }));
   }

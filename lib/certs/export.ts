@@ -1,11 +1,11 @@
-import { spawnSync } from 'child_process';
-import { chmodSync, existsSync } from 'fs';
-import { dirname, join, resolve } from 'path';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { endpointScript } from '../endpoint-chooser';
 import { displayPath, writeFiles } from './files';
-import { CertsContext } from './issuing';
+import type { CertsContext } from './issuing';
 import { CertsUsageError } from './layout';
-import { ClientEndpoint } from './plan';
+import type { ClientEndpoint } from './plan';
 import { SecretsStore } from './secrets-store';
 
 /** The environment variables the remote driver of docker/setup-buildx-action reads for node 0. */
@@ -24,8 +24,10 @@ function checkNotCommittable(dir: string): void {
   const top = spawnSync('git', ['-C', probe, 'rev-parse', '--show-toplevel'], { encoding: 'utf8' });
   if (top.status !== 0) return; // not in a git work tree
   if (spawnSync('git', ['-C', top.stdout.trim(), 'check-ignore', '-q', join(dir, 'key.pem')]).status === 0) return;
-  throw new CertsUsageError(`--out ${displayPath(dir)} is inside the git work tree ${top.stdout.trim()} and git does not ignore it: \`git add -A\` would commit the private key; `
-    + 'use a folder outside the repository, or one under client-bundles/ (git-ignored)');
+  throw new CertsUsageError(
+    `--out ${displayPath(dir)} is inside the git work tree ${top.stdout.trim()} and git does not ignore it: \`git add -A\` would commit the private key; ` +
+      'use a folder outside the repository, or one under client-bundles/ (git-ignored)',
+  );
 }
 
 const quote = (s: string) => (/^[\w./:=,@+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
@@ -39,7 +41,8 @@ const quote = (s: string) => (/^[\w./:=,@+-]+$/.test(s) ? s : `'${s.replace(/'/g
 export async function exportClient(ctx: CertsContext, name: string, outDir: string): Promise<ExportResult> {
   const store = new SecretsStore(ctx);
   const path = store.p.client(name);
-  if (!existsSync(path)) throw new CertsUsageError(`no client ${name} (${store.rel(path)}): issue it first with \`npm run certs -- issue-client ${name}\``);
+  if (!existsSync(path))
+    throw new CertsUsageError(`no client ${name} (${store.rel(path)}): issue it first with \`npm run certs -- issue-client ${name}\``);
   const data = await store.read(path, '');
   const dir = resolve(outDir);
   checkNotCommittable(dir);
@@ -48,8 +51,25 @@ export async function exportClient(ctx: CertsContext, name: string, outDir: stri
   const tls = `cacert=${join(dir, 'ca.pem')},cert=${join(dir, 'cert.pem')},key=${join(dir, 'key.pem')}`;
   const endpoints = ctx.plan.servers.flatMap((s) => s.endpoints);
   const shared = endpoints.filter((e) => !e.pod);
-  const create = (builder: string, e: ClientEndpoint, append: boolean) => ['docker', 'buildx', 'create', ...(append ? ['--append'] : []),
-    '--name', builder, '--node', e.name, '--driver', 'remote', ...(e.platform ? ['--platform', e.platform] : []), '--driver-opt', tls, e.address].map(quote).join(' ');
+  const create = (builder: string, e: ClientEndpoint, append: boolean) =>
+    [
+      'docker',
+      'buildx',
+      'create',
+      ...(append ? ['--append'] : []),
+      '--name',
+      builder,
+      '--node',
+      e.name,
+      '--driver',
+      'remote',
+      ...(e.platform ? ['--platform', e.platform] : []),
+      '--driver-opt',
+      tls,
+      e.address,
+    ]
+      .map(quote)
+      .join(' ');
   const pinned = endpoints.filter((e) => e.pod);
   const commands = [
     ...shared.map((e, i) => create('buildkit-builder', e, i > 0)),
@@ -59,12 +79,17 @@ export async function exportClient(ctx: CertsContext, name: string, outDir: stri
   const chooser = join(dir, 'buildkit-endpoint');
   const chosen = pinned.length > 1 ? `"tcp://$(${quote(chooser)} "$GITHUB_REPOSITORY")"` : undefined;
   if (chosen) {
-    store.written(writeFiles([{ path: chooser, content: endpointScript(pinned.map((e) => e.address.slice('tcp://'.length))), mode: 0o755 }]));
+    store.written(
+      writeFiles([{ path: chooser, content: endpointScript(pinned.map((e) => e.address.slice('tcp://'.length))), mode: 0o755 }]),
+    );
     commands.push(`docker buildx create --name buildkit-repo --driver remote --driver-opt ${quote(tls)} ${chosen}`);
   }
-  const buildctl = (addr: string) => `buildctl --addr ${addr} --tlsdir ${quote(dir)} build --frontend dockerfile.v0 --local context=. --local dockerfile=.`;
+  const buildctl = (addr: string) =>
+    `buildctl --addr ${addr} --tlsdir ${quote(dir)} build --frontend dockerfile.v0 --local context=. --local dockerfile=.`;
   for (const e of endpoints) commands.push(buildctl(quote(e.address)));
   if (chosen) commands.push(buildctl(chosen));
-  commands.push(`# CI secrets for the remote driver (docker/setup-buildx-action): ${CI_VARIABLES.map((v, i) => `${v} = ${['ca.pem', 'cert.pem', 'key.pem'][i]}`).join(', ')}`);
+  commands.push(
+    `# CI secrets for the remote driver (docker/setup-buildx-action): ${CI_VARIABLES.map((v, i) => `${v} = ${['ca.pem', 'cert.pem', 'key.pem'][i]}`).join(', ')}`,
+  );
   return { dir, commands };
 }

@@ -1,9 +1,21 @@
-import { randomBytes } from 'crypto';
+import { randomBytes } from 'node:crypto';
 import {
-  chmodSync, closeSync, constants, existsSync, fchmodSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync,
-  statSync, writeSync,
-} from 'fs';
-import { basename, dirname, join, relative } from 'path';
+  chmodSync,
+  closeSync,
+  constants,
+  existsSync,
+  fchmodSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
 
 export interface FileWrite {
   readonly path: string;
@@ -25,13 +37,16 @@ export interface WriteOptions {
 /** What every temporary of this tool ends with; .gitignore covers it. */
 export const TEMPORARY_SUFFIX = '.buildkit-tmp';
 
-const randomTemporary = (target: string) => join(dirname(target), `.${basename(target)}.${randomBytes(8).toString('hex')}${TEMPORARY_SUFFIX}`);
+const randomTemporary = (target: string) =>
+  join(dirname(target), `.${basename(target)}.${randomBytes(8).toString('hex')}${TEMPORARY_SUFFIX}`);
 
 /** A folder others can write to lets them plant a file or link where a key is about to go. */
 function checkPrivateFolder(dir: string): void {
   const mode = statSync(dir).mode;
   if (mode & 0o022) {
-    throw new Error(`${displayPath(dir)} is writable by other users (mode ${(mode & 0o777).toString(8)}): one of them could plant a file or link where a key goes; run chmod go-w ${displayPath(dir)}`);
+    throw new Error(
+      `${displayPath(dir)} is writable by other users (mode ${(mode & 0o777).toString(8)}): one of them could plant a file or link where a key goes; run chmod go-w ${displayPath(dir)}`,
+    );
   }
 }
 
@@ -88,7 +103,7 @@ export function writeFiles(files: readonly FileWrite[], options: WriteOptions = 
     }
     options.afterStaging?.();
   } catch (err) {
-    staged.forEach(([tmp]) => rmSync(tmp, { force: true }));
+    for (const [tmp] of staged) rmSync(tmp, { force: true });
     throw err;
   }
   for (const [tmp, path] of staged) renameSync(tmp, path);

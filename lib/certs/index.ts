@@ -1,16 +1,17 @@
 // The certificate commands as a library, for programs and for charts composed by hand: build the app,
 // take its plan, and call the commands with a context.
-export { certsPlan } from './plan';
-export type { CertsPlan, ServerPlan, ClientEndpoint } from './plan';
-export { changeRecipients, init, issueClient, sync } from './commands';
-export type { InitOptions, IssueClientOptions, SyncOptions } from './commands';
-export { revoke, rotate } from './ca-rotation';
+
 export type { RotateOptions } from './ca-rotation';
-export { CI_VARIABLES, exportClient } from './export';
-export type { ExportResult } from './export';
-export { check } from './check';
+export { revoke, rotate } from './ca-rotation';
 export type { CheckResult } from './check';
-export { caGeneration } from './issuing';
+export { check } from './check';
+export { SYNC_COMMAND, secretsProblems } from './coherence';
+export type { InitOptions, IssueClientOptions, SyncOptions } from './commands';
+export { changeRecipients, init, issueClient, sync } from './commands';
+export type { ExportResult } from './export';
+export { CI_VARIABLES, exportClient } from './export';
 export type { CertsContext, Validity } from './issuing';
+export { caGeneration } from './issuing';
 export { CertsUsageError } from './layout';
-export { secretsProblems, SYNC_COMMAND } from './coherence';
+export type { CertsPlan, ClientEndpoint, ServerPlan } from './plan';
+export { certsPlan } from './plan';

@@ -1,6 +1,6 @@
-import { X509Certificate } from 'crypto';
-import { CertifiedKey, createCa, issueClientCertificate, issueServerCertificate, KeyPair } from '../pki/issue';
-import { CertsPlan, ServerPlan } from './plan';
+import { X509Certificate } from 'node:crypto';
+import { type CertifiedKey, createCa, issueClientCertificate, issueServerCertificate, type KeyPair } from '../pki/issue';
+import type { CertsPlan, ServerPlan } from './plan';
 
 /** What every certificate command needs: where secrets/ is, what the app serves, and the time. */
 export interface CertsContext {
@@ -32,7 +32,10 @@ export const DEFAULT_DAYS = { ca: 3650, server: 365, client: 365 };
 const CA_NAME = 'buildkit-service CA';
 
 /** The CA a repository signs with, and the one it is retiring during a rotation. */
-export interface CaState { ca: CertifiedKey; previousCaPem?: string }
+export interface CaState {
+  ca: CertifiedKey;
+  previousCaPem?: string;
+}
 export type Bundle = Record<string, string>;
 
 /** Each CA generation has its own subject, so a chain says which CA a certificate belongs to. */
@@ -51,11 +54,23 @@ export function trustBundle(state: CaState): string {
 }
 
 export function serverCertificate(ctx: CertsContext, server: ServerPlan, ca: CertifiedKey, days: number): CertifiedKey {
-  return issueServerCertificate(ca, { commonName: server.commonName, dnsNames: server.dnsNames, ips: server.ips, validityDays: days, now: ctx.now, keyPair: ctx.newKeyPair?.() });
+  return issueServerCertificate(ca, {
+    commonName: server.commonName,
+    dnsNames: server.dnsNames,
+    ips: server.ips,
+    validityDays: days,
+    now: ctx.now,
+    keyPair: ctx.newKeyPair?.(),
+  });
 }
 
 export function clientCertificate(ctx: CertsContext, ca: CertifiedKey, name: string, days: number): CertifiedKey {
-  return issueClientCertificate(ca, { commonName: `buildkit-client-${name}`, validityDays: days, now: ctx.now, keyPair: ctx.newKeyPair?.() });
+  return issueClientCertificate(ca, {
+    commonName: `buildkit-client-${name}`,
+    validityDays: days,
+    now: ctx.now,
+    keyPair: ctx.newKeyPair?.(),
+  });
 }
 
 export function newCa(ctx: CertsContext, generation: number, days: number): CertifiedKey {

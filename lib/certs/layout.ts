@@ -1,8 +1,8 @@
-import { existsSync } from 'fs';
-import { join, relative } from 'path';
+import { existsSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { readSopsFile } from '../sops/metadata';
 import { isDnsLabel } from '../validation';
-import { readText } from './files';
+import { displayPath, readText } from './files';
 
 /** The client whose Secret in-cluster CI jobs mount; its file sits with the daemons' in apps/. */
 export const IN_CLUSTER_CLIENT = 'in-cluster';
@@ -34,15 +34,31 @@ export function paths(root: string) {
     publicOf: (bundlePath: string) => join(root, 'public', relative(root, bundlePath).replace(/\.yaml$/, '')),
     client: (name: string) => {
       if (name === IN_CLUSTER_CLIENT) return join(root, 'apps', `${IN_CLUSTER_SECRET}.yaml`);
-      if (!isDnsLabel(name)) throw new CertsUsageError(`invalid client name ${JSON.stringify(name)}: use a DNS label, lowercase letters, digits and "-"`);
+      if (!isDnsLabel(name))
+        throw new CertsUsageError(`invalid client name ${JSON.stringify(name)}: use a DNS label, lowercase letters, digits and "-"`);
       return join(root, 'clients', `${name}.yaml`);
     },
   };
 }
 
-/** The name, namespace, labels and annotations of an encrypted Secret, read without the key (sops leaves them plain). */
-export function plainMetadata(path: string): { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } {
-  return (readSopsFile(readText(path, '')).tree as any).metadata ?? {};
+/** What an encrypted Secret's metadata says in plaintext (sops leaves it unencrypted). */
+export interface PlainMetadata {
+  readonly name?: string;
+  readonly namespace?: string;
+  readonly labels?: Record<string, string>;
+  readonly annotations?: Record<string, string>;
+}
+
+/** The name, namespace, labels and annotations of an encrypted Secret, read without the key. */
+export function plainMetadata(path: string): PlainMetadata {
+  return (readSopsFile(readText(path, '')).tree as { metadata?: PlainMetadata }).metadata ?? {};
+}
+
+/** The name and namespace every Secret file this tool writes has; a hand-edited file without them is named. */
+export function secretPlace(path: string): { name: string; namespace: string } {
+  const { name, namespace } = plainMetadata(path);
+  if (!name || !namespace) throw new Error(`${displayPath(path)} has no metadata.name or metadata.namespace: restore it from git`);
+  return { name, namespace };
 }
 
 /** An encrypted daemon Secret's MAC: changes exactly when its certificates do, reveals nothing. */

@@ -1,5 +1,5 @@
 import { Chart } from 'cdk8s';
-import { IConstruct } from 'constructs';
+import type { IConstruct } from 'constructs';
 import { KubeNamespace } from '../../imports/k8s';
 import { BuildkitChart } from '../buildkit-chart';
 import { BuildkitDaemon } from '../buildkit-daemon';
@@ -55,8 +55,10 @@ export function certsPlan(root: IConstruct): CertsPlan {
     const key = `${namespaceOf(daemon)}/${daemon.tls.secretName}`;
     const other = [...groups.keys()].find((k) => k.split('/')[1] === daemon.tls.secretName && k !== key);
     if (other) {
-      throw new Error(`Secret ${daemon.tls.secretName} is mounted in namespaces ${other.split('/')[0]} and ${namespaceOf(daemon)}; `
-        + 'secrets/apps names files after the Secret: give each TlsBundle its own secretName');
+      throw new Error(
+        `Secret ${daemon.tls.secretName} is mounted in namespaces ${other.split('/')[0]} and ${namespaceOf(daemon)}; ` +
+          'secrets/apps names files after the Secret: give each TlsBundle its own secretName',
+      );
     }
     groups.set(key, [...(groups.get(key) ?? []), daemon]);
   }
@@ -87,9 +89,16 @@ export function certsPlan(root: IConstruct): CertsPlan {
   });
   const chart = constructsOf(root, BuildkitChart)[0];
   const clientNamespace = chart?.clientNamespace ?? servers[0].namespace;
-  const created = new Map(constructsOf(root, KubeNamespace).map((ns) => [ns.name, (ns.toJson() as any).metadata?.labels ?? {}]));
+  const created = new Map(
+    constructsOf(root, KubeNamespace).map((ns) => [
+      ns.name,
+      (ns.toJson() as { metadata?: { labels?: Record<string, string> } }).metadata?.labels ?? {},
+    ]),
+  );
   const namespaces = [...new Set([...servers.map((s) => s.namespace), clientNamespace])].map((name) => {
-    const labels = Object.fromEntries(Object.entries(created.get(name) ?? {}).filter(([k]) => k.startsWith('pod-security.kubernetes.io/enforce'))) as Record<string, string>;
+    const labels = Object.fromEntries(
+      Object.entries(created.get(name) ?? {}).filter(([k]) => k.startsWith('pod-security.kubernetes.io/enforce')),
+    ) as Record<string, string>;
     return Object.keys(labels).length ? { name, labels } : { name };
   });
   return { servers, clientNamespace, namespaces };

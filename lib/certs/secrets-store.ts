@@ -1,29 +1,40 @@
-import { existsSync, readdirSync, readFileSync, rmSync } from 'fs';
-import { join } from 'path';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { dump, load } from 'js-yaml';
 import { certificateSans } from '../pki/check';
-import { CertifiedKey } from '../pki/issue';
+import type { CertifiedKey } from '../pki/issue';
 import { parseIdentities } from '../sops/age-keys';
+import type { Tree } from '../sops/metadata';
 import { decryptDocument, encryptDocument } from '../sops/sops-file';
-import { displayPath, FileWrite, readText, writeFiles } from './files';
-import { Bundle, CaState, CertsContext } from './issuing';
+import { displayPath, type FileWrite, readText, writeFiles } from './files';
+import type { Bundle, CaState, CertsContext } from './issuing';
 import { CertsUsageError, IN_CLUSTER_CLIENT, IN_CLUSTER_SECRET, MANAGED_BY_LABEL, paths, plainMetadata, SANS_ANNOTATION } from './layout';
-import { CertsPlan, ServerPlan } from './plan';
+import type { CertsPlan, ServerPlan } from './plan';
 
 const ENCRYPTED_REGEX = '^(data|stringData)$';
-export const RESTORE_HINT = 'from your backup, or from the cluster: kubectl -n flux-system get secret sops-age -o jsonpath=\'{.data.age\\.agekey}\' | base64 -d';
+export const RESTORE_HINT =
+  "from your backup, or from the cluster: kubectl -n flux-system get secret sops-age -o jsonpath='{.data.age\\.agekey}' | base64 -d";
 export const SERVER_HINT = 'run `npm run certs -- sync` if the app names another Secret than before, else `npm run certs -- init`';
 const AGE_RECIPIENT = /^age1[0-9a-z]{58}$/;
 
 export function checkRecipients(recipients: readonly string[]): void {
-  for (const r of recipients) if (!AGE_RECIPIENT.test(r)) throw new CertsUsageError(`invalid age recipient ${JSON.stringify(r)}: use an age1... public key`);
+  for (const r of recipients)
+    if (!AGE_RECIPIENT.test(r)) throw new CertsUsageError(`invalid age recipient ${JSON.stringify(r)}: use an age1... public key`);
 }
 
-function secret(name: string, namespace: string, stringData: Bundle, labels: Record<string, string> = {}, annotations?: Record<string, string>) {
+function secret(
+  name: string,
+  namespace: string,
+  stringData: Bundle,
+  labels: Record<string, string> = {},
+  annotations?: Record<string, string>,
+) {
   return {
-    apiVersion: 'v1', kind: 'Secret',
+    apiVersion: 'v1',
+    kind: 'Secret',
     metadata: { name, namespace, labels: { [MANAGED_BY_LABEL]: 'buildkit-service', ...labels }, ...(annotations ? { annotations } : {}) },
-    type: 'Opaque', stringData,
+    type: 'Opaque',
+    stringData,
   };
 }
 
@@ -33,50 +44,66 @@ function secret(name: string, namespace: string, stringData: Bundle, labels: Rec
  * them: dist/ owns the service's namespace and its labels, the CI runners' namespace belongs to its team.
  */
 function namespaceSeed(plan: CertsPlan): string {
-  return plan.namespaces.map(({ name, labels }) => dump({
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    metadata: {
-      name,
-      annotations: { 'kustomize.toolkit.fluxcd.io/ssa': 'IfNotPresent', 'kustomize.toolkit.fluxcd.io/prune': 'disabled' },
-      ...(labels ? { labels } : {}),
-    },
-  })).join('---\n');
+  return plan.namespaces
+    .map(({ name, labels }) =>
+      dump({
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: {
+          name,
+          annotations: { 'kustomize.toolkit.fluxcd.io/ssa': 'IfNotPresent', 'kustomize.toolkit.fluxcd.io/prune': 'disabled' },
+          ...(labels ? { labels } : {}),
+        },
+      }),
+    )
+    .join('---\n');
 }
 
 /** secrets/ as the commands read and write it: the age identity, .sops.yaml, and every encrypted bundle with its public copies. */
 export class SecretsStore {
   readonly p: ReturnType<typeof paths>;
-  constructor(private readonly ctx: CertsContext) { this.p = paths(ctx.root); }
+  constructor(private readonly ctx: CertsContext) {
+    this.p = paths(ctx.root);
+  }
 
-  rel(path: string): string { return displayPath(path); }
+  rel(path: string): string {
+    return displayPath(path);
+  }
 
   identities(): string[] {
-    const ids = parseIdentities(readText(this.p.ageKey, `restore the age identity .sops.yaml names (${RESTORE_HINT}), or run \`npm run certs -- init\` in a new repository`));
+    const ids = parseIdentities(
+      readText(
+        this.p.ageKey,
+        `restore the age identity .sops.yaml names (${RESTORE_HINT}), or run \`npm run certs -- init\` in a new repository`,
+      ),
+    );
     if (ids.length === 0) throw new Error(`${this.rel(this.p.ageKey)} holds no age identity`);
     return ids;
   }
 
   recipients(): string[] {
     const text = readText(this.p.sopsConfig, 'run `npm run certs -- init`');
-    let config: any;
+    let config: { creation_rules?: Array<{ age?: unknown }> } | null | undefined;
     try {
-      config = load(text);
+      config = load(text) as typeof config;
     } catch (err) {
       throw new Error(`${this.rel(this.p.sopsConfig)}: ${(err as Error).message}`); // an empty file, or broken YAML
     }
     const age = config?.creation_rules?.[0]?.age;
-    const list = (Array.isArray(age) ? age : String(age ?? '').split(',')).map((r: string) => r.trim()).filter(Boolean);
+    const list = (Array.isArray(age) ? age.map(String) : String(age ?? '').split(',')).map((r) => r.trim()).filter(Boolean);
     if (list.length === 0) throw new Error(`${this.rel(this.p.sopsConfig)} names no age recipients`);
     return list;
   }
 
   sopsConfig(recipients: readonly string[]): FileWrite {
     checkRecipients(recipients);
-    return { path: this.p.sopsConfig, content: dump({ creation_rules: [{ path_regex: '\\.yaml$', encrypted_regex: ENCRYPTED_REGEX, age: recipients.join(',') }] }) };
+    return {
+      path: this.p.sopsConfig,
+      content: dump({ creation_rules: [{ path_regex: '\\.yaml$', encrypted_regex: ENCRYPTED_REGEX, age: recipients.join(',') }] }),
+    };
   }
 
-  async readDocument(path: string, hint: string): Promise<any> {
+  async readDocument(path: string, hint: string): Promise<Tree> {
     return decryptDocument(readText(path, hint), this.identities()).catch((err: Error) => {
       throw new Error(`${this.rel(path)}: ${err.message}`);
     });
@@ -86,8 +113,8 @@ export class SecretsStore {
     return (await this.readDocument(path, hint)).stringData as Bundle;
   }
 
-  async encrypt(doc: object, recipients = this.recipients()): Promise<string> {
-    return encryptDocument(doc as any, { recipients, encryptedRegex: ENCRYPTED_REGEX, now: this.ctx.now });
+  async encrypt(doc: Tree, recipients = this.recipients()): Promise<string> {
+    return encryptDocument(doc, { recipients, encryptedRegex: ENCRYPTED_REGEX, now: this.ctx.now });
   }
 
   async readCa(): Promise<CaState> {
@@ -136,12 +163,18 @@ export class SecretsStore {
     if (!this.hasKey()) {
       const data: Bundle = {};
       for (const key of ['ca.pem', 'cert.pem', 'previous-ca.pem']) if (copy(key) !== undefined) data[key] = copy(key)!;
-      if (!data['ca.pem']) throw new Error(`${this.rel(join(dir, 'ca.pem'))} is missing, and without the age key nothing else shows the certificates: run \`npm run certs -- sync\` where the key is`);
+      if (!data['ca.pem'])
+        throw new Error(
+          `${this.rel(join(dir, 'ca.pem'))} is missing, and without the age key nothing else shows the certificates: run \`npm run certs -- sync\` where the key is`,
+        );
       return { data, problems: [] };
     }
     const data = await this.read(path, hint);
     const stale = Object.keys(data).filter((k) => k.endsWith('.pem') && k !== 'key.pem' && copy(k) !== data[k]);
-    return { data, problems: stale.map((k) => `${this.rel(join(dir, k))} does not match the encrypted copy: run \`npm run certs -- sync\``) };
+    return {
+      data,
+      problems: stale.map((k) => `${this.rel(join(dir, k))} does not match the encrypted copy: run \`npm run certs -- sync\``),
+    };
   }
 
   hasKey(): boolean {
@@ -157,8 +190,13 @@ export class SecretsStore {
 
   /** The SANs ride in a plaintext annotation, so that synth and CI check them without the key. */
   async serverFile(server: ServerPlan, trustPem: string, cert: CertifiedKey): Promise<FileWrite> {
-    const doc = secret(server.secretName, server.namespace, { 'ca.pem': trustPem, 'cert.pem': cert.certPem, 'key.pem': cert.keyPem },
-      {}, { [SANS_ANNOTATION]: certificateSans(cert.certPem).join(',') });
+    const doc = secret(
+      server.secretName,
+      server.namespace,
+      { 'ca.pem': trustPem, 'cert.pem': cert.certPem, 'key.pem': cert.keyPem },
+      {},
+      { [SANS_ANNOTATION]: certificateSans(cert.certPem).join(',') },
+    );
     return this.bundleFile(this.p.server(server.secretName), doc);
   }
 
@@ -168,7 +206,12 @@ export class SecretsStore {
 
   async clientFile(name: string, namespace: string, trustPem: string, client: CertifiedKey): Promise<FileWrite> {
     const secretName = name === IN_CLUSTER_CLIENT ? IN_CLUSTER_SECRET : `buildkit-client-${name}`;
-    const doc = secret(secretName, namespace, { 'ca.pem': trustPem, 'cert.pem': client.certPem, 'key.pem': client.keyPem }, { 'buildkit-service/client': name });
+    const doc = secret(
+      secretName,
+      namespace,
+      { 'ca.pem': trustPem, 'cert.pem': client.certPem, 'key.pem': client.keyPem },
+      { 'buildkit-service/client': name },
+    );
     return this.bundleFile(this.p.client(name), doc);
   }
 
@@ -180,18 +223,23 @@ export class SecretsStore {
     const strays = this.serverFiles().filter((f) => !planned.has(f));
     const missing = this.ctx.plan.servers.filter((s) => !existsSync(this.p.server(s.secretName)));
     if (strays.length === 0) {
-      throw new Error(`${this.rel(expected)} is missing and no other daemon Secret file is in ${this.rel(this.p.apps)}: restore it from git`);
+      throw new Error(
+        `${this.rel(expected)} is missing and no other daemon Secret file is in ${this.rel(this.p.apps)}: restore it from git`,
+      );
     }
     if (strays.length !== 1 || missing.length !== 1) {
-      throw new Error(`${this.rel(expected)} is missing and ${strays.length} other daemon Secret files could be it: `
-        + `rename the one for Secret ${server.secretName} to ${this.rel(expected)}, then run sync`);
+      throw new Error(
+        `${this.rel(expected)} is missing and ${strays.length} other daemon Secret files could be it: ` +
+          `rename the one for Secret ${server.secretName} to ${this.rel(expected)}, then run sync`,
+      );
     }
     return strays[0];
   }
 
   /** Every daemon Secret file in apps/: ours, and not a client's. */
   serverFiles(): string[] {
-    return (existsSync(this.p.apps) ? readdirSync(this.p.apps).sort() : []).map((f) => join(this.p.apps, f))
+    return (existsSync(this.p.apps) ? readdirSync(this.p.apps).sort() : [])
+      .map((f) => join(this.p.apps, f))
       .filter((f) => f.endsWith('.yaml') && f !== this.p.namespace)
       .filter((f) => {
         const m = plainMetadata(f);
@@ -201,7 +249,12 @@ export class SecretsStore {
 
   /** Names of the client bundles in clients/. */
   clientNames(): string[] {
-    return existsSync(this.p.clients) ? readdirSync(this.p.clients).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)).sort() : [];
+    return existsSync(this.p.clients)
+      ? readdirSync(this.p.clients)
+          .filter((f) => f.endsWith('.yaml'))
+          .map((f) => f.slice(0, -5))
+          .sort()
+      : [];
   }
 
   /** Every sops file this tool writes. */

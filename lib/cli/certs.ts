@@ -1,11 +1,11 @@
-import { resolve } from 'path';
-import { parseArgs } from 'util';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { App } from 'cdk8s';
 import { revoke, rotate } from '../certs/ca-rotation';
 import { check } from '../certs/check';
 import { changeRecipients, init, issueClient, sync } from '../certs/commands';
 import { exportClient } from '../certs/export';
-import { CertsContext } from '../certs/issuing';
+import type { CertsContext } from '../certs/issuing';
 import { CertsUsageError } from '../certs/layout';
 import { certsPlan } from '../certs/plan';
 
@@ -22,20 +22,20 @@ common: --secrets DIR (default secrets)
 exit codes: 0 ok, 1 a check or the command failed, 2 usage`;
 
 const OPTIONS = {
-  'secrets': { type: 'string', default: 'secrets' },
-  'recipient': { type: 'string', multiple: true },
+  secrets: { type: 'string', default: 'secrets' },
+  recipient: { type: 'string', multiple: true },
   'client-namespace': { type: 'string' },
-  'namespace': { type: 'string' },
+  namespace: { type: 'string' },
   'ca-days': { type: 'string' },
   'server-days': { type: 'string' },
   'client-days': { type: 'string' },
-  'days': { type: 'string' },
+  days: { type: 'string' },
   'min-days': { type: 'string' },
-  'renew': { type: 'boolean' },
-  'ca': { type: 'boolean' },
+  renew: { type: 'boolean' },
+  ca: { type: 'boolean' },
   'finish-ca': { type: 'boolean' },
-  'force': { type: 'boolean' },
-  'out': { type: 'string' },
+  force: { type: 'boolean' },
+  out: { type: 'string' },
 } as const;
 
 function days(value: string | undefined, flag: string): number | undefined {
@@ -52,7 +52,9 @@ export interface Output {
 
 /** The terminal: one line per argument, so that printed commands can be pasted one by one. */
 export const consoleOutput: Output = {
-  log: (...lines) => { for (const line of lines) console.log(line); },
+  log: (...lines) => {
+    for (const line of lines) console.log(line);
+  },
   error: (line) => console.error(line),
 };
 
@@ -73,8 +75,7 @@ const CHANGES_DIST = new Set(['init', 'rotate', 'sync', 'revoke', 'recipients'])
  * (0 ok, 1 a check or the command failed, 2 usage). With `resynth`, the commands that change a daemon
  * Secret re-synthesize dist/ in the same step.
  */
-export async function runCerts(argv: string[], compose: ComposeApp, io: Output = consoleOutput,
-  resynth?: Resynthesize): Promise<number> {
+export async function runCerts(argv: string[], compose: ComposeApp, io: Output = consoleOutput, resynth?: Resynthesize): Promise<number> {
   const { code, command, secretsRoot } = await runCommand(argv, compose, io);
   if (code !== 0 || !resynth || !command || !CHANGES_DIST.has(command)) return code;
   try {
@@ -88,13 +89,17 @@ export async function runCerts(argv: string[], compose: ComposeApp, io: Output =
 }
 
 /** The command's exit code, and what the parse found (the command, the secrets/ folder) for the synth after it. */
-async function runCommand(argv: string[], compose: ComposeApp, io: Output): Promise<{ code: number; command?: string; secretsRoot?: string }> {
+async function runCommand(
+  argv: string[],
+  compose: ComposeApp,
+  io: Output,
+): Promise<{ code: number; command?: string; secretsRoot?: string }> {
   const { log } = io;
   let command: string | undefined;
   let secretsRoot: string | undefined;
   const exit = (code: number) => ({ code, command, secretsRoot });
   try {
-    let parsed;
+    let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true }>>;
     try {
       parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
     } catch (err) {
@@ -104,8 +109,13 @@ async function runCommand(argv: string[], compose: ComposeApp, io: Output): Prom
     const [name, ...extra] = positionals.slice(1);
     command = positionals[0];
     secretsRoot = resolve(o.secrets);
-    const need = (what: string) => { if (!name) throw new CertsUsageError(`${command} needs ${what}`); return name; };
-    const expect = (count: number) => { if (extra.length > count) throw new CertsUsageError(`unexpected ${extra.slice(count).join(' ')}`); };
+    const need = (what: string) => {
+      if (!name) throw new CertsUsageError(`${command} needs ${what}`);
+      return name;
+    };
+    const expect = (count: number) => {
+      if (extra.length > count) throw new CertsUsageError(`unexpected ${extra.slice(count).join(' ')}`);
+    };
     expect(command === 'recipients' ? 1 : 0);
     // The app decides what the certificates must cover and which Secrets the daemons mount.
     const app = new App();
@@ -113,10 +123,13 @@ async function runCommand(argv: string[], compose: ComposeApp, io: Output): Prom
     const ctx: CertsContext = { root: secretsRoot, plan: certsPlan(app), now: new Date(), log };
     switch (command) {
       case 'init':
-        if (o['client-namespace']) throw new CertsUsageError('--client-namespace is a setting now: set clientNamespace in config.ts, then run init or sync');
+        if (o['client-namespace'])
+          throw new CertsUsageError('--client-namespace is a setting now: set clientNamespace in config.ts, then run init or sync');
         await init(ctx, {
           extraRecipients: o.recipient,
-          caDays: days(o['ca-days'], 'ca-days'), serverDays: days(o['server-days'], 'server-days'), clientDays: days(o['client-days'], 'client-days'),
+          caDays: days(o['ca-days'], 'ca-days'),
+          serverDays: days(o['server-days'], 'server-days'),
+          clientDays: days(o['client-days'], 'client-days'),
         });
         return exit(0);
       case 'issue-client':
@@ -146,7 +159,9 @@ async function runCommand(argv: string[], compose: ComposeApp, io: Output): Prom
       case 'check': {
         const result = await check(ctx, days(o['min-days'], 'min-days'));
         for (const r of result.reports) {
-          log(`${r.problems.length ? 'FAIL' : 'OK  '} ${r.label}: ${r.subject}; issuer ${r.issuer}; not after ${r.notAfter.toISOString()} (${r.daysLeft} days)${r.sans.length ? `; SANs ${r.sans.join(', ')}` : ''}`);
+          log(
+            `${r.problems.length ? 'FAIL' : 'OK  '} ${r.label}: ${r.subject}; issuer ${r.issuer}; not after ${r.notAfter.toISOString()} (${r.daysLeft} days)${r.sans.length ? `; SANs ${r.sans.join(', ')}` : ''}`,
+          );
         }
         for (const note of result.notes) log(note);
         for (const r of result.reports) for (const p of r.problems) log(`${r.label}: ${p}`);

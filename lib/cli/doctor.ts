@@ -1,5 +1,5 @@
-import { parseArgs } from 'util';
-import { diagnose, FailureClass } from '../doctor/doctor';
+import { parseArgs } from 'node:util';
+import { diagnose, type FailureClass } from '../doctor/doctor';
 import type { Output } from './certs';
 
 const USAGE = 'usage: npm run doctor -- [--addr tcp://HOST:PORT] --tlsdir DIR [--servername NAME] [--timeout SECONDS]';
@@ -8,15 +8,25 @@ const USAGE = 'usage: npm run doctor -- [--addr tcp://HOST:PORT] --tlsdir DIR [-
 export const EXIT_CODES: Record<FailureClass, number> = { bundle: 3, network: 4, certificate: 5, grpc: 6 };
 
 /** `npm run doctor -- ...`: parses, diagnoses, prints each step; returns the exit code. */
-export async function runDoctor(argv: string[], defaultAddr: string, io: Output = { log: console.log, error: console.error }): Promise<number> {
-  let options;
+export async function runDoctor(
+  argv: string[],
+  defaultAddr: string,
+  io: Output = { log: console.log, error: console.error },
+): Promise<number> {
+  let options: Omit<Parameters<typeof diagnose>[0], 'now'>;
   try {
     const { values } = parseArgs({
       args: argv,
-      options: { addr: { type: 'string', default: defaultAddr }, tlsdir: { type: 'string' }, servername: { type: 'string' }, timeout: { type: 'string', default: '5' } },
+      options: {
+        addr: { type: 'string', default: defaultAddr },
+        tlsdir: { type: 'string' },
+        servername: { type: 'string' },
+        timeout: { type: 'string', default: '5' },
+      },
     });
     if (!values.tlsdir) throw new Error('--tlsdir DIR is required (the folder with ca.pem, cert.pem, key.pem)');
-    if (!/^\d+$/.test(values.timeout) || Number(values.timeout) < 1) throw new Error(`--timeout ${values.timeout}: use whole seconds, at least 1`);
+    if (!/^\d+$/.test(values.timeout) || Number(values.timeout) < 1)
+      throw new Error(`--timeout ${values.timeout}: use whole seconds, at least 1`);
     options = { addr: values.addr, tlsDir: values.tlsdir, servername: values.servername, timeoutMs: Number(values.timeout) * 1000 };
   } catch (err) {
     io.error(`doctor: ${(err as Error).message}`);

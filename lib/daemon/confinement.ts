@@ -19,7 +19,10 @@ export function containerConfinement(owner: string, level: PodSecurityLevel, pro
   }
   if (level === 'privileged') {
     for (const prop of ['seccompLocalhostProfile', 'appArmorProfile'] as const) {
-      if (props[prop] !== undefined) throw new Error(`${owner}: invalid ${prop} ${JSON.stringify(props[prop])}: it applies to podSecurity 'baseline' only; set podSecurity: 'baseline' or drop it`);
+      if (props[prop] !== undefined)
+        throw new Error(
+          `${owner}: invalid ${prop} ${JSON.stringify(props[prop])}: it applies to podSecurity 'baseline' only; set podSecurity: 'baseline' or drop it`,
+        );
     }
     return {
       seccompProfile: { type: 'Unconfined' },
@@ -29,17 +32,25 @@ export function containerConfinement(owner: string, level: PodSecurityLevel, pro
   }
   if (level !== 'baseline') throw new Error(`${owner}: invalid podSecurity ${JSON.stringify(level)}: use 'privileged' or 'baseline'`);
   if (legacyAppArmor) {
-    throw new Error(`${owner}: invalid legacyAppArmorAnnotation true: the annotation sets AppArmor unconfined, which baseline forbids; use appArmorProfile on Kubernetes 1.30+`);
+    throw new Error(
+      `${owner}: invalid legacyAppArmorAnnotation true: the annotation sets AppArmor unconfined, which baseline forbids; use appArmorProfile on Kubernetes 1.30+`,
+    );
   }
   if (props.seLinuxType !== undefined) {
-    throw new Error(`${owner}: invalid seLinuxType ${JSON.stringify(props.seLinuxType)}: baseline admits only the container_* SELinux types; spc_t needs podSecurity 'privileged'`);
+    throw new Error(
+      `${owner}: invalid seLinuxType ${JSON.stringify(props.seLinuxType)}: baseline admits only the container_* SELinux types; spc_t needs podSecurity 'privileged'`,
+    );
   }
   const localhostProfile = props.seccompLocalhostProfile ?? 'buildkit/buildkit-rootless.json';
   if (!/^[\w.-]+(\/[\w.-]+)*\.json$/.test(localhostProfile) || localhostProfile.split('/').includes('..')) {
-    throw new Error(`${owner}: invalid seccompLocalhostProfile ${JSON.stringify(localhostProfile)}: use a descending path ending in .json, such as buildkit/buildkit-rootless.json`);
+    throw new Error(
+      `${owner}: invalid seccompLocalhostProfile ${JSON.stringify(localhostProfile)}: use a descending path ending in .json, such as buildkit/buildkit-rootless.json`,
+    );
   }
   if (props.appArmorProfile !== undefined && !/^[\w.-]+$/.test(props.appArmorProfile)) {
-    throw new Error(`${owner}: invalid appArmorProfile ${JSON.stringify(props.appArmorProfile)}: use the name of a profile loaded on the nodes, such as buildkit-rootless`);
+    throw new Error(
+      `${owner}: invalid appArmorProfile ${JSON.stringify(props.appArmorProfile)}: use the name of a profile loaded on the nodes, such as buildkit-rootless`,
+    );
   }
   return {
     seccompProfile: { type: 'Localhost', localhostProfile },

@@ -1,4 +1,4 @@
-import { Container, Probe, Quantity, SecurityContext, VolumeMount } from '../../imports/k8s';
+import type { Container, Probe, Quantity, SecurityContext, VolumeMount } from '../../imports/k8s';
 
 export const CONTAINER = 'buildkitd';
 export const UID = 1000;
@@ -29,11 +29,16 @@ export interface DaemonContainerInputs {
 /** The rootless buildkitd container: both listeners, the probes over the socket, the preStop drain. */
 export function daemonContainer(c: DaemonContainerInputs): Container {
   const args = [
-    '--addr', SOCKET,
-    '--addr', `tcp://0.0.0.0:${c.port}`,
-    '--tlscacert', c.tlsFiles.ca,
-    '--tlscert', c.tlsFiles.cert,
-    '--tlskey', c.tlsFiles.key,
+    '--addr',
+    SOCKET,
+    '--addr',
+    `tcp://0.0.0.0:${c.port}`,
+    '--tlscacert',
+    c.tlsFiles.ca,
+    '--tlscert',
+    c.tlsFiles.cert,
+    '--tlskey',
+    c.tlsFiles.key,
     '--oci-worker-no-process-sandbox',
   ];
   const ports = [{ name: 'buildkitd', containerPort: c.port, protocol: 'TCP' }];

@@ -1,7 +1,7 @@
-import { Construct } from 'constructs';
-import { KubeConfigMap, Volume } from '../../imports/k8s';
-import { RenderedRegistry } from '../buildkitd-toml';
-import { checkDnsSubdomain, checkKnownKeys, PropsShape } from '../validation';
+import type { Construct } from 'constructs';
+import { KubeConfigMap, type Volume } from '../../imports/k8s';
+import type { RenderedRegistry } from '../buildkitd-toml';
+import { checkDnsSubdomain, checkKnownKeys, type PropsShape } from '../validation';
 
 /** How the daemon reaches one registry (BuildKit's `[registry."HOST"]`). */
 export interface RegistrySettings {
@@ -51,14 +51,20 @@ export function renderRegistries(owner: string, props: RegistryInputs): Record<s
   const out: Record<string, RenderedRegistry> = {};
   for (const [host, settings] of Object.entries(props.registries ?? {})) {
     const where = `registries["${host}"]`;
-    if (!HOST_PORT.test(host)) throw new Error(`${owner}: invalid ${where}: the key must be a registry host[:port], such as docker.io or registry.lan:5000`);
+    if (!HOST_PORT.test(host))
+      throw new Error(`${owner}: invalid ${where}: the key must be a registry host[:port], such as docker.io or registry.lan:5000`);
     checkKnownKeys(owner, settings, REGISTRY_SHAPE, `${where}.`);
     for (const mirror of settings.mirrors ?? []) {
-      if (!HOST_PORT.test(mirror)) throw new Error(`${owner}: invalid ${where}.mirrors entry ${JSON.stringify(mirror)}: use host[:port], such as mirror.lan:5000 (no scheme, no path)`);
+      if (!HOST_PORT.test(mirror))
+        throw new Error(
+          `${owner}: invalid ${where}.mirrors entry ${JSON.stringify(mirror)}: use host[:port], such as mirror.lan:5000 (no scheme, no path)`,
+        );
     }
     for (const file of settings.ca ?? []) {
       if (props.registryCaCertificates?.[file] === undefined) {
-        throw new Error(`${owner}: invalid ${where}.ca entry ${JSON.stringify(file)}: no such file in registryCaCertificates; add its PEM there under that name`);
+        throw new Error(
+          `${owner}: invalid ${where}.ca entry ${JSON.stringify(file)}: no such file in registryCaCertificates; add its PEM there under that name`,
+        );
       }
     }
     if (settings.keypairs?.length && props.registryKeypairSecret === undefined) {
@@ -69,7 +75,9 @@ export function renderRegistries(owner: string, props: RegistryInputs): Record<s
       ...(settings.http ? { http: true } : {}),
       ...(settings.insecure ? { insecure: true } : {}),
       ...(settings.ca?.length ? { ca: settings.ca.map((f) => `${REGISTRY_DIR}/ca/${f}`) } : {}),
-      ...(settings.keypairs?.length ? { keypair: settings.keypairs.map((k) => ({ key: `${REGISTRY_DIR}/keys/${k.key}`, cert: `${REGISTRY_DIR}/keys/${k.cert}` })) } : {}),
+      ...(settings.keypairs?.length
+        ? { keypair: settings.keypairs.map((k) => ({ key: `${REGISTRY_DIR}/keys/${k.key}`, cert: `${REGISTRY_DIR}/keys/${k.cert}` })) }
+        : {}),
     };
   }
   return out;
@@ -85,16 +93,29 @@ export interface RegistryVolume {
  * The volumes behind the registry tables: the CA certificates as a ConfigMap of their own (created in
  * `scope`), the keypairs from the Secret the user names.
  */
-export function registryVolumes(scope: Construct, owner: string, name: string, labels: Record<string, string>, props: RegistryInputs): RegistryVolume[] {
+export function registryVolumes(
+  scope: Construct,
+  owner: string,
+  name: string,
+  labels: Record<string, string>,
+  props: RegistryInputs,
+): RegistryVolume[] {
   const caCertificates = props.registryCaCertificates ?? {};
   const caConfigMap = Object.keys(caCertificates).length
     ? new KubeConfigMap(scope, 'RegistryCa', { metadata: { name: `${name}-registry-ca`, labels }, data: { ...caCertificates } })
     : undefined;
   return [
     ...(caConfigMap ? [{ volume: { name: 'registry-ca', configMap: { name: caConfigMap.name } }, mountPath: `${REGISTRY_DIR}/ca` }] : []),
-    ...(props.registryKeypairSecret ? [{
-      volume: { name: 'registry-keys', secret: { secretName: checkDnsSubdomain(owner, 'registryKeypairSecret', props.registryKeypairSecret), defaultMode: 0o440 } },
-      mountPath: `${REGISTRY_DIR}/keys`,
-    }] : []),
+    ...(props.registryKeypairSecret
+      ? [
+          {
+            volume: {
+              name: 'registry-keys',
+              secret: { secretName: checkDnsSubdomain(owner, 'registryKeypairSecret', props.registryKeypairSecret), defaultMode: 0o440 },
+            },
+            mountPath: `${REGISTRY_DIR}/keys`,
+          },
+        ]
+      : []),
   ];
 }

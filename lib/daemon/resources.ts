@@ -1,7 +1,7 @@
 import { Quantity } from '../../imports/k8s';
-import { CacheVolume } from '../cache-volume';
+import type { CacheVolume } from '../cache-volume';
 import { parseQuantity } from '../quantity';
-import { checkBoundedInteger, checkQuantity, PropsShape } from '../validation';
+import { checkBoundedInteger, checkQuantity, type PropsShape } from '../validation';
 
 /** CPU and memory, as Kubernetes quantities. */
 export interface ComputeResources {
@@ -47,14 +47,17 @@ export function maxParallelismFor(owner: string, given: number | undefined, reso
   return Math.max(2, Math.ceil(parseQuantity(resources?.requests?.cpu ?? DEFAULT_CPU_REQUEST) ?? 0));
 }
 
-function quantities(owner: string, prop: string, values: ComputeResources): Record<string, Quantity> {
+/** The quantities as the API takes them, and each one's amount (bytes, or cores) for comparisons. */
+function quantities(owner: string, prop: string, values: ComputeResources) {
   const out: Record<string, Quantity> = {};
-  for (const [key, value] of Object.entries(values)) {
+  const amounts: { cpu?: number; memory?: number } = {};
+  for (const key of ['cpu', 'memory'] as const) {
+    const value = values[key];
     if (value === undefined) continue;
-    checkQuantity(owner, `${prop}.${key}`, value, key === 'cpu' ? '500m' : '1Gi', key === 'memory' ? 2 ** 20 : 0);
+    amounts[key] = checkQuantity(owner, `${prop}.${key}`, value, key === 'cpu' ? '500m' : '1Gi', key === 'memory' ? 2 ** 20 : 0);
     out[key] = Quantity.fromString(value);
   }
-  return out;
+  return { out, amounts };
 }
 
 /**
@@ -64,22 +67,31 @@ function quantities(owner: string, prop: string, values: ComputeResources): Reco
  */
 export function containerResources(owner: string, given: DaemonResources, parallelism: number, cache: CacheVolume) {
   // A field given as undefined takes its default, as an absent one does (a spread would drop the default).
-  const limits: ComputeResources = { cpu: given.limits?.cpu, memory: given.limits?.memory ?? `${STEP_MEMORY_GIB * parallelism + DAEMON_MEMORY_GIB}Gi` };
+  const limits: ComputeResources = {
+    cpu: given.limits?.cpu,
+    memory: given.limits?.memory ?? `${STEP_MEMORY_GIB * parallelism + DAEMON_MEMORY_GIB}Gi`,
+  };
   const requests: ComputeResources = { cpu: given.requests?.cpu ?? DEFAULT_CPU_REQUEST, memory: given.requests?.memory ?? limits.memory };
-  const result = { requests: quantities(owner, 'resources.requests', requests), limits: quantities(owner, 'resources.limits', limits) };
+  const checkedRequests = quantities(owner, 'resources.requests', requests);
+  const checkedLimits = quantities(owner, 'resources.limits', limits);
+  const result = { requests: checkedRequests.out, limits: checkedLimits.out };
   // An emptyDir cache lives on the node's disk: reserve it, or the scheduler packs several caches onto one disk.
   if (cache.ephemeral) result.requests['ephemeral-storage'] = Quantity.fromString(cache.size);
   const floorGiB = parallelism * 0.5 + 0.5;
-  if (parseQuantity(limits.memory!)! < floorGiB * 2 ** 30) {
-    throw new Error(`${owner}: invalid resources.limits.memory ${JSON.stringify(limits.memory)}: ${parallelism} parallel steps need at least ${floorGiB}Gi `
-      + '(512Mi each and the daemon\'s); raise the limit or lower maxParallelism');
+  if ((checkedLimits.amounts.memory ?? 0) < floorGiB * 2 ** 30) {
+    throw new Error(
+      `${owner}: invalid resources.limits.memory ${JSON.stringify(limits.memory)}: ${parallelism} parallel steps need at least ${floorGiB}Gi ` +
+        "(512Mi each and the daemon's); raise the limit or lower maxParallelism",
+    );
   }
   for (const key of ['cpu', 'memory'] as const) {
-    const request = requests[key];
-    const limit = limits[key];
-    if (request !== undefined && limit !== undefined && parseQuantity(request)! > parseQuantity(limit)!) {
-      throw new Error(`${owner}: invalid resources.requests.${key} ${JSON.stringify(request)}: it exceeds the limit ${JSON.stringify(limit)}, `
-        + `which the API server refuses; lower the request or raise resources.limits.${key}`);
+    const request = checkedRequests.amounts[key];
+    const limit = checkedLimits.amounts[key];
+    if (request !== undefined && limit !== undefined && request > limit) {
+      throw new Error(
+        `${owner}: invalid resources.requests.${key} ${JSON.stringify(requests[key])}: it exceeds the limit ${JSON.stringify(limits[key])}, ` +
+          `which the API server refuses; lower the request or raise resources.limits.${key}`,
+      );
     }
   }
   return result;

@@ -1,11 +1,16 @@
-import { Volume, VolumeMount } from '../../imports/k8s';
-import { CacheVolume } from '../cache-volume';
-import { TlsBundle } from '../tls-bundle';
+import type { Volume, VolumeMount } from '../../imports/k8s';
+import type { CacheVolume } from '../cache-volume';
+import type { TlsBundle } from '../tls-bundle';
 import { CONFIG_DIR } from './container';
-import { RegistryVolume } from './registries';
+import type { RegistryVolume } from './registries';
 
 /** The daemon's volumes and where its container mounts them: the cache, its ConfigMap, the certificates, registry files. */
-export function daemonVolumes(cache: CacheVolume, tls: TlsBundle, configMapName: string, registries: readonly RegistryVolume[]): { volumes: Volume[]; mounts: VolumeMount[] } {
+export function daemonVolumes(
+  cache: CacheVolume,
+  tls: TlsBundle,
+  configMapName: string,
+  registries: readonly RegistryVolume[],
+): { volumes: Volume[]; mounts: VolumeMount[] } {
   return {
     volumes: [
       // A StatefulSet's per-replica claim comes from its claim template, not from a pod volume.

@@ -1,6 +1,14 @@
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import {
-  Container, IntOrString, KubeDeployment, KubePodDisruptionBudget, KubeService, KubeStatefulSet, KubePersistentVolumeClaimProps, PodTemplateSpec, Volume,
+  type Container,
+  IntOrString,
+  KubeDeployment,
+  type KubePersistentVolumeClaimProps,
+  KubePodDisruptionBudget,
+  KubeService,
+  KubeStatefulSet,
+  type PodTemplateSpec,
+  type Volume,
 } from '../../imports/k8s';
 import { UID } from './container';
 
@@ -24,9 +32,17 @@ export interface DaemonWorkloadInputs {
 }
 
 function podTemplate(w: DaemonWorkloadInputs): PodTemplateSpec {
-  const spread = w.replicas > 1
-    ? [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: w.selectorLabels } }]
-    : undefined;
+  const spread =
+    w.replicas > 1
+      ? [
+          {
+            maxSkew: 1,
+            topologyKey: 'kubernetes.io/hostname',
+            whenUnsatisfiable: 'ScheduleAnyway',
+            labelSelector: { matchLabels: w.selectorLabels },
+          },
+        ]
+      : undefined;
   return {
     metadata: { labels: w.labels, annotations: w.podAnnotations },
     spec: {
@@ -47,43 +63,49 @@ function podTemplate(w: DaemonWorkloadInputs): PodTemplateSpec {
  * The daemon's controller in `scope`: a Deployment, or a StatefulSet with its governing headless Service;
  * with more than one replica, a PodDisruptionBudget that lets drains take one builder at a time.
  */
-export function daemonWorkload(scope: Construct, w: DaemonWorkloadInputs): { workload: KubeDeployment | KubeStatefulSet; headlessService?: KubeService } {
+export function daemonWorkload(
+  scope: Construct,
+  w: DaemonWorkloadInputs,
+): { workload: KubeDeployment | KubeStatefulSet; headlessService?: KubeService } {
   const metadata = { name: w.name, labels: w.labels };
   const selector = { matchLabels: w.selectorLabels };
   const template = podTemplate(w);
-  const headlessService = w.kind === 'statefulset' ? new KubeService(scope, 'Headless', {
-    metadata: { name: `${w.name}-headless`, labels: w.labels },
-    spec: {
-      clusterIp: 'None',
-      selector: w.selectorLabels,
-      ports: [{ name: 'buildkitd', port: w.port, targetPort: IntOrString.fromString('buildkitd'), protocol: 'TCP' }],
-    },
-  }) : undefined;
+  const headlessService =
+    w.kind === 'statefulset'
+      ? new KubeService(scope, 'Headless', {
+          metadata: { name: `${w.name}-headless`, labels: w.labels },
+          spec: {
+            clusterIp: 'None',
+            selector: w.selectorLabels,
+            ports: [{ name: 'buildkitd', port: w.port, targetPort: IntOrString.fromString('buildkitd'), protocol: 'TCP' }],
+          },
+        })
+      : undefined;
   const workload = headlessService
     ? new KubeStatefulSet(scope, 'Resource', {
-      metadata,
-      spec: {
-        replicas: w.replicas,
-        serviceName: headlessService.name,
-        // Replicas are independent builders: start and stop them together.
-        podManagementPolicy: 'Parallel',
-        selector,
-        template,
-        volumeClaimTemplates: w.claimTemplate ? [w.claimTemplate] : undefined,
-      },
-    })
+        metadata,
+        spec: {
+          replicas: w.replicas,
+          serviceName: headlessService.name,
+          // Replicas are independent builders: start and stop them together.
+          podManagementPolicy: 'Parallel',
+          selector,
+          template,
+          volumeClaimTemplates: w.claimTemplate ? [w.claimTemplate] : undefined,
+        },
+      })
     : new KubeDeployment(scope, 'Resource', {
-      metadata,
-      spec: {
-        replicas: w.replicas,
-        selector,
-        // A persistent RWO cache cannot be mounted by a surge pod, and two daemons must never share it.
-        strategy: w.exclusiveCache
-          ? { type: 'Recreate' }
-          : { type: 'RollingUpdate', rollingUpdate: { maxSurge: IntOrString.fromNumber(1), maxUnavailable: IntOrString.fromNumber(0) } },
-        template,
-      },
-    });
+        metadata,
+        spec: {
+          replicas: w.replicas,
+          selector,
+          // A persistent RWO cache cannot be mounted by a surge pod, and two daemons must never share it.
+          strategy: w.exclusiveCache
+            ? { type: 'Recreate' }
+            : { type: 'RollingUpdate', rollingUpdate: { maxSurge: IntOrString.fromNumber(1), maxUnavailable: IntOrString.fromNumber(0) } },
+          template,
+        },
+      });
   if (w.replicas > 1) {
     // Voluntary disruptions (node drains) take one builder at a time.
     new KubePodDisruptionBudget(scope, 'Budget', {

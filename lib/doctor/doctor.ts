@@ -1,10 +1,10 @@
-import { existsSync, readFileSync } from 'fs';
-import { connect as connectTcp, isIP } from 'net';
-import { join } from 'path';
-import { checkServerIdentity, connect as connectTls, DetailedPeerCertificate } from 'tls';
-import { credentials, ServiceError } from '@grpc/grpc-js';
+import { existsSync, readFileSync } from 'node:fs';
+import { connect as connectTcp, isIP } from 'node:net';
+import { join } from 'node:path';
+import { checkServerIdentity, connect as connectTls, type DetailedPeerCertificate } from 'node:tls';
+import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { checkCertificate } from '../pki/check';
-import { ControlClient, HealthClient, WorkerRecord } from './buildkit-api';
+import { ControlClient, HealthClient, type WorkerRecord } from './buildkit-api';
 
 /** What fails, from the outside in; the doctor stops at the first failing class. */
 export type FailureClass = 'bundle' | 'network' | 'certificate' | 'grpc';
@@ -31,14 +31,18 @@ export function daemonReport(worker: WorkerRecord): { detail: string; warnings: 
   const snapshotter = worker.Labels[SNAPSHOTTER] ?? 'unknown';
   const all = worker.GCPolicy?.find((p) => p.all) ?? worker.GCPolicy?.[worker.GCPolicy.length - 1];
   const mib = (bytes?: string) => `${Math.round(Number(bytes ?? 0) / MiB)}MiB`;
-  const gc = all ? `GC keeps ${mib(all.reservedSpace)}, prunes above ${mib(all.maxUsedSpace)}, wants ${mib(all.minFreeSpace)} free` : 'no GC policy';
+  const gc = all
+    ? `GC keeps ${mib(all.reservedSpace)}, prunes above ${mib(all.maxUsedSpace)}, wants ${mib(all.minFreeSpace)} free`
+    : 'no GC policy';
   const warnings: string[] = [];
   const [major, minor] = (/^v(\d+)\.(\d+)/.exec(version) ?? []).slice(1).map(Number);
   if (major === undefined || (major === 0 && minor < 31)) {
     warnings.push(`BuildKit ${version} is older than v0.31: no build metrics (buildkit_builds_total and the rest); upgrade the image`);
   }
   if (snapshotter === 'native') {
-    warnings.push('the native snapshotter copies every layer: slow builds and several times the disk; overlayfs failed at start (kubectl logs shows why; rootless needs a kernel with overlay in user namespaces)');
+    warnings.push(
+      'the native snapshotter copies every layer: slow builds and several times the disk; overlayfs failed at start (kubectl logs shows why; rootless needs a kernel with overlay in user namespaces)',
+    );
   }
   const platforms = worker.platforms.map((p) => `${p.OS}/${p.Architecture}${p.Variant ? `/${p.Variant}` : ''}`).join(', ');
   return { detail: `buildkit ${version}, snapshotter ${snapshotter}, ${gc}, platforms ${platforms}`, warnings };
@@ -62,13 +66,19 @@ export interface DoctorResult {
 }
 
 class Failure extends Error {
-  constructor(readonly failureClass: FailureClass, readonly step: Step) { super(step.detail); }
+  constructor(
+    readonly failureClass: FailureClass,
+    readonly step: Step,
+  ) {
+    super(step.detail);
+  }
 }
 
 export function parseAddr(addr: string): { host: string; port: number } {
   const m = /^tcp:\/\/(\[[0-9a-fA-F:]+\]|[^:/\s]+):(\d{1,5})$/.exec(addr);
   const port = Number(m?.[2]);
-  if (!m || port < 1 || port > 65535) throw new Error(`invalid --addr ${JSON.stringify(addr)}: use tcp://HOST:PORT, such as tcp://192.168.80.110:1234`);
+  if (!m || port < 1 || port > 65535)
+    throw new Error(`invalid --addr ${JSON.stringify(addr)}: use tcp://HOST:PORT, such as tcp://192.168.80.110:1234`);
   return { host: m[1].replace(/^\[|\]$/g, ''), port };
 }
 
@@ -95,90 +105,175 @@ export async function diagnose(options: DoctorOptions, report: (step: Step) => v
     for (const f of ['ca.pem', 'cert.pem', 'key.pem']) {
       const path = join(options.tlsDir, f);
       if (!existsSync(path)) {
-        fail('bundle', 'client bundle', `${path} is missing`, 'export one: npm run certs -- export NAME --out DIR (it writes ca.pem, cert.pem, key.pem)');
+        fail(
+          'bundle',
+          'client bundle',
+          `${path} is missing`,
+          'export one: npm run certs -- export NAME --out DIR (it writes ca.pem, cert.pem, key.pem)',
+        );
       }
       files[f] = readFileSync(path, 'utf8');
     }
-    const client = checkCertificate({ label: 'client', certPem: files['cert.pem'], keyPem: files['key.pem'], caPem: files['ca.pem'], now: options.now, minDaysLeft: 0 });
+    const client = checkCertificate({
+      label: 'client',
+      certPem: files['cert.pem'],
+      keyPem: files['key.pem'],
+      caPem: files['ca.pem'],
+      now: options.now,
+      minDaysLeft: 0,
+    });
     if (client.problems.length > 0) {
-      fail('bundle', 'client bundle', `client certificate ${client.subject}: ${client.problems.join('; ')}`, 'issue a fresh one: npm run certs -- issue-client NAME --renew, then export it');
+      fail(
+        'bundle',
+        'client bundle',
+        `client certificate ${client.subject}: ${client.problems.join('; ')}`,
+        'issue a fresh one: npm run certs -- issue-client NAME --renew, then export it',
+      );
     }
     pass('client bundle', `${client.subject}, ${client.daysLeft} days left`);
 
     // 2. TCP.
     let started = process.hrtime.bigint();
     await new Promise<void>((resolve, reject) => {
-      const socket = connectTcp({ host, port, timeout: timeoutMs }, () => { socket.destroy(); resolve(); });
-      socket.on('timeout', () => { socket.destroy(); reject(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })); });
+      const socket = connectTcp({ host, port, timeout: timeoutMs }, () => {
+        socket.destroy();
+        resolve();
+      });
+      socket.on('timeout', () => {
+        socket.destroy();
+        reject(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' }));
+      });
       socket.on('error', reject);
-    }).catch((err: NodeJS.ErrnoException) => fail('network', 'tcp', `${host}:${port}: ${err.code ?? err.message}`, err.code === 'ECONNREFUSED'
-      ? 'nothing listens there: kubectl get pods,endpoints -n buildkit (are the daemons ready?)'
-      : 'no route or no answer: kubectl get svc -n buildkit (did MetalLB assign the IP?), and check the BGP routes on the edge router'));
+    }).catch((err: NodeJS.ErrnoException) =>
+      fail(
+        'network',
+        'tcp',
+        `${host}:${port}: ${err.code ?? err.message}`,
+        err.code === 'ECONNREFUSED'
+          ? 'nothing listens there: kubectl get pods,endpoints -n buildkit (are the daemons ready?)'
+          : 'no route or no answer: kubectl get svc -n buildkit (did MetalLB assign the IP?), and check the BGP routes on the edge router',
+      ),
+    );
     pass('tcp', `${host}:${port} reachable in ${elapsed(started)}`);
 
     // 3. TLS, and the server certificate as the client sees it.
     started = process.hrtime.bigint();
-    const session = await new Promise<{ peer: DetailedPeerCertificate; authorizationError?: string; protocol: string | null }>((resolve, reject) => {
-      const socket = connectTls({
-        host, port, ca: files['ca.pem'], cert: files['cert.pem'], key: files['key.pem'],
-        servername: isIP(name) ? undefined : name, rejectUnauthorized: false, timeout: timeoutMs,
-      }, () => {
-        const result = { peer: socket.getPeerCertificate(true), authorizationError: socket.authorizationError?.toString(), protocol: socket.getProtocol() };
-        socket.destroy();
-        resolve(result);
-      });
-      socket.on('timeout', () => { socket.destroy(); reject(new Error('handshake timed out')); });
-      socket.on('error', reject);
-    }).catch((err: Error) => fail('certificate', 'tls handshake', err.message, 'is this a buildkitd with TLS? kubectl logs -n buildkit deployment/buildkitd'));
+    const session = await new Promise<{ peer: DetailedPeerCertificate; authorizationError?: string; protocol: string | null }>(
+      (resolve, reject) => {
+        const socket = connectTls(
+          {
+            host,
+            port,
+            ca: files['ca.pem'],
+            cert: files['cert.pem'],
+            key: files['key.pem'],
+            servername: isIP(name) ? undefined : name,
+            rejectUnauthorized: false,
+            timeout: timeoutMs,
+          },
+          () => {
+            const result = {
+              peer: socket.getPeerCertificate(true),
+              authorizationError: socket.authorizationError?.toString(),
+              protocol: socket.getProtocol(),
+            };
+            socket.destroy();
+            resolve(result);
+          },
+        );
+        socket.on('timeout', () => {
+          socket.destroy();
+          reject(new Error('handshake timed out'));
+        });
+        socket.on('error', reject);
+      },
+    ).catch((err: Error) =>
+      fail('certificate', 'tls handshake', err.message, 'is this a buildkitd with TLS? kubectl logs -n buildkit deployment/buildkitd'),
+    );
     pass('tls handshake', `${session.protocol} in ${elapsed(started)}`);
 
     const notAfter = new Date(session.peer.valid_to);
     const daysLeft = Math.floor((notAfter.getTime() - options.now.getTime()) / 86_400_000);
     if (session.authorizationError === 'CERT_HAS_EXPIRED' || notAfter <= options.now) {
-      fail('certificate', 'server certificate expiry', `expired on ${notAfter.toISOString()}`, 'npm run certs -- rotate, npm run synth, commit: the pods roll onto the new certificate');
+      fail(
+        'certificate',
+        'server certificate expiry',
+        `expired on ${notAfter.toISOString()}`,
+        'npm run certs -- rotate, npm run synth, commit: the pods roll onto the new certificate',
+      );
     }
     // Node reports a name mismatch as an authorization error too; the name step below explains that one.
     if (session.authorizationError && !session.authorizationError.includes('ERR_TLS_CERT_ALTNAME_INVALID')) {
       // Who answered tells a wrong ca.pem (same subject, other CA) from another server altogether.
       const presented = `the server presented subject ${session.peer.subject.CN}, issued by ${session.peer.issuer.CN}`;
-      fail('certificate', 'server certificate chain', `does not chain to ${join(options.tlsDir, 'ca.pem')}: ${session.authorizationError}; ${presented}`,
-        'this bundle is from another CA: export a fresh one (npm run certs -- export NAME --out DIR), and npm run certs -- check');
+      fail(
+        'certificate',
+        'server certificate chain',
+        `does not chain to ${join(options.tlsDir, 'ca.pem')}: ${session.authorizationError}; ${presented}`,
+        'this bundle is from another CA: export a fresh one (npm run certs -- export NAME --out DIR), and npm run certs -- check',
+      );
     }
     pass('server certificate chain', `issued by ${session.peer.issuer.CN}`);
     const mismatch = checkServerIdentity(name, session.peer);
     if (mismatch) {
-      fail('certificate', 'server certificate name', `does not cover ${name} (${session.peer.subjectaltname})`,
-        'dial a name or IP it covers (--servername), or add it in config.ts and run npm run certs -- rotate');
+      fail(
+        'certificate',
+        'server certificate name',
+        `does not cover ${name} (${session.peer.subjectaltname})`,
+        'dial a name or IP it covers (--servername), or add it in config.ts and run npm run certs -- rotate',
+      );
     }
     pass('server certificate name', `covers ${name}`);
-    pass('server certificate expiry', `${daysLeft} days left (${notAfter.toISOString()})`,
-      daysLeft < 30 ? [`the server certificate expires within 30 days: renew it with npm run certs -- rotate, then commit`] : []);
+    pass(
+      'server certificate expiry',
+      `${daysLeft} days left (${notAfter.toISOString()})`,
+      daysLeft < 30 ? [`the server certificate expires within 30 days: renew it with npm run certs -- rotate, then commit`] : [],
+    );
 
     // 4. gRPC over mutual TLS: the health service, then the workers.
     // TLS forbids an IP as server name (Node warns, DEP0123): dialling an IP, send a DNS name the certificate
     // holds instead, and still verify the certificate against the IP.
     const sni = isIP(name) ? /DNS:([^,\s]+)/.exec(session.peer.subjectaltname ?? '')?.[1] : options.servername && name;
-    const creds = credentials.createSsl(Buffer.from(files['ca.pem']), Buffer.from(files['key.pem']), Buffer.from(files['cert.pem']),
-      { checkServerIdentity: (_host, cert) => checkServerIdentity(name, cert) });
+    const creds = credentials.createSsl(Buffer.from(files['ca.pem']), Buffer.from(files['key.pem']), Buffer.from(files['cert.pem']), {
+      checkServerIdentity: (_host, cert) => checkServerIdentity(name, cert),
+    });
     const channelOptions = sni ? { 'grpc.ssl_target_name_override': sni, 'grpc.default_authority': sni } : {};
     const target = `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
-    const call = <T>(Client: typeof HealthClient, method: string, request: object) => new Promise<T>((resolve, reject) => {
-      const grpcClient = new Client(target, creds, channelOptions);
-      grpcClient[method](request, { deadline: Date.now() + timeoutMs }, (err: ServiceError | null, response: T) => {
-        grpcClient.close();
-        if (err) reject(err); else resolve(response);
+    const call = <T>(Client: typeof HealthClient, method: string, request: object) =>
+      new Promise<T>((resolve, reject) => {
+        const grpcClient = new Client(target, creds, channelOptions);
+        grpcClient[method](request, { deadline: Date.now() + timeoutMs }, (err: ServiceError | null, response: T) => {
+          grpcClient.close();
+          if (err) reject(err);
+          else resolve(response);
+        });
       });
-    });
-    const grpcHint = 'the daemon refused the call: is the client certificate from the CA it trusts? npm run certs -- check; kubectl logs -n buildkit deployment/buildkitd';
+    const grpcHint =
+      'the daemon refused the call: is the client certificate from the CA it trusts? npm run certs -- check; kubectl logs -n buildkit deployment/buildkitd';
     started = process.hrtime.bigint();
-    const health = await call<{ status: string }>(HealthClient, 'Check', { service: '' })
-      .catch((err: ServiceError) => fail('grpc', 'grpc health', `${err.code} ${err.details}`, grpcHint));
-    if (health.status !== 'SERVING') fail('grpc', 'grpc health', `status ${health.status}`, 'the daemon is starting or unhealthy: kubectl get pods -n buildkit; kubectl logs -n buildkit deployment/buildkitd');
+    const health = await call<{ status: string }>(HealthClient, 'Check', { service: '' }).catch((err: ServiceError) =>
+      fail('grpc', 'grpc health', `${err.code} ${err.details}`, grpcHint),
+    );
+    if (health.status !== 'SERVING')
+      fail(
+        'grpc',
+        'grpc health',
+        `status ${health.status}`,
+        'the daemon is starting or unhealthy: kubectl get pods -n buildkit; kubectl logs -n buildkit deployment/buildkitd',
+      );
     pass('grpc health', `SERVING in ${elapsed(started)}`);
-    const workers = await call<{ record: WorkerRecord[] }>(ControlClient, 'ListWorkers', {})
-      .catch((err: ServiceError) => fail('grpc', 'workers', `${err.code} ${err.details}`, grpcHint));
-    if (workers.record.length === 0) fail('grpc', 'workers', 'the daemon has no worker', 'kubectl logs -n buildkit deployment/buildkitd (rootless needs Unconfined seccomp and AppArmor)');
-    const describe = (w: WorkerRecord) => `${w.ID} [${w.platforms.map((p) => `${p.OS}/${p.Architecture}${p.Variant ? `/${p.Variant}` : ''}`).join(', ')}]${w.BuildkitVersion?.version ? ` buildkit ${w.BuildkitVersion.version}` : ''}`;
+    const workers = await call<{ record: WorkerRecord[] }>(ControlClient, 'ListWorkers', {}).catch((err: ServiceError) =>
+      fail('grpc', 'workers', `${err.code} ${err.details}`, grpcHint),
+    );
+    if (workers.record.length === 0)
+      fail(
+        'grpc',
+        'workers',
+        'the daemon has no worker',
+        'kubectl logs -n buildkit deployment/buildkitd (rootless needs Unconfined seccomp and AppArmor)',
+      );
+    const describe = (w: WorkerRecord) =>
+      `${w.ID} [${w.platforms.map((p) => `${p.OS}/${p.Architecture}${p.Variant ? `/${p.Variant}` : ''}`).join(', ')}]${w.BuildkitVersion?.version ? ` buildkit ${w.BuildkitVersion.version}` : ''}`;
     pass('workers', workers.record.map(describe).join('; '));
     const daemon = daemonReport(workers.record[0]);
     pass('daemon', daemon.detail, daemon.warnings);

@@ -1,4 +1,4 @@
-import { createPrivateKey, X509Certificate } from 'crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import forge from 'node-forge';
 
 /** What a person asks of a certificate, answered without trusting the library that wrote it. */
@@ -50,7 +50,9 @@ function roleProblems(cert: X509Certificate, role: 'ca' | 'server' | 'client'): 
   if (!keyUsage?.digitalSignature) problems.push('its key usage lacks digitalSignature');
   const usages = cert.keyUsage ?? [];
   if (usages.length !== 1 || usages[0] !== EKU[role]) {
-    problems.push(`its extended key usage is ${usages.length ? usages.join(', ') : 'missing'}; a ${role} certificate must have ${role === 'server' ? 'serverAuth' : 'clientAuth'} (${EKU[role]}) alone`);
+    problems.push(
+      `its extended key usage is ${usages.length ? usages.join(', ') : 'missing'}; a ${role} certificate must have ${role === 'server' ? 'serverAuth' : 'clientAuth'} (${EKU[role]}) alone`,
+    );
   }
   return problems;
 }
@@ -67,7 +69,8 @@ export function checkCertificate(options: CheckOptions): CertificateReport {
   const daysLeft = Math.floor((notAfter.getTime() - options.now.getTime()) / 86_400_000);
   if (new Date(cert.validFrom) > options.now) problems.push(`not valid before ${cert.validFrom}`);
   if (notAfter <= options.now) problems.push(`expired on ${notAfter.toISOString()}`);
-  else if (daysLeft < options.minDaysLeft) problems.push(`expires in ${daysLeft} days (${notAfter.toISOString()}), under the ${options.minDaysLeft}-day threshold`);
+  else if (daysLeft < options.minDaysLeft)
+    problems.push(`expires in ${daysLeft} days (${notAfter.toISOString()}), under the ${options.minDaysLeft}-day threshold`);
 
   const cas = splitPemBundle(options.caPem).map((p) => new X509Certificate(p));
   if (!cas.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey))) problems.push('does not chain to the CA');
@@ -85,10 +88,21 @@ export function checkCertificate(options: CheckOptions): CertificateReport {
   for (const ip of options.mustCover?.ips ?? []) {
     if (cert.checkIP(ip) === undefined) problems.push(`SANs miss IP ${ip}`);
   }
-  return { label: options.label, subject: cert.subject.replace(/\n/g, ', '), issuer: cert.issuer.replace(/\n/g, ', '), sans, notAfter, daysLeft, problems };
+  return {
+    label: options.label,
+    subject: cert.subject.replace(/\n/g, ', '),
+    issuer: cert.issuer.replace(/\n/g, ', '),
+    sans,
+    notAfter,
+    daysLeft,
+    problems,
+  };
 }
 
 /** A certificate's SANs as `DNS:name` and `IP:address`, the form the daemon Secret's annotation lists. */
 export function certificateSans(certPem: string): string[] {
-  return (new X509Certificate(certPem).subjectAltName ?? '').split(', ').filter(Boolean).map((s) => s.replace(/^IP Address:/, 'IP:'));
+  return (new X509Certificate(certPem).subjectAltName ?? '')
+    .split(', ')
+    .filter(Boolean)
+    .map((s) => s.replace(/^IP Address:/, 'IP:'));
 }

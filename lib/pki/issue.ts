@@ -1,4 +1,4 @@
-import { randomBytes, sign } from 'crypto';
+import { randomBytes, sign } from 'node:crypto';
 import forge from 'node-forge';
 
 export type KeyPair = forge.pki.rsa.KeyPair;
@@ -41,7 +41,10 @@ function baseCertificate(publicKey: forge.pki.PublicKey, options: IssueOptions):
   cert.serialNumber = serial.toString('hex');
   cert.validity.notBefore = new Date(options.now.getTime() - SKEW_MS);
   cert.validity.notAfter = new Date(options.now.getTime() + options.validityDays * 86_400_000);
-  cert.setSubject([{ name: 'commonName', value: options.commonName }, { name: 'organizationName', value: 'buildkit-service' }]);
+  cert.setSubject([
+    { name: 'commonName', value: options.commonName },
+    { name: 'organizationName', value: 'buildkit-service' },
+  ]);
   return cert;
 }
 
@@ -50,7 +53,9 @@ export function newKeyPair(): forge.pki.rsa.KeyPair {
   return forge.pki.rsa.generateKeyPair({ bits: RSA_BITS });
 }
 
-interface ForgeTbs { getTBSCertificate(cert: forge.pki.Certificate): forge.asn1.Asn1 }
+interface ForgeTbs {
+  getTBSCertificate(cert: forge.pki.Certificate): forge.asn1.Asn1;
+}
 
 /**
  * Signs with SHA-256 and RSA as forge's cert.sign does, but with Node's native RSA: forge's pure-JavaScript
@@ -99,11 +104,11 @@ function issueLeaf(ca: CertifiedKey, options: IssueOptions, extensions: object[]
 
 /** The daemon's certificate: serverAuth, with every name and IP a client may dial as SANs. */
 export function issueServerCertificate(ca: CertifiedKey, options: ServerOptions): CertifiedKey {
-  const altNames = [
-    ...options.dnsNames.map((value) => ({ type: 2, value })),
-    ...options.ips.map((ip) => ({ type: 7, ip })),
-  ];
-  return issueLeaf(ca, options, [{ name: 'extKeyUsage', serverAuth: true }, { name: 'subjectAltName', altNames }]);
+  const altNames = [...options.dnsNames.map((value) => ({ type: 2, value })), ...options.ips.map((ip) => ({ type: 7, ip }))];
+  return issueLeaf(ca, options, [
+    { name: 'extKeyUsage', serverAuth: true },
+    { name: 'subjectAltName', altNames },
+  ]);
 }
 
 /** A client certificate: clientAuth, named by its common name. */

@@ -4,7 +4,10 @@ const IDENTITY = /^AGE-SECRET-KEY-[1][0-9A-Z]+$/;
 
 /** The identities in an age key file (`age-keygen` format: comments, then one identity line per key). */
 export function parseIdentities(text: string): string[] {
-  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => IDENTITY.test(l));
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => IDENTITY.test(l));
 }
 
 /** A new X25519 identity in age-keygen's file format, and its recipient. */

@@ -29,4 +29,3 @@ export function readSopsFile(text: string): { tree: Tree; sops: SopsMetadata } {
 export function recipientsOf(text: string): string[] {
   return (readSopsFile(text).sops.age ?? []).map((a) => a.recipient);
 }
-

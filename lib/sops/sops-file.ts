@@ -1,8 +1,8 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { armor, Decrypter, Encrypter } from 'age-encryption';
 import { dump } from 'js-yaml';
-import { readSopsFile, SopsError, SopsMetadata } from './metadata';
 import type { Tree, Value } from './metadata';
+import { readSopsFile, SopsError, type SopsMetadata } from './metadata';
 
 /**
  * The SOPS file format (getsops/sops) for age recipients: every value under a key matching the
@@ -35,9 +35,13 @@ function toBytes(value: Value, path: string): { bytes: Buffer; type: string } {
 function fromBytes(bytes: Buffer, type: string): Value {
   const text = bytes.toString('utf8');
   switch (type) {
-    case 'int': case 'float': return Number(text);
-    case 'bool': return text === 'True';
-    default: return text;
+    case 'int':
+    case 'float':
+      return Number(text);
+    case 'bool':
+      return text === 'True';
+    default:
+      return text;
   }
 }
 
@@ -109,7 +113,7 @@ export async function encryptDocument(doc: Tree, options: EncryptOptions): Promi
 async function unwrapDataKey(sops: SopsMetadata, identities: readonly string[]): Promise<Buffer> {
   for (const entry of sops.age ?? []) {
     const decrypter = new Decrypter();
-    identities.forEach((id) => decrypter.addIdentity(id));
+    for (const id of identities) decrypter.addIdentity(id);
     try {
       return Buffer.from(await decrypter.decrypt(armor.decode(entry.enc)));
     } catch {

@@ -1,10 +1,10 @@
-import { readFileSync, writeFileSync } from 'fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { App } from 'cdk8s';
-import { BuildkitChart, BuildkitChartProps } from '../../lib';
-import { CertsContext } from '../../lib/certs/issuing';
-import { certsPlan } from '../../lib/certs/plan';
+import { BuildkitChart, type BuildkitChartProps } from '../../lib';
+import type { CertsContext } from '../../lib/certs/issuing';
 import { paths } from '../../lib/certs/layout';
-import { KeyPair } from '../../lib/pki/issue';
+import { certsPlan } from '../../lib/certs/plan';
+import type { KeyPair } from '../../lib/pki/issue';
 import { parseIdentities } from '../../lib/sops/age-keys';
 import { decryptDocument, encryptDocument } from '../../lib/sops/sops-file';
 
@@ -14,8 +14,18 @@ export function chartPlan(settings: BuildkitChartProps = {}) {
 }
 
 /** A context for the certificate commands on `root`, serving a BuildkitChart with these settings. */
-export function certsContext(root: string, settings: BuildkitChartProps, options: { log?: (l: string) => void; newKeyPair?: () => KeyPair; now?: Date } = {}): CertsContext {
-  return { root, plan: chartPlan(settings), now: options.now ?? new Date(), log: options.log ?? (() => {}), newKeyPair: options.newKeyPair };
+export function certsContext(
+  root: string,
+  settings: BuildkitChartProps,
+  options: { log?: (l: string) => void; newKeyPair?: () => KeyPair; now?: Date } = {},
+): CertsContext {
+  return {
+    root,
+    plan: chartPlan(settings),
+    now: options.now ?? new Date(),
+    log: options.log ?? (() => {}),
+    newKeyPair: options.newKeyPair,
+  };
 }
 
 /** The age recipient of the key `certs init` wrote in `root`, read from its `# public key:` line. */

@@ -1,5 +1,5 @@
 import { Testing } from 'cdk8s';
-import { BuildkitChart, BuildkitChartProps } from '../../lib';
+import { BuildkitChart, type BuildkitChartProps } from '../../lib';
 
 /** The chart's manifests as Flux would apply them. */
 export function synthChart(props: BuildkitChartProps = {}): any[] {

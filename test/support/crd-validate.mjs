@@ -2,7 +2,7 @@
 // @kubernetes-models, the security-profiles-operator's SeccompProfile against its published CRD (unknown
 // fields refused). Those packages are ES modules reachable only through `import`, so tests run this with
 // plain node, manifests on stdin (a JSON array); it prints one JSON array of error lines.
-import { readFileSync } from 'fs';
+import { readFileSync } from 'node:fs';
 import Ajv from 'ajv';
 import { load } from 'js-yaml';
 
@@ -11,9 +11,13 @@ function seccompProfileValidator() {
   const crd = load(readFileSync(new URL('../fixtures/security-profiles-operator/seccompprofile-crd.yaml', import.meta.url), 'utf8'));
   const schema = crd.spec.versions.find((v) => v.name === 'v1').schema.openAPIV3Schema;
   const close = (node) => {
-    if (Array.isArray(node)) { node.forEach(close); return; }
+    if (Array.isArray(node)) {
+      node.forEach(close);
+      return;
+    }
     if (!node || typeof node !== 'object') return;
-    if (node.properties && node.additionalProperties === undefined && !node['x-kubernetes-preserve-unknown-fields']) node.additionalProperties = false;
+    if (node.properties && node.additionalProperties === undefined && !node['x-kubernetes-preserve-unknown-fields'])
+      node.additionalProperties = false;
     Object.values(node).forEach(close);
   };
   close(schema);
@@ -25,18 +29,29 @@ function seccompProfileValidator() {
   ajv.addFormat('date-time', { type: 'string', validate: (s) => !Number.isNaN(Date.parse(s)) });
   const validate = ajv.compile(schema);
   return class {
-    constructor(m) { this.m = m; }
+    constructor(m) {
+      this.m = m;
+    }
     validate() {
-      if (!validate(this.m)) throw new Error(validate.errors.map((e) => `${e.instancePath} ${e.message}${e.params?.additionalProperty ? ` (${e.params.additionalProperty})` : ''}`).join('; '));
+      if (!validate(this.m))
+        throw new Error(
+          validate.errors
+            .map((e) => `${e.instancePath} ${e.message}${e.params?.additionalProperty ? ` (${e.params.additionalProperty})` : ''}`)
+            .join('; '),
+        );
     }
   };
 }
 
 const models = {
-  'monitoring.coreos.com/v1/ServiceMonitor': () => import('@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor').then((m) => m.ServiceMonitor),
-  'monitoring.coreos.com/v1/PrometheusRule': () => import('@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule').then((m) => m.PrometheusRule),
-  'kustomize.toolkit.fluxcd.io/v1/Kustomization': () => import('@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1/Kustomization').then((m) => m.Kustomization),
-  'argoproj.io/v1alpha1/Application': () => import('@kubernetes-models/argo-cd/argoproj.io/v1alpha1/Application').then((m) => m.Application),
+  'monitoring.coreos.com/v1/ServiceMonitor': () =>
+    import('@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor').then((m) => m.ServiceMonitor),
+  'monitoring.coreos.com/v1/PrometheusRule': () =>
+    import('@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule').then((m) => m.PrometheusRule),
+  'kustomize.toolkit.fluxcd.io/v1/Kustomization': () =>
+    import('@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1/Kustomization').then((m) => m.Kustomization),
+  'argoproj.io/v1alpha1/Application': () =>
+    import('@kubernetes-models/argo-cd/argoproj.io/v1alpha1/Application').then((m) => m.Application),
   'security-profiles-operator.x-k8s.io/v1/SeccompProfile': async () => seccompProfileValidator(),
 };
 
@@ -45,8 +60,15 @@ const errors = [];
 for (const m of manifests) {
   const where = `${m.kind}/${m.metadata?.name}`;
   const load = models[`${m.apiVersion}/${m.kind}`];
-  if (!load) { errors.push(`${where}: no CRD model for ${m.apiVersion} ${m.kind}`); continue; }
+  if (!load) {
+    errors.push(`${where}: no CRD model for ${m.apiVersion} ${m.kind}`);
+    continue;
+  }
   const Model = await load();
-  try { new Model(m).validate(); } catch (err) { errors.push(`${where}: ${err.message}`); }
+  try {
+    new Model(m).validate();
+  } catch (err) {
+    errors.push(`${where}: ${err.message}`);
+  }
 }
 console.log(JSON.stringify(errors));

@@ -1,5 +1,5 @@
-import { createHash } from 'crypto';
-import { join } from 'path';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { loadAll } from 'js-yaml';
 import { readTree } from '../../lib/repository';
 
@@ -17,7 +17,10 @@ export function treeDigest(dir: string): Record<string, string> {
 
 /** The manifests in every YAML file under dir. */
 export function readManifests(dir: string): any[] {
-  return [...readTree(dir)].filter(([f]) => f.endsWith('.yaml')).flatMap(([, b]) => loadAll(b.toString()) as any[]).filter(Boolean);
+  return [...readTree(dir)]
+    .filter(([f]) => f.endsWith('.yaml'))
+    .flatMap(([, b]) => loadAll(b.toString()) as any[])
+    .filter(Boolean);
 }
 
 /** The examples: other compositions, each synthesized by its own entry point into its committed dist/. */

@@ -1,5 +1,5 @@
-import { readFileSync } from 'fs';
-import { join } from 'path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { controlService, healthService } from '../../lib/doctor/buildkit-api';
 
@@ -9,18 +9,31 @@ export interface FakeBuildkitd {
 }
 
 /** What a real rootless BuildKit v0.32.2 answered to ListWorkers (fixtures/buildkit, decoded from its bytes). */
-export const REAL_WORKERS = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'buildkit', 'grpc-listworkers-rootless-v0.32.2.bin.json'), 'utf8'));
+export const REAL_WORKERS = JSON.parse(
+  readFileSync(join(__dirname, '..', 'fixtures', 'buildkit', 'grpc-listworkers-rootless-v0.32.2.bin.json'), 'utf8'),
+);
 
 /**
  * A gRPC server on 127.0.0.1 standing in for buildkitd: mutual TLS with client certificates required, the
  * health service, and Control.ListWorkers answering what a real rootless v0.32.2 daemon did (or `workers`).
  */
-export async function startFakeBuildkitd(tls: { caPem: string; certPem: string; keyPem: string }, status = 'SERVING', workers: object = REAL_WORKERS): Promise<FakeBuildkitd> {
+export async function startFakeBuildkitd(
+  tls: { caPem: string; certPem: string; keyPem: string },
+  status = 'SERVING',
+  workers: object = REAL_WORKERS,
+): Promise<FakeBuildkitd> {
   const server = new Server();
-  server.addService(healthService, { Check: (_call: unknown, done: Function) => done(null, { status }) });
-  server.addService(controlService, { ListWorkers: (_call: unknown, done: Function) => done(null, workers) });
-  const credentials = ServerCredentials.createSsl(Buffer.from(tls.caPem), [{ cert_chain: Buffer.from(tls.certPem), private_key: Buffer.from(tls.keyPem) }], true);
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', credentials, (err, p) => (err ? reject(err) : resolve(p))));
+  type Done = (err: null, reply: object) => void;
+  server.addService(healthService, { Check: (_call: unknown, done: Done) => done(null, { status }) });
+  server.addService(controlService, { ListWorkers: (_call: unknown, done: Done) => done(null, workers) });
+  const credentials = ServerCredentials.createSsl(
+    Buffer.from(tls.caPem),
+    [{ cert_chain: Buffer.from(tls.certPem), private_key: Buffer.from(tls.keyPem) }],
+    true,
+  );
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', credentials, (err, p) => (err ? reject(err) : resolve(p))),
+  );
   return {
     addr: `tcp://127.0.0.1:${port}`,
     stop: () => new Promise((resolve) => server.tryShutdown(() => resolve())),

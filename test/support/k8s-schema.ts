@@ -1,6 +1,6 @@
-import { readFileSync } from 'fs';
-import { join } from 'path';
-import Ajv, { ValidateFunction } from 'ajv';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Ajv, { type ValidateFunction } from 'ajv';
 
 /** Kubernetes objects checked the way the API server's strict field validation would: unknown fields are errors. */
 export interface ManifestValidator {
@@ -13,7 +13,10 @@ const QUANTITY = '^[+-]?(\\d+(\\.\\d*)?|\\.\\d+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T
 // The published definitions leave objects open; closing every object that lists its properties is what
 // turns a misspelt or too-new field into an error. Free-form types (RawExtension, FieldsV1) stay open.
 function closeObjects(node: any): void {
-  if (Array.isArray(node)) { node.forEach(closeObjects); return; }
+  if (Array.isArray(node)) {
+    node.forEach(closeObjects);
+    return;
+  }
   if (node === null || typeof node !== 'object') return;
   if (node.properties && node.additionalProperties === undefined && !node['x-kubernetes-preserve-unknown-fields']) {
     node.additionalProperties = false;
@@ -43,9 +46,18 @@ export function loadValidator(version: string): ManifestValidator {
       return seen.size === items.length;
     },
   });
-  ajv.addVocabulary(['x-kubernetes-group-version-kind', 'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-validations',
-    'x-kubernetes-int-or-string', 'x-kubernetes-embedded-resource', 'x-kubernetes-patch-strategy', 'x-kubernetes-list-type',
-    'x-kubernetes-patch-merge-key', 'x-kubernetes-unions', 'x-kubernetes-map-type']);
+  ajv.addVocabulary([
+    'x-kubernetes-group-version-kind',
+    'x-kubernetes-preserve-unknown-fields',
+    'x-kubernetes-validations',
+    'x-kubernetes-int-or-string',
+    'x-kubernetes-embedded-resource',
+    'x-kubernetes-patch-strategy',
+    'x-kubernetes-list-type',
+    'x-kubernetes-patch-merge-key',
+    'x-kubernetes-unions',
+    'x-kubernetes-map-type',
+  ]);
   ajv.addSchema({ $id: 'k8s', definitions });
 
   const byKind = new Map<string, string>();
@@ -67,7 +79,9 @@ export function loadValidator(version: string): ManifestValidator {
         compiled.set(name, check);
       }
       if (check(manifest)) return [];
-      return (check.errors ?? []).map((e) => `${where}${e.instancePath}: ${e.message}${e.params?.additionalProperty ? ` (${e.params.additionalProperty})` : ''}`);
+      return (check.errors ?? []).map(
+        (e) => `${where}${e.instancePath}: ${e.message}${e.params?.additionalProperty ? ` (${e.params.additionalProperty})` : ''}`,
+      );
     },
   };
 }

@@ -1,4 +1,4 @@
-import { KeyPair, newKeyPair } from '../../lib/pki/issue';
+import { type KeyPair, newKeyPair } from '../../lib/pki/issue';
 
 /**
  * Real RSA keys, made once per test file and handed out in turn: RSA keygen is most of a certificate

@@ -1,5 +1,5 @@
-import { accessSync, constants } from 'fs';
-import { delimiter, join } from 'path';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
 
 /**
  * Programs from outside npm that some tests run. A fresh machine may lack them: those tests are then skipped,
@@ -23,9 +23,17 @@ const found = new Map<Program, boolean>();
 /** Is an executable of that name in a folder of PATH (looked up once per test file)? */
 function onPath(program: Program): boolean {
   if (!found.has(program)) {
-    found.set(program, (process.env.PATH ?? '').split(delimiter).some((dir) => {
-      try { accessSync(join(dir, program), constants.X_OK); return true; } catch { return false; }
-    }));
+    found.set(
+      program,
+      (process.env.PATH ?? '').split(delimiter).some((dir) => {
+        try {
+          accessSync(join(dir, program), constants.X_OK);
+          return true;
+        } catch {
+          return false;
+        }
+      }),
+    );
   }
   return found.get(program)!;
 }

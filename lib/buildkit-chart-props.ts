@@ -1,0 +1,314 @@
+import type { AlertThresholds } from './buildkit-alerts';
+import { ALERT_THRESHOLDS_SHAPE } from './buildkit-alerts';
+import type { BuildkitDaemonProps, DaemonResources, PodSecurityLevel, WorkloadKind } from './buildkit-daemon';
+import { DAEMON_RESOURCES_SHAPE } from './buildkit-daemon';
+import type { BuildkitNetworkPolicyProps } from './buildkit-network-policy';
+import { NETWORK_POLICY_SHAPE } from './buildkit-network-policy';
+import type { CacheVolumeProps } from './cache-volume';
+import { CACHE_VOLUME_SHAPE } from './cache-volume';
+import type { RegistryCacheProps } from './registry-cache';
+import type { PropsShape } from './validation';
+
+// BuildkitChartProps, the settings config.ts holds, and their nested settings, each documented where users read it.
+
+/** Prometheus metrics of the daemons. */
+export interface MetricsSettings {
+  /**
+   * Port of buildkitd's debug address (metrics and pprof); never exposed on the LoadBalancer.
+   * @default 6060
+   */
+  readonly port?: number;
+  /**
+   * Add a Prometheus Operator ServiceMonitor (needs its CRD in the cluster).
+   * @default false
+   */
+  readonly serviceMonitor?: boolean;
+  /**
+   * Annotate the metrics Service with `prometheus.io/scrape`.
+   * @default true
+   */
+  readonly scrapeAnnotations?: boolean;
+  /**
+   * The namespace Prometheus scrapes from: a NetworkPolicy admits only it to the metrics port (which also
+   * serves pprof, unauthenticated), with or without `networkPolicy`.
+   * @default 'monitoring'
+   */
+  readonly monitoringNamespace?: string;
+  /**
+   * A Grafana dashboard in a ConfigMap the Grafana sidecar loads (label `grafana_dashboard: "1"` unless set).
+   * @default - no dashboard
+   */
+  readonly dashboard?: { readonly labelName?: string; readonly labelValue?: string };
+  /**
+   * A Prometheus Operator PrometheusRule with the builder's alerts (needs its CRD, like the ServiceMonitor).
+   * @default - no alerts
+   */
+  readonly alerts?: AlertThresholds;
+}
+
+/** Who may reach the daemons. */
+export type NetworkPolicySettings = Omit<BuildkitNetworkPolicyProps, 'daemon' | 'monitoringNamespace' | 'openBuildPort'>;
+
+/** How the hardened mode's seccomp profile reaches the nodes. */
+export interface SeccompProfileSettings {
+  /**
+   * 'operator': a security-profiles-operator SeccompProfile in dist/ (its CRD must be installed), which the
+   * operator writes onto every node. 'node': you copy profiles/seccomp/buildkit-rootless.json to
+   * /var/lib/kubelet/seccomp/<localhostProfile> on every node (node provisioning).
+   * @default 'operator'
+   */
+  readonly install?: 'operator' | 'node';
+  /**
+   * The path under /var/lib/kubelet/seccomp/ that pods reference.
+   * @default - operator/<namespace>/buildkit-rootless.json with the operator, buildkit/buildkit-rootless.json by hand
+   */
+  readonly localhostProfile?: string;
+}
+
+/** A second daemon on nodes of another architecture, for native multi-platform builds. */
+export interface NativeBuilder {
+  /** `kubernetes.io/arch` of its nodes, such as 'arm64'. */
+  readonly architecture: string;
+  /** Its LoadBalancer address. */
+  readonly loadBalancerIP: string;
+  /**
+   * Name of its workload and Service.
+   * @default - '<name>-<architecture>'
+   */
+  readonly name?: string;
+}
+
+/** Daemon settings the chart passes to every daemon as they are (documented on BuildkitDaemonProps). */
+type SharedDaemonSettings = Pick<
+  BuildkitDaemonProps,
+  'maxParallelism' | 'history' | 'seLinuxType' | 'registries' | 'registryCaCertificates' | 'registryKeypairSecret'
+>;
+
+export interface BuildkitChartProps extends SharedDaemonSettings {
+  /**
+   * Namespace of every object; the chart creates it.
+   * @default 'buildkit'
+   */
+  readonly namespace?: string;
+
+  /**
+   * Namespace of the in-cluster client Secret `buildkit-client-certs`: where the CI jobs that mount it run.
+   * `npm run certs -- sync` moves the Secret when this changes.
+   * @default - the service's namespace
+   */
+  readonly clientNamespace?: string;
+
+  /**
+   * Name of the workload and its Service.
+   * @default 'buildkitd'
+   */
+  readonly name?: string;
+
+  /**
+   * Number of daemons; 0 parks the builder (every object stays, no pod runs).
+   * @default 1
+   */
+  readonly replicas?: number;
+
+  /**
+   * Deployment, or StatefulSet (stable pod names; with a persistent cache, one Longhorn claim per replica).
+   * @default 'deployment'
+   */
+  readonly workload?: WorkloadKind;
+
+  /**
+   * Rootless BuildKit image, pinned to a release.
+   * @default 'moby/buildkit:v0.32.2-rootless'
+   */
+  readonly image?: string;
+
+  /**
+   * The image is a rootless BuildKit build although its tag does not say `rootless` (a digest, a mirror).
+   * @default - only images whose tag contains `rootless` are accepted
+   */
+  readonly imageIsRootless?: boolean;
+
+  /**
+   * The Service's MetalLB address.
+   * @default '192.168.80.110'
+   */
+  readonly loadBalancerIP?: string;
+
+  /**
+   * One more LoadBalancer per StatefulSet replica, in order (`<name>-0` gets the first IP), so that CI can pin
+   * a repository to one warm cache. Needs workload 'statefulset' and exactly one IP per replica.
+   * @default - only the shared LoadBalancer
+   */
+  readonly perReplicaIPs?: readonly string[];
+
+  /**
+   * Port of the daemon and the Services.
+   * @default 1234
+   */
+  readonly port?: number;
+
+  /**
+   * The cache volume. With workload 'statefulset' a persistent cache is a claim per replica.
+   * @default - ephemeral, 50Gi
+   */
+  readonly cache?: Omit<CacheVolumeProps, 'perReplica'>;
+
+  /**
+   * Container resources of every daemon.
+   * @default - requests 500m CPU and memory equal to the memory limit; memory limit 2Gi per parallel step plus
+   * 2Gi for the daemon (6Gi at the default parallelism of 2); no CPU limit
+   */
+  readonly resources?: DaemonResources;
+
+  /**
+   * The Pod Security level of the namespace: 'privileged' (seccomp and AppArmor Unconfined) or 'baseline'
+   * (hardened mode: a Localhost seccomp profile, no Unconfined; see README, "Hardened mode").
+   * @default 'privileged'
+   */
+  readonly podSecurity?: PodSecurityLevel;
+
+  /**
+   * Hardened mode: how the seccomp profile reaches the nodes.
+   * @default { install: 'operator' }
+   */
+  readonly seccompProfile?: SeccompProfileSettings;
+
+  /**
+   * Hardened mode: the Localhost AppArmor profile loaded on AppArmor nodes (profiles/apparmor/buildkit-rootless).
+   * @default - no AppArmor setting (nodes without AppArmor)
+   */
+  readonly appArmorProfile?: string;
+
+  /**
+   * A pull-through cache of Docker Hub (or `upstream`) beside the daemons; every daemon lists it as the
+   * `docker.io` mirror. `size` is required.
+   * @default - no cache
+   */
+  readonly registryCache?: Omit<RegistryCacheProps, 'clientLabels'>;
+
+  /**
+   * ClientIP affinity on the shared LoadBalancer when replicas > 1.
+   * @default 10800
+   */
+  readonly sessionAffinityTimeoutSeconds?: number;
+
+  /**
+   * The LoadBalancers' externalTrafficPolicy; 'Local' keeps client addresses visible to the NetworkPolicy.
+   * @default - 'Cluster'
+   */
+  readonly externalTrafficPolicy?: 'Cluster' | 'Local';
+
+  /**
+   * How long a stopping daemon waits for running builds.
+   * @default 1800
+   */
+  readonly drainTimeoutSeconds?: number;
+
+  /**
+   * Pin the daemon to nodes of this architecture, such as 'amd64'.
+   * @default - any node
+   */
+  readonly architecture?: string;
+
+  /**
+   * Daemons for other architectures, each with its own name, Service and IP.
+   * @default - none
+   */
+  readonly nativeBuilders?: readonly NativeBuilder[];
+
+  /**
+   * Serve Prometheus metrics.
+   * @default - no metrics endpoint
+   */
+  readonly metrics?: MetricsSettings;
+
+  /**
+   * Restrict ingress with a NetworkPolicy.
+   * @default - no NetworkPolicy
+   */
+  readonly networkPolicy?: NetworkPolicySettings;
+
+  /**
+   * Cluster DNS domain, for the names the server certificate must cover.
+   * @default 'cluster.local'
+   */
+  readonly clusterDomain?: string;
+
+  /**
+   * The daemon's certificate Secret.
+   * @default 'buildkit-daemon-certs'
+   */
+  readonly certSecretName?: string;
+
+  /**
+   * Changes whenever the certificates change; rolls the pods (see TlsBundleProps.revision).
+   * @default - only a change of certSecretName rolls the pods
+   */
+  readonly certRevision?: string;
+
+  /**
+   * MetalLB address pool.
+   * @default - MetalLB picks the pool that holds the IP
+   */
+  readonly addressPool?: string;
+
+  /**
+   * MetalLB's pre-0.14 `metallb.universe.tf/` annotations.
+   * @default false
+   */
+  readonly legacyMetallbAnnotations?: boolean;
+
+  /**
+   * The AppArmor annotation instead of the field, for Kubernetes < 1.30.
+   * @default false
+   */
+  readonly legacyAppArmorAnnotation?: boolean;
+}
+
+const { daemon: _daemon, monitoringNamespace: _monitoring, openBuildPort: _open, ...networkPolicyShape } = NETWORK_POLICY_SHAPE;
+const { perReplica: _perReplica, ...cacheShape } = CACHE_VOLUME_SHAPE;
+/** Every setting config.ts may hold, for the unknown-key check (tsc keeps it complete). */
+export const CHART_PROPS_SHAPE: PropsShape<BuildkitChartProps> = {
+  namespace: true,
+  clientNamespace: true,
+  name: true,
+  replicas: true,
+  workload: true,
+  image: true,
+  imageIsRootless: true,
+  loadBalancerIP: true,
+  perReplicaIPs: true,
+  port: true,
+  cache: cacheShape,
+  resources: DAEMON_RESOURCES_SHAPE,
+  sessionAffinityTimeoutSeconds: true,
+  externalTrafficPolicy: true,
+  drainTimeoutSeconds: true,
+  architecture: true,
+  nativeBuilders: [{ architecture: true, loadBalancerIP: true, name: true }],
+  metrics: {
+    port: true,
+    serviceMonitor: true,
+    scrapeAnnotations: true,
+    monitoringNamespace: true,
+    dashboard: { labelName: true, labelValue: true },
+    alerts: ALERT_THRESHOLDS_SHAPE,
+  },
+  networkPolicy: networkPolicyShape,
+  clusterDomain: true,
+  certSecretName: true,
+  certRevision: true,
+  addressPool: true,
+  legacyMetallbAnnotations: true,
+  legacyAppArmorAnnotation: true,
+  maxParallelism: true,
+  history: { maxAge: true, maxEntries: true },
+  seLinuxType: true,
+  podSecurity: true,
+  seccompProfile: { install: true, localhostProfile: true },
+  appArmorProfile: true,
+  registries: true,
+  registryCaCertificates: true,
+  registryKeypairSecret: true,
+  registryCache: true,
+};
