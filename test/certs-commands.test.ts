@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'cdk8s';
@@ -227,6 +227,34 @@ describe('certs issue-client and export', () => {
     await expect(exportClient(context(), 'nobody', out)).rejects.toThrow(
       /^no client nobody \(.*nobody\.yaml\): issue it first with `npm run certs -- issue-client nobody`$/,
     );
+  });
+  test("export refuses an --out with a comma, which would split buildx's --driver-opt, and writes nothing", async () => {
+    await issueClient(context(), 'laptop');
+    const out = join(root, '..', 'a,b');
+    await expect(exportClient(context(), 'laptop', out)).rejects.toThrow(
+      `--out ${out}: a comma would split buildx's --driver-opt (cacert=...,cert=...,key=...); use a folder whose path has no comma`,
+    );
+    expect(existsSync(out)).toBe(false);
+  });
+
+  test("export replaces only what an earlier export wrote: another tool's ca.pem and key.pem stay unless --force", async () => {
+    await issueClient(context(), 'laptop');
+    const docker = join(root, '..', 'dot-docker');
+    mkdirSync(docker);
+    writeFileSync(join(docker, 'key.pem'), 'Docker own key');
+    writeFileSync(join(docker, 'ca.pem'), 'Docker own CA');
+    await expect(exportClient(context(), 'laptop', docker)).rejects.toThrow(
+      `--out ${docker} already holds ca.pem, key.pem, which export did not write: use an empty folder, or pass --force to replace them`,
+    );
+    expect([readFileSync(join(docker, 'key.pem'), 'utf8'), existsSync(join(docker, 'cert.pem'))]).toEqual(['Docker own key', false]);
+    // An export's own folder is replaced on the next export, and --force replaces another tool's files.
+    const out = join(root, '..', 'bundle');
+    await exportClient(context(), 'laptop', out);
+    await issueClient(context(), 'laptop', { renew: true });
+    await exportClient(context(), 'laptop', out);
+    expect(readFileSync(join(out, 'cert.pem'), 'utf8')).toBe((await secretData(paths(root).client('laptop')))['cert.pem']);
+    await exportClient(context(), 'laptop', docker, { force: true });
+    expect(readFileSync(join(docker, 'key.pem'), 'utf8')).toBe((await secretData(paths(root).client('laptop')))['key.pem']);
   });
 });
 

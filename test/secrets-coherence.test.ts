@@ -54,6 +54,22 @@ describe('without the key, secrets/ is checked against config.ts', () => {
     ]);
   });
 
+  test('a malformed YAML file in secrets/apps: synth, the coherence check and the commands name the file and the line, on one line', async () => {
+    await init(context());
+    const broken = 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: team\n   bad: [\n';
+    writeFileSync(join(root, 'apps', 'team.yaml'), broken);
+    const line = `${root}/apps/team.yaml: line 5, column 7: not valid YAML: bad indentation of a mapping entry`;
+    const before = treeDigest(work);
+    expect(() => synthRepository({ root: work, config: {}, secrets: root })).toThrow(new Error(line));
+    expect(treeDigest(work)).toEqual(before);
+    // A daemon's own file, broken: the commands that read it name it too.
+    writeFileSync(paths(root).server('buildkit-daemon-certs'), broken);
+    const daemonLine = `${root}/apps/buildkit-daemon-certs.yaml: line 5, column 7: not valid YAML: bad indentation of a mapping entry`;
+    expect(() => problems({})).toThrow(new Error(daemonLine));
+    await expect(sync(context())).rejects.toThrow(new Error(daemonLine));
+    await expect(check(context())).rejects.toThrow(new Error(daemonLine));
+  });
+
   test('a new IP: the SANs annotation shows the certificate does not cover it', async () => {
     await init(context());
     expect(problems({ loadBalancerIP: '10.20.0.15' })).toEqual([

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadAll } from 'js-yaml';
+import { parseYamlDocuments } from '../yaml-file';
 import { readText, displayPath as rel } from './files';
 import {
   IN_CLUSTER_CLIENT,
@@ -29,7 +29,9 @@ export function secretsProblems(root: string, plan: CertsPlan): string[] {
   const problems: string[] = [];
 
   const seeded = existsSync(p.namespace)
-    ? (loadAll(readText(p.namespace, '')) as Array<{ metadata?: { name?: string } } | null>).map((d) => d?.metadata?.name)
+    ? (parseYamlDocuments(readText(p.namespace, ''), rel(p.namespace)) as Array<{ metadata?: { name?: string } } | null>).map(
+        (d) => d?.metadata?.name,
+      )
     : [];
   const wanted = plan.namespaces.map((n) => n.name);
   if (seeded.join(',') !== wanted.join(',')) {
@@ -70,7 +72,7 @@ export function secretsProblems(root: string, plan: CertsPlan): string[] {
   for (const file of existsSync(p.apps) ? readdirSync(p.apps).sort() : []) {
     const path = join(p.apps, file);
     if (!file.endsWith('.yaml') || expected.has(path)) continue;
-    const metadata = (loadAll(readText(path, '')) as Array<{ metadata?: PlainMetadata } | null>)[0]?.metadata;
+    const metadata = (parseYamlDocuments(readText(path, ''), rel(path)) as Array<{ metadata?: PlainMetadata } | null>)[0]?.metadata;
     if (metadata?.labels?.[MANAGED_BY_LABEL] === 'buildkit-service') {
       problems.push(`${rel(path)}: Secret "${metadata.name}" is not one config.ts uses, yet GitOps applies it: ${fix}`);
     }

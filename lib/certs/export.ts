@@ -30,6 +30,27 @@ function checkNotCommittable(dir: string): void {
   );
 }
 
+/** What export writes into --out, and the marker that says it did (so a later export may replace them). */
+const EXPORT_FILES = ['ca.pem', 'cert.pem', 'key.pem', 'buildkit-endpoint'];
+const EXPORT_MARKER = '.buildkit-service-export';
+
+/**
+ * --out must be a folder export may write: no comma (buildx splits --driver-opt on commas), and no files of
+ * the names it writes unless an earlier export wrote them (`~/.docker` holds Docker's own ca.pem and key.pem).
+ */
+function checkOutDir(dir: string, force: boolean): void {
+  if (dir.includes(',')) {
+    throw new CertsUsageError(
+      `--out ${displayPath(dir)}: a comma would split buildx's --driver-opt (cacert=...,cert=...,key=...); use a folder whose path has no comma`,
+    );
+  }
+  const present = EXPORT_FILES.filter((f) => existsSync(join(dir, f)));
+  if (present.length === 0 || force || existsSync(join(dir, EXPORT_MARKER))) return;
+  throw new CertsUsageError(
+    `--out ${displayPath(dir)} already holds ${present.join(', ')}, which export did not write: use an empty folder, or pass --force to replace them`,
+  );
+}
+
 const quote = (s: string) => (/^[\w./:=,@+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 /**
@@ -38,15 +59,22 @@ const quote = (s: string) => (/^[\w./:=,@+-]+$/.test(s) ? s : `'${s.replace(/'/g
  * daemons appended with --platform), a builder of its own per per-replica address (to pin a repository to
  * one warm cache), and buildctl per address.
  */
-export async function exportClient(ctx: CertsContext, name: string, outDir: string): Promise<ExportResult> {
+export async function exportClient(
+  ctx: CertsContext,
+  name: string,
+  outDir: string,
+  options: { force?: boolean } = {},
+): Promise<ExportResult> {
   const store = new SecretsStore(ctx);
   const path = store.p.client(name);
   if (!existsSync(path))
     throw new CertsUsageError(`no client ${name} (${store.rel(path)}): issue it first with \`npm run certs -- issue-client ${name}\``);
   const data = await store.read(path, '');
   const dir = resolve(outDir);
+  checkOutDir(dir, options.force ?? false);
   checkNotCommittable(dir);
   store.written(writeFiles(['ca.pem', 'cert.pem', 'key.pem'].map((f) => ({ path: join(dir, f), content: data[f], mode: 0o600 }))));
+  writeFiles([{ path: join(dir, EXPORT_MARKER), content: `written by \`npm run certs -- export\`: ${EXPORT_FILES.join(', ')}\n` }]);
   chmodSync(dir, 0o700);
   const tls = `cacert=${join(dir, 'ca.pem')},cert=${join(dir, 'cert.pem')},key=${join(dir, 'key.pem')}`;
   const endpoints = ctx.plan.servers.flatMap((s) => s.endpoints);

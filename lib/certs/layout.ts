@@ -51,7 +51,7 @@ export interface PlainMetadata {
 
 /** The name, namespace, labels and annotations of an encrypted Secret, read without the key. */
 export function plainMetadata(path: string): PlainMetadata {
-  return (readSopsFile(readText(path, '')).tree as { metadata?: PlainMetadata }).metadata ?? {};
+  return (readSopsFile(readText(path, ''), displayPath(path)).tree as { metadata?: PlainMetadata }).metadata ?? {};
 }
 
 /** The name and namespace every Secret file this tool writes has; a hand-edited file without them is named. */
@@ -64,5 +64,5 @@ export function secretPlace(path: string): { name: string; namespace: string } {
 /** An encrypted daemon Secret's MAC: changes exactly when its certificates do, reveals nothing. */
 export function daemonCertsRevision(root: string, secretName: string): string | undefined {
   const path = paths(root).server(secretName);
-  return existsSync(path) ? readSopsFile(readText(path, '')).sops.mac : undefined;
+  return existsSync(path) ? readSopsFile(readText(path, ''), displayPath(path)).sops.mac : undefined;
 }

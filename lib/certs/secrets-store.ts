@@ -1,11 +1,12 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { dump, load } from 'js-yaml';
+import { dump } from 'js-yaml';
 import { certificateSans } from '../pki/check';
 import type { CertifiedKey } from '../pki/issue';
 import { parseIdentities } from '../sops/age-keys';
 import type { Tree } from '../sops/metadata';
 import { decryptDocument, encryptDocument } from '../sops/sops-file';
+import { parseYaml } from '../yaml-file';
 import { displayPath, type FileWrite, readText, writeFiles } from './files';
 import type { Bundle, CaState, CertsContext } from './issuing';
 import { CertsUsageError, IN_CLUSTER_CLIENT, IN_CLUSTER_SECRET, MANAGED_BY_LABEL, paths, plainMetadata, SANS_ANNOTATION } from './layout';
@@ -83,12 +84,7 @@ export class SecretsStore {
 
   recipients(): string[] {
     const text = readText(this.p.sopsConfig, 'run `npm run certs -- init`');
-    let config: { creation_rules?: Array<{ age?: unknown }> } | null | undefined;
-    try {
-      config = load(text) as typeof config;
-    } catch (err) {
-      throw new Error(`${this.rel(this.p.sopsConfig)}: ${(err as Error).message}`); // an empty file, or broken YAML
-    }
+    const config = parseYaml(text, this.rel(this.p.sopsConfig)) as { creation_rules?: Array<{ age?: unknown }> } | null | undefined;
     const age = config?.creation_rules?.[0]?.age;
     const list = (Array.isArray(age) ? age.map(String) : String(age ?? '').split(',')).map((r) => r.trim()).filter(Boolean);
     if (list.length === 0) throw new Error(`${this.rel(this.p.sopsConfig)} names no age recipients`);

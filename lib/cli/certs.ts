@@ -16,7 +16,7 @@ const USAGE = `usage: npm run certs -- <command> [options]
   revoke NAME                     a CA rotation that re-issues every client but NAME; rotate --finish-ca ends it
   sync [--server-days N]          after a change of the app: re-home every Secret, re-issue server certificates if needed
   recipients add|remove age1...   re-encrypt every file in secrets/ to the new set of age recipients
-  export NAME --out DIR
+  export NAME --out DIR [--force]
   check [--min-days N]
 common: --secrets DIR (default secrets)
 exit codes: 0 ok, 1 a check or the command failed, 2 usage`;
@@ -152,7 +152,7 @@ async function runCommand(
       }
       case 'export': {
         if (!o.out) throw new CertsUsageError('export needs --out DIR');
-        const result = await exportClient(ctx, need('a client NAME'), o.out);
+        const result = await exportClient(ctx, need('a client NAME'), o.out, { force: o.force });
         log('', ...result.commands);
         return exit(0);
       }

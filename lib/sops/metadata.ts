@@ -1,5 +1,5 @@
 // Reading a sops file's structure and metadata needs no key and no crypto: synth uses this alone.
-import { load } from 'js-yaml';
+import { parseYaml } from '../yaml-file';
 
 export type Tree = { [key: string]: Value };
 export type Value = string | number | boolean | null | Value[] | Tree;
@@ -15,8 +15,8 @@ export interface SopsMetadata {
 }
 
 /** The parsed file and its sops metadata, without decrypting anything. */
-export function readSopsFile(text: string): { tree: Tree; sops: SopsMetadata } {
-  const parsed = load(text) as Tree | undefined;
+export function readSopsFile(text: string, where = ''): { tree: Tree; sops: SopsMetadata } {
+  const parsed = parseYaml(text, where) as Tree | undefined;
   const sops = parsed?.sops as unknown as SopsMetadata | undefined;
   if (!parsed || typeof sops !== 'object' || typeof sops.mac !== 'string' || typeof sops.lastmodified !== 'string') {
     throw new SopsError('not a sops file: no sops metadata with mac and lastmodified');
