@@ -1,6 +1,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { App } from 'cdk8s';
+import { checkOneObjectPerName } from './object-identity';
 
 /** One folder of manifests and the constructs that fill it. */
 export interface SynthOutput {
@@ -23,6 +24,7 @@ export function synthesizeAll(outputs: readonly SynthOutput[]): void {
       chmodSync(staging, 0o755); // mkdtemp makes it private; dist/ is an ordinary folder
       const app = new App({ outdir: staging });
       output.build(app);
+      checkOneObjectPerName(app);
       app.synth();
     }
     try {
