@@ -35,7 +35,15 @@ export function rendezvousScore(key: string, endpoint: string): number {
   return mix(cksum(Buffer.from(`${key}|${endpoint}`, 'utf8')));
 }
 
-const HOST_PORT = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:\d{1,5}$/;
+/**
+ * The endpoint grammar, the same in the script's valid_endpoint(): a host of letters, digits, dots and dashes
+ * that starts and ends with a letter or digit, a colon, and a port from 1 to 65535.
+ */
+const HOST_PORT = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:(\d{1,5})$/;
+export function isEndpoint(endpoint: string): boolean {
+  const port = Number(HOST_PORT.exec(endpoint)?.[2] ?? 0);
+  return port >= 1 && port <= 65535;
+}
 
 /** Bad input to the chooser (the script exits 2 on the same). */
 export class ChooserUsageError extends Error {}
@@ -44,8 +52,7 @@ function checkInput(key: string, endpoints: readonly string[]): void {
   if (!key) throw new ChooserUsageError('the key is empty: give the repository, such as org/app');
   if (endpoints.length === 0) throw new ChooserUsageError('no endpoints: give host:port of each replica');
   for (const e of endpoints)
-    if (!HOST_PORT.test(e))
-      throw new ChooserUsageError(`invalid endpoint ${JSON.stringify(e)}: use host:port, such as 192.168.80.111:1234`);
+    if (!isEndpoint(e)) throw new ChooserUsageError(`invalid endpoint ${JSON.stringify(e)}: use host:port, such as 192.168.80.111:1234`);
   const duplicate = endpoints.find((e, i) => endpoints.indexOf(e) !== i);
   if (duplicate) throw new ChooserUsageError(`endpoint ${duplicate} is listed twice`);
 }
@@ -86,13 +93,15 @@ export async function chooseEndpoint(key: string, endpoints: readonly string[], 
  */
 export function endpointScript(endpoints: readonly string[]): string {
   endpoints.forEach((e) => {
-    if (!HOST_PORT.test(e)) throw new ChooserUsageError(`invalid endpoint ${JSON.stringify(e)}: use host:port`);
+    if (!isEndpoint(e)) throw new ChooserUsageError(`invalid endpoint ${JSON.stringify(e)}: use host:port`);
   });
   return `#!/bin/sh
 # buildkit-endpoint KEY [ENDPOINT...]: the replica whose cache holds KEY (a repository), by rendezvous
 # hashing, failing over to the next when it does not accept TCP. Written by buildkit-service (certs export);
 # its scores match the library's rankEndpoints(). Exit 0 with host:port, 1 none reachable, 2 bad input.
 set -u
+# No pathname expansion: an endpoint such as '?z:9' must never match a file.
+set -f
 ENDPOINTS="${endpoints.join(' ')}"
 
 # Sets score to the rendezvous score of a cksum CRC: the library's integer mixer, in 64-bit shell arithmetic.
@@ -125,19 +134,28 @@ reachable() {
 
 usage() { echo "buildkit-endpoint: $1" >&2; exit 2; }
 
+# The library's endpoint grammar (isEndpoint): host of [A-Za-z0-9.-], starting and ending with a letter or
+# digit, a colon, a port from 1 to 65535.
+valid_endpoint() {
+  case "$1" in *:*:*|:*|*:|*[!A-Za-z0-9.:-]*) return 1 ;; *:*) ;; *) return 1 ;; esac
+  host=\${1%:*}; port=\${1##*:}
+  case "$host" in [!A-Za-z0-9]*|*[!A-Za-z0-9]) return 1 ;; esac
+  case "$port" in *[!0-9]*) return 1 ;; esac
+  [ \${#port} -le 5 ] && [ "$port" -ge 1 ] && [ "$port" -le 65535 ]
+}
+
 [ "\${BUILDKIT_ENDPOINT_LIB:-}" = 1 ] && return 0 2>/dev/null
 [ $# -ge 1 ] || usage 'give the key, such as "$GITHUB_REPOSITORY"'
 key=$1; shift
 [ -n "$key" ] || usage 'the key is empty: give the repository, such as org/app'
+# Each argument is one endpoint: checked before the list is split on spaces.
+for e in "$@"; do valid_endpoint "$e" || usage "invalid endpoint \\"$e\\": use host:port, such as 192.168.80.111:1234"; done
 [ $# -gt 0 ] && ENDPOINTS="$*"
 [ -n "$ENDPOINTS" ] || usage 'no endpoints: give host:port of each replica'
+command -v cksum >/dev/null 2>&1 || usage 'no cksum on PATH, which ranks the endpoints: install coreutils (or busybox with its cksum applet)'
 seen=' '
 for e in $ENDPOINTS; do
-  case "$e" in
-    *[!A-Za-z0-9.:-]*|:*|*:|*:*:*) usage "invalid endpoint \\"$e\\": use host:port, such as 192.168.80.111:1234" ;;
-    *:*) ;;
-    *) usage "invalid endpoint \\"$e\\": use host:port, such as 192.168.80.111:1234" ;;
-  esac
+  valid_endpoint "$e" || usage "invalid endpoint \\"$e\\": use host:port, such as 192.168.80.111:1234"
   case "$seen" in *" $e "*) usage "endpoint $e is listed twice" ;; esac
   seen="$seen$e "
 done

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -445,14 +445,29 @@ test('export with per-replica addresses: a builder of its own for each, to pin a
     `docker buildx create --name buildkit-builder --node buildkitd --driver remote --driver-opt ${tls} tcp://192.168.80.110:1234`,
     `docker buildx create --name buildkit-buildkitd-0 --node buildkitd-0 --driver remote --driver-opt ${tls} tcp://192.168.80.111:1234`,
     `docker buildx create --name buildkit-buildkitd-1 --node buildkitd-1 --driver remote --driver-opt ${tls} tcp://192.168.80.112:1234`,
-    `docker buildx create --name buildkit-repo --driver remote --driver-opt ${tls} "tcp://$(${out}/buildkit-endpoint "$GITHUB_REPOSITORY")"`,
+  ]);
+  const chosen = `endpoint=$(${out}/buildkit-endpoint "$GITHUB_REPOSITORY") && `;
+  expect(commands.filter((c) => c.startsWith('endpoint='))).toEqual([
+    `${chosen}docker buildx create --name buildkit-repo --driver remote --driver-opt ${tls} "tcp://$endpoint"`,
+    `${chosen}buildctl --addr "tcp://$endpoint" --tlsdir ${out} build --frontend dockerfile.v0 --local context=. --local dockerfile=.`,
   ]);
   expect(commands.filter((c) => c.startsWith('buildctl')).map((c) => c.split(' ')[2])).toEqual([
     'tcp://192.168.80.110:1234',
     'tcp://192.168.80.111:1234',
     'tcp://192.168.80.112:1234',
-    `"tcp://$(${out}/buildkit-endpoint`,
   ]);
+  // A chooser that fails (here: no key) stops the line before docker or buildctl runs.
+  for (const line of commands.filter((c) => c.startsWith('endpoint='))) {
+    const run = spawnSync('sh', ['-c', `docker() { echo ran; }; buildctl() { echo ran; }; ${line}`], {
+      env: { PATH: process.env.PATH, GITHUB_REPOSITORY: '' },
+      encoding: 'utf8',
+    });
+    expect({ status: run.status, out: run.stdout, err: run.stderr }).toEqual({
+      status: 2,
+      out: '',
+      err: 'buildkit-endpoint: the key is empty: give the repository, such as org/app\n',
+    });
+  }
   // The chooser in the bundle, filled with the per-replica endpoints (its behaviour: test/endpoint-chooser.test.ts).
   const chooser = join(out, 'buildkit-endpoint');
   expect(statSync(chooser).mode & 0o777).toBe(0o755);

@@ -1,9 +1,17 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ChooserUsageError, chooseEndpoint, cksum, endpointScript, rankEndpoints, rendezvousScore } from '../lib/endpoint-chooser';
+import {
+  ChooserUsageError,
+  chooseEndpoint,
+  cksum,
+  endpointScript,
+  isEndpoint,
+  rankEndpoints,
+  rendezvousScore,
+} from '../lib/endpoint-chooser';
 import { describeWith, testWith } from './support/programs';
 
 const work = mkdtempSync(join(tmpdir(), 'buildkit-chooser-'));
@@ -48,7 +56,7 @@ describeWith(['dash', 'cksum'])('the shell script under dash agrees with the lib
     for (const [i, [k, e]] of pairs.entries()) writeFileSync(join(dir, String(i)), `${k}|${e}`);
     const out = dashWithChooser(
       endpoints,
-      'cd "$1" && cksum * | while read -r crc size name; do mix "$crc"; echo "$name $score"; done',
+      'set +f; cd "$1" && cksum * | while read -r crc size name; do mix "$crc"; echo "$name $score"; done',
       dir,
     );
     const scores = new Map(
@@ -152,6 +160,61 @@ describeWith(['dash'])('bad input: one line, exit 2', () => {
     const [key, ...endpoints] = args;
     expect(() => rankEndpoints(key, endpoints.length ? endpoints : THREE)).toThrow(libraryMessage);
     expect(() => rankEndpoints(key, endpoints.length ? endpoints : THREE)).toThrow(ChooserUsageError);
+  });
+});
+
+const GRAMMAR_CASES = [
+  ...['a:1', 'a.b-c.d:65535', '10.0.0.1:9', 'A9:08', 'x:1234'],
+  ...['-x:1', 'a:99999999', '.a:1', 'a.:1', 'a:1 b:2', 'a:0', 'a:00000', 'a:65536', 'a:', ':1', 'a', 'a:1:2', '?z:9', '*:1'],
+  ...['h_st:1', 'tcp://h:1', ' a:1', 'a:1 ', 'a:-1', 'a:+1', 'a:1e3', 'ü:1', ''],
+];
+
+describeWith(['dash'])('one endpoint grammar in the library and the script', () => {
+  test("every case is accepted or refused alike by isEndpoint and the script's valid_endpoint", () => {
+    const out = execFileSync(
+      'dash',
+      [
+        '-c',
+        'BUILDKIT_ENDPOINT_LIB=1; . "$1"; shift; for e in "$@"; do if valid_endpoint "$e"; then echo 1; else echo 0; fi; done',
+        'sh',
+        script(THREE),
+        ...GRAMMAR_CASES,
+      ],
+      { encoding: 'utf8' },
+    );
+    const verdicts = (accepts: (e: string) => boolean) =>
+      GRAMMAR_CASES.map((e) => `${JSON.stringify(e)} ${accepts(e) ? 'accepted' : 'refused'}`);
+    expect(verdicts((e) => out.split('\n')[GRAMMAR_CASES.indexOf(e)] === '1')).toEqual(verdicts(isEndpoint));
+    expect(GRAMMAR_CASES.filter(isEndpoint)).toEqual(['a:1', 'a.b-c.d:65535', '10.0.0.1:9', 'A9:08', 'x:1234']);
+  });
+
+  test.each([['-x:1'], ['a:99999999'], ['a:1 b:2'], ['?z:9']])(
+    'the command refuses %j as one line, exit 2, with a file "zz:9" beside it',
+    (endpoint) => {
+      const cwd = mkdtempSync(join(work, 'glob-'));
+      writeFileSync(join(cwd, 'zz:9'), '');
+      const run = spawnSync('dash', [script(THREE), 'org/app', endpoint], { cwd, encoding: 'utf8' });
+      expect({ status: run.status, stdout: run.stdout, stderr: run.stderr }).toEqual({
+        status: 2,
+        stdout: '',
+        stderr: `buildkit-endpoint: invalid endpoint ${JSON.stringify(endpoint)}: use host:port, such as 192.168.80.111:1234\n`,
+      });
+    },
+  );
+
+  test('without cksum on PATH it exits 2 with one line instead of printing the first endpoint', () => {
+    const bin = mkdtempSync(join(work, 'bin-'));
+    for (const tool of ['dash', 'sort', 'cut', 'nc']) {
+      const found = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+      if (found) symlinkSync(found, join(bin, tool));
+    }
+    // Loopback endpoints: were the check gone, the script would dial them, never another address.
+    const run = spawnSync(join(bin, 'dash'), [script(['127.0.0.1:1', '127.0.0.1:2']), 'org/app'], { env: { PATH: bin }, encoding: 'utf8' });
+    expect({ status: run.status, stdout: run.stdout, stderr: run.stderr }).toEqual({
+      status: 2,
+      stdout: '',
+      stderr: 'buildkit-endpoint: no cksum on PATH, which ranks the endpoints: install coreutils (or busybox with its cksum applet)\n',
+    });
   });
 });
 

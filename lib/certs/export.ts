@@ -105,17 +105,18 @@ export async function exportClient(
   ];
   // The chooser sends each repository to the replica whose cache holds it, failing over when it is down.
   const chooser = join(dir, 'buildkit-endpoint');
-  const chosen = pinned.length > 1 ? `"tcp://$(${quote(chooser)} "$GITHUB_REPOSITORY")"` : undefined;
+  // A failing chooser stops the line: `&&` rather than "tcp://$(...)", which would go on with "tcp://".
+  const chosen = pinned.length > 1 ? `endpoint=$(${quote(chooser)} "$GITHUB_REPOSITORY") && ` : undefined;
   if (chosen) {
     store.written(
       writeFiles([{ path: chooser, content: endpointScript(pinned.map((e) => e.address.slice('tcp://'.length))), mode: 0o755 }]),
     );
-    commands.push(`docker buildx create --name buildkit-repo --driver remote --driver-opt ${quote(tls)} ${chosen}`);
+    commands.push(`${chosen}docker buildx create --name buildkit-repo --driver remote --driver-opt ${quote(tls)} "tcp://$endpoint"`);
   }
   const buildctl = (addr: string) =>
     `buildctl --addr ${addr} --tlsdir ${quote(dir)} build --frontend dockerfile.v0 --local context=. --local dockerfile=.`;
   for (const e of endpoints) commands.push(buildctl(quote(e.address)));
-  if (chosen) commands.push(buildctl(chosen));
+  if (chosen) commands.push(chosen + buildctl('"tcp://$endpoint"'));
   commands.push(
     `# CI secrets for the remote driver (docker/setup-buildx-action): ${CI_VARIABLES.map((v, i) => `${v} = ${['ca.pem', 'cert.pem', 'key.pem'][i]}`).join(', ')}`,
   );
