@@ -487,7 +487,9 @@ describe('certs check and failures', () => {
       await expect(rotate(context())).rejects.toThrow(new Error(`${paths(root).sopsConfig} names no age recipients`));
     }
     writeFileSync(paths(root).sopsConfig, '');
-    await expect(rotate(context())).rejects.toThrow(new Error(`${paths(root).sopsConfig}: expected a document, but the input is empty`));
+    await expect(rotate(context())).rejects.toThrow(
+      new Error(`${paths(root).sopsConfig}: not valid YAML: expected a document, but the input is empty`),
+    );
   });
 
   test('a command that fails leaves every file as it was', async () => {

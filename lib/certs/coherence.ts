@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseYamlDocuments } from '../yaml-file';
-import { readText, displayPath as rel } from './files';
+import { readText, refuseLinks, displayPath as rel } from './files';
 import {
   IN_CLUSTER_CLIENT,
   IN_CLUSTER_SECRET,
@@ -23,6 +23,7 @@ export const SYNC_COMMAND = 'npm run certs -- sync';
  * yet (a fresh clone) has nothing to disagree with.
  */
 export function secretsProblems(root: string, plan: CertsPlan): string[] {
+  refuseLinks(root);
   const p = paths(root);
   if (!existsSync(p.ca)) return [];
   const fix = `run \`${SYNC_COMMAND}\``;

@@ -40,6 +40,29 @@ export const TEMPORARY_SUFFIX = '.buildkit-tmp';
 const randomTemporary = (target: string) =>
   join(dirname(target), `.${basename(target)}.${randomBytes(8).toString('hex')}${TEMPORARY_SUFFIX}`);
 
+/**
+ * Refuses a symbolic link anywhere under root, root included: the commands and synth read, write and delete
+ * under secrets/, and a link would take them to files outside it (a folder emptied, a key written elsewhere).
+ */
+export function refuseLinks(root: string): void {
+  const walk = (path: string): void => {
+    let stat: ReturnType<typeof lstatSync>;
+    try {
+      stat = lstatSync(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    if (stat.isSymbolicLink()) {
+      throw new Error(
+        `${displayPath(path)} is a symbolic link: nothing under secrets/ may be one (it could lead outside the repository); replace it with the file or folder itself`,
+      );
+    }
+    if (stat.isDirectory()) for (const entry of readdirSync(path)) walk(join(path, entry));
+  };
+  walk(root);
+}
+
 /** A folder others can write to lets them plant a file or link where a key is about to go. */
 function checkPrivateFolder(dir: string): void {
   const mode = statSync(dir).mode;

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { dump } from 'js-yaml';
 import { certificateSans } from '../pki/check';
@@ -7,11 +7,13 @@ import { parseIdentities } from '../sops/age-keys';
 import type { Tree } from '../sops/metadata';
 import { decryptDocument, encryptDocument } from '../sops/sops-file';
 import { parseYaml } from '../yaml-file';
-import { displayPath, type FileWrite, readText, writeFiles } from './files';
+import { displayPath, type FileWrite, readText, refuseLinks, writeFiles } from './files';
 import type { Bundle, CaState, CertsContext } from './issuing';
 import { CertsUsageError, IN_CLUSTER_CLIENT, IN_CLUSTER_SECRET, MANAGED_BY_LABEL, paths, plainMetadata, SANS_ANNOTATION } from './layout';
 import type { CertsPlan, ServerPlan } from './plan';
 
+/** The public copies a bundle can have: its certificates, never its key. */
+const PUBLIC_COPIES = ['ca.pem', 'cert.pem', 'previous-ca.pem'];
 const ENCRYPTED_REGEX = '^(data|stringData)$';
 export const RESTORE_HINT =
   "from your backup, or from the cluster: kubectl -n flux-system get secret sops-age -o jsonpath='{.data.age\\.agekey}' | base64 -d";
@@ -64,6 +66,7 @@ function namespaceSeed(plan: CertsPlan): string {
 export class SecretsStore {
   readonly p: ReturnType<typeof paths>;
   constructor(private readonly ctx: CertsContext) {
+    refuseLinks(ctx.root);
     this.p = paths(ctx.root);
   }
 
@@ -135,12 +138,15 @@ export class SecretsStore {
     const dir = this.p.publicOf(path);
     const certs = Object.keys(data).filter((k) => k.endsWith('.pem') && k !== 'key.pem');
     for (const key of certs) this.publicWrites.push({ path: join(dir, key), content: data[key] });
-    if (existsSync(dir)) for (const f of readdirSync(dir)) if (!certs.includes(f)) this.publicRemovals.push(join(dir, f));
+    // Only copies this tool writes go: anything else in the folder is someone else's.
+    for (const f of PUBLIC_COPIES) if (!certs.includes(f) && existsSync(join(dir, f))) this.publicRemovals.push(join(dir, f));
   }
 
   /** The public copies of a bundle whose encrypted file is removed. */
   unpublish(path: string): void {
-    rmSync(this.p.publicOf(path), { recursive: true, force: true });
+    const dir = this.p.publicOf(path);
+    for (const f of PUBLIC_COPIES) rmSync(join(dir, f), { force: true });
+    if (existsSync(dir) && readdirSync(dir).length === 0) rmdirSync(dir);
   }
 
   /** Writes the files and the public copies of the bundles among them, all or nothing. */
