@@ -32,7 +32,11 @@ export interface BuildkitAlertsProps extends AlertThresholds, Scope {
   readonly replicas?: number;
 }
 
-export const ALERT_THRESHOLDS_SHAPE: PropsShape<AlertThresholds> = { failureRatio: true, restartsPerHour: true, cacheHitRatio: true };
+export const ALERT_THRESHOLDS_SHAPE: PropsShape<AlertThresholds> = {
+  failureRatio: 'number',
+  restartsPerHour: 'number',
+  cacheHitRatio: 'number',
+};
 const RUNBOOK = 'README.md, "Troubleshooting"';
 
 /** A Prometheus Operator PrometheusRule with the builder's alerts; needs its CRD, like the ServiceMonitor. */
@@ -40,7 +44,13 @@ export class BuildkitAlerts extends Construct {
   constructor(scope: Construct, id: string, props: BuildkitAlertsProps) {
     super(scope, id);
     const owner = 'BuildkitAlerts';
-    checkKnownKeys(owner, props, { ...ALERT_THRESHOLDS_SHAPE, namespace: true, jobs: true, container: true, replicas: true });
+    checkKnownKeys(owner, props, {
+      ...ALERT_THRESHOLDS_SHAPE,
+      namespace: 'string',
+      jobs: 'strings',
+      container: 'string',
+      replicas: 'number',
+    });
     const ratio = (prop: 'failureRatio' | 'cacheHitRatio', fallback: number) => {
       const value = props[prop] ?? fallback;
       if (!(value > 0 && value < 1))

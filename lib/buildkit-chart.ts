@@ -140,6 +140,11 @@ export class BuildkitChart extends Chart {
     claimName?: string,
   ): BuildkitDaemon {
     const arch = checkArchitecture('BuildkitChart', 'nativeBuilders architecture', builder.architecture);
+    if (builder.loadBalancerIP === undefined) {
+      throw new Error(
+        `BuildkitChart: invalid nativeBuilders entry ${JSON.stringify(builder)}: it has no loadBalancerIP; give each native builder an address of its own`,
+      );
+    }
     const name = builder.name ?? `${this.daemon.name}-${arch}`;
     // Two workloads of one name would be one object in the cluster, each apply overwriting the other.
     const clash = daemons.find((d) => d.name === name || d.architecture === arch);

@@ -94,7 +94,13 @@ export class BuildkitDashboard extends Construct {
 
   constructor(scope: Construct, id: string, props: BuildkitDashboardProps) {
     super(scope, id);
-    checkKnownKeys('BuildkitDashboard', props, { labelName: true, labelValue: true, namespace: true, jobs: true, container: true });
+    checkKnownKeys('BuildkitDashboard', props, {
+      labelName: 'string',
+      labelValue: 'string',
+      namespace: 'string',
+      jobs: 'strings',
+      container: 'string',
+    });
     const labelName = props.labelName ?? 'grafana_dashboard';
     if (!/^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(labelName)) {
       throw new Error(

@@ -40,7 +40,12 @@ export class BuildkitMetrics extends Construct {
 
   constructor(scope: Construct, id: string, props: BuildkitMetricsProps) {
     super(scope, id);
-    checkKnownKeys('BuildkitMetrics', props, { daemon: true, serviceMonitor: true, scrapeAnnotations: true, interval: true });
+    checkKnownKeys('BuildkitMetrics', props, {
+      daemon: 'object',
+      serviceMonitor: 'boolean',
+      scrapeAnnotations: 'boolean',
+      interval: 'string',
+    });
     const { daemon } = props;
     this.daemon = daemon;
     if (daemon.metricsPort === undefined) {

@@ -50,11 +50,11 @@ function checkCidr(value: string): string {
 }
 
 export const NETWORK_POLICY_SHAPE: PropsShape<BuildkitNetworkPolicyProps> = {
-  daemon: true,
-  allowedCidrs: true,
-  allowedNamespaces: true,
-  monitoringNamespace: true,
-  openBuildPort: true,
+  daemon: 'object',
+  allowedCidrs: 'strings',
+  allowedNamespaces: 'strings',
+  monitoringNamespace: 'string',
+  openBuildPort: 'boolean',
 };
 const PRIVATE_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'];
 

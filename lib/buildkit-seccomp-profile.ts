@@ -26,7 +26,7 @@ export class BuildkitSeccompProfile extends Construct {
 
   constructor(scope: Construct, id: string, props: BuildkitSeccompProfileProps = {}) {
     super(scope, id);
-    checkKnownKeys('BuildkitSeccompProfile', props, { name: true });
+    checkKnownKeys('BuildkitSeccompProfile', props, { name: 'string' });
     this.name = checkDnsLabel('BuildkitSeccompProfile', 'name', props.name ?? 'buildkit-rootless');
     const resource = new ApiObject(this, 'Resource', {
       apiVersion: 'security-profiles-operator.x-k8s.io/v1',

@@ -76,16 +76,16 @@ export interface BuildkitServiceProps {
 }
 
 const PROPS_SHAPE: PropsShape<BuildkitServiceProps> = {
-  daemon: true,
-  name: true,
-  port: true,
-  loadBalancerIP: true,
-  podName: true,
-  sessionAffinityTimeoutSeconds: true,
-  externalTrafficPolicy: true,
-  addressPool: true,
-  legacyMetallbAnnotations: true,
-  clusterDomain: true,
+  daemon: 'object',
+  name: 'string',
+  port: 'number',
+  loadBalancerIP: 'string',
+  podName: 'string',
+  sessionAffinityTimeoutSeconds: 'number',
+  externalTrafficPolicy: 'string',
+  addressPool: 'string',
+  legacyMetallbAnnotations: 'boolean',
+  clusterDomain: 'string',
 };
 
 /**

@@ -57,12 +57,12 @@ export interface CacheVolumeProps {
 }
 
 export const CACHE_VOLUME_SHAPE: PropsShape<CacheVolumeProps> = {
-  persistent: true,
-  perReplica: true,
-  size: true,
-  headroom: true,
-  storageClassName: true,
-  claimName: true,
+  persistent: 'boolean',
+  perReplica: 'boolean',
+  size: 'string',
+  headroom: 'string',
+  storageClassName: 'string',
+  claimName: 'string',
 };
 const MIN_HEADROOM = '2Gi';
 

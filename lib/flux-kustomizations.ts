@@ -50,6 +50,9 @@ export interface FluxKustomizationsProps {
  * dist/, and is Ready only when the workload is. The secrets path holds a create-only Namespace, so the
  * first apply has somewhere to put the Secrets before dist/ creates and owns the namespace.
  */
+/** The source kinds a Flux Kustomization can apply from. */
+const FLUX_SOURCE_KINDS: readonly string[] = ['GitRepository', 'OCIRepository', 'Bucket'];
+
 export class FluxKustomizations extends Construct {
   public readonly secretsName: string;
   public readonly serviceName: string;
@@ -57,6 +60,16 @@ export class FluxKustomizations extends Construct {
   constructor(scope: Construct, id: string, props: FluxKustomizationsProps) {
     super(scope, id);
     const sourceRef = props.sourceRef ?? { kind: 'GitRepository', name: 'flux-system' };
+    if (!FLUX_SOURCE_KINDS.includes(sourceRef.kind)) {
+      throw new Error(
+        `FluxKustomizations: invalid sourceRef.kind ${JSON.stringify(sourceRef.kind)}: use one of Flux's sources, ${FLUX_SOURCE_KINDS.join(', ')}`,
+      );
+    }
+    if (typeof sourceRef.name !== 'string') {
+      throw new Error(
+        `FluxKustomizations: invalid sourceRef.name ${JSON.stringify(sourceRef.name)}: name the ${sourceRef.kind}, such as flux-system`,
+      );
+    }
     checkDnsLabel('FluxKustomizations', 'sourceRef.name', sourceRef.name);
     const interval = props.interval ?? '10m';
     if (props.workloads.length === 0) throw new Error("FluxKustomizations: invalid workloads []: give at least the service's workload");

@@ -57,14 +57,14 @@ export interface RegistryCacheProps {
 const PORT = 5000;
 const UID = 1000;
 const SHAPE: PropsShape<RegistryCacheProps> = {
-  name: true,
-  size: true,
-  persistent: true,
-  storageClassName: true,
-  upstream: true,
-  credentialsSecret: true,
-  image: true,
-  clientLabels: true,
+  name: 'string',
+  size: 'string',
+  persistent: 'boolean',
+  storageClassName: 'string',
+  upstream: 'string',
+  credentialsSecret: 'string',
+  image: 'string',
+  clientLabels: 'record',
 };
 
 /** The Distribution registry's config for a pull-through cache; storage path and address as in the pod. */

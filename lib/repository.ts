@@ -56,7 +56,7 @@ export const OUTPUT_DIRS = { manifests: 'dist', gitops: join('gitops', 'dist') }
 
 /** Flux Kustomizations and an Argo CD Application for the chart, read from its construct tree. */
 export function buildGitops(app: App, service: BuildkitChart, settings: GitopsSettings = {}): void {
-  checkKnownKeys('gitops', settings, { fluxSourceRef: true, repoURL: true, targetRevision: true });
+  checkKnownKeys('gitops', settings, { fluxSourceRef: { kind: 'string', name: 'string' }, repoURL: 'string', targetRevision: 'string' });
   const workloads = constructsOf(service, BuildkitDaemon).map((d) => ({
     kind: d.workloadKind === 'statefulset' ? ('StatefulSet' as const) : ('Deployment' as const),
     name: d.name,

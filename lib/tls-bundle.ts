@@ -34,7 +34,7 @@ export class TlsBundle extends Construct {
 
   constructor(scope: Construct, id: string, props: TlsBundleProps = {}) {
     super(scope, id);
-    checkKnownKeys('TlsBundle', props, { secretName: true, mountPath: true, revision: true });
+    checkKnownKeys('TlsBundle', props, { secretName: 'string', mountPath: 'string', revision: 'string' });
     this.secretName = checkDnsSubdomain('TlsBundle', 'secretName', props.secretName ?? SEED.certSecretName);
     this.mountPath = props.mountPath ?? '/certs';
     this.revision = `${this.secretName}:${props.revision ?? ''}`;

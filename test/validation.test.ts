@@ -1,13 +1,73 @@
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { App } from 'cdk8s';
 import { BuildkitChart, type BuildkitChartProps, synthesize } from '../lib';
+import { buildGitops } from '../lib/repository';
 import { checkKnownKeys } from '../lib/validation';
 import { synthChart } from './support/chart';
 import { ROOT, treeDigest } from './support/dist';
 
 // Each bad setting fails the synth with one line that names the prop, the value and the fix.
 const cases: Array<[string, BuildkitChartProps, RegExp]> = [
+  // config.ts runs without type-checking: each wrong type is refused, never read as something else.
+  [
+    'insecure as the string "false"',
+    { registries: { 'docker.io': { insecure: 'false' as never } } },
+    /^BuildkitDaemon: invalid registries\["docker\.io"\]\.insecure "false": use true or false \(without quotes\)$/,
+  ],
+  [
+    'http as the string "false"',
+    { registries: { 'registry.lan': { http: 'false' as never } } },
+    /^BuildkitDaemon: invalid registries\["registry\.lan"\]\.http "false": use true or false \(without quotes\)$/,
+  ],
+  [
+    'imageIsRootless as a string',
+    { imageIsRootless: 'false' as never },
+    /^BuildkitChart: invalid imageIsRootless "false": use true or false \(without quotes\)$/,
+  ],
+  [
+    'cache.persistent as a string',
+    { cache: { persistent: 'false' as never } },
+    /^BuildkitChart: invalid cache\.persistent "false": use true or false \(without quotes\)$/,
+  ],
+  [
+    'a registry given as a string',
+    { registries: { 'docker.io': 'mirror.lan' as never } },
+    /^BuildkitDaemon: invalid registries\["docker\.io"\] "mirror\.lan": use an object with mirrors, http, insecure, ca, keypairs$/,
+  ],
+  ['registries as a list', { registries: ['docker.io'] as never }, /^BuildkitChart: invalid registries \["docker\.io"\]: use an object$/],
+  [
+    'a native builder of null',
+    { nativeBuilders: [null as never] },
+    /^BuildkitChart: invalid nativeBuilders\[0\] null: use an object with architecture, loadBalancerIP, name$/,
+  ],
+  [
+    'a native builder without its address',
+    { nativeBuilders: [{ architecture: 'arm64' } as never] },
+    /^BuildkitChart: invalid nativeBuilders entry \{"architecture":"arm64"\}: it has no loadBalancerIP; give each native builder an address of its own$/,
+  ],
+  ['replicas as a string', { replicas: '2' as never }, /^BuildkitChart: invalid replicas "2": use a number \(without quotes\)$/],
+  [
+    'metrics as true',
+    { metrics: true as never },
+    /^BuildkitChart: invalid metrics true: use an object with port, serviceMonitor, scrapeAnnotations/,
+  ],
+  [
+    'perReplicaIPs as one string',
+    { perReplicaIPs: '10.0.0.1' as never },
+    /^BuildkitChart: invalid perReplicaIPs "10\.0\.0\.1": use a list of strings/,
+  ],
+  [
+    'a registry CA that is no string',
+    { registryCaCertificates: { 'a.pem': 42 as never } },
+    /^BuildkitChart: invalid registryCaCertificates \{"a\.pem":42\}: use an object whose values are strings$/,
+  ],
+  [
+    'history.maxEntries as a string',
+    { history: { maxEntries: '300' as never } },
+    /^BuildkitChart: invalid history\.maxEntries "300": use a number/,
+  ],
   [
     'an address that is not IPv4',
     { loadBalancerIP: '192.168.80.300' },
@@ -431,8 +491,23 @@ describe('constructs used on their own check their combinations', () => {
   });
 });
 
+test.each([
+  [
+    { fluxSourceRef: { kind: 'GitRepository' } },
+    'FluxKustomizations: invalid sourceRef.name undefined: name the GitRepository, such as flux-system',
+  ],
+  [
+    { fluxSourceRef: { kind: 'Secret', name: 'flux-system' } },
+    'FluxKustomizations: invalid sourceRef.kind "Secret": use one of Flux\'s sources, GitRepository, OCIRepository, Bucket',
+  ],
+  [{ fluxSourceRef: 'flux-system' }, 'gitops: invalid fluxSourceRef "flux-system": use an object with kind, name'],
+  [{ repoURL: 42 }, 'gitops: invalid repoURL 42: use a string in quotes'],
+])('gitops %j is refused with one line', (settings, line) => {
+  expect(() => buildGitops(new App(), new BuildkitChart(new App(), 'buildkit'), settings as never)).toThrow(new Error(line));
+});
+
 describe('an unknown key is named with the one meant, or with the keys there are', () => {
-  const shape = { port: true, name: true, resources: true } as const;
+  const shape = { port: 'number', name: 'string', resources: 'object' } as const;
   const refusal = (key: string) => {
     try {
       checkKnownKeys('Owner', { [key]: 1 } as never, shape as never);

@@ -32,7 +32,13 @@ export interface RegistrySettings {
   readonly keypairs?: ReadonlyArray<{ readonly key: string; readonly cert: string }>;
 }
 
-export const REGISTRY_SHAPE: PropsShape<RegistrySettings> = { mirrors: true, http: true, insecure: true, ca: true, keypairs: true };
+export const REGISTRY_SHAPE: PropsShape<RegistrySettings> = {
+  mirrors: 'strings',
+  http: 'boolean',
+  insecure: 'boolean',
+  ca: 'strings',
+  keypairs: [{ key: 'string', cert: 'string' }],
+};
 const REGISTRY_DIR = '/etc/buildkit-registry';
 const HOST_PORT = /^(?=.{1,253}(:\d{1,5})?$)([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:\d{1,5})?$/;
 

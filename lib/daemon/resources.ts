@@ -38,7 +38,7 @@ const STEP_MEMORY_GIB = 2;
 const DAEMON_MEMORY_GIB = 2;
 const MAX_PARALLELISM = 64;
 
-const COMPUTE_SHAPE: PropsShape<ComputeResources> = { cpu: true, memory: true };
+const COMPUTE_SHAPE: PropsShape<ComputeResources> = { cpu: 'string', memory: 'string' };
 export const DAEMON_RESOURCES_SHAPE: PropsShape<DaemonResources> = { requests: COMPUTE_SHAPE, limits: COMPUTE_SHAPE };
 
 /** Build steps at once: as given (1 to 64), else the CPU request rounded up, at least 2. */
