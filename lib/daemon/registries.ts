@@ -42,6 +42,34 @@ export const REGISTRY_SHAPE: PropsShape<RegistrySettings> = {
 const REGISTRY_DIR = '/etc/buildkit-registry';
 const HOST_PORT = /^(?=.{1,253}(:\d{1,5})?$)([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:\d{1,5})?$/;
 
+/**
+ * A file name in a mounted folder, as a ConfigMap or Secret key: no path (`../`, `/abs`), no hidden name. The
+ * toml points BuildKit at `<folder>/<name>`, so anything else would reach outside the folder.
+ */
+function checkFileName(owner: string, where: string, name: unknown): string {
+  if (typeof name !== 'string' || name.length > 253 || !/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(name)) {
+    throw new Error(
+      `${owner}: invalid ${where} ${JSON.stringify(name)}: use a plain file name such as ca.pem (letters, digits, ".", "_", "-"; no path)`,
+    );
+  }
+  return name;
+}
+
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
+
+/** The registry CAs: each a file name, each value PEM certificates and nothing else (a key must never reach dist/). */
+function checkRegistryCaCertificates(owner: string, certificates: Readonly<Record<string, string>>): void {
+  for (const [name, pem] of Object.entries(certificates)) {
+    checkFileName(owner, 'registryCaCertificates key', name);
+    const blocks = [...pem.matchAll(PEM_BLOCK)].map((m) => m[1]);
+    if (blocks.length === 0 || blocks.some((b) => b !== 'CERTIFICATE')) {
+      throw new Error(
+        `${owner}: invalid registryCaCertificates["${name}"]: ${blocks.length ? `it holds a ${blocks.find((b) => b !== 'CERTIFICATE')} block` : 'it holds no certificate'}; give only PEM CERTIFICATE blocks (never a key: dist/ is plain text)`,
+      );
+    }
+  }
+}
+
 /** What the daemon is told about registries: per host, and the files its tables refer to. */
 export interface RegistryInputs {
   readonly registries?: Readonly<Record<string, RegistrySettings>>;
@@ -54,6 +82,7 @@ export interface RegistryInputs {
  * files no source provides.
  */
 export function renderRegistries(owner: string, props: RegistryInputs): Record<string, RenderedRegistry> {
+  checkRegistryCaCertificates(owner, props.registryCaCertificates ?? {});
   const out: Record<string, RenderedRegistry> = {};
   for (const [host, settings] of Object.entries(props.registries ?? {})) {
     const where = `registries["${host}"]`;
@@ -67,7 +96,7 @@ export function renderRegistries(owner: string, props: RegistryInputs): Record<s
         );
     }
     for (const file of settings.ca ?? []) {
-      if (props.registryCaCertificates?.[file] === undefined) {
+      if (!Object.hasOwn(props.registryCaCertificates ?? {}, file)) {
         throw new Error(
           `${owner}: invalid ${where}.ca entry ${JSON.stringify(file)}: no such file in registryCaCertificates; add its PEM there under that name`,
         );
@@ -75,6 +104,9 @@ export function renderRegistries(owner: string, props: RegistryInputs): Record<s
     }
     if (settings.keypairs?.length && props.registryKeypairSecret === undefined) {
       throw new Error(`${owner}: invalid ${where}.keypairs: no registryKeypairSecret provides the files; name the Secret that holds them`);
+    }
+    for (const [i, keypair] of (settings.keypairs ?? []).entries()) {
+      for (const part of ['key', 'cert'] as const) checkFileName(owner, `${where}.keypairs[${i}].${part}`, keypair[part]);
     }
     out[host] = {
       ...(settings.mirrors?.length ? { mirrors: settings.mirrors } : {}),
