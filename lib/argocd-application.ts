@@ -1,6 +1,6 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
-import { checkDnsLabel } from './validation';
+import { checkDnsLabel, checkGitRevision, checkRepoURL } from './validation';
 
 export interface ArgoCdApplicationProps {
   /** Git URL of this repository, as Argo CD reaches it. */
@@ -37,9 +37,8 @@ export interface ArgoCdApplicationProps {
 export class ArgoCdApplication extends Construct {
   constructor(scope: Construct, id: string, props: ArgoCdApplicationProps) {
     super(scope, id);
-    if (!/^(https:\/\/|ssh:\/\/|git@)\S+$/.test(props.repoURL)) {
-      throw new Error(`ArgoCdApplication: invalid repoURL ${JSON.stringify(props.repoURL)}: use the repository's https:// or ssh URL`);
-    }
+    checkRepoURL('ArgoCdApplication', 'repoURL', props.repoURL);
+    checkGitRevision('ArgoCdApplication', 'targetRevision', props.targetRevision ?? 'main');
     new ApiObject(this, 'Resource', {
       apiVersion: 'argoproj.io/v1alpha1',
       kind: 'Application',

@@ -107,8 +107,20 @@ export class BuildkitDashboard extends Construct {
         `BuildkitDashboard: invalid labelName ${JSON.stringify(labelName)}: use a Kubernetes label name, such as grafana_dashboard`,
       );
     }
+    // The managed-by label is ours: a dashboard label of that name would overwrite it.
+    if (labelName === Object.keys(MANAGED_BY)[0]) {
+      throw new Error(
+        `BuildkitDashboard: invalid labelName ${JSON.stringify(labelName)}: this project sets that label itself; use the sidecar's label, such as grafana_dashboard`,
+      );
+    }
+    const labelValue = props.labelValue ?? '1';
+    if (!/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/.test(labelValue)) {
+      throw new Error(
+        `BuildkitDashboard: invalid labelValue ${JSON.stringify(labelValue)}: use a Kubernetes label value, such as "1" (in quotes)`,
+      );
+    }
     this.configMap = new KubeConfigMap(this, 'Resource', {
-      metadata: { name: 'buildkit-dashboard', labels: { ...MANAGED_BY, [labelName]: props.labelValue ?? '1' } },
+      metadata: { name: 'buildkit-dashboard', labels: { ...MANAGED_BY, [labelName]: labelValue } },
       data: { 'buildkit.json': `${JSON.stringify(buildkitDashboard(props), null, 2)}\n` },
     });
   }

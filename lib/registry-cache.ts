@@ -98,6 +98,12 @@ export class RegistryCache extends Construct {
     this.name = checkDnsLabel(owner, 'name', props.name ?? 'buildkit-registry-cache');
     if (props.size === undefined) throw new Error(`${owner}: invalid size undefined: a cache needs a bound; set size, such as 50Gi`);
     checkQuantity(owner, 'size', props.size, '50Gi', 2 ** 30);
+    // An empty pod selector selects every pod: `{}` would admit the whole namespace.
+    if (props.clientLabels !== undefined && Object.keys(props.clientLabels).length === 0) {
+      throw new Error(
+        `${owner}: invalid clientLabels {}: it would admit every pod in the namespace; give the daemons' labels, or leave it out to admit no one`,
+      );
+    }
     const upstream = props.upstream ?? 'https://registry-1.docker.io';
     if (!/^https?:\/\/[a-z0-9.-]+(:\d+)?\/?$/.test(upstream)) {
       throw new Error(

@@ -113,6 +113,30 @@ export function checkArchitecture(owner: string, prop: string, value: string): s
   return value;
 }
 
+/**
+ * A repository URL GitOps reads: https://, ssh:// or git@host:path, without credentials. Flux and Argo CD take
+ * those from Secrets; a token in the URL would sit in gitops/dist/, in git, in plain text.
+ */
+export function checkRepoURL(owner: string, prop: string, value: string): string {
+  if (!/^(https:\/\/|ssh:\/\/|git@)\S+$/.test(value)) fail(owner, prop, value, "use the repository's https:// or ssh URL");
+  if (/^(https|ssh):\/\/[^/@]*@/.test(value) && !/^ssh:\/\/git@/.test(value)) {
+    throw new Error(
+      `${owner}: invalid ${prop}: it carries credentials (user:token@); give the URL without them and the credentials to Flux or Argo CD as a Secret`,
+    );
+  }
+  return value;
+}
+
+/**
+ * A branch, tag or commit as git accepts one (git check-ref-format, and no leading "-" that a client could
+ * read as an option): `--upload-pack=...` must never reach a git command line.
+ */
+export function checkGitRevision(owner: string, prop: string, value: string): string {
+  const ok = /^[A-Za-z0-9_][A-Za-z0-9._/-]*$/.test(value) && !/(\.\.|\/\/|@\{|\.lock$|\/$|\.$|\/\.)/.test(value) && value.length <= 255;
+  if (!ok) fail(owner, prop, value, 'use a branch, tag or commit, such as main, v1.2.0 or a commit hash');
+  return value;
+}
+
 /** What a setting takes at run time: config.ts runs without type-checking, so `'false'` must not pass for false. */
 export type Leaf = 'string' | 'number' | 'boolean' | 'strings' | 'record' | 'object';
 type LeafOf<V> = [V] extends [boolean]

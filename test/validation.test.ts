@@ -1,8 +1,8 @@
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App } from 'cdk8s';
-import { BuildkitChart, type BuildkitChartProps, synthesize } from '../lib';
+import { App, Testing } from 'cdk8s';
+import { BuildkitChart, type BuildkitChartProps, RegistryCache, synthesize } from '../lib';
 import { buildGitops } from '../lib/repository';
 import { checkKnownKeys } from '../lib/validation';
 import { synthChart } from './support/chart';
@@ -538,6 +538,34 @@ describe('constructs used on their own check their combinations', () => {
   });
 });
 
+test('git revisions and repository URLs people use pass', () => {
+  for (const targetRevision of ['main', 'v1.2.0', 'release/2026.12', '0123456789abcdef0123456789abcdef01234567', 'feature_x-y']) {
+    for (const repoURL of ['https://git.example.com/a/b.git', 'ssh://git@git.example.com/a/b.git', 'git@github.com:a/b.git']) {
+      expect(() => buildGitops(new App(), new BuildkitChart(new App(), 'buildkit'), { targetRevision, repoURL })).not.toThrow();
+    }
+  }
+});
+
+test.each([
+  [{ labelValue: 1 }, 'BuildkitChart: invalid metrics.dashboard.labelValue 1: use a string in quotes'],
+  [{ labelValue: 'on demand' }, 'BuildkitDashboard: invalid labelValue "on demand": use a Kubernetes label value, such as "1" (in quotes)'],
+  [
+    { labelName: 'app.kubernetes.io/managed-by' },
+    'BuildkitDashboard: invalid labelName "app.kubernetes.io/managed-by": this project sets that label itself; use the sidecar\'s label, such as grafana_dashboard',
+  ],
+])('dashboard %j is refused with one line', (dashboard, line) => {
+  expect(() => synthChart({ metrics: { dashboard: dashboard as never } })).toThrow(new Error(line));
+});
+
+test('a RegistryCache whose clients are {} is refused: an empty selector would admit every pod', () => {
+  expect(() => synthChart({ registryCache: { size: '20Gi' } })).not.toThrow();
+  expect(() => new RegistryCache(Testing.chart(), 'c', { size: '10Gi', clientLabels: {} })).toThrow(
+    new Error(
+      "RegistryCache: invalid clientLabels {}: it would admit every pod in the namespace; give the daemons' labels, or leave it out to admit no one",
+    ),
+  );
+});
+
 test.each([
   [
     { fluxSourceRef: { kind: 'GitRepository' } },
@@ -549,6 +577,23 @@ test.each([
   ],
   [{ fluxSourceRef: 'flux-system' }, 'gitops: invalid fluxSourceRef "flux-system": use an object with kind, name'],
   [{ repoURL: 42 }, 'gitops: invalid repoURL 42: use a string in quotes'],
+  [
+    { repoURL: 'https://ci:glpat-TOKEN@git.example.com/platform/buildkit-service.git' },
+    'ArgoCdApplication: invalid repoURL: it carries credentials (user:token@); give the URL without them and the credentials to Flux or Argo CD as a Secret',
+  ],
+  [{ targetRevision: 123 }, 'gitops: invalid targetRevision 123: use a string in quotes'],
+  [
+    { targetRevision: '' },
+    'ArgoCdApplication: invalid targetRevision "": use a branch, tag or commit, such as main, v1.2.0 or a commit hash',
+  ],
+  [
+    { targetRevision: '--upload-pack=touch /tmp/x' },
+    'ArgoCdApplication: invalid targetRevision "--upload-pack=touch /tmp/x": use a branch, tag or commit, such as main, v1.2.0 or a commit hash',
+  ],
+  [
+    { targetRevision: 'release/..' },
+    'ArgoCdApplication: invalid targetRevision "release/..": use a branch, tag or commit, such as main, v1.2.0 or a commit hash',
+  ],
 ])('gitops %j is refused with one line', (settings, line) => {
   expect(() => buildGitops(new App(), new BuildkitChart(new App(), 'buildkit'), settings as never)).toThrow(new Error(line));
 });
