@@ -17,6 +17,7 @@ import {
   checkArchitecture,
   checkBoundedInteger,
   checkDnsLabel,
+  checkGoDuration,
   checkKnownKeys,
   checkPinnedImage,
   checkPort,
@@ -128,7 +129,7 @@ export interface BuildkitDaemonProps {
    * Build steps the daemon runs at once, across all its builds (`[worker.oci] max-parallelism`). With
    * cgroup v2 one step over the memory limit kills the daemon and every running build, so this bounds memory
    * too. From 1 to 64.
-   * @default - the CPU request rounded up, at least 2: as fast as unbounded on those cores, with half the latency
+   * @default - the CPU request rounded up, from 2 to 64: as fast as unbounded on those cores, with half the latency
    */
   readonly maxParallelism?: number;
 
@@ -200,7 +201,6 @@ export interface BuildkitDaemonProps {
 
 const OWNER = 'BuildkitDaemon';
 const HISTORY_DEFAULTS = { maxAge: '168h', maxEntries: 300 };
-const GO_DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
 /** Upper bounds, documented on the props: beyond them a value is a typo, not a plan. */
 const MAX_REPLICAS = 100;
 const MAX_DRAIN_SECONDS = 86_400;
@@ -282,8 +282,7 @@ function checkCacheFits(cache: CacheVolume, kind: WorkloadKind, replicas: number
 
 function checkHistory(given: HistorySettings | undefined): Required<HistorySettings> {
   const history = { ...HISTORY_DEFAULTS, ...given };
-  if (!GO_DURATION.test(history.maxAge))
-    throw new Error(`${OWNER}: invalid history.maxAge ${JSON.stringify(history.maxAge)}: use a Go duration such as 168h or 30m`);
+  checkGoDuration(OWNER, 'history.maxAge', history.maxAge, '168h or 30m');
   checkBoundedInteger(OWNER, 'history.maxEntries', history.maxEntries, 100_000, 'records');
   return history;
 }

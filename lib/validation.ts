@@ -89,13 +89,36 @@ export function checkPinnedImage(owner: string, prop: string, value: string): st
   return value;
 }
 
-/** A positive, finite quantity of at least `min`; returns its value in base units (bytes, cores). */
+/**
+ * The largest quantity a setting takes: 1Pi (2^50) bytes, or as many cores. Far past any disk or node, and far
+ * inside what BuildKit's int64 byte counts and Go's parsing of the rendered MiB values hold (8Ei).
+ */
+export const MAX_QUANTITY = 2 ** 50;
+
+/** A positive, finite quantity from `min` to 1Pi; returns its value in base units (bytes, cores). */
 export function checkQuantity(owner: string, prop: string, value: string, example: string, min = 0): number {
   const parsed = parseQuantity(value);
   if (parsed === undefined || !Number.isFinite(parsed) || parsed <= 0)
     fail(owner, prop, value, `use a positive Kubernetes quantity such as ${example}`);
   if (parsed < min) fail(owner, prop, value, `that is under ${min} base units; use a quantity such as ${example}`);
+  if (parsed > MAX_QUANTITY) fail(owner, prop, value, `that is over 1Pi, past any disk or node; use a quantity such as ${example}`);
   return parsed;
+}
+
+/** Go's time.Duration is int64 nanoseconds: about 2,562,047 hours at most. */
+const GO_DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
+const NANOSECONDS = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 } as const;
+
+/** A Go duration such as 168h or 1h30m, within what Go's time.Duration holds. */
+export function checkGoDuration(owner: string, prop: string, value: string, example: string): string {
+  if (!GO_DURATION.test(value)) fail(owner, prop, value, `use a Go duration such as ${example}`);
+  const total = [...value.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)].reduce(
+    (n, [, amount, unit]) => n + Number(amount) * NANOSECONDS[unit as keyof typeof NANOSECONDS],
+    0,
+  );
+  if (total > 2 ** 63 - 1)
+    fail(owner, prop, value, `that is past Go's longest duration (about 2562047h); use a duration such as ${example}`);
+  return value;
 }
 
 /** The values Kubernetes nodes carry in `kubernetes.io/arch` (Go's GOARCH of the kubelet). */

@@ -5,7 +5,7 @@ import { App, Testing } from 'cdk8s';
 import { BuildkitChart, type BuildkitChartProps, RegistryCache, synthesize } from '../lib';
 import { buildGitops } from '../lib/repository';
 import { checkKnownKeys } from '../lib/validation';
-import { synthChart } from './support/chart';
+import { daemonContainer, synthChart } from './support/chart';
 import { ROOT, treeDigest } from './support/dist';
 
 // A PEM block of a type; a key's type is spelt in pieces, so that no scan for committed keys trips on this file.
@@ -56,6 +56,26 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
     'a registry CA with no certificate',
     { registryCaCertificates: { 'a.pem': 'hello' } },
     /invalid registryCaCertificates\["a\.pem"\]: it holds no certificate/,
+  ],
+  // Numbers that flow into BuildKit, Go and Kubernetes stay within what they hold.
+  [
+    'a cache of 1000Ei',
+    { cache: { size: '1000Ei' } },
+    /^CacheVolume: invalid size "1000Ei": that is over 1Pi, past any disk or node; use a quantity such as 50Gi$/,
+  ],
+  ['a cache of 9Ei', { cache: { size: '9Ei' } }, /^CacheVolume: invalid size "9Ei": that is over 1Pi/],
+  ['a cache of 1e28 bytes', { cache: { size: '1e28' } }, /^CacheVolume: invalid size "1e28": that is over 1Pi/],
+  ['a cache just over 1Pi', { cache: { size: '1025Ti' } }, /^CacheVolume: invalid size "1025Ti": that is over 1Pi/],
+  ['a registry cache of 2Pi', { registryCache: { size: '2Pi' } }, /^RegistryCache: invalid size "2Pi": that is over 1Pi/],
+  [
+    "a history age past Go's longest duration",
+    { history: { maxAge: '9999999999999h' } },
+    /^BuildkitDaemon: invalid history\.maxAge "9999999999999h": that is past Go's longest duration \(about 2562047h\); use a duration such as 168h or 30m$/,
+  ],
+  [
+    "a history age one hour past Go's longest",
+    { history: { maxAge: '2562048h' } },
+    /invalid history\.maxAge "2562048h": that is past Go's longest duration/,
   ],
   // config.ts runs without type-checking: each wrong type is refused, never read as something else.
   [
@@ -536,6 +556,26 @@ describe('constructs used on their own check their combinations', () => {
     const daemon = new BuildkitDaemon(chart, 'd');
     expect(() => new BuildkitService(chart, 's', { daemon, podName: 'buildkitd-0' })).toThrow(/only StatefulSet pods have stable names/);
   });
+});
+
+test("the largest values each system holds pass: a 1Pi cache, Go's longest duration", () => {
+  expect(() => synthChart({ cache: { size: '1Pi' }, history: { maxAge: '2562047h' } })).not.toThrow();
+});
+
+test('a CPU request of 200 derives at most 64 parallel steps, and says so on one line', () => {
+  const warn = jest.spyOn(console, 'warn').mockImplementation(() => {});
+  try {
+    const container = daemonContainer(synthChart({ resources: { requests: { cpu: '200' } } }));
+    expect(container.resources.limits.memory).toBe('130Gi'); // 64 steps of 2Gi and 2Gi for the daemon
+    expect(warn.mock.calls).toEqual([
+      ['BuildkitDaemon: maxParallelism from the CPU request would be 200; using 64, the most it takes (set maxParallelism to choose)'],
+    ]);
+    expect(daemonContainer(synthChart({ resources: { requests: { cpu: '64' } } })).resources.limits.memory).toBe('130Gi');
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(() => synthChart({ maxParallelism: 65 })).toThrow(/invalid maxParallelism 65: use a whole number from 1 to 64/);
+  } finally {
+    warn.mockRestore();
+  }
 });
 
 test('git revisions and repository URLs people use pass', () => {

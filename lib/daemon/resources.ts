@@ -44,7 +44,13 @@ export const DAEMON_RESOURCES_SHAPE: PropsShape<DaemonResources> = { requests: C
 /** Build steps at once: as given (1 to 64), else the CPU request rounded up, at least 2. */
 export function maxParallelismFor(owner: string, given: number | undefined, resources: DaemonResources | undefined): number {
   if (given !== undefined) return checkBoundedInteger(owner, 'maxParallelism', given, MAX_PARALLELISM, 'build steps at once', 1);
-  return Math.max(2, Math.ceil(parseQuantity(resources?.requests?.cpu ?? DEFAULT_CPU_REQUEST) ?? 0));
+  const derived = Math.max(2, Math.ceil(parseQuantity(resources?.requests?.cpu ?? DEFAULT_CPU_REQUEST) ?? 0));
+  if (derived <= MAX_PARALLELISM) return derived;
+  // A large CPU request would otherwise derive a parallelism (and a memory limit) past the documented bound.
+  console.warn(
+    `${owner}: maxParallelism from the CPU request would be ${derived}; using ${MAX_PARALLELISM}, the most it takes (set maxParallelism to choose)`,
+  );
+  return MAX_PARALLELISM;
 }
 
 /** The quantities as the API takes them, and each one's amount (bytes, or cores) for comparisons. */
