@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Chart } from 'cdk8s';
@@ -532,6 +532,8 @@ describe('a retired CA is trusted nowhere, and check says what a certificate is 
     expect(result.reports.find((r) => r.label.startsWith('client ci'))!.problems).toEqual([
       'its ca.pem trusts 1 certificate(s) besides the current CA (a retired or a foreign CA); it must trust the current CA alone: re-issue it',
       `${paths(root).publicOf(paths(root).client('ci'))}/ca.pem does not match the encrypted copy: run \`npm run certs -- sync\``,
+      // The hand edit left the fingerprints the file records behind too.
+      `${paths(root).client('ci')}: its buildkit-service/cert-sha256 annotation does not match its certificates: run \`npm run certs -- sync\``,
     ]);
   });
 
@@ -589,17 +591,21 @@ test("check names a daemon that does not trust the current CA, a key that is not
     `${paths(root).publicOf(path)}/${file} does not match the encrypted copy: run \`npm run certs -- sync\``;
   const foreignAnchor =
     'its ca.pem trusts 1 certificate(s) besides the current CA (a retired or a foreign CA); it must trust the current CA alone: re-issue it';
+  const unfingerprinted = (path: string) =>
+    `${path}: its buildkit-service/cert-sha256 annotation does not match its certificates: run \`npm run certs -- sync\``;
   expect(server.problems).toEqual([
     'its private key does not match the certificate',
     'the daemon does not trust the current CA: run rotate',
     foreignAnchor,
     stale(daemonFile()),
+    unfingerprinted(daemonFile()),
   ]);
   expect(inCluster.label).toBe('client in-cluster');
   expect(inCluster.problems).toEqual([
     foreignAnchor,
     stale(paths(root).client('in-cluster')),
     stale(paths(root).client('in-cluster'), 'cert.pem'),
+    unfingerprinted(paths(root).client('in-cluster')),
     'chains to no CA of this repository: re-issue it with `npm run certs -- issue-client in-cluster --renew`',
   ]);
 });
@@ -649,6 +655,59 @@ describe('certs check without the key, as CI runs it', () => {
       .map(String)
       .filter((f) => f.endsWith('.pem'))
       .sort();
+
+  /** Moves the age key away, as on a CI runner, and runs the keyless check. */
+  const keylessCheck = async () => {
+    renameSync(paths(root).ageKey, join(work, 'age-key.txt'));
+    try {
+      return await certs.check(context());
+    } finally {
+      renameSync(join(work, 'age-key.txt'), paths(root).ageKey);
+    }
+  };
+  const server = () => paths(root).server('buildkit-daemon-certs');
+  const publicCert = () => join(paths(root).publicOf(server()), 'cert.pem');
+
+  test('a public copy from before a rotation fails the keyless check, naming it and the fix', async () => {
+    await certs.init(context());
+    const old = readFileSync(publicCert(), 'utf8');
+    await certs.rotate(context(), { serverDays: 1 });
+    expect((await keylessCheck()).reports[1].problems).toEqual([expect.stringMatching(/^expires in 0 days .*under the 30-day threshold/)]);
+    writeFileSync(publicCert(), old); // copied back by hand, or by a merge that took public/ from the other side
+    const result = await keylessCheck();
+    expect(result.ok).toBe(false);
+    expect(result.reports[1].problems).toEqual([
+      `${publicCert()} does not match the fingerprint ${server()} records: run \`npm run certs -- sync\` where the key is`,
+    ]);
+    await certs.sync(context());
+    expect((await keylessCheck()).reports[1].problems).toEqual([expect.stringMatching(/^expires in 0 days/)]);
+  });
+
+  test('a merge that takes apps/ from one side and public/ from the other fails it too', async () => {
+    await certs.init(context());
+    const before = { apps: readFileSync(server(), 'utf8'), copy: readFileSync(publicCert(), 'utf8') };
+    await certs.rotate(context());
+    writeFileSync(server(), before.apps); // apps/ from the side before the rotation, public/ from after it
+    const result = await keylessCheck();
+    expect(result.reports[1].problems).toEqual([
+      `${publicCert()} does not match the fingerprint ${server()} records: run \`npm run certs -- sync\` where the key is`,
+    ]);
+    expect(before.copy).not.toBe(readFileSync(publicCert(), 'utf8'));
+  });
+
+  test('a file from before fingerprints were recorded is named, and sync records them', async () => {
+    await certs.init(context());
+    await editSops(root, server(), (doc) => {
+      delete doc.metadata.annotations['buildkit-service/cert-sha256'];
+    });
+    const result = await keylessCheck();
+    expect(result.reports[1].problems).toEqual([
+      `${server()} records no certificate fingerprints to check its public copies by: run \`npm run certs -- sync\` where the key is`,
+    ]);
+    await certs.sync(context());
+    expect((await keylessCheck()).ok).toBe(true);
+    expect((await certs.check(context())).ok).toBe(true);
+  });
 
   test('public copies hold every certificate and no key, outside what Flux applies, and follow every change', async () => {
     await certs.init(context());

@@ -150,7 +150,9 @@ export async function sync(ctx: CertsContext, options: SyncOptions = {}): Promis
     return m.name !== name || m.namespace !== namespace;
   };
   const files = [store.namespaceFile()];
-  if (moved(p.ca, 'buildkit-ca', ctx.plan.servers[0].namespace)) files.push(await store.caFile(state));
+  const caData = await store.read(p.ca, '');
+  if (moved(p.ca, 'buildkit-ca', ctx.plan.servers[0].namespace) || !store.fingerprinted(p.ca, caData))
+    files.push(await store.caFile(state));
   const removed: string[] = [];
   const oldNamespaces = new Set<string>();
   for (const server of ctx.plan.servers) {
@@ -176,6 +178,7 @@ export async function sync(ctx: CertsContext, options: SyncOptions = {}): Promis
       previousPath !== p.server(server.secretName) ||
       moved(previousPath, server.secretName, server.namespace) ||
       !annotated ||
+      !store.fingerprinted(previousPath, data) ||
       missing.length > 0
     ) {
       files.push(await store.serverFile(server, data['ca.pem'], cert));
@@ -193,8 +196,8 @@ export async function sync(ctx: CertsContext, options: SyncOptions = {}): Promis
         : oldNamespaces.has(current.namespace)
           ? ctx.plan.servers[0].namespace
           : current.namespace;
-    if (!moved(path, current.name, target)) continue;
     const data = await store.read(path, '');
+    if (!moved(path, current.name, target) && store.fingerprinted(path, data)) continue;
     files.push(await store.clientFile(name, target, data['ca.pem'], { certPem: data['cert.pem'], keyPem: data['key.pem'] }));
   }
   // Public copies of every bundle, rewritten from the encrypted ones: what `check` without the key reads.

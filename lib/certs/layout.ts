@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { readSopsFile } from '../sops/metadata';
@@ -9,6 +10,22 @@ export const IN_CLUSTER_CLIENT = 'in-cluster';
 export const IN_CLUSTER_SECRET = 'buildkit-client-certs';
 /** Plaintext (MAC-covered) annotation on a daemon Secret: its certificate's SANs, readable without the key. */
 export const SANS_ANNOTATION = 'buildkit-service/server-sans';
+/**
+ * Plaintext (MAC-covered) annotation on every encrypted bundle: the SHA-256 of each certificate it publishes,
+ * so that the keyless check can tell a stale or swapped public copy from the real one.
+ */
+export const FINGERPRINTS_ANNOTATION = 'buildkit-service/cert-sha256';
+
+/** The annotation's value for a bundle: `file=sha256` for each published certificate, by file name. */
+export function certificateFingerprints(data: Readonly<Record<string, string>>): string {
+  return PUBLIC_COPIES.filter((f) => data[f] !== undefined)
+    .map((f) => `${f}=${createHash('sha256').update(data[f]).digest('hex')}`)
+    .join(',');
+}
+
+/** The public copies a bundle can have: its certificates, never its key. */
+export const PUBLIC_COPIES = ['ca.pem', 'cert.pem', 'previous-ca.pem'];
+
 /** The label every Secret written here carries. */
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 

@@ -9,11 +9,20 @@ import { decryptDocument, encryptDocument } from '../sops/sops-file';
 import { parseYaml } from '../yaml-file';
 import { displayPath, type FileWrite, readText, refuseLinks, writeFiles } from './files';
 import type { Bundle, CaState, CertsContext } from './issuing';
-import { CertsUsageError, IN_CLUSTER_CLIENT, IN_CLUSTER_SECRET, MANAGED_BY_LABEL, paths, plainMetadata, SANS_ANNOTATION } from './layout';
+import {
+  CertsUsageError,
+  certificateFingerprints,
+  FINGERPRINTS_ANNOTATION,
+  IN_CLUSTER_CLIENT,
+  IN_CLUSTER_SECRET,
+  MANAGED_BY_LABEL,
+  PUBLIC_COPIES,
+  paths,
+  plainMetadata,
+  SANS_ANNOTATION,
+} from './layout';
 import type { CertsPlan, ServerPlan } from './plan';
 
-/** The public copies a bundle can have: its certificates, never its key. */
-const PUBLIC_COPIES = ['ca.pem', 'cert.pem', 'previous-ca.pem'];
 const ENCRYPTED_REGEX = '^(data|stringData)$';
 export const RESTORE_HINT =
   "from your backup, or from the cluster: kubectl -n flux-system get secret sops-age -o jsonpath='{.data.age\\.agekey}' | base64 -d";
@@ -128,9 +137,15 @@ export class SecretsStore {
    * An encrypted bundle, and the public copies of its certificates (every .pem but the key) queued beside
    * it in public/, so that CI checks expiry, names and chains without the key.
    */
-  async bundleFile(path: string, doc: { stringData: Bundle }): Promise<FileWrite> {
+  async bundleFile(path: string, doc: ReturnType<typeof secret>): Promise<FileWrite> {
     this.publish(path, doc.stringData);
-    return { path, content: await this.encrypt(doc) };
+    const annotations = { ...doc.metadata.annotations, [FINGERPRINTS_ANNOTATION]: certificateFingerprints(doc.stringData) };
+    return { path, content: await this.encrypt({ ...doc, metadata: { ...doc.metadata, annotations } }) };
+  }
+
+  /** Does the file's fingerprint annotation name exactly these certificates? */
+  fingerprinted(path: string, data: Bundle): boolean {
+    return plainMetadata(path).annotations?.[FINGERPRINTS_ANNOTATION] === certificateFingerprints(data);
   }
 
   /** Queues the public copies of a bundle's certificates, and the removal of copies it no longer holds. */
@@ -160,23 +175,41 @@ export class SecretsStore {
    * else the public copies alone.
    */
   async certificates(path: string, hint: string): Promise<{ data: Bundle; problems: string[] }> {
+    if (!existsSync(path)) readText(path, hint); // names the missing file and how to restore it
     const dir = this.p.publicOf(path);
-    const copy = (key: string) => (existsSync(join(dir, key)) ? readFileSync(join(dir, key), 'utf8') : undefined);
+    const copies: Bundle = {};
+    for (const key of PUBLIC_COPIES) if (existsSync(join(dir, key))) copies[key] = readFileSync(join(dir, key), 'utf8');
+    const sync = 'run `npm run certs -- sync` where the key is';
+    // The annotation is covered by the file's MAC: what a public copy must hash to, readable without the key.
+    const recorded = plainMetadata(path).annotations?.[FINGERPRINTS_ANNOTATION];
     if (!this.hasKey()) {
-      const data: Bundle = {};
-      for (const key of ['ca.pem', 'cert.pem', 'previous-ca.pem']) if (copy(key) !== undefined) data[key] = copy(key)!;
-      if (!data['ca.pem'])
+      if (!copies['ca.pem'])
         throw new Error(
-          `${this.rel(join(dir, 'ca.pem'))} is missing, and without the age key nothing else shows the certificates: run \`npm run certs -- sync\` where the key is`,
+          `${this.rel(join(dir, 'ca.pem'))} is missing, and without the age key nothing else shows the certificates: ${sync}`,
         );
-      return { data, problems: [] };
+      if (recorded === undefined)
+        return { data: copies, problems: [`${this.rel(path)} records no certificate fingerprints to check its public copies by: ${sync}`] };
+      const expected = new Map(recorded.split(',').map((entry) => entry.split('=') as [string, string]));
+      const actual = new Map(
+        certificateFingerprints(copies)
+          .split(',')
+          .filter(Boolean)
+          .map((entry) => entry.split('=') as [string, string]),
+      );
+      const differ = [...new Set([...expected.keys(), ...actual.keys()])].filter((f) => expected.get(f) !== actual.get(f)).sort();
+      return {
+        data: copies,
+        problems: differ.map((f) => `${this.rel(join(dir, f))} does not match the fingerprint ${this.rel(path)} records: ${sync}`),
+      };
     }
     const data = await this.read(path, hint);
-    const stale = Object.keys(data).filter((k) => k.endsWith('.pem') && k !== 'key.pem' && copy(k) !== data[k]);
-    return {
-      data,
-      problems: stale.map((k) => `${this.rel(join(dir, k))} does not match the encrypted copy: run \`npm run certs -- sync\``),
-    };
+    const stale = Object.keys(data).filter((k) => PUBLIC_COPIES.includes(k) && copies[k] !== data[k]);
+    const problems = stale.map((k) => `${this.rel(join(dir, k))} does not match the encrypted copy: run \`npm run certs -- sync\``);
+    if (recorded !== certificateFingerprints(data))
+      problems.push(
+        `${this.rel(path)}: its ${FINGERPRINTS_ANNOTATION} annotation does not match its certificates: run \`npm run certs -- sync\``,
+      );
+    return { data, problems };
   }
 
   hasKey(): boolean {
