@@ -25,6 +25,9 @@ export const SYNC_COMMAND = 'npm run certs -- sync';
 export function secretsProblems(root: string, plan: CertsPlan): string[] {
   refuseLinks(root);
   const p = paths(root);
+  if (existsSync(p.journal)) {
+    return [`${rel(p.journal)}: a certs command was killed mid-write: run \`npm run certs -- check\`, which completes the write`];
+  }
   if (!existsSync(p.ca)) return [];
   const fix = `run \`${SYNC_COMMAND}\``;
   const problems: string[] = [];

@@ -32,6 +32,34 @@ export interface WriteOptions {
   readonly temporaryName?: (target: string) => string;
   /** Runs once every file is staged, before any is renamed into place (tests stop the process here). */
   readonly afterStaging?: () => void;
+  /**
+   * A journal file that makes the renames (and `remove`) all or nothing across a crash: written once every
+   * file is staged, removed once all are in place; completeJournal() finishes what a killed run left.
+   * @default - none: a crash between two renames leaves some files new and some old
+   */
+  readonly journal?: string;
+  /** Files to delete with the write (a copy the new set no longer has). */
+  readonly remove?: readonly string[];
+}
+
+interface Journal {
+  /** Temporary and target, relative to the journal's folder. */
+  readonly renames: Array<[string, string]>;
+  readonly removals: string[];
+}
+
+/**
+ * Completes the write a killed run left in its journal: every staged file is renamed into place and every
+ * removal done, so the folder holds the new set. Returns the files completed; none without a journal.
+ */
+export function completeJournal(journal: string): string[] {
+  if (!existsSync(journal)) return [];
+  const base = dirname(journal);
+  const { renames, removals } = JSON.parse(readFileSync(journal, 'utf8')) as Journal;
+  for (const [tmp, target] of renames) if (existsSync(join(base, tmp))) renameSync(join(base, tmp), join(base, target));
+  for (const path of removals) rmSync(join(base, path), { force: true });
+  rmSync(journal);
+  return [...renames.map(([, target]) => join(base, target)), ...removals.map((path) => join(base, path))];
 }
 
 /** What every temporary of this tool ends with; .gitignore covers it. */
@@ -129,7 +157,20 @@ export function writeFiles(files: readonly FileWrite[], options: WriteOptions = 
     for (const [tmp] of staged) rmSync(tmp, { force: true });
     throw err;
   }
+  const removals = (options.remove ?? []).filter((path) => existsSync(path));
+  if (options.journal && staged.length + removals.length > 1) {
+    const base = dirname(options.journal);
+    const journal: Journal = {
+      renames: staged.map(([tmp, path]) => [relative(base, tmp), relative(base, path)]),
+      removals: removals.map((path) => relative(base, path)),
+    };
+    const tmp = randomTemporary(options.journal);
+    createExclusive(tmp, JSON.stringify(journal), 0o600);
+    renameSync(tmp, options.journal); // from here on, the next command completes the write
+  }
   for (const [tmp, path] of staged) renameSync(tmp, path);
+  for (const path of removals) rmSync(path, { force: true });
+  if (options.journal) rmSync(options.journal, { force: true });
   return changed.map((f) => f.path);
 }
 

@@ -41,6 +41,8 @@ export function paths(root: string) {
     sopsConfig: join(root, '.sops.yaml'),
     ageKey: join(root, 'age', 'age-key.txt'),
     ca: join(root, 'ca', 'buildkit-ca.yaml'),
+    /** A multi-file write in progress: the next command completes it (git-ignored; see writeFiles). */
+    journal: join(root, '.buildkit-journal'),
     apps: join(root, 'apps'),
     server: (secretName: string) => join(root, 'apps', `${secretName}.yaml`),
     namespace: join(root, 'apps', 'namespace.yaml'),

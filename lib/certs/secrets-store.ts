@@ -7,7 +7,7 @@ import { parseIdentities } from '../sops/age-keys';
 import type { Tree } from '../sops/metadata';
 import { decryptDocument, encryptDocument } from '../sops/sops-file';
 import { parseYaml } from '../yaml-file';
-import { displayPath, type FileWrite, readText, refuseLinks, writeFiles } from './files';
+import { completeJournal, displayPath, type FileWrite, readText, refuseLinks, writeFiles } from './files';
 import type { Bundle, CaState, CertsContext } from './issuing';
 import {
   CertsUsageError,
@@ -77,6 +77,10 @@ export class SecretsStore {
   constructor(private readonly ctx: CertsContext) {
     refuseLinks(ctx.root);
     this.p = paths(ctx.root);
+    // A command killed mid-write left a journal: finish that write first, so secrets/ holds one whole set.
+    const completed = completeJournal(this.p.journal);
+    if (completed.length)
+      ctx.log(`completed a write a killed command left half done (the new set): ${completed.map((f) => this.rel(f)).join(', ')}`);
   }
 
   rel(path: string): string {
@@ -166,8 +170,9 @@ export class SecretsStore {
 
   /** Writes the files and the public copies of the bundles among them, all or nothing. */
   commit(files: readonly FileWrite[]): void {
-    this.written(writeFiles([...files, ...this.publicWrites.splice(0)]));
-    for (const path of this.publicRemovals.splice(0)) rmSync(path, { force: true });
+    this.written(
+      writeFiles([...files, ...this.publicWrites.splice(0)], { journal: this.p.journal, remove: this.publicRemovals.splice(0) }),
+    );
   }
 
   /**

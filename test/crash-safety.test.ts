@@ -1,0 +1,101 @@
+import { execFile } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { App } from 'cdk8s';
+import { BuildkitChart, certs } from '../lib';
+import { caGeneration } from '../lib/certs/issuing';
+import { paths } from '../lib/certs/layout';
+import { parseIdentities } from '../lib/sops/age-keys';
+import { decryptDocument } from '../lib/sops/sops-file';
+import { certsContext } from './support/certs';
+import { ROOT, treeDigest } from './support/dist';
+import { keyPool } from './support/keys';
+
+// A certs command writes several files. Killed at any rename, it must leave secrets/ holding the old set, or a
+// journal that the next command completes into the new set: never a CA of one generation beside bundles of the other.
+const work = mkdtempSync(join(tmpdir(), 'buildkit-crash-'));
+const template = join(work, 'template');
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+beforeAll(async () => {
+  const context = certsContext(template, {}, { newKeyPair: keyPool() });
+  await certs.init(context);
+  await certs.issueClient(context, 'laptop');
+});
+
+/** A copy of the initialized secrets/ to crash in. */
+function copy(name: string): string {
+  const root = join(work, name, 'secrets');
+  cpSync(template, root, { recursive: true });
+  return root;
+}
+
+/** `rotate --ca` in a process of its own that kills itself at rename `at` ('count': runs through, counting them). */
+async function rotateCa(root: string, at: string): Promise<{ killed: boolean; renames?: number }> {
+  const script = `const { App } = require('cdk8s'); const { BuildkitChart, certs } = require(${JSON.stringify(join(ROOT, 'lib'))});
+    const plan = certs.certsPlan(new BuildkitChart(new App(), 'buildkit', {}));
+    certs.rotate({ root: ${JSON.stringify(root)}, plan, now: new Date(), log: () => {} }, { ca: true });`;
+  const preload = join(__dirname, 'support', 'kill-at-rename.cjs');
+  try {
+    const { stdout } = await promisify(execFile)('node', ['--require', 'tsx/cjs', '--require', preload, '-e', script], {
+      cwd: ROOT,
+      env: { ...process.env, KILL_AT_RENAME: at },
+    });
+    return { killed: false, renames: Number(/renames (\d+)/.exec(stdout)?.[1]) };
+  } catch (err) {
+    if ((err as { signal?: string }).signal !== 'SIGKILL') throw err;
+    return { killed: true };
+  }
+}
+
+/** The files of secrets/ by digest, without the temporaries a killed run leaves (git-ignored, removed by the next write). */
+const files = (root: string) => Object.fromEntries(Object.entries(treeDigest(root)).filter(([f]) => !f.endsWith('.buildkit-tmp')));
+
+async function generation(root: string, file: string): Promise<number> {
+  const identities = parseIdentities(readFileSync(paths(root).ageKey, 'utf8'));
+  const { stringData } = (await decryptDocument(readFileSync(file, 'utf8'), identities)) as { stringData: Record<string, string> };
+  return caGeneration(stringData['ca.pem']);
+}
+
+test('killed at every rename of a CA rotation, secrets/ ends whole: the old set, or the new one the next command completes', async () => {
+  const { renames } = await rotateCa(copy('count'), 'count');
+  // The journal, then the CA, the daemon's and the in-cluster bundles and their public copies.
+  expect(renames).toBeGreaterThan(8);
+  const old = files(template);
+  const runs = await Promise.all(
+    Array.from({ length: renames! }, async (_, i) => {
+      const root = copy(`kill-${i + 1}`);
+      const { killed } = await rotateCa(root, String(i + 1));
+      const journal = existsSync(paths(root).journal);
+      const untouched = JSON.stringify(files(root)) === JSON.stringify(old);
+      const lines: string[] = [];
+      const { ok } = await certs.check(certsContext(root, {}, { log: (l) => lines.push(l) }));
+      const said = lines.some((l) => l.startsWith('completed a write a killed command left half done (the new set): '));
+      const generations = [await generation(root, paths(root).ca), await generation(root, paths(root).server('buildkit-daemon-certs'))];
+      return {
+        at: i + 1,
+        killed,
+        state: journal ? 'journal' : untouched ? 'old' : 'mixed',
+        ok,
+        said,
+        generations,
+        left: existsSync(paths(root).journal),
+      };
+    }),
+  );
+  for (const run of runs) {
+    // Before the journal is in place, nothing changed; after, check completes the write and says so.
+    const expected = run.state === 'journal' ? { said: true, generations: [2, 2] } : { said: false, generations: [1, 1] };
+    expect(run).toEqual({ at: run.at, killed: true, state: run.at === 1 ? 'old' : 'journal', ok: true, left: false, ...expected });
+  }
+});
+
+test('synth and verify refuse a secrets/ with an unfinished write, naming the command that completes it', async () => {
+  const root = copy('synth');
+  expect((await rotateCa(root, '3')).killed).toBe(true);
+  expect(certs.secretsProblems(root, certs.certsPlan(new BuildkitChart(new App(), 'buildkit', {})))).toEqual([
+    `${paths(root).journal}: a certs command was killed mid-write: run \`npm run certs -- check\`, which completes the write`,
+  ]);
+});
