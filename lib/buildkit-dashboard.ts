@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { KubeConfigMap } from '../imports/k8s';
 import { MANAGED_BY } from './labels';
 import { monitoringQueries, type Scope } from './monitoring-queries';
-import { checkKnownKeys } from './validation';
+import { checkKnownKeys, checkLabelName, checkLabelValue } from './validation';
 
 export interface BuildkitDashboardProps extends Scope {
   /**
@@ -101,24 +101,14 @@ export class BuildkitDashboard extends Construct {
       jobs: 'strings',
       container: 'string',
     });
-    const labelName = props.labelName ?? 'grafana_dashboard';
-    if (!/^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(labelName)) {
-      throw new Error(
-        `BuildkitDashboard: invalid labelName ${JSON.stringify(labelName)}: use a Kubernetes label name, such as grafana_dashboard`,
-      );
-    }
+    const labelName = checkLabelName('BuildkitDashboard', 'labelName', props.labelName ?? 'grafana_dashboard', 'grafana_dashboard');
     // The managed-by label is ours: a dashboard label of that name would overwrite it.
     if (labelName === Object.keys(MANAGED_BY)[0]) {
       throw new Error(
         `BuildkitDashboard: invalid labelName ${JSON.stringify(labelName)}: this project sets that label itself; use the sidecar's label, such as grafana_dashboard`,
       );
     }
-    const labelValue = props.labelValue ?? '1';
-    if (!/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/.test(labelValue)) {
-      throw new Error(
-        `BuildkitDashboard: invalid labelValue ${JSON.stringify(labelValue)}: use a Kubernetes label value, such as "1" (in quotes)`,
-      );
-    }
+    const labelValue = checkLabelValue('BuildkitDashboard', 'labelValue', props.labelValue ?? '1', '"1" (in quotes)');
     this.configMap = new KubeConfigMap(this, 'Resource', {
       metadata: { name: 'buildkit-dashboard', labels: { ...MANAGED_BY, [labelName]: labelValue } },
       data: { 'buildkit.json': `${JSON.stringify(buildkitDashboard(props), null, 2)}\n` },

@@ -11,7 +11,15 @@ import {
   Quantity,
 } from '../imports/k8s';
 import { MANAGED_BY } from './labels';
-import { checkDnsLabel, checkKnownKeys, checkPinnedImage, checkQuantity, type PropsShape } from './validation';
+import {
+  checkDnsLabel,
+  checkKnownKeys,
+  checkLabelName,
+  checkLabelValue,
+  checkPinnedImage,
+  checkQuantity,
+  type PropsShape,
+} from './validation';
 
 export interface RegistryCacheProps {
   /**
@@ -99,6 +107,10 @@ export class RegistryCache extends Construct {
     if (props.size === undefined) throw new Error(`${owner}: invalid size undefined: a cache needs a bound; set size, such as 50Gi`);
     checkQuantity(owner, 'size', props.size, '50Gi', 2 ** 30);
     // An empty pod selector selects every pod: `{}` would admit the whole namespace.
+    for (const [name, value] of Object.entries(props.clientLabels ?? {})) {
+      checkLabelName(owner, 'clientLabels key', name, 'app.kubernetes.io/name');
+      checkLabelValue(owner, `clientLabels["${name}"]`, value, 'buildkit');
+    }
     if (props.clientLabels !== undefined && Object.keys(props.clientLabels).length === 0) {
       throw new Error(
         `${owner}: invalid clientLabels {}: it would admit every pod in the namespace; give the daemons' labels, or leave it out to admit no one`,

@@ -160,6 +160,22 @@ export function checkGitRevision(owner: string, prop: string, value: string): st
   return value;
 }
 
+const LABEL_NAME = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+/** A Kubernetes label name (an optional DNS prefix and `/`, then at most 63 characters). */
+export function checkLabelName(owner: string, prop: string, value: string, example: string): string {
+  if (!LABEL_NAME.test(value) || value.split('/')[0].length > 253)
+    fail(owner, prop, value, `use a Kubernetes label name, such as ${example}`);
+  return value;
+}
+
+/** A Kubernetes label value: at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit. */
+export function checkLabelValue(owner: string, prop: string, value: string, example: string): string {
+  if (!LABEL_VALUE.test(value)) fail(owner, prop, value, `use a Kubernetes label value, such as ${example}`);
+  return value;
+}
+
 /** What a setting takes at run time: config.ts runs without type-checking, so `'false'` must not pass for false. */
 export type Leaf = 'string' | 'number' | 'boolean' | 'strings' | 'record' | 'object';
 type LeafOf<V> = [V] extends [boolean]

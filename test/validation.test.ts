@@ -597,6 +597,23 @@ test.each([
   expect(() => synthChart({ metrics: { dashboard: dashboard as never } })).toThrow(new Error(line));
 });
 
+test.each([
+  [
+    { 'app.kubernetes.io/name': 'build kit' },
+    'RegistryCache: invalid clientLabels["app.kubernetes.io/name"] "build kit": use a Kubernetes label value, such as buildkit',
+  ],
+  [{ 'bad key!': 'x' }, 'RegistryCache: invalid clientLabels key "bad key!": use a Kubernetes label name, such as app.kubernetes.io/name'],
+  [
+    { [`${'a'.repeat(64)}`]: 'x' },
+    `RegistryCache: invalid clientLabels key "${'a'.repeat(64)}": use a Kubernetes label name, such as app.kubernetes.io/name`,
+  ],
+])('RegistryCache clientLabels %j are refused with one line', (clientLabels, line) => {
+  expect(() => new RegistryCache(Testing.chart(), 'c', { size: '10Gi', clientLabels })).toThrow(new Error(line));
+  expect(
+    () => new RegistryCache(Testing.chart(), 'c', { size: '10Gi', clientLabels: { [`${'a'.repeat(63)}`]: 'b'.repeat(63) } }),
+  ).not.toThrow();
+});
+
 test('a RegistryCache whose clients are {} is refused: an empty selector would admit every pod', () => {
   expect(() => synthChart({ registryCache: { size: '20Gi' } })).not.toThrow();
   expect(() => new RegistryCache(Testing.chart(), 'c', { size: '10Gi', clientLabels: {} })).toThrow(

@@ -101,6 +101,15 @@ function checkPrivateFolder(dir: string): void {
   }
 }
 
+/** The temporaries anywhere under root: what a run killed before its renames leaves. */
+export function stagedTemporaries(root: string): string[] {
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { recursive: true })
+    .map(String)
+    .filter((f) => basename(f).endsWith(TEMPORARY_SUFFIX))
+    .map((f) => join(root, f));
+}
+
 /** Temporaries a crashed run left behind: they may hold a plaintext key. */
 function removeStaleTemporaries(dir: string): void {
   for (const entry of readdirSync(dir)) {

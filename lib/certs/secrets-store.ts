@@ -7,7 +7,7 @@ import { parseIdentities } from '../sops/age-keys';
 import type { Tree } from '../sops/metadata';
 import { decryptDocument, encryptDocument } from '../sops/sops-file';
 import { parseYaml } from '../yaml-file';
-import { completeJournal, displayPath, type FileWrite, readText, refuseLinks, writeFiles } from './files';
+import { completeJournal, displayPath, type FileWrite, readText, refuseLinks, stagedTemporaries, writeFiles } from './files';
 import type { Bundle, CaState, CertsContext } from './issuing';
 import {
   CertsUsageError,
@@ -81,6 +81,8 @@ export class SecretsStore {
     const completed = completeJournal(this.p.journal);
     if (completed.length)
       ctx.log(`completed a write a killed command left half done (the new set): ${completed.map((f) => this.rel(f)).join(', ')}`);
+    else if (stagedTemporaries(ctx.root).length)
+      ctx.log('a command was killed before its write began: secrets/ holds the old set (its temporaries go with the next write)');
   }
 
   rel(path: string): string {
