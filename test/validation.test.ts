@@ -77,6 +77,11 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
     { history: { maxAge: '2562048h' } },
     /invalid history\.maxAge "2562048h": that is past Go's longest duration/,
   ],
+  [
+    'a CPU limit that is no quantity',
+    { resources: { limits: { cpu: 'lots' } } },
+    /^BuildkitDaemon: invalid resources\.limits\.cpu "lots": use a positive Kubernetes quantity such as 500m$/,
+  ],
   // config.ts runs without type-checking: each wrong type is refused, never read as something else.
   [
     'insecure as the string "false"',
@@ -560,6 +565,7 @@ describe('constructs used on their own check their combinations', () => {
 
 test("the largest values each system holds pass: a 1Pi cache, Go's longest duration", () => {
   expect(() => synthChart({ cache: { size: '1Pi' }, history: { maxAge: '2562047h' } })).not.toThrow();
+  expect(() => synthChart({ history: { maxAge: '1.25h30.5m' } })).not.toThrow(); // fractions of more than one digit, as Go takes them
 });
 
 test('a CPU request of 200 derives at most 64 parallel steps, and says so on one line', () => {
