@@ -2,6 +2,8 @@ import type { AlertThresholds } from './buildkit-alerts';
 import { ALERT_THRESHOLDS_SHAPE } from './buildkit-alerts';
 import type { BuildkitDaemonProps, DaemonResources, PodSecurityLevel, WorkloadKind } from './buildkit-daemon';
 import { DAEMON_RESOURCES_SHAPE } from './buildkit-daemon';
+import type { BuildkitEgressPolicyProps } from './buildkit-egress-policy';
+import { EGRESS_POLICY_SHAPE } from './buildkit-egress-policy';
 import type { BuildkitNetworkPolicyProps } from './buildkit-network-policy';
 import { NETWORK_POLICY_SHAPE } from './buildkit-network-policy';
 import type { CacheVolumeProps } from './cache-volume';
@@ -47,7 +49,23 @@ export interface MetricsSettings {
 }
 
 /** Who may reach the daemons. */
-export type NetworkPolicySettings = Omit<BuildkitNetworkPolicyProps, 'daemon' | 'monitoringNamespace' | 'openBuildPort'>;
+export interface NetworkPolicySettings extends Omit<BuildkitNetworkPolicyProps, 'daemon' | 'monitoringNamespace' | 'openBuildPort'> {
+  /**
+   * false: the build port admits every source (the metrics port stays the monitoring namespace's only).
+   * @default true
+   */
+  readonly enabled?: boolean;
+}
+
+/** What the daemons' pods, and so every build step, may reach. */
+export interface EgressSettings extends Omit<BuildkitEgressPolicyProps, 'daemon'> {
+  /**
+   * false: no egress policy. Build steps then reach the Kubernetes API, every Service and pod, the nodes and
+   * the cloud metadata address (README, "Trust model").
+   * @default true
+   */
+  readonly enabled?: boolean;
+}
 
 /** How the hardened mode's seccomp profile reaches the nodes. */
 export interface SeccompProfileSettings {
@@ -81,7 +99,13 @@ export interface NativeBuilder {
 /** Daemon settings the chart passes to every daemon as they are (documented on BuildkitDaemonProps). */
 type SharedDaemonSettings = Pick<
   BuildkitDaemonProps,
-  'maxParallelism' | 'history' | 'seLinuxType' | 'registries' | 'registryCaCertificates' | 'registryKeypairSecret'
+  | 'maxParallelism'
+  | 'history'
+  | 'seLinuxType'
+  | 'registries'
+  | 'registryCaCertificates'
+  | 'registryKeypairSecret'
+  | 'runtimeDefaultCapabilities'
 >;
 
 export interface BuildkitChartProps extends SharedDaemonSettings {
@@ -117,8 +141,8 @@ export interface BuildkitChartProps extends SharedDaemonSettings {
   readonly workload?: WorkloadKind;
 
   /**
-   * Rootless BuildKit image, pinned to a release.
-   * @default 'moby/buildkit:v0.32.2-rootless'
+   * Rootless BuildKit image, pinned to a release by tag and digest.
+   * @default 'moby/buildkit:v0.32.2-rootless@sha256:504731e577c20559c00f968f33219f30115e70be29ab96728d1d06e963fc494b'
    */
   readonly image?: string;
 
@@ -223,10 +247,17 @@ export interface BuildkitChartProps extends SharedDaemonSettings {
   readonly metrics?: MetricsSettings;
 
   /**
-   * Restrict ingress with a NetworkPolicy.
-   * @default - no NetworkPolicy
+   * Who may reach the build port: a NetworkPolicy per daemon.
+   * @default - the private ranges and every namespace
    */
   readonly networkPolicy?: NetworkPolicySettings;
+
+  /**
+   * What build steps may reach: a NetworkPolicy per daemon that admits DNS, the registry cache, registries
+   * given by IP in `registries`, the destinations in `allow`, and public addresses only.
+   * @default - on, with nothing in allow
+   */
+  readonly egress?: EgressSettings;
 
   /**
    * Cluster DNS domain, for the names the server certificate must cover.
@@ -267,6 +298,7 @@ export interface BuildkitChartProps extends SharedDaemonSettings {
 
 const { daemon: _daemon, monitoringNamespace: _monitoring, openBuildPort: _open, ...networkPolicyShape } = NETWORK_POLICY_SHAPE;
 const { perReplica: _perReplica, ...cacheShape } = CACHE_VOLUME_SHAPE;
+const { daemon: _egressDaemon, ...egressShape } = EGRESS_POLICY_SHAPE;
 /** Every setting config.ts may hold, for the unknown-key check (tsc keeps it complete). */
 export const CHART_PROPS_SHAPE: PropsShape<BuildkitChartProps> = {
   namespace: 'string',
@@ -294,7 +326,8 @@ export const CHART_PROPS_SHAPE: PropsShape<BuildkitChartProps> = {
     dashboard: { labelName: 'string', labelValue: 'string' },
     alerts: ALERT_THRESHOLDS_SHAPE,
   },
-  networkPolicy: networkPolicyShape,
+  networkPolicy: { ...networkPolicyShape, enabled: 'boolean' },
+  egress: { ...egressShape, enabled: 'boolean' },
   clusterDomain: 'string',
   certSecretName: 'string',
   certRevision: 'string',
@@ -310,5 +343,6 @@ export const CHART_PROPS_SHAPE: PropsShape<BuildkitChartProps> = {
   registries: 'object',
   registryCaCertificates: 'record',
   registryKeypairSecret: 'string',
+  runtimeDefaultCapabilities: 'boolean',
   registryCache: 'object',
 };

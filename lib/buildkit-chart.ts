@@ -5,6 +5,7 @@ import { BuildkitAlerts } from './buildkit-alerts';
 import { type BuildkitChartProps, CHART_PROPS_SHAPE, type NativeBuilder } from './buildkit-chart-props';
 import { BuildkitDaemon, type BuildkitDaemonProps, type PodSecurityLevel, type RegistrySettings } from './buildkit-daemon';
 import { BuildkitDashboard } from './buildkit-dashboard';
+import { addressedRegistries, BuildkitEgressPolicy } from './buildkit-egress-policy';
 import { BuildkitMetrics } from './buildkit-metrics';
 import { BuildkitNetworkPolicy } from './buildkit-network-policy';
 import { BuildkitSeccompProfile } from './buildkit-seccomp-profile';
@@ -18,6 +19,7 @@ import { checkArchitecture, checkDnsLabel, checkDnsSubdomain, checkIPv4, checkKn
 
 export type {
   BuildkitChartProps,
+  EgressSettings,
   MetricsSettings,
   NativeBuilder,
   NetworkPolicySettings,
@@ -51,6 +53,10 @@ export class BuildkitChart extends Chart {
     const tls = new TlsBundle(this, 'Tls', { secretName: props.certSecretName, revision: props.certRevision });
     const workload = props.workload ?? 'deployment';
     const clusterDomain = checkDnsSubdomain('BuildkitChart', 'clusterDomain', props.clusterDomain ?? SEED.clusterDomain);
+    const registryCache = props.registryCache
+      ? new RegistryCache(this, 'RegistryCache', { ...props.registryCache, clientLabels: { 'app.kubernetes.io/name': 'buildkit' } })
+      : undefined;
+    const registries = this.registries(props, clusterDomain, registryCache);
     const daemonSettings = {
       image: props.image,
       imageIsRootless: props.imageIsRootless,
@@ -65,9 +71,10 @@ export class BuildkitChart extends Chart {
       seLinuxType: props.seLinuxType,
       podSecurity: props.podSecurity,
       ...hardened,
-      registries: this.registries(props, clusterDomain),
+      registries,
       registryCaCertificates: props.registryCaCertificates,
       registryKeypairSecret: props.registryKeypairSecret,
+      runtimeDefaultCapabilities: props.runtimeDefaultCapabilities,
     };
     const serviceSettings: Omit<BuildkitServiceProps, 'daemon'> = {
       clusterDomain,
@@ -97,6 +104,7 @@ export class BuildkitChart extends Chart {
         new BuildkitService(this, `Service-${daemon.architecture}`, { ...serviceSettings, daemon, loadBalancerIP: builder.loadBalancerIP }),
       );
     }
+    this.addNetworkPolicies(props, daemons, registries, registryCache);
     this.addMonitoring(props, daemons, namespace);
     const ips = services.map((s) => s.loadBalancerIP);
     const duplicate = ips.find((ip, i) => ips.indexOf(ip) !== i);
@@ -162,24 +170,41 @@ export class BuildkitChart extends Chart {
     return new BuildkitDaemon(this, `Daemon-${arch}`, { ...settings, name, architecture: arch, cache });
   }
 
-  /** Per daemon its metrics Service and NetworkPolicy; over all of them the dashboard and the alerts. */
+  /**
+   * Per daemon: who reaches its build port (and metrics port), and what its build steps reach: DNS, the
+   * registry cache, registries given by address, the destinations allowed, the internet.
+   */
+  private addNetworkPolicies(
+    props: BuildkitChartProps,
+    daemons: readonly BuildkitDaemon[],
+    registries: Record<string, RegistrySettings>,
+    registryCache?: RegistryCache,
+  ): void {
+    const { enabled: ingress = true, ...access } = props.networkPolicy ?? {};
+    const { enabled: egress = true, allow = [], dns } = props.egress ?? {};
+    const cache = registryCache ? [{ podLabels: registryCache.selectorLabels, port: registryCache.port }] : [];
+    const destinations = [...cache, ...addressedRegistries(registries), ...allow];
+    // pprof shares the metrics port: whenever it is open, only the monitoring namespace reaches it.
+    const monitoringNamespace = props.metrics?.monitoringNamespace;
+    for (const daemon of daemons) {
+      if (ingress) new BuildkitNetworkPolicy(this, `NetworkPolicy-${daemon.name}`, { ...access, monitoringNamespace, daemon });
+      else if (props.metrics)
+        new BuildkitNetworkPolicy(this, `NetworkPolicy-${daemon.name}`, { daemon, monitoringNamespace, openBuildPort: true });
+      if (egress) new BuildkitEgressPolicy(this, `EgressPolicy-${daemon.name}`, { daemon, allow: destinations, dns });
+    }
+  }
+
+  /** Per daemon its metrics Service; over all of them the dashboard and the alerts. */
   private addMonitoring(props: BuildkitChartProps, daemons: readonly BuildkitDaemon[], namespace: string): void {
     const jobs: string[] = [];
     for (const daemon of daemons) {
-      if (props.metrics) {
-        const metrics = new BuildkitMetrics(this, `Metrics-${daemon.name}`, {
-          daemon,
-          serviceMonitor: props.metrics.serviceMonitor,
-          scrapeAnnotations: props.metrics.scrapeAnnotations,
-        });
-        jobs.push(metrics.service.name);
-      }
-      // pprof shares the metrics port: whenever it is open, only the monitoring namespace reaches it.
-      const monitoringNamespace = props.metrics?.monitoringNamespace;
-      if (props.networkPolicy)
-        new BuildkitNetworkPolicy(this, `NetworkPolicy-${daemon.name}`, { ...props.networkPolicy, monitoringNamespace, daemon });
-      else if (props.metrics)
-        new BuildkitNetworkPolicy(this, `NetworkPolicy-${daemon.name}`, { daemon, monitoringNamespace, openBuildPort: true });
+      if (!props.metrics) continue;
+      const metrics = new BuildkitMetrics(this, `Metrics-${daemon.name}`, {
+        daemon,
+        serviceMonitor: props.metrics.serviceMonitor,
+        scrapeAnnotations: props.metrics.scrapeAnnotations,
+      });
+      jobs.push(metrics.service.name);
     }
     // What to look at and what pages someone: over every daemon's scrape job.
     const monitored = { namespace, jobs, container: 'buildkitd' };
@@ -190,13 +215,9 @@ export class BuildkitChart extends Chart {
   }
 
   /** The registry settings, with the pull-through cache (if any) as docker.io's first mirror, over plain HTTP inside the cluster. */
-  private registries(props: BuildkitChartProps, clusterDomain: string): Record<string, RegistrySettings> {
+  private registries(props: BuildkitChartProps, clusterDomain: string, cache?: RegistryCache): Record<string, RegistrySettings> {
     const registries: Record<string, RegistrySettings> = { ...props.registries };
-    if (!props.registryCache) return registries;
-    const cache = new RegistryCache(this, 'RegistryCache', {
-      ...props.registryCache,
-      clientLabels: { 'app.kubernetes.io/name': 'buildkit' },
-    });
+    if (!cache) return registries;
     const mirror = `${cache.name}.${this.namespace}.svc.${clusterDomain}:${cache.port}`;
     const hub = registries['docker.io'] ?? {};
     registries['docker.io'] = { ...hub, mirrors: [mirror, ...(hub.mirrors ?? []).filter((m) => m !== mirror)] };

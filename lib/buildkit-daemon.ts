@@ -55,8 +55,8 @@ export interface BuildkitDaemonProps {
   readonly name?: string;
 
   /**
-   * Rootless BuildKit image, pinned to a release.
-   * @default 'moby/buildkit:v0.32.2-rootless'
+   * Rootless BuildKit image, pinned to a release by tag and digest.
+   * @default 'moby/buildkit:v0.32.2-rootless@sha256:504731e577c20559c00f968f33219f30115e70be29ab96728d1d06e963fc494b'
    */
   readonly image?: string;
 
@@ -192,6 +192,14 @@ export interface BuildkitDaemonProps {
   readonly registryKeypairSecret?: string;
 
   /**
+   * Keep the container runtime's default capabilities (NET_RAW, CHOWN, DAC_OVERRIDE and the rest) instead of
+   * SETUID and SETGID only, for nodes whose image's newuidmap needs more (the daemon's log then says
+   * `newuidmap: write to uid_map failed: Operation not permitted`).
+   * @default false
+   */
+  readonly runtimeDefaultCapabilities?: boolean;
+
+  /**
    * Set AppArmor with the `container.apparmor.security.beta.kubernetes.io` annotation instead of the
    * `appArmorProfile` field, for clusters older than Kubernetes 1.30.
    * @default false
@@ -228,6 +236,7 @@ const PROPS_SHAPE: PropsShape<BuildkitDaemonProps> = {
   registries: 'object',
   registryCaCertificates: 'record',
   registryKeypairSecret: 'string',
+  runtimeDefaultCapabilities: 'boolean',
 };
 
 function sha256(text: string): string {

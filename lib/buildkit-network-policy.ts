@@ -1,9 +1,8 @@
-import { isIP } from 'node:net';
 import { Construct } from 'constructs';
 import { IntOrString, KubeNetworkPolicy, type NetworkPolicyPeer } from '../imports/k8s';
 import type { BuildkitDaemon } from './buildkit-daemon';
 import { MANAGED_BY } from './labels';
-import { checkDnsLabel, checkKnownKeys, type PropsShape } from './validation';
+import { checkCidr, checkDnsLabel, checkKnownKeys, type PropsShape } from './validation';
 
 export interface BuildkitNetworkPolicyProps {
   /** The daemon whose pods the policy guards. */
@@ -37,18 +36,6 @@ export interface BuildkitNetworkPolicyProps {
   readonly monitoringNamespace?: string;
 }
 
-function checkCidr(value: string): string {
-  const [address, prefix, ...rest] = value.split('/');
-  const family = isIP(address ?? '');
-  const bits = family === 4 ? 32 : 128;
-  if (!family || rest.length > 0 || !/^\d+$/.test(prefix ?? '') || Number(prefix) > bits) {
-    throw new Error(
-      `BuildkitNetworkPolicy: invalid allowedCidrs entry ${JSON.stringify(value)}: use address/prefix such as 192.168.0.0/16`,
-    );
-  }
-  return value;
-}
-
 export const NETWORK_POLICY_SHAPE: PropsShape<BuildkitNetworkPolicyProps> = {
   daemon: 'object',
   allowedCidrs: 'strings',
@@ -75,7 +62,9 @@ export class BuildkitNetworkPolicy extends Construct {
     this.daemon = daemon;
     const namespaces = props.allowedNamespaces?.map((n) => checkDnsLabel('BuildkitNetworkPolicy', 'allowedNamespaces entry', n));
     // Naming namespaces means "only these": the private ranges would admit every pod of the cluster again.
-    const cidrs = (props.allowedCidrs ?? (namespaces ? [] : PRIVATE_RANGES)).map(checkCidr);
+    const cidrs = (props.allowedCidrs ?? (namespaces ? [] : PRIVATE_RANGES)).map((cidr) =>
+      checkCidr('BuildkitNetworkPolicy', 'allowedCidrs entry', cidr),
+    );
     const monitoring = checkDnsLabel('BuildkitNetworkPolicy', 'monitoringNamespace', props.monitoringNamespace ?? 'monitoring');
     if (props.openBuildPort && (props.allowedCidrs || namespaces)) {
       throw new Error(

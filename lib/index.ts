@@ -3,6 +3,7 @@ export * from './buildkit-alerts';
 export * from './buildkit-chart';
 export * from './buildkit-daemon';
 export * from './buildkit-dashboard';
+export * from './buildkit-egress-policy';
 export * from './buildkit-metrics';
 export * from './buildkit-network-policy';
 export * from './buildkit-seccomp-profile';

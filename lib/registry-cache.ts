@@ -11,6 +11,7 @@ import {
   Quantity,
 } from '../imports/k8s';
 import { MANAGED_BY } from './labels';
+import { SEED } from './settings';
 import {
   checkDnsLabel,
   checkKnownKeys,
@@ -52,7 +53,7 @@ export interface RegistryCacheProps {
   readonly credentialsSecret?: string;
   /**
    * The Distribution registry image.
-   * @default 'registry:2.8.3'
+   * @default 'registry:2.8.3@sha256:a3d8aaa63ed8681a604f1dea0aa03f100d5895b6a58ace528858a7b332415373'
    */
   readonly image?: string;
   /**
@@ -96,8 +97,10 @@ export class RegistryCache extends Construct {
   public readonly name: string;
   /** host:port the daemons list as their mirror, from inside the cluster. */
   public readonly endpoint: string;
-  /** The Service's port. */
+  /** The Service's port, which is also the pod's. */
   public readonly port = PORT;
+  /** The labels its pods carry. */
+  public readonly selectorLabels: Record<string, string>;
 
   constructor(scope: Construct, id: string, props: RegistryCacheProps) {
     super(scope, id);
@@ -122,12 +125,13 @@ export class RegistryCache extends Construct {
         `${owner}: invalid upstream ${JSON.stringify(upstream)}: use the registry's URL, such as https://registry-1.docker.io`,
       );
     }
-    const image = checkPinnedImage(owner, 'image', props.image ?? 'registry:2.8.3');
+    const image = checkPinnedImage(owner, 'image', props.image ?? SEED.registryCacheImage);
     const labels = {
       'app.kubernetes.io/name': 'registry',
       'app.kubernetes.io/instance': this.name,
       'app.kubernetes.io/component': 'pull-through-cache',
     };
+    this.selectorLabels = labels;
     const config = registryCacheConfig(upstream);
     const configMap = new KubeConfigMap(this, 'Config', {
       metadata: { name: `${this.name}-config`, labels: { ...labels, ...MANAGED_BY } },

@@ -1,5 +1,6 @@
 import type { IConstruct } from 'constructs';
 import { BuildkitDaemon } from './buildkit-daemon';
+import { BuildkitEgressPolicy } from './buildkit-egress-policy';
 import { BuildkitMetrics } from './buildkit-metrics';
 import { BuildkitNetworkPolicy } from './buildkit-network-policy';
 import { BuildkitService } from './buildkit-service';
@@ -49,6 +50,10 @@ export function serviceDiagram(root: IConstruct): string {
     lines.push(
       `  ${id('policy', policy.resource.name)}>"NetworkPolicy ${policy.resource.name}"] -. admits .-> ${id('workload', policy.daemon.name)}`,
     );
+  }
+  for (const policy of of(BuildkitEgressPolicy)) {
+    const e = id('egress', policy.resource.name);
+    lines.push(`  ${id('workload', policy.daemon.name)} -- egress --> ${e}>"may reach: ${policy.admits.join('<br/>')}"]`);
   }
   for (const cache of of(RegistryCache)) {
     const r = id('registry', cache.name);

@@ -9,7 +9,10 @@ export const SEED = {
   port: 1234,
   clusterDomain: 'cluster.local',
   certSecretName: 'buildkit-daemon-certs',
-  image: 'moby/buildkit:v0.32.2-rootless',
+  // Pinned by the multi-arch index digest (the tag is for people); Renovate moves both together
+  // (renovate.json). Evidence: README, "Images".
+  image: 'moby/buildkit:v0.32.2-rootless@sha256:504731e577c20559c00f968f33219f30115e70be29ab96728d1d06e963fc494b',
+  registryCacheImage: 'registry:2.8.3@sha256:a3d8aaa63ed8681a604f1dea0aa03f100d5895b6a58ace528858a7b332415373',
 } as const;
 
 /** Where clients reach the daemons: every Service name and LoadBalancer IP that serves the daemon certificate. */

@@ -1,4 +1,4 @@
-import { isIPv4 } from 'node:net';
+import { isIP, isIPv4 } from 'node:net';
 import { parseQuantity } from './quantity';
 
 // One-line synth errors: what is wrong, the value received, and what to write instead.
@@ -23,6 +23,17 @@ export function checkIPv4(owner: string, prop: string, value: string): string {
     if (Math.floor(ipv4Number(value) / 2 ** (32 - bits)) === Math.floor(ipv4Number(network) / 2 ** (32 - bits))) {
       fail(owner, prop, value, `a ${kind} address cannot be a LoadBalancer's; use one from your MetalLB pool, such as 192.168.80.110`);
     }
+  }
+  return value;
+}
+
+/** An address range in CIDR notation, IPv4 or IPv6, such as 192.168.0.0/16. */
+export function checkCidr(owner: string, prop: string, value: string): string {
+  const [address, prefix, ...rest] = String(value).split('/');
+  const family = isIP(address ?? '');
+  const bits = family === 4 ? 32 : 128;
+  if (!family || rest.length > 0 || !/^\d+$/.test(prefix ?? '') || Number(prefix) > bits) {
+    fail(owner, prop, value, 'use address/prefix such as 192.168.0.0/16');
   }
   return value;
 }

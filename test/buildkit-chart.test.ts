@@ -15,11 +15,13 @@ describe('the default chart (the seed, no settings)', () => {
   const container = daemonContainer(manifests);
   const service = find(manifests, 'Service', 'buildkitd');
 
-  test('holds exactly the namespace, config, workload and LoadBalancer', () => {
+  test('holds exactly the namespace, config, workload, LoadBalancer and the two policies (who reaches it, what it reaches)', () => {
     expect(manifests.map((m) => `${m.kind}/${m.metadata.name}`).sort()).toEqual([
       'ConfigMap/buildkitd-config',
       'Deployment/buildkitd',
       'Namespace/buildkit',
+      'NetworkPolicy/buildkitd',
+      'NetworkPolicy/buildkitd-egress',
       'Service/buildkitd',
     ]);
   });
@@ -42,9 +44,9 @@ describe('the default chart (the seed, no settings)', () => {
     expect(allLabelKeys.filter((k) => k.startsWith('cdk8s.io'))).toEqual([]);
   });
 
-  test('runs the pinned rootless image, never latest', () => {
+  test('runs the rootless image pinned by tag and index digest (image-digests.md), never latest', () => {
     expect(container.name).toBe('buildkitd');
-    expect(container.image).toMatch(/^moby\/buildkit:v\d+\.\d+\.\d+-rootless$/);
+    expect(container.image).toBe('moby/buildkit:v0.32.2-rootless@sha256:504731e577c20559c00f968f33219f30115e70be29ab96728d1d06e963fc494b');
     expect(container.imagePullPolicy).toBe('IfNotPresent');
   });
 
@@ -87,6 +89,8 @@ describe('the default chart (the seed, no settings)', () => {
       runAsGroup: 1000,
       allowPrivilegeEscalation: true,
       readOnlyRootFilesystem: false,
+      // newuidmap and newgidmap need these two; NET_RAW and the rest of the runtime's default set are gone.
+      capabilities: { drop: ['ALL'], add: ['SETUID', 'SETGID'] },
       seccompProfile: { type: 'Unconfined' },
       appArmorProfile: { type: 'Unconfined' },
     });

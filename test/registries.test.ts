@@ -133,7 +133,7 @@ describe('the pull-through cache', () => {
   });
 
   test('a pinned Distribution registry, non-root, with probes, resources and a bounded emptyDir', () => {
-    expect(container.image).toBe('registry:2.8.3');
+    expect(container.image).toBe('registry:2.8.3@sha256:a3d8aaa63ed8681a604f1dea0aa03f100d5895b6a58ace528858a7b332415373');
     expect(deployment.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
     expect(container.securityContext).toEqual({
       allowPrivilegeEscalation: false,

@@ -20,7 +20,27 @@ test('the seed: clients, the LoadBalancer, one Deployment with its emptyDir cach
     'cache_buildkitd[("cache: emptyDir 50Gi")]',
     'secret_buildkit_daemon_certs{{"Secret buildkit-daemon-certs"}} -. certificates .-> workload_buildkitd',
   ]);
-  expect(d).not.toMatch(/metrics|NetworkPolicy|pull-through/);
+  expect(d).not.toMatch(/metrics|pull-through/);
+  expectLines(d, [
+    'policy_buildkitd>"NetworkPolicy buildkitd"] -. admits .-> workload_buildkitd',
+    'workload_buildkitd -- egress --> egress_buildkitd_egress>"may reach: cluster DNS<br/>public addresses"]',
+  ]);
+});
+
+test('egress draws each destination it admits, and nothing when it is off', () => {
+  const d = diagram({
+    registryCache: { size: '20Gi' },
+    egress: {
+      allow: [
+        { cidr: '192.168.1.20/32', port: 3000 },
+        { namespace: 'gitea', podLabels: { app: 'gitea' }, port: 53, protocol: 'UDP' },
+      ],
+    },
+  });
+  expectLines(d, [
+    'workload_buildkitd -- egress --> egress_buildkitd_egress>"may reach: cluster DNS<br/>public addresses<br/>pods buildkit-registry-cache port 5000<br/>192.168.1.20/32 port 3000<br/>namespace gitea pods app=gitea port 53/UDP"]',
+  ]);
+  expect(diagram({ egress: { enabled: false }, networkPolicy: { enabled: false } })).not.toMatch(/egress|NetworkPolicy/);
 });
 
 test('it follows the configuration: replicas, per-replica addresses, native builders, metrics, policies, the pull-through cache', () => {

@@ -330,7 +330,7 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   [
     'an image that is not rootless',
     { image: 'moby/buildkit:v0.27.1' },
-    /^BuildkitDaemon: invalid image "moby\/buildkit:v0\.27\.1": the daemon runs rootless BuildKit only; use a -rootless tag such as moby\/buildkit:v0\.32\.2-rootless, or set imageIsRootless: true/,
+    /^BuildkitDaemon: invalid image "moby\/buildkit:v0\.27\.1": the daemon runs rootless BuildKit only; use a -rootless tag such as moby\/buildkit:v0\.32\.2-rootless@sha256:[0-9a-f]{64}, or set imageIsRootless: true/,
   ],
   [
     'a digest without the rootless assertion',

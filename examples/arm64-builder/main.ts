@@ -1,11 +1,12 @@
 import { join } from 'node:path';
 import { Chart } from 'cdk8s';
-import { BuildkitDaemon, BuildkitNetworkPolicy, BuildkitService, CacheVolume, runSynth, TlsBundle } from '../../lib';
+import { BuildkitDaemon, BuildkitEgressPolicy, BuildkitNetworkPolicy, BuildkitService, CacheVolume, runSynth, TlsBundle } from '../../lib';
 
 /**
  * The constructs composed by hand, as another team's chart would: a native arm64 builder in its own
  * namespace (which that team's chart already manages), with its own certificate Secret, a 30Gi Longhorn
- * cache, its own MetalLB address, and access only from the CI runners' namespace.
+ * cache, its own MetalLB address, access only from the CI runners' namespace, and build steps that reach
+ * DNS, public addresses and the team's git server only.
  */
 runSynth(join(__dirname, 'dist'), (app) => {
   const chart = new Chart(app, 'arm64-builder', { namespace: 'builds-arm64' });
@@ -20,4 +21,5 @@ runSynth(join(__dirname, 'dist'), (app) => {
   });
   new BuildkitService(chart, 'Service', { daemon, loadBalancerIP: '192.168.80.120' });
   new BuildkitNetworkPolicy(chart, 'Policy', { daemon, allowedCidrs: [], allowedNamespaces: ['ci-runners'] });
+  new BuildkitEgressPolicy(chart, 'Egress', { daemon, allow: [{ namespace: 'gitea', podLabels: { app: 'gitea' }, port: 3000 }] });
 });

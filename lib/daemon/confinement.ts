@@ -6,10 +6,15 @@ export interface ConfinementSettings {
   readonly seLinuxType?: string;
   readonly seccompLocalhostProfile?: string;
   readonly appArmorProfile?: string;
+  readonly runtimeDefaultCapabilities?: boolean;
 }
 
+/** newuidmap and newgidmap write the user namespace's maps: the only capabilities rootless BuildKit uses. */
+const CAPABILITIES = { drop: ['ALL'], add: ['SETUID', 'SETGID'] };
+
 /**
- * Seccomp, AppArmor and SELinux: Unconfined (and an SELinux type, if given) for 'privileged'; for
+ * Capabilities (SETUID and SETGID only, unless the runtime's default set is asked for), then
+ * seccomp, AppArmor and SELinux: Unconfined (and an SELinux type, if given) for 'privileged'; for
  * 'baseline', the Localhost seccomp profile and AppArmor unset or Localhost, refusing what baseline
  * forbids or what cannot work under it.
  */
@@ -17,6 +22,7 @@ export function containerConfinement(owner: string, level: PodSecurityLevel, pro
   if (props.seLinuxType !== undefined && !/^[a-z][a-z0-9_]*_t$/.test(props.seLinuxType)) {
     throw new Error(`${owner}: invalid seLinuxType ${JSON.stringify(props.seLinuxType)}: use an SELinux type such as spc_t`);
   }
+  const capabilities = props.runtimeDefaultCapabilities ? {} : { capabilities: CAPABILITIES };
   if (level === 'privileged') {
     for (const prop of ['seccompLocalhostProfile', 'appArmorProfile'] as const) {
       if (props[prop] !== undefined)
@@ -25,6 +31,7 @@ export function containerConfinement(owner: string, level: PodSecurityLevel, pro
         );
     }
     return {
+      ...capabilities,
       seccompProfile: { type: 'Unconfined' },
       ...(legacyAppArmor ? {} : { appArmorProfile: { type: 'Unconfined' } }),
       ...(props.seLinuxType ? { seLinuxOptions: { type: props.seLinuxType } } : {}),
@@ -53,6 +60,7 @@ export function containerConfinement(owner: string, level: PodSecurityLevel, pro
     );
   }
   return {
+    ...capabilities,
     seccompProfile: { type: 'Localhost', localhostProfile },
     ...(props.appArmorProfile ? { appArmorProfile: { type: 'Localhost', localhostProfile: props.appArmorProfile } } : {}),
   };

@@ -1,0 +1,239 @@
+import type { BuildkitChartProps } from '../lib';
+import { synthChart } from './support/chart';
+import { type Connection, egressAdmitted, ingressAdmitted, type Peer, type Pod, podOf, selects } from './support/network-policy';
+
+// What the synthesized NetworkPolicies admit, read by a small evaluator of the NetworkPolicy rules for sample
+// addresses and ports: the facts a security review asks about, not the YAML's shape.
+
+const TCP = (port: number): Connection => ({ port, protocol: 'TCP' });
+const UDP = (port: number): Connection => ({ port, protocol: 'UDP' });
+const CACHE_LABELS = {
+  'app.kubernetes.io/name': 'registry',
+  'app.kubernetes.io/instance': 'buildkit-registry-cache',
+  'app.kubernetes.io/component': 'pull-through-cache',
+};
+
+/** Sample destinations a build step might dial, named for what they are. */
+const PLACES: Record<string, [Peer, Connection]> = {
+  'the cloud metadata address': [{ ip: '169.254.169.254' }, TCP(80)],
+  "AWS's IPv6 metadata address": [{ ip: 'fd00:ec2::254' }, TCP(80)],
+  "Alibaba's metadata address (CGNAT)": [{ ip: '100.100.100.200' }, TCP(80)],
+  'the Kubernetes API behind its Service': [{ ip: '192.168.1.10' }, TCP(6443)],
+  'a pod in another namespace': [{ ip: '10.42.1.7', pod: { namespace: 'apps', labels: { app: 'web' } } }, TCP(8080)],
+  'a Service IP': [{ ip: '10.43.0.15' }, TCP(443)],
+  'a node': [{ ip: '192.168.1.11' }, TCP(10250)],
+  'the loopback range': [{ ip: '127.0.0.2' }, TCP(6060)],
+  'a public address': [{ ip: '140.82.112.3' }, TCP(443)],
+  'a public IPv6 address': [{ ip: '2606:4700::1111' }, TCP(443)],
+  'a public address on another port': [{ ip: '151.101.1.69' }, TCP(9418)],
+  'the cluster DNS over UDP': [{ ip: '10.42.0.5', pod: { namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } } }, UDP(53)],
+  'the cluster DNS over TCP': [{ ip: '10.42.0.5', pod: { namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } } }, TCP(53)],
+  'the DNS pods on another port': [{ ip: '10.42.0.5', pod: { namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } } }, TCP(9153)],
+  'another kube-system pod on 53': [{ ip: '10.42.0.6', pod: { namespace: 'kube-system', labels: { app: 'other' } } }, UDP(53)],
+  'the registry cache': [{ ip: '10.42.2.9', pod: { namespace: 'buildkit', labels: CACHE_LABELS } }, TCP(5000)],
+  "another daemon's debug port": [
+    { ip: '10.42.3.3', pod: { namespace: 'buildkit', labels: { 'app.kubernetes.io/instance': 'buildkitd-arm64' } } },
+    TCP(6060),
+  ],
+};
+
+function reachable(settings: BuildkitChartProps, kind = 'Deployment', name = 'buildkitd'): string[] {
+  const objects = synthChart(settings);
+  const pod = podOf(objects, kind, name);
+  return Object.entries(PLACES)
+    .filter(([, [peer, c]]) => egressAdmitted(objects, pod, peer, c))
+    .map(([place]) => place);
+}
+
+const PUBLIC_AND_DNS = [
+  'a public address',
+  'a public IPv6 address',
+  'a public address on another port',
+  'the cluster DNS over UDP',
+  'the cluster DNS over TCP',
+];
+
+describe('the evaluator follows the NetworkPolicy rules', () => {
+  const pod: Pod = { namespace: 'ns', labels: { app: 'a' } };
+  const policy = (spec: any) => [{ kind: 'NetworkPolicy', metadata: { namespace: 'ns' }, spec: { podSelector: {}, ...spec } }];
+
+  test('no policy selecting the pod admits everything; one with no rules admits nothing', () => {
+    expect(egressAdmitted([], pod, { ip: '10.0.0.1' }, TCP(1))).toBe(true);
+    expect(egressAdmitted(policy({ policyTypes: ['Egress'] }), pod, { ip: '10.0.0.1' }, TCP(1))).toBe(false);
+    const elsewhere = [{ kind: 'NetworkPolicy', metadata: { namespace: 'other' }, spec: { podSelector: {}, policyTypes: ['Egress'] } }];
+    expect(egressAdmitted(elsewhere, pod, { ip: '10.0.0.1' }, TCP(1))).toBe(true);
+  });
+
+  test('an empty `to` means every destination, empty ports every port', () => {
+    expect(egressAdmitted(policy({ policyTypes: ['Egress'], egress: [{}] }), pod, { ip: '10.0.0.1' }, UDP(9))).toBe(true);
+    const onePort = policy({ policyTypes: ['Egress'], egress: [{ ports: [{ port: 443 }] }] });
+    expect([egressAdmitted(onePort, pod, { ip: '1.1.1.1' }, TCP(443)), egressAdmitted(onePort, pod, { ip: '1.1.1.1' }, UDP(443))]).toEqual([
+      true,
+      false,
+    ]);
+  });
+
+  test('`except` carves a range out of an ipBlock, on both sides of its edge', () => {
+    const p = policy({ policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.1.0.0/16'] } }] }] });
+    const at = (ip: string) => egressAdmitted(p, pod, { ip }, TCP(1));
+    expect([at('10.0.255.255'), at('10.1.0.0'), at('10.1.255.255'), at('10.2.0.0'), at('11.0.0.0'), at('::1')]).toEqual([
+      true,
+      false,
+      false,
+      true,
+      false,
+      false,
+    ]);
+  });
+
+  test('a podSelector alone means the policy namespace; with a namespaceSelector, both must match', () => {
+    const p = policy({ policyTypes: ['Egress'], egress: [{ to: [{ podSelector: { matchLabels: { app: 'db' } } }] }] });
+    const db = (namespace: string) => ({ ip: '10.0.0.9', pod: { namespace, labels: { app: 'db' } } });
+    expect([egressAdmitted(p, pod, db('ns'), TCP(1)), egressAdmitted(p, pod, db('other'), TCP(1))]).toEqual([true, false]);
+    expect(selects({ matchExpressions: [{ key: 'k', operator: 'In', values: ['v'] }] }, { k: 'v' })).toBe(true);
+    expect(selects({ matchExpressions: [{ key: 'k', operator: 'NotIn', values: ['v'] }] }, { k: 'v' })).toBe(false);
+    expect(selects({ matchExpressions: [{ key: 'k', operator: 'Exists' }] }, {})).toBe(false);
+    expect(selects({ matchExpressions: [{ key: 'k', operator: 'DoesNotExist' }] }, {})).toBe(true);
+  });
+});
+
+describe('egress: what a build step can reach', () => {
+  test('by default: DNS and public addresses on any port, nothing private, no metadata address', () => {
+    expect(reachable({})).toEqual(PUBLIC_AND_DNS);
+  });
+
+  test('with a registry cache: the cache on its port too', () => {
+    expect(reachable({ registryCache: { size: '20Gi' } })).toEqual([...PUBLIC_AND_DNS, 'the registry cache']);
+  });
+
+  test('an admitted destination by address: that address on that port only', () => {
+    const objects = synthChart({ egress: { allow: [{ cidr: '192.168.1.20/32', port: 3000 }] } });
+    const pod = podOf(objects, 'Deployment', 'buildkitd');
+    const at = (ip: string, port: number) => egressAdmitted(objects, pod, { ip }, TCP(port));
+    expect([at('192.168.1.20', 3000), at('192.168.1.20', 22), at('192.168.1.21', 3000)]).toEqual([true, false, false]);
+  });
+
+  test('an admitted destination by namespace and labels: those pods only', () => {
+    const objects = synthChart({ egress: { allow: [{ namespace: 'gitea', podLabels: { app: 'gitea' }, port: 3000 }] } });
+    const pod = podOf(objects, 'Deployment', 'buildkitd');
+    const to = (namespace: string, labels: Record<string, string>) =>
+      egressAdmitted(objects, pod, { ip: '10.42.5.5', pod: { namespace, labels } }, TCP(3000));
+    expect([to('gitea', { app: 'gitea' }), to('gitea', { app: 'runner' }), to('apps', { app: 'gitea' })]).toEqual([true, false, false]);
+  });
+
+  test('registries given by address are admitted on their port; names are not (they cannot be resolved here)', () => {
+    const objects = synthChart({
+      registries: { '192.168.1.30:5000': { http: true }, 'docker.io': { mirrors: ['10.0.0.5', 'mirror.lan'] }, '10.0.0.6': { http: true } },
+    });
+    const pod = podOf(objects, 'Deployment', 'buildkitd');
+    const at = (ip: string, port: number) => egressAdmitted(objects, pod, { ip }, TCP(port));
+    expect([at('192.168.1.30', 5000), at('192.168.1.30', 443), at('10.0.0.5', 443), at('10.0.0.6', 80), at('10.0.0.6', 443)]).toEqual([
+      true,
+      false,
+      true,
+      true,
+      false,
+    ]);
+  });
+
+  test('another distribution labels its DNS pods differently: the setting follows', () => {
+    const openshift = { namespace: 'openshift-dns', podLabels: { 'dns.operator.openshift.io/daemonset-dns': 'default' }, port: 5353 };
+    const objects = synthChart({ egress: { dns: openshift } });
+    const pod = podOf(objects, 'Deployment', 'buildkitd');
+    const dnsPod = { namespace: 'openshift-dns', labels: openshift.podLabels };
+    expect(egressAdmitted(objects, pod, { ip: '10.128.0.5', pod: dnsPod }, UDP(5353))).toBe(true);
+    expect(egressAdmitted(objects, pod, { ip: '10.128.0.5', pod: dnsPod }, UDP(53))).toBe(false);
+    expect(egressAdmitted(objects, pod, ...PLACES['the cluster DNS over UDP'])).toBe(false);
+  });
+
+  test('egress off: no egress policy, so every place is reachable', () => {
+    const objects = synthChart({ egress: { enabled: false } });
+    expect(objects.filter((o) => o.kind === 'NetworkPolicy').map((o) => o.metadata.name)).toEqual(['buildkitd']);
+    expect(reachable({ egress: { enabled: false } })).toEqual(Object.keys(PLACES));
+  });
+
+  test('native builders and StatefulSet pods are fenced in the same way', () => {
+    const settings: BuildkitChartProps = { nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '192.168.80.111' }] };
+    expect(reachable(settings, 'Deployment', 'buildkitd-arm64')).toEqual(PUBLIC_AND_DNS);
+    expect(reachable({ workload: 'statefulset', replicas: 2 }, 'StatefulSet', 'buildkitd')).toEqual(PUBLIC_AND_DNS);
+    const names = synthChart(settings)
+      .filter((o) => o.kind === 'NetworkPolicy')
+      .map((o) => o.metadata.name);
+    expect(names).toEqual(['buildkitd', 'buildkitd-egress', 'buildkitd-arm64', 'buildkitd-arm64-egress']);
+  });
+
+  test.each([
+    [
+      'a destination with no address or pods',
+      { port: 3000 },
+      /^BuildkitEgressPolicy: invalid allow\[0\] \{"port":3000\}: it names no destination/,
+    ],
+    [
+      'a cidr with pod selectors',
+      { cidr: '10.0.0.1/32', namespace: 'a', port: 1 },
+      /^BuildkitEgressPolicy: invalid allow\[0\] .*: a cidr and pod selectors are two destinations; give each its own entry$/,
+    ],
+    [
+      'a malformed cidr',
+      { cidr: '10.0.0.1', port: 1 },
+      /^BuildkitEgressPolicy: invalid allow\[0\]\.cidr "10\.0\.0\.1": use address\/prefix/,
+    ],
+    ['a port past 65535', { cidr: '10.0.0.1/32', port: 65536 }, /^BuildkitEgressPolicy: invalid allow\[0\]\.port 65536/],
+    [
+      'an unknown protocol',
+      { cidr: '10.0.0.1/32', port: 1, protocol: 'SCTP' },
+      /^BuildkitEgressPolicy: invalid allow\[0\]\.protocol "SCTP": use 'TCP' or 'UDP'$/,
+    ],
+    ['empty pod labels', { podLabels: {}, port: 1 }, /^BuildkitEgressPolicy: invalid allow\[0\]\.podLabels \{\}: it selects every pod/],
+    ['a namespace that is no DNS label', { namespace: 'Gitea', port: 1 }, /^BuildkitEgressPolicy: invalid allow\[0\]\.namespace "Gitea"/],
+    [
+      'a label value with a space',
+      { podLabels: { app: 'a b' }, port: 1 },
+      /^BuildkitEgressPolicy: invalid allow\[0\]\.podLabels\["app"\] "a b"/,
+    ],
+    ['a port given as a string', { cidr: '10.0.0.1/32', port: '22' }, /^BuildkitChart: invalid egress\.allow\[0\]\.port "22"/],
+  ])('refused, one line: %s', (_what, destination, message) => {
+    expect(() => synthChart({ egress: { allow: [destination as any] } })).toThrow(message);
+  });
+
+  test('the edges: port 1 and 65535, a /16 and a /32, UDP', () => {
+    const allow = [
+      { cidr: '10.9.0.0/16', port: 1 },
+      { cidr: '192.168.7.7/32', port: 65535, protocol: 'UDP' as const },
+    ];
+    const objects = synthChart({ egress: { allow } });
+    const pod = podOf(objects, 'Deployment', 'buildkitd');
+    expect(egressAdmitted(objects, pod, { ip: '10.9.255.255' }, TCP(1))).toBe(true);
+    expect(egressAdmitted(objects, pod, { ip: '192.168.7.7' }, UDP(65535))).toBe(true);
+    expect(egressAdmitted(objects, pod, { ip: '192.168.7.7' }, TCP(65535))).toBe(false);
+    expect(() => synthChart({ egress: { allow: [{ cidr: '10.0.0.0/33', port: 1 }] } })).toThrow(/allow\[0\]\.cidr "10\.0\.0\.0\/33"/);
+  });
+});
+
+describe('ingress: who reaches the build port, on by default', () => {
+  const objects = synthChart({ metrics: {} });
+  const daemon = podOf(objects, 'Deployment', 'buildkitd');
+  const reach = (peer: Peer, port: number) => ingressAdmitted(objects, daemon, peer, TCP(port));
+
+  test('the build port from the private ranges (nodes, behind the LoadBalancer) and pods of any namespace; not from the internet', () => {
+    expect(reach({ ip: '192.168.1.10' }, 1234)).toBe(true);
+    expect(reach({ ip: '10.42.1.7', pod: { namespace: 'ci', labels: {} } }, 1234)).toBe(true);
+    expect(reach({ ip: '8.8.8.8' }, 1234)).toBe(false);
+  });
+
+  test('the metrics port (and pprof) from the monitoring namespace only', () => {
+    expect(reach({ ip: '10.42.9.9', pod: { namespace: 'monitoring', labels: {} } }, 6060)).toBe(true);
+    expect(reach({ ip: '10.42.1.7', pod: { namespace: 'ci', labels: {} } }, 6060)).toBe(false);
+    expect(reach({ ip: '192.168.1.10' }, 6060)).toBe(false);
+  });
+
+  test('turned off: the build port from anywhere, the metrics port still from monitoring only', () => {
+    const open = synthChart({ metrics: {}, networkPolicy: { enabled: false } });
+    const pod = podOf(open, 'Deployment', 'buildkitd');
+    expect(ingressAdmitted(open, pod, { ip: '8.8.8.8' }, TCP(1234))).toBe(true);
+    expect(ingressAdmitted(open, pod, { ip: '8.8.8.8' }, TCP(6060))).toBe(false);
+    expect(synthChart({ networkPolicy: { enabled: false }, egress: { enabled: false } }).filter((o) => o.kind === 'NetworkPolicy')).toEqual(
+      [],
+    );
+  });
+});
