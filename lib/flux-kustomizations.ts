@@ -42,6 +42,12 @@ export interface FluxKustomizationsProps {
    * @default '10m'
    */
   readonly interval?: string;
+
+  /**
+   * The ServiceAccount (in flux-system) Flux impersonates to apply both paths, such as a FluxDeliveryIdentity's.
+   * @default - the controller's own identity (cluster-admin in a default Flux install)
+   */
+  readonly serviceAccountName?: string;
 }
 
 /**
@@ -76,6 +82,10 @@ export class FluxKustomizations extends Construct {
     this.serviceName = checkDnsLabel('FluxKustomizations', 'workloads[0].name', props.workloads[0].name);
     this.secretsName = `${this.serviceName}-secrets`;
     const metadata = (name: string) => ({ name, namespace: 'flux-system' });
+    const identity =
+      props.serviceAccountName === undefined
+        ? {}
+        : { serviceAccountName: checkDnsLabel('FluxKustomizations', 'serviceAccountName', props.serviceAccountName) };
 
     new ApiObject(this, 'Secrets', {
       apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
@@ -87,6 +97,7 @@ export class FluxKustomizations extends Construct {
         path: props.secretsPath ?? './secrets/apps',
         prune: true,
         decryption: { provider: 'sops', secretRef: { name: props.decryptionSecret ?? 'sops-age' } },
+        ...identity,
       },
     });
     new ApiObject(this, 'Service', {
@@ -102,6 +113,7 @@ export class FluxKustomizations extends Construct {
         timeout: '10m',
         dependsOn: [{ name: this.secretsName }],
         healthChecks: props.workloads.map((w) => ({ apiVersion: 'apps/v1', kind: w.kind, name: w.name, namespace: w.namespace })),
+        ...identity,
       },
     });
   }

@@ -1,4 +1,5 @@
 export * from './argocd-application';
+export * from './argocd-project';
 export * from './buildkit-alerts';
 export * from './buildkit-chart';
 export * from './buildkit-daemon';
@@ -14,7 +15,10 @@ export * from './cache-volume';
 export * as certs from './certs';
 export type { ComposeApp, Output, Resynthesize } from './cli/certs';
 export { runCerts } from './cli/certs';
+export type { DeliveredKind } from './delivery-access';
+export { deliveredKinds, resourceOf } from './delivery-access';
 export { ChooserUsageError, chooseEndpoint, cksum, endpointScript, rankEndpoints, rendezvousScore } from './endpoint-chooser';
+export * from './flux-delivery-identity';
 export * from './flux-kustomizations';
 export type { Scope as MonitoringScope } from './monitoring-queries';
 export * from './registry-cache';

@@ -3,16 +3,19 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { App, Chart } from 'cdk8s';
 import { ArgoCdApplication } from './argocd-application';
+import { ArgoCdProject } from './argocd-project';
 import { BuildkitChart, type BuildkitChartProps } from './buildkit-chart';
 import { BuildkitDaemon } from './buildkit-daemon';
 import { secretsProblems } from './certs/coherence';
-import { daemonCertsRevision } from './certs/layout';
+import { daemonCertsRevision, IN_CLUSTER_SECRET } from './certs/layout';
 import { certsPlan } from './certs/plan';
 import { constructsOf } from './construct-tree';
+import { type DeliveredKind, deliveredKinds } from './delivery-access';
+import { FluxDeliveryIdentity } from './flux-delivery-identity';
 import { FluxKustomizations, type FluxKustomizationsProps } from './flux-kustomizations';
 import { serviceDiagram, withDiagram } from './service-diagram';
 import { type SynthOutput, synthesizeAll } from './synth';
-import { checkKnownKeys } from './validation';
+import { checkKnownKeys, checkRepoURL } from './validation';
 
 /** How GitOps controllers reach this repository. */
 export interface GitopsSettings {
@@ -54,7 +57,25 @@ export interface RepositorySettings {
 /** The outputs `npm run synth` writes, relative to the root. */
 export const OUTPUT_DIRS = { manifests: 'dist', gitops: join('gitops', 'dist') } as const;
 
-/** Flux Kustomizations and an Argo CD Application for the chart, read from its construct tree. */
+/** What the GitOps controllers apply: dist/ (the chart) and secrets/apps (the Secrets and their namespaces). */
+function deliveredByFlux(service: BuildkitChart): DeliveredKind[] {
+  const plan = certsPlan(service);
+  const secrets = [
+    ...plan.servers.map((s) => ({ name: s.secretName, namespace: s.namespace })),
+    { name: IN_CLUSTER_SECRET, namespace: plan.clientNamespace },
+  ];
+  return deliveredKinds([
+    ...service.toJson(),
+    ...secrets.map((metadata) => ({ apiVersion: 'v1', kind: 'Secret', metadata })),
+    ...plan.namespaces.map(({ name }) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } })),
+  ]);
+}
+
+/**
+ * Flux Kustomizations and an Argo CD Application for the chart, read from its construct tree, each applying
+ * with an identity limited to what it delivers: a ServiceAccount bound to Roles over exactly those kinds
+ * (and its bootstrap, which an administrator applies once), and an AppProject.
+ */
 export function buildGitops(app: App, service: BuildkitChart, settings: GitopsSettings = {}): void {
   checkKnownKeys('gitops', settings, { fluxSourceRef: { kind: 'string', name: 'string' }, repoURL: 'string', targetRevision: 'string' });
   const workloads = constructsOf(service, BuildkitDaemon).map((d) => ({
@@ -62,11 +83,20 @@ export function buildGitops(app: App, service: BuildkitChart, settings: GitopsSe
     name: d.name,
     namespace: service.namespace!,
   }));
-  new FluxKustomizations(new Chart(app, 'flux'), 'Buildkit', { workloads, sourceRef: settings.fluxSourceRef });
-  new ArgoCdApplication(new Chart(app, 'argocd'), 'Buildkit', {
-    repoURL: settings.repoURL ?? 'https://git.example.com/platform/buildkit-service.git',
+  const identity = new FluxDeliveryIdentity(new Chart(app, 'flux-bootstrap'), 'Buildkit', { kinds: deliveredByFlux(service) });
+  new FluxKustomizations(new Chart(app, 'flux'), 'Buildkit', {
+    workloads,
+    sourceRef: settings.fluxSourceRef,
+    serviceAccountName: identity.serviceAccountName,
+  });
+  const argocd = new Chart(app, 'argocd');
+  const repoURL = checkRepoURL('gitops', 'repoURL', settings.repoURL ?? 'https://git.example.com/platform/buildkit-service.git');
+  const project = new ArgoCdProject(argocd, 'Project', { repoURL, kinds: deliveredKinds(service.toJson()) });
+  new ArgoCdApplication(argocd, 'Buildkit', {
+    repoURL,
     targetRevision: settings.targetRevision,
     namespace: service.endpoint.namespace,
+    project: project.name,
   });
 }
 

@@ -22,6 +22,7 @@ describe('the committed outputs', () => {
       expect([...readTree(join(work, 'a')).keys()]).toEqual([
         'dist/buildkit.k8s.yaml',
         'gitops/dist/argocd.k8s.yaml',
+        'gitops/dist/flux-bootstrap.k8s.yaml',
         'gitops/dist/flux.k8s.yaml',
       ]);
     } finally {

@@ -6,6 +6,7 @@ import { App, type Chart, Testing } from 'cdk8s';
 import ts from 'typescript';
 import {
   ArgoCdApplication,
+  ArgoCdProject,
   BuildkitAlerts,
   BuildkitChart,
   type BuildkitChartProps,
@@ -18,6 +19,8 @@ import {
   BuildkitService,
   CacheVolume,
   certs,
+  deliveredKinds,
+  FluxDeliveryIdentity,
   FluxKustomizations,
   RegistryCache,
   TlsBundle,
@@ -80,6 +83,7 @@ const synth = (build: (chart: Chart) => void) => {
 };
 const daemonIn = (chart: Chart) => new BuildkitDaemon(chart, 'Daemon');
 const scope = { namespace: 'buildkit', jobs: ['buildkitd-metrics'], container: 'buildkitd' };
+const KINDS = deliveredKinds(Testing.synth(new BuildkitChart(Testing.app(), 'b')));
 
 /** For each Props interface: the manifests built with some of its settings (and whatever else it needs). */
 const BUILD: Record<string, (props: Record<string, unknown>, prop: string) => unknown> = {
@@ -127,6 +131,9 @@ const BUILD: Record<string, (props: Record<string, unknown>, prop: string) => un
       (c) =>
         new ArgoCdApplication(c, 'A', { repoURL: 'https://git.example.com/platform/buildkit-service.git', namespace: 'buildkit', ...p }),
     ),
+  ArgoCdProjectProps: (p) =>
+    synth((c) => new ArgoCdProject(c, 'P', { repoURL: 'https://git.example.com/platform/buildkit-service.git', kinds: KINDS, ...p })),
+  FluxDeliveryIdentityProps: (p) => synth((c) => new FluxDeliveryIdentity(c, 'F', { kinds: KINDS, ...p })),
   GitopsSettings: (p) => {
     const app = new App();
     buildGitops(app, new BuildkitChart(new App(), 'buildkit'), p);

@@ -642,7 +642,7 @@ test.each([
   [{ repoURL: 42 }, 'gitops: invalid repoURL 42: use a string in quotes'],
   [
     { repoURL: 'https://ci:glpat-TOKEN@git.example.com/platform/buildkit-service.git' },
-    'ArgoCdApplication: invalid repoURL: it carries credentials (user:token@); give the URL without them and the credentials to Flux or Argo CD as a Secret',
+    'gitops: invalid repoURL: it carries credentials (user:token@); give the URL without them and the credentials to Flux or Argo CD as a Secret',
   ],
   [{ targetRevision: 123 }, 'gitops: invalid targetRevision 123: use a string in quotes'],
   [

@@ -52,6 +52,7 @@ const models = {
     import('@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1/Kustomization').then((m) => m.Kustomization),
   'argoproj.io/v1alpha1/Application': () =>
     import('@kubernetes-models/argo-cd/argoproj.io/v1alpha1/Application').then((m) => m.Application),
+  'argoproj.io/v1alpha1/AppProject': () => import('@kubernetes-models/argo-cd/argoproj.io/v1alpha1/AppProject').then((m) => m.AppProject),
   'security-profiles-operator.x-k8s.io/v1/SeccompProfile': async () => seccompProfileValidator(),
 };
 

@@ -1,0 +1,168 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BuildkitChartProps } from '../lib';
+import { init } from '../lib/certs/commands';
+import { APPLY_VERBS, READ_VERBS, resourceOf } from '../lib/delivery-access';
+import { synthRepository } from '../lib/repository';
+import { certsContext } from './support/certs';
+import { readManifests } from './support/dist';
+import { keyPool } from './support/keys';
+import { allowed, type Subject } from './support/rbac';
+
+// Delivery with least privilege: for whole repositories (certs init, then npm run synth), the set of
+// (group, kind, namespace) in dist/ and secrets/apps is exactly what the Flux identity may apply and what the
+// Argo CD project admits; nothing else is granted, and no rule has a wildcard.
+
+const FLUX: Subject = { kind: 'ServiceAccount', name: 'buildkit-delivery', namespace: 'flux-system' };
+const newKeyPair = keyPool(4);
+const groupOf = (apiVersion: string) => (apiVersion.includes('/') ? apiVersion.split('/')[0] : '');
+
+interface Repository {
+  delivered: any[];
+  dist: any[];
+  gitops: any[];
+}
+
+async function repository(settings: BuildkitChartProps): Promise<Repository> {
+  const root = mkdtempSync(join(tmpdir(), 'buildkit-delivery-'));
+  try {
+    await init(certsContext(join(root, 'secrets'), settings, { newKeyPair }));
+    synthRepository({ root, config: settings });
+    const dist = readManifests(join(root, 'dist'));
+    return {
+      dist,
+      delivered: [...dist, ...readManifests(join(root, 'secrets', 'apps'))],
+      gitops: readManifests(join(root, 'gitops', 'dist')),
+    };
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+const CASES: Array<[string, BuildkitChartProps]> = [
+  ['the seed', {}],
+  [
+    'everything: CI runners elsewhere, StatefulSet, claims, the registry cache, monitoring, hardened mode, a native builder',
+    {
+      clientNamespace: 'ci',
+      workload: 'statefulset',
+      replicas: 2,
+      cache: { persistent: true },
+      registryCache: { size: '20Gi', persistent: true },
+      metrics: { serviceMonitor: true, alerts: {}, dashboard: {} },
+      podSecurity: 'baseline',
+      nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '192.168.80.111' }],
+    },
+  ],
+];
+
+describe.each(CASES)('%s', (_name, settings) => {
+  let repo: Repository;
+  beforeAll(async () => {
+    repo = await repository(settings);
+  }, 120_000);
+  const rbac = () => repo.gitops.filter((o) => o.apiVersion === 'rbac.authorization.k8s.io/v1');
+
+  test('Flux may apply, prune and correct every delivered object, and the namespaces only by name', () => {
+    const missing: string[] = [];
+    for (const o of repo.delivered) {
+      const request = {
+        group: groupOf(o.apiVersion),
+        resource: resourceOf(o.kind),
+        namespace: o.metadata.namespace,
+        name: o.metadata.name,
+      };
+      const verbs = o.metadata.namespace === undefined ? ['get', 'patch'] : APPLY_VERBS;
+      for (const verb of verbs) if (!allowed(rbac(), FLUX, { ...request, verb })) missing.push(`${verb} ${o.kind}/${o.metadata.name}`);
+    }
+    expect(missing).toEqual([]);
+    expect(repo.delivered.filter((o) => o.kind === 'Secret').length).toBeGreaterThanOrEqual(2);
+  });
+
+  test('and nothing more: no wildcard, no kind or namespace beyond what is delivered, reads only for health checks', () => {
+    const delivered = new Set(
+      repo.delivered.map((o) => JSON.stringify([o.metadata.namespace ?? null, groupOf(o.apiVersion), resourceOf(o.kind)])),
+    );
+    const workloads = new Set(
+      repo.delivered.filter((o) => ['Deployment', 'StatefulSet'].includes(o.kind)).map((o) => o.metadata.namespace),
+    );
+    const extra: string[] = [];
+    for (const role of rbac().filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole')) {
+      for (const rule of role.rules) {
+        expect(JSON.stringify(rule)).not.toContain('*');
+        for (const group of rule.apiGroups)
+          for (const resource of rule.resources) {
+            const scope = role.kind === 'Role' ? role.metadata.namespace : null;
+            const isDelivered = delivered.has(JSON.stringify([scope, group, resource]));
+            const isHealthRead =
+              workloads.has(scope) && ['/pods', 'apps/replicasets'].includes(`${group}/${resource}`) && `${rule.verbs}` === `${READ_VERBS}`;
+            if (!isDelivered && !isHealthRead) extra.push(`${role.kind} ${scope}: ${rule.verbs} ${group}/${resource}`);
+          }
+        if (role.kind === 'ClusterRole') {
+          expect(rule.verbs).toEqual(['get', 'patch']);
+          expect(rule.resourceNames.length).toBeGreaterThan(0);
+        }
+      }
+    }
+    expect(extra).toEqual([]);
+  });
+
+  test('what a branch write cannot make it do', () => {
+    const denied = [
+      { verb: 'get', group: '', resource: 'secrets', namespace: 'kube-system' },
+      { verb: 'create', group: '', resource: 'namespaces', name: 'evil' },
+      { verb: 'delete', group: '', resource: 'namespaces', name: 'buildkit' },
+      { verb: 'patch', group: '', resource: 'namespaces', name: 'kube-system' },
+      { verb: 'create', group: 'rbac.authorization.k8s.io', resource: 'rolebindings', namespace: 'buildkit' },
+      { verb: 'create', group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings' },
+      { verb: 'create', group: '', resource: 'pods', namespace: 'buildkit' },
+      { verb: 'create', group: 'apps', resource: 'daemonsets', namespace: 'buildkit' },
+      { verb: 'create', group: 'apps', resource: 'deployments', namespace: 'default' },
+    ];
+    expect(denied.filter((r) => allowed(rbac(), FLUX, r))).toEqual([]);
+  });
+
+  test('both Kustomizations impersonate that ServiceAccount, which the bootstrap creates beside them', () => {
+    const kustomizations = repo.gitops.filter((o) => o.kind === 'Kustomization');
+    expect(kustomizations.map((k) => [k.metadata.namespace, k.spec.serviceAccountName])).toEqual([
+      [FLUX.namespace, FLUX.name],
+      [FLUX.namespace, FLUX.name],
+    ]);
+    const account = repo.gitops.find((o) => o.kind === 'ServiceAccount');
+    expect(account.metadata).toMatchObject({ name: FLUX.name, namespace: FLUX.namespace });
+    const namespaces = new Set(repo.delivered.flatMap((o) => (o.metadata.namespace ? [o.metadata.namespace] : [])));
+    expect(
+      repo.gitops
+        .filter((o) => o.kind === 'Namespace')
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual([...namespaces].sort());
+  });
+
+  test('the Argo CD project admits this repository, the namespaces and the kinds dist/ holds, and no more', () => {
+    const project = repo.gitops.find((o) => o.kind === 'AppProject');
+    const application = repo.gitops.find((o) => o.kind === 'Application');
+    expect(application.spec.project).toBe(project.metadata.name);
+    expect(project.spec.sourceRepos).toEqual([application.spec.source.repoURL]);
+    const kinds = (objects: any[]) => [...new Set(objects.map((o) => `${groupOf(o.apiVersion)}/${o.kind}`))].sort();
+    const whitelist = (list: any[]) => list.map((k) => `${k.group}/${k.kind}`).sort();
+    expect(whitelist(project.spec.namespaceResourceWhitelist)).toEqual(kinds(repo.dist.filter((o) => o.metadata.namespace)));
+    expect(whitelist(project.spec.clusterResourceWhitelist)).toEqual(kinds(repo.dist.filter((o) => !o.metadata.namespace)));
+    expect(project.spec.destinations.map((d: any) => d.namespace)).toEqual([
+      ...new Set(repo.dist.flatMap((o) => (o.metadata.namespace ? [o.metadata.namespace] : []))),
+    ]);
+    expect(JSON.stringify(project.spec)).not.toContain('*');
+  });
+});
+
+test("resourceOf follows Kubernetes' plural guess", () => {
+  expect(['NetworkPolicy', 'Ingress', 'Deployment', 'Gateway', 'PodDisruptionBudget', 'Service'].map(resourceOf)).toEqual([
+    'networkpolicies',
+    'ingresses',
+    'deployments',
+    'gateways',
+    'poddisruptionbudgets',
+    'services',
+  ]);
+});
