@@ -8,6 +8,7 @@ import type { BuildkitNetworkPolicyProps } from './buildkit-network-policy';
 import { NETWORK_POLICY_SHAPE } from './buildkit-network-policy';
 import type { CacheVolumeProps } from './cache-volume';
 import { CACHE_VOLUME_SHAPE } from './cache-volume';
+import { CACHE_GUARD_SHAPE } from './daemon/cache-guard';
 import type { RegistryCacheProps } from './registry-cache';
 import type { PropsShape } from './validation';
 
@@ -106,6 +107,7 @@ type SharedDaemonSettings = Pick<
   | 'registryCaCertificates'
   | 'registryKeypairSecret'
   | 'runtimeDefaultCapabilities'
+  | 'cacheGuard'
 >;
 
 export interface BuildkitChartProps extends SharedDaemonSettings {
@@ -344,5 +346,6 @@ export const CHART_PROPS_SHAPE: PropsShape<BuildkitChartProps> = {
   registryCaCertificates: 'record',
   registryKeypairSecret: 'string',
   runtimeDefaultCapabilities: 'boolean',
+  cacheGuard: CACHE_GUARD_SHAPE,
   registryCache: 'object',
 };

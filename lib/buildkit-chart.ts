@@ -75,6 +75,7 @@ export class BuildkitChart extends Chart {
       registryCaCertificates: props.registryCaCertificates,
       registryKeypairSecret: props.registryKeypairSecret,
       runtimeDefaultCapabilities: props.runtimeDefaultCapabilities,
+      cacheGuard: props.cacheGuard,
     };
     const serviceSettings: Omit<BuildkitServiceProps, 'daemon'> = {
       clusterDomain,

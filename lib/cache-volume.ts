@@ -8,9 +8,9 @@ import { checkDnsLabel, checkDnsSubdomain, checkKnownKeys, checkQuantity, type P
 export const BUILDKIT_STATE_DIR = '/home/user/.local/share/buildkit';
 const VOLUME = 'cache';
 /**
- * The smallest cache accepted. GC starts at 75% of the size and BuildKit prunes at most once a minute, so
- * the last 25% must hold what builds write in between: at 10Gi that is 2.5Gi, about one image build with
- * its base layers. Smaller volumes get evicted by the kubelet mid-build.
+ * The smallest cache accepted. GC starts at 75% of the size, and the cache guard prunes there within an
+ * interval, so the last 25% must hold what builds write in that interval: at 10Gi that is 2.5Gi, about
+ * 10 s at the 260 MB/s measured. Smaller volumes get evicted by the kubelet mid-build.
  */
 export const MIN_CACHE_SIZE = '10Gi';
 
@@ -35,10 +35,10 @@ export interface CacheVolumeProps {
   readonly size?: string;
 
   /**
-   * Room kept free between BuildKit's GC threshold (maxUsedSpace) and the size. GC runs at most once a
-   * minute and never during a build, so this must hold what all builds write in a minute: 14 parallel
-   * 450 MB layers took 7 s on 2 cores (design/concurrency-notes.md). Past the size the kubelet evicts the pod.
-   * At least 2Gi, at most half the size.
+   * Room kept free between BuildKit's GC threshold (maxUsedSpace) and the size. The cache guard prunes at
+   * the threshold every few seconds (BuildKit's own GC at most once a minute), so this must hold what all
+   * builds write in one guard interval: 260 MB/s was measured on 2 cores (README, "Disk"). Past the size the
+   * kubelet evicts the pod. At least 2Gi, at most half the size.
    * @default - a quarter of the size
    */
   readonly headroom?: string;
@@ -96,7 +96,7 @@ export class CacheVolume extends Construct {
       props.headroom === undefined ? Math.floor(this.sizeBytes / 4) : checkQuantity('CacheVolume', 'headroom', props.headroom, '10Gi');
     if (props.headroom !== undefined && (this.headroomBytes < parseQuantity(MIN_HEADROOM)! || this.headroomBytes > this.sizeBytes / 2)) {
       throw new Error(
-        `CacheVolume: invalid headroom ${JSON.stringify(props.headroom)}: it must hold a minute of build writes (at least ${MIN_HEADROOM}) ` +
+        `CacheVolume: invalid headroom ${JSON.stringify(props.headroom)}: it must hold the writes of one cache-guard interval (at least ${MIN_HEADROOM}) ` +
           `and leave the cache at least half of the ${this.size} size; raise size or change headroom`,
       );
     }

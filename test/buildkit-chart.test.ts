@@ -50,10 +50,12 @@ describe('the default chart (the seed, no settings)', () => {
     expect(container.imagePullPolicy).toBe('IfNotPresent');
   });
 
-  test('serves mutual TLS on tcp 1234 and keeps the unix socket for probes', () => {
+  test('serves mutual TLS on tcp 1234 and keeps the unix socket for probes (and a second one for the cache guard)', () => {
     expect(container.args).toEqual([
       '--addr',
       SOCKET,
+      '--addr',
+      'unix:///run/buildkit/buildkitd.sock',
       '--addr',
       'tcp://0.0.0.0:1234',
       '--tlscacert',
@@ -113,11 +115,13 @@ describe('the default chart (the seed, no settings)', () => {
       { name: 'cache', mountPath: '/home/user/.local/share/buildkit' },
       { name: 'config', mountPath: '/home/user/.config/buildkit', readOnly: true },
       { name: 'certs', mountPath: '/certs', readOnly: true },
+      { name: 'guard-socket', mountPath: '/run/buildkit' },
     ]);
     expect(pod.spec.volumes).toEqual([
       { name: 'cache', emptyDir: { sizeLimit: '50Gi' } },
       { name: 'config', configMap: { name: 'buildkitd-config' } },
       { name: 'certs', secret: { secretName: 'buildkit-daemon-certs', defaultMode: 0o440 } },
+      { name: 'guard-socket', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
     ]);
   });
 

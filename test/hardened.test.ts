@@ -45,6 +45,8 @@ describe('hardened mode: a namespace that enforces Pod Security baseline', () =>
     expect(baselineViolations(template(synthChart({})))).toEqual([
       'container buildkitd: appArmorProfile Unconfined',
       'container buildkitd: seccompProfile Unconfined',
+      'container cache-guard: appArmorProfile Unconfined',
+      'container cache-guard: seccompProfile Unconfined',
     ]);
   });
 

@@ -35,7 +35,7 @@ describe('StatefulSet with a Longhorn claim per replica', () => {
         spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'longhorn', resources: { requests: { storage: '100Gi' } } },
       },
     ]);
-    expect(sts.spec.template.spec.volumes.map((v: any) => v.name)).toEqual(['config', 'certs']);
+    expect(sts.spec.template.spec.volumes.map((v: any) => v.name)).toEqual(['config', 'certs', 'guard-socket']);
     expect(daemonContainer(manifests, 'StatefulSet').volumeMounts[0]).toEqual({
       name: 'cache',
       mountPath: '/home/user/.local/share/buildkit',

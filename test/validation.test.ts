@@ -283,7 +283,7 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   [
     'a headroom under 2Gi',
     { cache: { headroom: '1Gi' } },
-    /^CacheVolume: invalid headroom "1Gi": it must hold a minute of build writes \(at least 2Gi\) and leave the cache at least half of the 50Gi size/,
+    /^CacheVolume: invalid headroom "1Gi": it must hold the writes of one cache-guard interval \(at least 2Gi\) and leave the cache at least half of the 50Gi size/,
   ],
   ['a headroom over half the cache', { cache: { size: '20Gi', headroom: '11Gi' } }, /invalid headroom "11Gi"/],
   [

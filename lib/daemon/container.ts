@@ -1,4 +1,5 @@
 import type { Container, Probe, Quantity, SecurityContext, VolumeMount } from '../../imports/k8s';
+import { GUARD_SOCKET } from './cache-guard';
 
 export const CONTAINER = 'buildkitd';
 export const UID = 1000;
@@ -24,6 +25,8 @@ export interface DaemonContainerInputs {
   /** Seccomp, AppArmor and SELinux settings (containerConfinement). */
   readonly confinement: SecurityContext;
   readonly volumeMounts: VolumeMount[];
+  /** A second unix socket for the cache guard, on the volume the two share. */
+  readonly guardSocket: boolean;
 }
 
 /** The rootless buildkitd container: both listeners, the probes over the socket, the preStop drain. */
@@ -41,6 +44,7 @@ export function daemonContainer(c: DaemonContainerInputs): Container {
     c.tlsFiles.key,
     '--oci-worker-no-process-sandbox',
   ];
+  if (c.guardSocket) args.splice(2, 0, '--addr', GUARD_SOCKET);
   const ports = [{ name: 'buildkitd', containerPort: c.port, protocol: 'TCP' }];
   if (c.metricsPort !== undefined) {
     args.push('--debugaddr', `0.0.0.0:${c.metricsPort}`);

@@ -23,7 +23,8 @@ export interface DaemonWorkloadInputs {
   readonly podAnnotations: Record<string, string>;
   readonly architecture?: string;
   readonly drainSeconds: number;
-  readonly container: Container;
+  /** The daemon's container first, then any beside it. */
+  readonly containers: Container[];
   readonly volumes: Volume[];
   /** A persistent RWO cache: one pod at a time may mount it. */
   readonly exclusiveCache: boolean;
@@ -53,7 +54,7 @@ function podTemplate(w: DaemonWorkloadInputs): PodTemplateSpec {
       topologySpreadConstraints: spread,
       // OnRootMismatch: a large persistent cache is not re-chowned file by file at every start.
       securityContext: { runAsUser: UID, runAsGroup: UID, runAsNonRoot: true, fsGroup: UID, fsGroupChangePolicy: 'OnRootMismatch' },
-      containers: [w.container],
+      containers: w.containers,
       volumes: w.volumes,
     },
   };
