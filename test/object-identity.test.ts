@@ -38,6 +38,11 @@ test.each<[string, BuildkitChartProps, string]>([
     { registryCache: { size: '50Gi', name: 'cachey' }, nativeBuilders: [arm64('cachey')] },
     'ConfigMap buildkit/cachey-config: buildkit/RegistryCache/Config and buildkit/Daemon-arm64/Config',
   ],
+  [
+    "a native builder named like the daemon's egress policy",
+    { nativeBuilders: [arm64('buildkitd-egress')] },
+    'NetworkPolicy.networking.k8s.io buildkit/buildkitd-egress: buildkit/EgressPolicy-buildkitd/Resource and buildkit/NetworkPolicy-buildkitd-egress/Resource',
+  ],
 ])('%s: refused with one line naming both, and the output folder is left as it was', (_name, props, clash) => {
   const work = mkdtempSync(join(tmpdir(), 'buildkit-identity-'));
   try {
