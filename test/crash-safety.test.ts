@@ -3,13 +3,13 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { App } from 'cdk8s';
-import { BuildkitChart, certs } from '../lib';
+import forge from 'node-forge';
+import { certs } from '../lib';
 import { caGeneration } from '../lib/certs/issuing';
 import { paths } from '../lib/certs/layout';
 import { parseIdentities } from '../lib/sops/age-keys';
 import { decryptDocument } from '../lib/sops/sops-file';
-import { certsContext } from './support/certs';
+import { certsContext, chartPlan } from './support/certs';
 import { ROOT, treeDigest } from './support/dist';
 import { keyPool } from './support/keys';
 
@@ -19,11 +19,18 @@ const work = mkdtempSync(join(tmpdir(), 'buildkit-crash-'));
 const template = join(work, 'template');
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+/** Keys for the rotations, made once here and handed to every child: RSA keygen is not what is tested. */
+let childKeys: string[] = [];
+
 beforeAll(async () => {
   const context = certsContext(template, {}, { newKeyPair: keyPool() });
   await certs.init(context);
   await certs.issueClient(context, 'laptop');
-});
+  const fresh = keyPool(4);
+  childKeys = Array.from({ length: 4 }, () => forge.pki.privateKeyToPem(fresh().privateKey));
+}, 120_000);
+
+const PLAN = chartPlan({});
 
 /** A copy of the initialized secrets/ to crash in. */
 function copy(name: string): string {
@@ -34,9 +41,12 @@ function copy(name: string): string {
 
 /** `rotate --ca` in a process of its own that kills itself at rename `at` ('count': runs through, counting them). */
 async function rotateCa(root: string, at: string): Promise<{ killed: boolean; renames?: number }> {
-  const script = `const { App } = require('cdk8s'); const { BuildkitChart, certs } = require(${JSON.stringify(join(ROOT, 'lib'))});
-    const plan = certs.certsPlan(new BuildkitChart(new App(), 'buildkit', {}));
-    certs.rotate({ root: ${JSON.stringify(root)}, plan, now: new Date(), log: () => {} }, { ca: true });`;
+  // The child loads only the certificate commands (no cdk8s): the plan and the keys come from this process.
+  const script = `const forge = require('node-forge'); const { rotate } = require(${JSON.stringify(join(ROOT, 'lib', 'certs', 'ca-rotation'))});
+    const keys = ${JSON.stringify(childKeys)}.map((pem) => { const privateKey = forge.pki.privateKeyFromPem(pem);
+      return { privateKey, publicKey: forge.pki.setRsaPublicKey(privateKey.n, privateKey.e) }; });
+    let next = 0;
+    rotate({ root: ${JSON.stringify(root)}, plan: ${JSON.stringify(PLAN)}, now: new Date(), log: () => {}, newKeyPair: () => keys[next++ % keys.length] }, { ca: true });`;
   const preload = join(__dirname, 'support', 'kill-at-rename.cjs');
   try {
     const { stdout } = await promisify(execFile)('node', ['--require', 'tsx/cjs', '--require', preload, '-e', script], {
@@ -99,7 +109,7 @@ test('killed at every rename of a CA rotation, secrets/ ends whole: the old set,
 test('synth and verify refuse a secrets/ with an unfinished write, naming the command that completes it', async () => {
   const root = copy('synth');
   expect((await rotateCa(root, '3')).killed).toBe(true);
-  expect(certs.secretsProblems(root, certs.certsPlan(new BuildkitChart(new App(), 'buildkit', {})))).toEqual([
+  expect(certs.secretsProblems(root, PLAN)).toEqual([
     `${paths(root).journal}: a certs command was killed mid-write: run \`npm run certs -- check\`, which completes the write`,
   ]);
 });
