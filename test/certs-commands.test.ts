@@ -219,6 +219,10 @@ describe('certs issue-client and export', () => {
       expect(statSync(join(out, f)).mode & 0o777).toBe(0o600);
     }
     expect(statSync(out).mode & 0o777).toBe(0o700);
+    // The marker that lets the next export replace these files and no others.
+    expect(readFileSync(join(out, '.buildkit-service-export'), 'utf8')).toBe(
+      'written by `npm run certs -- export`: ca.pem, cert.pem, key.pem, buildkit-endpoint\n',
+    );
     expect(result.commands).toEqual([
       `docker buildx create --name buildkit-builder --node buildkitd --driver remote --driver-opt cacert=${out}/ca.pem,cert=${out}/cert.pem,key=${out}/key.pem tcp://192.168.80.110:1234`,
       `buildctl --addr tcp://192.168.80.110:1234 --tlsdir ${out} build --frontend dockerfile.v0 --local context=. --local dockerfile=.`,
@@ -498,5 +502,36 @@ describe('certs check and failures', () => {
     await expect(rotate(context())).rejects.toThrow(/names no age recipients/);
     expect({ ...snapshot(), '.sops.yaml': before['.sops.yaml'] }).toEqual(before);
     expect(existsSync(`${paths(root).server('buildkit-daemon-certs')}.tmp-${process.pid}`)).toBe(false);
+  });
+});
+
+describe('a write a killed command left behind is finished or named by the next command', () => {
+  test('a journal: its staged files are renamed into place, its removals done, and the command says which', async () => {
+    await init(context());
+    const target = paths(root).namespace;
+    writeFileSync(join(root, 'apps', '.namespace.yaml.0123.buildkit-tmp'), 'kind: Staged\n');
+    writeFileSync(join(root, 'stale.yaml'), 'kind: Stale\n');
+    writeFileSync(
+      paths(root).journal,
+      JSON.stringify({ renames: [['apps/.namespace.yaml.0123.buildkit-tmp', 'apps/namespace.yaml']], removals: ['stale.yaml'] }),
+    );
+    lines = [];
+    await check(context());
+    expect(readFileSync(target, 'utf8')).toBe('kind: Staged\n');
+    expect(existsSync(join(root, 'stale.yaml'))).toBe(false);
+    expect(existsSync(paths(root).journal)).toBe(false);
+    expect(lines[0]).toBe(`completed a write a killed command left half done (the new set): ${root}/apps/namespace.yaml, ${root}/stale.yaml`);
+  });
+
+  test('temporaries without a journal: the old set stands, and the command says so once', async () => {
+    await init(context());
+    const before = readFileSync(paths(root).namespace, 'utf8');
+    writeFileSync(join(root, 'apps', '.namespace.yaml.4567.buildkit-tmp'), 'kind: Half\n');
+    lines = [];
+    await check(context());
+    expect(readFileSync(paths(root).namespace, 'utf8')).toBe(before);
+    expect(lines.filter((l) => l.includes('killed'))).toEqual([
+      'a command was killed before its write began: secrets/ holds the old set (its temporaries go with the next write)',
+    ]);
   });
 });
