@@ -1,5 +1,5 @@
 import { config, gitops } from './config';
-import { BuildkitChart } from './lib';
+import { serviceCharts } from './lib';
 import { runCerts } from './lib/cli/certs';
 import { synthRepository } from './lib/repository';
 
@@ -7,7 +7,7 @@ import { synthRepository } from './lib/repository';
 // that changes a daemon's certificates re-synthesizes dist/ (its pods roll on the checksum).
 runCerts(
   process.argv.slice(2),
-  (app) => new BuildkitChart(app, 'buildkit', config),
+  (app) => serviceCharts(app, config),
   undefined,
   (secrets) => synthRepository({ root: __dirname, config, gitops, secrets }),
 ).then(

@@ -44,6 +44,12 @@ export interface FluxKustomizationsProps {
   readonly interval?: string;
 
   /**
+   * Name of the service Kustomization; the secrets one adds `-secrets`.
+   * @default - the first workload's name
+   */
+  readonly name?: string;
+
+  /**
    * The ServiceAccount (in flux-system) Flux impersonates to apply both paths, such as a FluxDeliveryIdentity's.
    * @default - the controller's own identity (cluster-admin in a default Flux install)
    */
@@ -79,7 +85,10 @@ export class FluxKustomizations extends Construct {
     checkDnsLabel('FluxKustomizations', 'sourceRef.name', sourceRef.name);
     const interval = props.interval ?? '10m';
     if (props.workloads.length === 0) throw new Error("FluxKustomizations: invalid workloads []: give at least the service's workload");
-    this.serviceName = checkDnsLabel('FluxKustomizations', 'workloads[0].name', props.workloads[0].name);
+    this.serviceName =
+      props.name === undefined
+        ? checkDnsLabel('FluxKustomizations', 'workloads[0].name', props.workloads[0].name)
+        : checkDnsLabel('FluxKustomizations', 'name', props.name);
     this.secretsName = `${this.serviceName}-secrets`;
     const metadata = (name: string) => ({ name, namespace: 'flux-system' });
     const identity =

@@ -1,47 +1,21 @@
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { App, Chart } from 'cdk8s';
-import { ArgoCdApplication } from './argocd-application';
-import { ArgoCdProject } from './argocd-project';
-import { BuildkitChart, type BuildkitChartProps } from './buildkit-chart';
-import { BuildkitDaemon } from './buildkit-daemon';
+import { App, YamlOutputType } from 'cdk8s';
 import { secretsProblems } from './certs/coherence';
-import { daemonCertsRevision, IN_CLUSTER_SECRET } from './certs/layout';
+import { daemonCertsRevision } from './certs/layout';
 import { certsPlan } from './certs/plan';
-import { constructsOf } from './construct-tree';
-import { type DeliveredKind, deliveredKinds } from './delivery-access';
-import { FluxDeliveryIdentity } from './flux-delivery-identity';
-import { FluxKustomizations, type FluxKustomizationsProps } from './flux-kustomizations';
+import { buildGitops, type GitopsSettings } from './gitops';
 import { serviceDiagram, withDiagram } from './service-diagram';
 import { type SynthOutput, synthesizeAll } from './synth';
-import { checkKnownKeys, checkRepoURL } from './validation';
-
-/** How GitOps controllers reach this repository. */
-export interface GitopsSettings {
-  /**
-   * The Flux source that holds this repository.
-   * @default { kind: 'GitRepository', name: 'flux-system' }
-   */
-  readonly fluxSourceRef?: FluxKustomizationsProps['sourceRef'];
-  /**
-   * This repository's URL, as Argo CD clones it.
-   * @default 'https://git.example.com/platform/buildkit-service.git'
-   */
-  readonly repoURL?: string;
-  /**
-   * The branch Argo CD follows.
-   * @default 'main'
-   */
-  readonly targetRevision?: string;
-}
+import { type ServiceSettings, serviceCharts, tenantSecrets } from './tenants';
 
 /** A repository that holds this project: config.ts, and the folders derived from it. */
 export interface RepositorySettings {
   /** The repository's root folder. */
   readonly root: string;
-  /** The service (config.ts `config`). */
-  readonly config: BuildkitChartProps;
+  /** The service (config.ts `config`), with or without tenants. */
+  readonly config: ServiceSettings;
   /**
    * Delivery (config.ts `gitops`).
    * @default - Flux on the flux-system GitRepository; Argo CD with an example URL
@@ -57,49 +31,6 @@ export interface RepositorySettings {
 /** The outputs `npm run synth` writes, relative to the root. */
 export const OUTPUT_DIRS = { manifests: 'dist', gitops: join('gitops', 'dist') } as const;
 
-/** What the GitOps controllers apply: dist/ (the chart) and secrets/apps (the Secrets and their namespaces). */
-function deliveredByFlux(service: BuildkitChart): DeliveredKind[] {
-  const plan = certsPlan(service);
-  const secrets = [
-    ...plan.servers.map((s) => ({ name: s.secretName, namespace: s.namespace })),
-    { name: IN_CLUSTER_SECRET, namespace: plan.clientNamespace },
-  ];
-  return deliveredKinds([
-    ...service.toJson(),
-    ...secrets.map((metadata) => ({ apiVersion: 'v1', kind: 'Secret', metadata })),
-    ...plan.namespaces.map(({ name }) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } })),
-  ]);
-}
-
-/**
- * Flux Kustomizations and an Argo CD Application for the chart, read from its construct tree, each applying
- * with an identity limited to what it delivers: a ServiceAccount bound to Roles over exactly those kinds
- * (and its bootstrap, which an administrator applies once), and an AppProject.
- */
-export function buildGitops(app: App, service: BuildkitChart, settings: GitopsSettings = {}): void {
-  checkKnownKeys('gitops', settings, { fluxSourceRef: { kind: 'string', name: 'string' }, repoURL: 'string', targetRevision: 'string' });
-  const workloads = constructsOf(service, BuildkitDaemon).map((d) => ({
-    kind: d.workloadKind === 'statefulset' ? ('StatefulSet' as const) : ('Deployment' as const),
-    name: d.name,
-    namespace: service.namespace!,
-  }));
-  const identity = new FluxDeliveryIdentity(new Chart(app, 'flux-bootstrap'), 'Buildkit', { kinds: deliveredByFlux(service) });
-  new FluxKustomizations(new Chart(app, 'flux'), 'Buildkit', {
-    workloads,
-    sourceRef: settings.fluxSourceRef,
-    serviceAccountName: identity.serviceAccountName,
-  });
-  const argocd = new Chart(app, 'argocd');
-  const repoURL = checkRepoURL('gitops', 'repoURL', settings.repoURL ?? 'https://git.example.com/platform/buildkit-service.git');
-  const project = new ArgoCdProject(argocd, 'Project', { repoURL, kinds: deliveredKinds(service.toJson()) });
-  new ArgoCdApplication(argocd, 'Buildkit', {
-    repoURL,
-    targetRevision: settings.targetRevision,
-    namespace: service.endpoint.namespace,
-    project: project.name,
-  });
-}
-
 /**
  * Every output derived from config.ts, all or nothing: dist/ (the service's manifests) and gitops/dist/
  * (Flux and Argo CD objects). With `manifestsDir`, only the manifests, into that folder (`cdk8s synth -o`).
@@ -108,24 +39,31 @@ export function buildGitops(app: App, service: BuildkitChart, settings: GitopsSe
 export function synthRepository(settings: RepositorySettings, manifestsDir?: string): string[] {
   const root = resolve(settings.root);
   const secrets = settings.secrets ?? join(root, 'secrets');
-  const model = new BuildkitChart(new App(), 'buildkit', settings.config);
-  const plan = certsPlan(model);
-  const problems = secretsProblems(secrets, plan);
-  if (problems.length > 0) {
-    throw new Error(problems[0] + (problems.length > 1 ? ` (and ${problems.length - 1} more that the same command fixes)` : ''));
+  const models = serviceCharts(new App(), settings.config);
+  // Each tenant's certificates live in a secrets/ folder of their own, checked against its chart.
+  const revisions = new Map<string | undefined, string | undefined>();
+  for (const [tenant, model] of models) {
+    const folder = tenant ? tenantSecrets(secrets, tenant) : secrets;
+    const problems = secretsProblems(folder, certsPlan(model)).map((p) => (tenant ? `tenant ${tenant} (add --tenant ${tenant}): ${p}` : p));
+    if (problems.length > 0) {
+      throw new Error(problems[0] + (problems.length > 1 ? ` (and ${problems.length - 1} more that the same command fixes)` : ''));
+    }
+    revisions.set(tenant, daemonCertsRevision(folder, model.daemon.tls.secretName));
   }
-  const certRevision = daemonCertsRevision(secrets, model.daemon.tls.secretName);
   const manifests: SynthOutput = {
     outdir: manifestsDir ?? join(root, OUTPUT_DIRS.manifests),
-    build: (app) => new BuildkitChart(app, 'buildkit', { ...settings.config, certRevision }),
+    // With tenants, a folder each (dist/<tenant>/), so that each can be applied on its own.
+    yamlOutputType: models.has(undefined) ? undefined : YamlOutputType.FOLDER_PER_CHART_FILE_PER_RESOURCE,
+    build: (app) => serviceCharts(app, settings.config, revisions),
   };
   const outputs = manifestsDir
     ? [manifests]
-    : [manifests, { outdir: join(root, OUTPUT_DIRS.gitops), build: (app: App) => buildGitops(app, model, settings.gitops) }];
+    : [manifests, { outdir: join(root, OUTPUT_DIRS.gitops), build: (app: App) => buildGitops(app, models, settings.gitops) }];
   // The README's picture of the service, staged beside it and renamed in right after the folders swap.
   const readme = join(root, 'README.md');
   const before = !manifestsDir && existsSync(readme) ? readFileSync(readme, 'utf8') : undefined;
-  const after = before === undefined ? undefined : withDiagram(before, serviceDiagram(model));
+  const diagramRoot = models.has(undefined) ? models.get(undefined)! : models.values().next().value!.node.root;
+  const after = before === undefined ? undefined : withDiagram(before, serviceDiagram(diagramRoot));
   const staged = after !== undefined && after !== before ? `${readme}.${process.pid}.staging` : undefined;
   if (staged) writeFileSync(staged, after!);
   try {

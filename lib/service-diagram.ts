@@ -1,3 +1,4 @@
+import { App } from 'cdk8s';
 import type { IConstruct } from 'constructs';
 import { BuildkitDaemon } from './buildkit-daemon';
 import { BuildkitEgressPolicy } from './buildkit-egress-policy';
@@ -7,7 +8,7 @@ import { BuildkitService } from './buildkit-service';
 import { constructsOf } from './construct-tree';
 import { RegistryCache } from './registry-cache';
 
-const id = (kind: string, name: string) => `${kind}_${name.replace(/[^A-Za-z0-9]/g, '_')}`;
+const safe = (name: string) => name.replace(/[^A-Za-z0-9]/g, '_');
 
 /**
  * A Mermaid flowchart of what the app deploys, read from the construct tree: clients, LoadBalancers,
@@ -15,8 +16,22 @@ const id = (kind: string, name: string) => `${kind}_${name.replace(/[^A-Za-z0-9]
  * pull-through cache. It follows the configuration, since it is drawn from what was built.
  */
 export function serviceDiagram(root: IConstruct): string {
+  const header = ['flowchart LR', '  clients(["CI clients<br/>buildx remote driver, buildctl"])'];
+  const tenants = root instanceof App ? root.charts : [];
+  if (tenants.length < 2) return `${[...header, ...diagramBody(root, '')].join('\n')}\n`;
+  // Tenants: one box each, its ids prefixed, so that two tenants' daemons of one name stay apart.
+  const boxes = tenants.flatMap((chart) => [
+    `  subgraph tenant_${safe(chart.node.id)}["tenant ${chart.node.id}"]`,
+    ...diagramBody(chart, `${safe(chart.node.id)}__`),
+    '  end',
+  ]);
+  return `${[...header, ...boxes].join('\n')}\n`;
+}
+
+function diagramBody(root: IConstruct, prefix: string): string[] {
+  const id = (kind: string, name: string) => `${prefix}${kind}_${safe(name)}`;
   const of = <T>(type: abstract new (...args: never[]) => T) => constructsOf(root, type);
-  const lines = ['flowchart LR', '  clients(["CI clients<br/>buildx remote driver, buildctl"])'];
+  const lines: string[] = [];
   for (const daemon of of(BuildkitDaemon)) {
     const d = id('workload', daemon.name);
     const kind = daemon.workloadKind === 'statefulset' ? 'StatefulSet' : 'Deployment';
@@ -61,7 +76,7 @@ export function serviceDiagram(root: IConstruct): string {
     for (const daemon of of(BuildkitDaemon)) lines.push(`  ${id('workload', daemon.name)} -- docker.io mirror --> ${r}`);
     lines.push(`  ${r} --> hub(["upstream registry"])`);
   }
-  return `${lines.join('\n')}\n`;
+  return lines;
 }
 
 /** The markers between which the synth writes the diagram into the README. */

@@ -1,12 +1,14 @@
 import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { App } from 'cdk8s';
+import { App, type YamlOutputType } from 'cdk8s';
 import { checkOneObjectPerName } from './object-identity';
 
 /** One folder of manifests and the constructs that fill it. */
 export interface SynthOutput {
   readonly outdir: string;
   readonly build: (app: App) => void;
+  /** How the manifests are laid out in files. @default - a file per chart */
+  readonly yamlOutputType?: YamlOutputType;
 }
 
 /**
@@ -22,7 +24,7 @@ export function synthesizeAll(outputs: readonly SynthOutput[]): void {
       const staging = mkdtempSync(join(dirname(target), `.${basename(target)}.staging-`));
       staged.push({ target, staging, previous: `${staging}.previous` });
       chmodSync(staging, 0o755); // mkdtemp makes it private; dist/ is an ordinary folder
-      const app = new App({ outdir: staging });
+      const app = new App({ outdir: staging, ...(output.yamlOutputType === undefined ? {} : { yamlOutputType: output.yamlOutputType }) });
       output.build(app);
       checkOneObjectPerName(app);
       app.synth();

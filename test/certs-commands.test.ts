@@ -520,7 +520,9 @@ describe('a write a killed command left behind is finished or named by the next 
     expect(readFileSync(target, 'utf8')).toBe('kind: Staged\n');
     expect(existsSync(join(root, 'stale.yaml'))).toBe(false);
     expect(existsSync(paths(root).journal)).toBe(false);
-    expect(lines[0]).toBe(`completed a write a killed command left half done (the new set): ${root}/apps/namespace.yaml, ${root}/stale.yaml`);
+    expect(lines[0]).toBe(
+      `completed a write a killed command left half done (the new set): ${root}/apps/namespace.yaml, ${root}/stale.yaml`,
+    );
   });
 
   test('temporaries without a journal: the old set stands, and the command says so once', async () => {

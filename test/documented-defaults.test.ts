@@ -26,8 +26,8 @@ import {
   TlsBundle,
 } from '../lib';
 import { paths } from '../lib/certs/layout';
+import { buildGitops } from '../lib/gitops';
 import { splitPemBundle } from '../lib/pki/check';
-import { buildGitops } from '../lib/repository';
 import { parseIdentities } from '../lib/sops/age-keys';
 import { decryptDocument } from '../lib/sops/sops-file';
 import { certsContext } from './support/certs';
@@ -137,7 +137,7 @@ const BUILD: Record<string, (props: Record<string, unknown>, prop: string) => un
   FluxDeliveryIdentityProps: (p) => synth((c) => new FluxDeliveryIdentity(c, 'F', { kinds: KINDS, ...p })),
   GitopsSettings: (p) => {
     const app = new App();
-    buildGitops(app, new BuildkitChart(new App(), 'buildkit'), p);
+    buildGitops(app, new Map([[undefined, new BuildkitChart(new App(), 'buildkit')]]), p);
     return app.charts.map((c) => Testing.synth(c));
   },
 };

@@ -16,7 +16,7 @@ import { keyPool } from './support/keys';
 /** The delivery objects for a chart with these settings, as `npm run synth` writes them into gitops/dist/. */
 function delivery(props: BuildkitChartProps = {}, settings: GitopsSettings = {}): any[] {
   const app = Testing.app();
-  buildGitops(app, new BuildkitChart(new App(), 'buildkit', props), settings);
+  buildGitops(app, new Map([[undefined, new BuildkitChart(new App(), 'buildkit', props)]]), settings);
   return app.charts.flatMap((c) => Testing.synth(c));
 }
 

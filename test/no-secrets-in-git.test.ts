@@ -45,6 +45,9 @@ describe('nothing secret in git', () => {
       }
     };
     expect(ignored('secrets/age/age-key.txt')).toBe(true);
+    expect(ignored('secrets/tenants/team-a/age/age-key.txt')).toBe(true);
+    expect(ignored('secrets/tenants/team-a/.buildkit-journal')).toBe(true);
+    expect(ignored('secrets/tenants/team-a/apps/buildkit-daemon-certs.yaml')).toBe(false);
     expect(ignored('client-bundles/laptop/key.pem')).toBe(true);
     expect(ignored('secrets/apps/buildkit-daemon-certs.yaml')).toBe(false);
   });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Testing } from 'cdk8s';
 import { BuildkitChart, type BuildkitChartProps, RegistryCache, synthesize } from '../lib';
-import { buildGitops } from '../lib/repository';
+import { buildGitops } from '../lib/gitops';
 import { checkKnownKeys } from '../lib/validation';
 import { daemonContainer, synthChart } from './support/chart';
 import { ROOT, treeDigest } from './support/dist';
@@ -587,7 +587,9 @@ test('a CPU request of 200 derives at most 64 parallel steps, and says so on one
 test('git revisions and repository URLs people use pass', () => {
   for (const targetRevision of ['main', 'v1.2.0', 'release/2026.12', '0123456789abcdef0123456789abcdef01234567', 'feature_x-y']) {
     for (const repoURL of ['https://git.example.com/a/b.git', 'ssh://git@git.example.com/a/b.git', 'git@github.com:a/b.git']) {
-      expect(() => buildGitops(new App(), new BuildkitChart(new App(), 'buildkit'), { targetRevision, repoURL })).not.toThrow();
+      expect(() =>
+        buildGitops(new App(), new Map([[undefined, new BuildkitChart(new App(), 'buildkit')]]), { targetRevision, repoURL }),
+      ).not.toThrow();
     }
   }
 });
@@ -658,7 +660,9 @@ test.each([
     'ArgoCdApplication: invalid targetRevision "release/..": use a branch, tag or commit, such as main, v1.2.0 or a commit hash',
   ],
 ])('gitops %j is refused with one line', (settings, line) => {
-  expect(() => buildGitops(new App(), new BuildkitChart(new App(), 'buildkit'), settings as never)).toThrow(new Error(line));
+  expect(() => buildGitops(new App(), new Map([[undefined, new BuildkitChart(new App(), 'buildkit')]]), settings as never)).toThrow(
+    new Error(line),
+  );
 });
 
 describe('an unknown key is named with the one meant, or with the keys there are', () => {

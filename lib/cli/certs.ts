@@ -1,13 +1,16 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { App } from 'cdk8s';
+import type { IConstruct } from 'constructs';
 import { revoke, rotate } from '../certs/ca-rotation';
 import { check } from '../certs/check';
 import { changeRecipients, init, issueClient, sync } from '../certs/commands';
+import { crossTenantProblems } from '../certs/cross-tenant';
 import { exportClient } from '../certs/export';
 import type { CertsContext } from '../certs/issuing';
 import { CertsUsageError } from '../certs/layout';
 import { certsPlan } from '../certs/plan';
+import { tenantSecrets } from '../tenants';
 
 const USAGE = `usage: npm run certs -- <command> [options]
   init [--recipient age1...]... [--ca-days N] [--server-days N] [--client-days N]
@@ -18,7 +21,7 @@ const USAGE = `usage: npm run certs -- <command> [options]
   recipients add|remove age1...   re-encrypt every file in secrets/ to the new set of age recipients
   export NAME --out DIR [--force]
   check [--min-days N]
-common: --secrets DIR (default secrets)
+common: --secrets DIR (default secrets); --tenant NAME when config.ts has tenants (check without it checks them all)
 exit codes: 0 ok, 1 a check or the command failed, 2 usage`;
 
 const OPTIONS = {
@@ -36,7 +39,61 @@ const OPTIONS = {
   'finish-ca': { type: 'boolean' },
   force: { type: 'boolean' },
   out: { type: 'string' },
+  tenant: { type: 'string' },
 } as const;
+
+interface Tenant {
+  readonly chart: IConstruct;
+  readonly root: string;
+}
+
+/** The tenants a composition returned, each with its secrets/ folder; none for an app without tenants. */
+function tenantRoots(composed: unknown, secretsRoot: string): Map<string, Tenant> {
+  const tenants = new Map<string, Tenant>();
+  if (!(composed instanceof Map)) return tenants;
+  for (const [name, chart] of composed as Map<string | undefined, IConstruct>) {
+    if (name !== undefined) tenants.set(name, { chart, root: tenantSecrets(secretsRoot, name) });
+  }
+  return tenants;
+}
+
+/** What a command serves: the whole app and secrets/, or the tenant --tenant names and its folder. */
+function serving(app: App, tenants: ReadonlyMap<string, Tenant>, tenant: string | undefined, secretsRoot: string): Tenant {
+  const names = [...tenants.keys()].join(', ');
+  if (tenant === undefined) {
+    if (tenants.size > 0) throw new CertsUsageError(`config.ts has tenants: name one with --tenant (${names})`);
+    return { chart: app, root: secretsRoot };
+  }
+  if (tenants.size === 0) throw new CertsUsageError(`--tenant ${tenant}: config.ts has no tenants; leave --tenant out`);
+  const found = tenants.get(tenant);
+  if (!found) throw new CertsUsageError(`--tenant ${tenant}: no such tenant in config.ts (${names})`);
+  return found;
+}
+
+/** `check`'s report: a line per certificate, the notes, then a line per problem; true when all is well. */
+async function printCheck(ctx: CertsContext, minDays: number | undefined, log: Output['log'], prefix = ''): Promise<boolean> {
+  const result = await check(ctx, minDays);
+  for (const r of result.reports) {
+    log(
+      `${r.problems.length ? 'FAIL' : 'OK  '} ${prefix}${r.label}: ${r.subject}; issuer ${r.issuer}; not after ${r.notAfter.toISOString()} (${r.daysLeft} days)${r.sans.length ? `; SANs ${r.sans.join(', ')}` : ''}`,
+    );
+  }
+  for (const note of result.notes) log(`${prefix}${note}`);
+  for (const r of result.reports) for (const p of r.problems) log(`${prefix}${r.label}: ${p}`);
+  return result.ok;
+}
+
+/** `check` over every tenant, each in its own folder, then their isolation from one another. */
+async function checkTenants(tenants: ReadonlyMap<string, Tenant>, minDays: number | undefined, log: Output['log']): Promise<number> {
+  let ok = true;
+  for (const [name, t] of tenants) {
+    const ctx: CertsContext = { root: t.root, plan: certsPlan(t.chart), now: new Date(), log: (l) => log(`[${name}] ${l}`) };
+    ok = (await printCheck(ctx, minDays, log, `[${name}] `)) && ok;
+  }
+  const problems = crossTenantProblems(new Map([...tenants].map(([name, t]) => [name, t.root])));
+  for (const p of problems) log(p);
+  return ok && problems.length === 0 ? 0 : 1;
+}
 
 function days(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
@@ -64,8 +121,11 @@ export const consoleOutput: Output = {
  */
 export type Resynthesize = (secretsRoot: string) => string[];
 
-/** Composes the app the certificates serve: BuildkitChart, or a consumer's own charts. */
-export type ComposeApp = (app: App) => void;
+/**
+ * Composes the app the certificates serve: BuildkitChart, or a consumer's own charts. With tenants it returns
+ * each tenant's chart by name (serviceCharts): each has its own secrets/ folder and CA, chosen with --tenant.
+ */
+export type ComposeApp = (app: App) => unknown;
 
 /** Commands after which dist/ must follow the changed daemon Secrets. */
 const CHANGES_DIST = new Set(['init', 'rotate', 'sync', 'revoke', 'recipients']);
@@ -119,8 +179,11 @@ async function runCommand(
     expect(command === 'recipients' ? 1 : 0);
     // The app decides what the certificates must cover and which Secrets the daemons mount.
     const app = new App();
-    compose(app);
-    const ctx: CertsContext = { root: secretsRoot, plan: certsPlan(app), now: new Date(), log };
+    const tenants = tenantRoots(compose(app), secretsRoot);
+    if (command === 'check' && tenants.size > 0 && o.tenant === undefined)
+      return exit(await checkTenants(tenants, days(o['min-days'], 'min-days'), log));
+    const served = serving(app, tenants, o.tenant, secretsRoot);
+    const ctx: CertsContext = { root: served.root, plan: certsPlan(served.chart), now: new Date(), log };
     switch (command) {
       case 'init':
         if (o['client-namespace'])
@@ -156,17 +219,8 @@ async function runCommand(
         log('', ...result.commands);
         return exit(0);
       }
-      case 'check': {
-        const result = await check(ctx, days(o['min-days'], 'min-days'));
-        for (const r of result.reports) {
-          log(
-            `${r.problems.length ? 'FAIL' : 'OK  '} ${r.label}: ${r.subject}; issuer ${r.issuer}; not after ${r.notAfter.toISOString()} (${r.daysLeft} days)${r.sans.length ? `; SANs ${r.sans.join(', ')}` : ''}`,
-          );
-        }
-        for (const note of result.notes) log(note);
-        for (const r of result.reports) for (const p of r.problems) log(`${r.label}: ${p}`);
-        return exit(result.ok ? 0 : 1);
-      }
+      case 'check':
+        return exit((await printCheck(ctx, days(o['min-days'], 'min-days'), log)) ? 0 : 1);
       default:
         throw new CertsUsageError(command ? `unknown command ${command}` : 'no command');
     }

@@ -1,0 +1,98 @@
+import type { App } from 'cdk8s';
+import { Chart } from 'cdk8s';
+import { ArgoCdApplication } from './argocd-application';
+import { ArgoCdProject } from './argocd-project';
+import type { BuildkitChart } from './buildkit-chart';
+import { BuildkitDaemon } from './buildkit-daemon';
+import { IN_CLUSTER_SECRET } from './certs/layout';
+import { certsPlan } from './certs/plan';
+import { constructsOf } from './construct-tree';
+import { type DeliveredKind, deliveredKinds } from './delivery-access';
+import { FluxDeliveryIdentity } from './flux-delivery-identity';
+import { FluxKustomizations, type FluxKustomizationsProps } from './flux-kustomizations';
+import { checkKnownKeys, checkRepoURL } from './validation';
+
+/** How GitOps controllers reach this repository. */
+export interface GitopsSettings {
+  /**
+   * The Flux source that holds this repository.
+   * @default { kind: 'GitRepository', name: 'flux-system' }
+   */
+  readonly fluxSourceRef?: FluxKustomizationsProps['sourceRef'];
+  /**
+   * This repository's URL, as Argo CD clones it.
+   * @default 'https://git.example.com/platform/buildkit-service.git'
+   */
+  readonly repoURL?: string;
+  /**
+   * The branch Argo CD follows.
+   * @default 'main'
+   */
+  readonly targetRevision?: string;
+}
+
+/** What the GitOps controllers apply: dist/ (the chart) and secrets/apps (the Secrets and their namespaces). */
+function deliveredByFlux(service: BuildkitChart): DeliveredKind[] {
+  const plan = certsPlan(service);
+  const secrets = [
+    ...plan.servers.map((s) => ({ name: s.secretName, namespace: s.namespace })),
+    { name: IN_CLUSTER_SECRET, namespace: plan.clientNamespace },
+  ];
+  return deliveredKinds([
+    ...service.toJson(),
+    ...secrets.map((metadata) => ({ apiVersion: 'v1', kind: 'Secret', metadata })),
+    ...plan.namespaces.map(({ name }) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } })),
+  ]);
+}
+
+/**
+ * Flux Kustomizations and an Argo CD Application for each chart (each tenant's, or the only one), read from
+ * its construct tree, each applying with an identity limited to what it delivers: a ServiceAccount bound to
+ * Roles over exactly those kinds (and its bootstrap, which an administrator applies once), and an AppProject.
+ * A tenant's objects are named after it and apply only its folders, so one tenant's broken change does not
+ * block the others.
+ */
+export function buildGitops(app: App, services: ReadonlyMap<string | undefined, BuildkitChart>, settings: GitopsSettings = {}): void {
+  checkKnownKeys('gitops', settings, { fluxSourceRef: { kind: 'string', name: 'string' }, repoURL: 'string', targetRevision: 'string' });
+  const repoURL = checkRepoURL('gitops', 'repoURL', settings.repoURL ?? 'https://git.example.com/platform/buildkit-service.git');
+  const bootstrap = new Chart(app, 'flux-bootstrap');
+  const flux = new Chart(app, 'flux');
+  const argocd = new Chart(app, 'argocd');
+  for (const [tenant, service] of services) {
+    const id = tenant ? `Buildkit-${tenant}` : 'Buildkit';
+    const workloads = constructsOf(service, BuildkitDaemon).map((d) => ({
+      kind: d.workloadKind === 'statefulset' ? ('StatefulSet' as const) : ('Deployment' as const),
+      name: d.name,
+      namespace: service.namespace!,
+    }));
+    const identity = new FluxDeliveryIdentity(bootstrap, id, {
+      kinds: deliveredByFlux(service),
+      ...(tenant ? { name: `${tenant}-delivery` } : {}),
+    });
+    new FluxKustomizations(flux, id, {
+      workloads,
+      sourceRef: settings.fluxSourceRef,
+      serviceAccountName: identity.serviceAccountName,
+      ...(tenant
+        ? {
+            name: tenant,
+            distPath: `./dist/${tenant}`,
+            secretsPath: `./secrets/tenants/${tenant}/apps`,
+            decryptionSecret: `sops-age-${tenant}`,
+          }
+        : {}),
+    });
+    const project = new ArgoCdProject(argocd, tenant ? `Project-${tenant}` : 'Project', {
+      repoURL,
+      kinds: deliveredKinds(service.toJson()),
+      ...(tenant ? { name: tenant } : {}),
+    });
+    new ArgoCdApplication(argocd, id, {
+      repoURL,
+      targetRevision: settings.targetRevision,
+      namespace: service.endpoint.namespace,
+      project: project.name,
+      ...(tenant ? { name: tenant, path: `dist/${tenant}` } : {}),
+    });
+  }
+}

@@ -1,0 +1,130 @@
+import { join } from 'node:path';
+import type { App } from 'cdk8s';
+import { BuildkitChart, type BuildkitChartProps } from './buildkit-chart';
+import { CHART_PROPS_SHAPE } from './buildkit-chart-props';
+import { CertsUsageError } from './certs/layout';
+import { checkDnsLabel, checkKnownKeys, type PropsShape } from './validation';
+
+/** A team that must not share a daemon with the others: its own daemons, CA, addresses, cache and policies. */
+export interface TenantSettings
+  extends Pick<
+    BuildkitChartProps,
+    | 'namespace'
+    | 'clientNamespace'
+    | 'loadBalancerIP'
+    | 'perReplicaIPs'
+    | 'workload'
+    | 'replicas'
+    | 'cache'
+    | 'resources'
+    | 'nativeBuilders'
+    | 'networkPolicy'
+    | 'egress'
+    | 'architecture'
+  > {
+  /** Its name, a DNS label: names its namespace, its files in dist/ and secrets/, its delivery objects. */
+  readonly name: string;
+}
+
+/** config.ts's `config`: the service, or with `tenants`, the defaults every tenant inherits. */
+export interface ServiceSettings extends BuildkitChartProps {
+  /**
+   * One daemon group per team that must not share: each inherits every other setting here and overrides
+   * what it gives. Each gets its own namespace (`buildkit-<name>` unless set), CA and certificates
+   * (`secrets/tenants/<name>/`, commands with `--tenant NAME`), manifests (`dist/<name>/`) and delivery.
+   * @default - no tenants: one service, as the other settings describe it
+   */
+  readonly tenants?: readonly TenantSettings[];
+}
+
+/** The id of the only chart when there are no tenants: dist/buildkit.k8s.yaml, as before tenants existed. */
+export const SINGLE_CHART = 'buildkit';
+
+/** Where a tenant's certificates live: a secrets/ folder of its own, with its own CA and age key. */
+export const tenantSecrets = (secrets: string, tenant: string) => join(secrets, 'tenants', tenant);
+
+/** The tenants' names, checked: DNS labels, each once. */
+export function tenantNames(settings: ServiceSettings): string[] {
+  const names = (settings.tenants ?? []).map((t, i) => {
+    if (t === null || typeof t !== 'object')
+      throw new Error(`tenants: invalid tenants[${i}] ${JSON.stringify(t)}: use { name: 'team-a', ... }`);
+    return checkDnsLabel('tenants', `tenants[${i}].name`, t.name);
+  });
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice) throw new Error(`tenants: invalid tenants: "${twice}" is named twice; give every tenant its own name`);
+  if (settings.tenants && names.length === 0)
+    throw new Error('tenants: invalid tenants []: name at least one tenant, or leave tenants out');
+  return names;
+}
+
+/** The chart settings of one tenant: the top level's, then its own; its namespace by its name. */
+export function tenantSettings(settings: ServiceSettings, tenant: TenantSettings): BuildkitChartProps {
+  const { tenants: _tenants, ...defaults } = settings;
+  const { name, ...own } = tenant;
+  checkKnownKeys(`tenant ${name}`, own, TENANT_SHAPE);
+  return { ...defaults, ...own, namespace: own.namespace ?? `buildkit-${name}` };
+}
+
+/**
+ * The service's charts in `app`, keyed by tenant: one chart `buildkit` without tenants, otherwise one per
+ * tenant, named after it. Two tenants on one address are refused here; two objects of one name, by the synth.
+ */
+export function serviceCharts(
+  app: App,
+  settings: ServiceSettings,
+  certRevisions: ReadonlyMap<string | undefined, string | undefined> = new Map(),
+): Map<string | undefined, BuildkitChart> {
+  const names = tenantNames(settings);
+  if (names.length === 0) {
+    const { tenants: _tenants, ...single } = settings;
+    const certRevision = certRevisions.get(undefined);
+    return new Map([[undefined, new BuildkitChart(app, SINGLE_CHART, certRevision ? { ...single, certRevision } : single)]]);
+  }
+  const charts = new Map<string | undefined, BuildkitChart>();
+  const owners = new Map<string, string>();
+  for (const tenant of settings.tenants!) {
+    const certRevision = certRevisions.get(tenant.name);
+    const chart = new BuildkitChart(app, tenant.name, { ...tenantSettings(settings, tenant), ...(certRevision ? { certRevision } : {}) });
+    for (const ip of chart.endpoint.ips) {
+      const other = owners.get(ip);
+      if (other) {
+        throw new Error(
+          `tenants: invalid loadBalancerIP: ${ip} is used by tenants ${other} and ${tenant.name}; give every tenant its own address`,
+        );
+      }
+      owners.set(ip, tenant.name);
+    }
+    charts.set(tenant.name, chart);
+  }
+  return charts;
+}
+
+/** The chart a certs command serves: the only one, or with tenants the one `--tenant` names. */
+export function chartFor(charts: Map<string | undefined, BuildkitChart>, tenant: string | undefined): BuildkitChart {
+  const names = [...charts.keys()].filter((k): k is string => k !== undefined);
+  if (tenant === undefined) {
+    if (names.length > 0) throw new CertsUsageError(`config.ts has tenants: name one with --tenant (${names.join(', ')})`);
+    return charts.get(undefined)!;
+  }
+  if (names.length === 0) throw new CertsUsageError(`--tenant ${tenant}: config.ts has no tenants; leave --tenant out`);
+  const chart = charts.get(tenant);
+  if (!chart) throw new CertsUsageError(`--tenant ${tenant}: no such tenant in config.ts (${names.join(', ')})`);
+  return chart;
+}
+
+const TENANT_KEYS = [
+  'namespace',
+  'clientNamespace',
+  'loadBalancerIP',
+  'perReplicaIPs',
+  'workload',
+  'replicas',
+  'cache',
+  'resources',
+  'nativeBuilders',
+  'networkPolicy',
+  'egress',
+  'architecture',
+] as const satisfies ReadonlyArray<keyof TenantSettings>;
+/** What a tenant may set: the chart's own shapes for those keys, so a tenant's value is checked like the top level's. */
+const TENANT_SHAPE = Object.fromEntries(TENANT_KEYS.map((k) => [k, CHART_PROPS_SHAPE[k]])) as PropsShape<Omit<TenantSettings, 'name'>>;
