@@ -4,6 +4,7 @@ import { join, relative, resolve } from 'node:path';
 import { App, YamlOutputType } from 'cdk8s';
 import { secretsProblems } from './certs/coherence';
 import { daemonCertsRevision } from './certs/layout';
+import { hasSingleLayout } from './certs/migrate';
 import { certsPlan } from './certs/plan';
 import { buildGitops, type GitopsSettings } from './gitops';
 import { serviceDiagram, withDiagram } from './service-diagram';
@@ -40,6 +41,11 @@ export function synthRepository(settings: RepositorySettings, manifestsDir?: str
   const root = resolve(settings.root);
   const secrets = settings.secrets ?? join(root, 'secrets');
   const models = serviceCharts(new App(), settings.config);
+  if (!models.has(undefined) && hasSingleLayout(secrets)) {
+    throw new Error(
+      `${relative(root, secrets) || secrets}/ holds the certificates from before tenants (one CA in ca/): move them to the tenant they serve with \`npm run certs -- migrate --tenant NAME\``,
+    );
+  }
   // Each tenant's certificates live in a secrets/ folder of their own, checked against its chart.
   const revisions = new Map<string | undefined, string | undefined>();
   for (const [tenant, model] of models) {

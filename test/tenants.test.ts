@@ -2,7 +2,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'cdk8s';
-import { type ServiceSettings, serviceCharts } from '../lib';
+import { type ServiceSettings, serviceCharts, serviceDiagram } from '../lib';
 import { paths } from '../lib/certs/layout';
 import { runCerts } from '../lib/cli/certs';
 import { synthRepository } from '../lib/repository';
@@ -36,14 +36,42 @@ describe('the charts', () => {
   });
 
   test.each<[string, ServiceSettings, RegExp]>([
-    ['two tenants of one name', { tenants: [{ name: 'a', loadBalancerIP: '10.0.0.1' }, { name: 'a', loadBalancerIP: '10.0.0.2' }] }, /^tenants: invalid tenants: "a" is named twice/],
-    ['two tenants on the seed address they both inherit', { tenants: [{ name: 'a' }, { name: 'b' }] }, /^tenants: invalid loadBalancerIP: 192\.168\.80\.110 is used by tenants a and b; give every tenant its own address$/],
+    [
+      'two tenants of one name',
+      {
+        tenants: [
+          { name: 'a', loadBalancerIP: '10.0.0.1' },
+          { name: 'a', loadBalancerIP: '10.0.0.2' },
+        ],
+      },
+      /^tenants: invalid tenants: "a" is named twice/,
+    ],
+    [
+      'two tenants on the seed address they both inherit',
+      { tenants: [{ name: 'a' }, { name: 'b' }] },
+      /^tenants: invalid loadBalancerIP: 192\.168\.80\.110 is used by tenants a and b; give every tenant its own address$/,
+    ],
     ['a name that is no DNS label', { tenants: [{ name: 'Team_A' }] }, /^tenants: invalid tenants\[0\]\.name "Team_A"/],
     ['no tenant at all', { tenants: [] }, /^tenants: invalid tenants \[\]: name at least one tenant, or leave tenants out$/],
     ['a setting a tenant cannot have', { tenants: [{ name: 'a', metrics: {} } as any] }, /^tenant a: unknown setting "metrics"/],
     ['a tenant that is not an object', { tenants: ['a' as any] }, /^tenants: invalid tenants\[0\] "a": use \{ name: 'team-a', \.\.\. \}$/],
   ])('refused, one line: %s', (_what, settings, message) => {
     expect(() => serviceCharts(new App(), settings)).toThrow(message);
+  });
+
+  test('the diagram draws each tenant in a box of its own, ids apart', () => {
+    const app = new App();
+    serviceCharts(app, TWO);
+    const d = serviceDiagram(app);
+    expect(d.split('\n').filter((l) => /^ {2}(subgraph|end)/.test(l))).toEqual([
+      '  subgraph tenant_team_a["tenant team-a"]',
+      '  end',
+      '  subgraph tenant_team_b["tenant team-b"]',
+      '  end',
+    ]);
+    expect(d).toContain('team_a__service_buildkitd["Service buildkitd<br/>LoadBalancer 192.168.80.121:1234"]');
+    expect(d).toContain('team_b__workload_buildkitd["StatefulSet buildkitd<br/>2 replicas, mutual TLS on 1234"]');
+    expect(d).toContain('  clients --> team_b__service_buildkitd');
   });
 
   test('two tenants in one namespace with one daemon name are two objects of one name: the synth refuses them', () => {
@@ -106,7 +134,9 @@ describe('a repository with two tenants', () => {
     const daemonB = await bundle('team-b', 'apps/buildkit-daemon-certs.yaml');
     expect(await bundlesConnect(daemonA, client, 'buildkitd.buildkit-team-a.svc.cluster.local')).toBe(true);
     // The client even trusts team-b's server: only team-b's daemon refusing its certificate can fail this.
-    expect(await bundlesConnect(daemonB, { ...client, 'ca.pem': daemonB['ca.pem'] }, 'buildkitd.buildkit-team-b.svc.cluster.local')).toBe(false);
+    expect(await bundlesConnect(daemonB, { ...client, 'ca.pem': daemonB['ca.pem'] }, 'buildkitd.buildkit-team-b.svc.cluster.local')).toBe(
+      false,
+    );
   });
 
   test('dist/ holds a folder per tenant, and the delivery objects apply each on its own', () => {
@@ -114,7 +144,9 @@ describe('a repository with two tenants', () => {
     const a = readManifests(join(work, 'dist', 'team-a'));
     expect(new Set(a.map((o) => o.metadata.namespace ?? o.metadata.name))).toEqual(new Set(['buildkit-team-a']));
     const gitops = readManifests(join(work, 'gitops', 'dist'));
-    const kustomizations = gitops.filter((o) => o.kind === 'Kustomization').map((k) => [k.metadata.name, k.spec.path, k.spec.serviceAccountName]);
+    const kustomizations = gitops
+      .filter((o) => o.kind === 'Kustomization')
+      .map((k) => [k.metadata.name, k.spec.path, k.spec.serviceAccountName]);
     expect(kustomizations).toEqual([
       ['team-a-secrets', './secrets/tenants/team-a/apps', 'team-a-delivery'],
       ['team-a', './dist/team-a', 'team-a-delivery'],
@@ -160,6 +192,21 @@ describe('a repository with two tenants', () => {
     );
   });
 
+  test('check fails when two tenants share a CA (a copied folder)', async () => {
+    const copy = join(work, 'shared');
+    cpSync(secrets, join(copy, 'secrets'), { recursive: true });
+    rmSync(join(copy, 'secrets/tenants/team-b'), { recursive: true });
+    cpSync(join(copy, 'secrets/tenants/team-a'), join(copy, 'secrets/tenants/team-b'), { recursive: true });
+    out = [];
+    await runCerts(['check', '--secrets', join(copy, 'secrets')], (app) => serviceCharts(app, TWO), {
+      log: (...l) => out.push(...l),
+      error: () => {},
+    });
+    expect(out.filter((l) => l.includes('share'))).toEqual([
+      'tenants team-a and team-b share a CA (public/ca/buildkit-ca/ca.pem): run `npm run certs -- rotate --ca --tenant team-b`',
+    ]);
+  });
+
   test('without tenants, --tenant is refused', async () => {
     const code = await runCerts(['check', '--tenant', 'team-a', '--secrets', secrets], (app) => serviceCharts(app, {}), {
       log: () => {},
@@ -167,4 +214,35 @@ describe('a repository with two tenants', () => {
     });
     expect(code).toBe(2);
   });
+});
+
+describe('moving to tenants', () => {
+  const work = mkdtempSync(join(tmpdir(), 'buildkit-migrate-'));
+  const secrets = join(work, 'secrets');
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  const quiet = { log: () => {}, error: () => {} };
+  const ONE: ServiceSettings = { tenants: [{ name: 'team-a', loadBalancerIP: '192.168.80.121' }] };
+
+  test('a repository of one CA: synth refuses tenants until migrate moves its certificates, which sync then re-homes', async () => {
+    expect(await runCerts(['init', '--secrets', secrets], (app) => serviceCharts(app, {}), quiet)).toBe(0);
+    const before = readFileSync(join(secrets, 'ca', 'buildkit-ca.yaml'), 'utf8');
+    expect(() => synthRepository({ root: work, config: ONE })).toThrow(
+      'secrets/ holds the certificates from before tenants (one CA in ca/): move them to the tenant they serve with `npm run certs -- migrate --tenant NAME`',
+    );
+    const lines: string[] = [];
+    const io = { log: (...l: string[]) => lines.push(...l), error: (l: string) => lines.push(l) };
+    expect(await runCerts(['migrate', '--secrets', secrets], (app) => serviceCharts(app, ONE), io)).toBe(2);
+    expect(await runCerts(['migrate', '--tenant', 'team-a', '--secrets', secrets], (app) => serviceCharts(app, ONE), io)).toBe(0);
+    expect(readFileSync(join(secrets, 'tenants', 'team-a', 'ca', 'buildkit-ca.yaml'), 'utf8')).toBe(before);
+    expect(readdirSync(secrets)).toEqual(['tenants']);
+    expect(await runCerts(['migrate', '--tenant', 'team-a', '--secrets', secrets], (app) => serviceCharts(app, ONE), io)).toBe(2);
+    expect(lines.at(-2)).toMatch(/^certs: .*secrets holds no certificates from before tenants \(no ca\/\): nothing to migrate$/);
+    // The tenant's namespace differs from the old one: synth names the fix, sync applies it.
+    expect(() => synthRepository({ root: work, config: ONE })).toThrow(
+      /^tenant team-a \(add --tenant team-a\): .*: run `npm run certs -- sync`/,
+    );
+    expect(await runCerts(['sync', '--tenant', 'team-a', '--secrets', secrets], (app) => serviceCharts(app, ONE), quiet)).toBe(0);
+    synthRepository({ root: work, config: ONE });
+    expect(readdirSync(join(work, 'dist'))).toEqual(['team-a']);
+  }, 120_000);
 });

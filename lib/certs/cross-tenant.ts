@@ -36,7 +36,7 @@ export function crossTenantProblems(roots: ReadonlyMap<string, string>): string[
         if (own.get(tenant)!.has(fingerprint)) {
           if (other < tenant)
             problems.push(
-              `tenants ${other} and ${tenant} share a CA (${relative(root, file)}): run \`npm run certs -- rotate --ca --tenant ${tenant}\``,
+              `tenants ${other} and ${tenant} share a CA (${relative(roots.get(other)!, file)}): run \`npm run certs -- rotate --ca --tenant ${tenant}\``,
             );
           continue;
         }

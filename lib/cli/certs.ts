@@ -9,6 +9,7 @@ import { crossTenantProblems } from '../certs/cross-tenant';
 import { exportClient } from '../certs/export';
 import type { CertsContext } from '../certs/issuing';
 import { CertsUsageError } from '../certs/layout';
+import { migrateToTenant } from '../certs/migrate';
 import { certsPlan } from '../certs/plan';
 import { tenantSecrets } from '../tenants';
 
@@ -21,6 +22,7 @@ const USAGE = `usage: npm run certs -- <command> [options]
   recipients add|remove age1...   re-encrypt every file in secrets/ to the new set of age recipients
   export NAME --out DIR [--force]
   check [--min-days N]
+  migrate --tenant NAME           move a secrets/ of one CA (from before tenants) into that tenant's folder
 common: --secrets DIR (default secrets); --tenant NAME when config.ts has tenants (check without it checks them all)
 exit codes: 0 ok, 1 a check or the command failed, 2 usage`;
 
@@ -221,6 +223,12 @@ async function runCommand(
       }
       case 'check':
         return exit((await printCheck(ctx, days(o['min-days'], 'min-days'), log)) ? 0 : 1);
+      case 'migrate':
+        log(
+          `moved ${migrateToTenant(secretsRoot, served.root).join(', ')}`,
+          `next: \`npm run certs -- sync --tenant ${o.tenant}\` moves its Secrets to the tenant's namespace and re-issues what its names changed`,
+        );
+        return exit(0);
       default:
         throw new CertsUsageError(command ? `unknown command ${command}` : 'no command');
     }
