@@ -78,8 +78,8 @@ describe('a user changes namespace, name, IP and port in config.ts, and follows 
     writeFileSync(
       config,
       readFileSync(config, 'utf8').replace(
-        /export const config: BuildkitChartProps = \{[\s\S]*?\};/,
-        `export const config: BuildkitChartProps = ${JSON.stringify(MOVED)};`,
+        /export const config: ServiceSettings = \{[\s\S]*?\};/,
+        `export const config: ServiceSettings = ${JSON.stringify(MOVED)};`,
       ),
     );
     const outputs = () => [treeDigest(join(copy, 'dist')), treeDigest(join(copy, 'gitops/dist'))];
