@@ -166,3 +166,78 @@ test("resourceOf follows Kubernetes' plural guess", () => {
     'services',
   ]);
 });
+
+describe('the pieces, on hand-made kinds', () => {
+  const { Testing } = require('cdk8s');
+  const { ArgoCdProject, deliveredKinds, FluxDeliveryIdentity } = require('../lib');
+  const object = (apiVersion: string, kind: string, name: string, namespace?: string) => ({
+    apiVersion,
+    kind,
+    metadata: { name, namespace },
+  });
+
+  test('deliveredKinds: one entry per (group, kind, namespace), cluster-scoped first with their names sorted, then by namespace, group, kind', () => {
+    const kinds = deliveredKinds([
+      object('apps/v1', 'Deployment', 'b', 'z-ns'),
+      object('v1', 'Service', 'a', 'z-ns'),
+      object('v1', 'Namespace', 'z-ns'),
+      object('apps/v1', 'Deployment', 'a', 'z-ns'),
+      object('networking.k8s.io/v1', 'NetworkPolicy', 'p', 'a-ns'),
+      object('v1', 'Namespace', 'a-ns'),
+      object('v1', 'ConfigMap', 'c', 'a-ns'),
+    ]);
+    expect(kinds).toEqual([
+      { group: '', kind: 'Namespace', namespace: undefined, names: ['a-ns', 'z-ns'] },
+      { group: '', kind: 'ConfigMap', namespace: 'a-ns' },
+      { group: 'networking.k8s.io', kind: 'NetworkPolicy', namespace: 'a-ns' },
+      { group: '', kind: 'Service', namespace: 'z-ns' },
+      { group: 'apps', kind: 'Deployment', namespace: 'z-ns' },
+    ]);
+  });
+
+  test('the Flux identity reads pods and ReplicaSets once, only what it does not apply, and needs no ClusterRole without cluster-scoped kinds', () => {
+    const chart = Testing.chart();
+    new FluxDeliveryIdentity(chart, 'F', {
+      kinds: [
+        { group: 'apps', kind: 'Deployment', namespace: 'ns' },
+        { group: 'apps', kind: 'StatefulSet', namespace: 'ns' },
+        { group: 'apps', kind: 'ReplicaSet', namespace: 'ns' },
+      ],
+    });
+    const objects = Testing.synth(chart);
+    const role = objects.find((o: any) => o.kind === 'Role');
+    expect(role.rules).toEqual([
+      {
+        apiGroups: ['apps'],
+        resources: ['deployments', 'replicasets', 'statefulsets'],
+        verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+      },
+      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+    ]);
+    expect(objects.map((o: any) => o.kind).sort()).toEqual(['Namespace', 'Role', 'RoleBinding', 'ServiceAccount']);
+    expect(() => new FluxDeliveryIdentity(Testing.chart(), 'G', { kinds: [], name: 'Bad_Name' })).toThrow(
+      /^FluxDeliveryIdentity: invalid name "Bad_Name"/,
+    );
+  });
+
+  test('the Argo CD project lists each kind once, sorted by group and kind', () => {
+    const chart = Testing.chart();
+    new ArgoCdProject(chart, 'P', {
+      repoURL: 'https://git.example.com/a.git',
+      kinds: [
+        { group: 'apps', kind: 'Deployment', namespace: 'b' },
+        { group: '', kind: 'Service', namespace: 'b' },
+        { group: 'apps', kind: 'Deployment', namespace: 'a' },
+        { group: '', kind: 'ConfigMap', namespace: 'a' },
+      ],
+    });
+    const [project] = Testing.synth(chart);
+    expect(project.spec.namespaceResourceWhitelist).toEqual([
+      { group: '', kind: 'ConfigMap' },
+      { group: '', kind: 'Service' },
+      { group: 'apps', kind: 'Deployment' },
+    ]);
+    expect(project.spec.destinations.map((d: any) => d.namespace)).toEqual(['a', 'b']);
+    expect(project.spec.clusterResourceWhitelist).toEqual([]);
+  });
+});
