@@ -1,14 +1,13 @@
 import type { AlertThresholds } from './buildkit-alerts';
 import { ALERT_THRESHOLDS_SHAPE } from './buildkit-alerts';
 import type { BuildkitDaemonProps, DaemonResources, PodSecurityLevel, WorkloadKind } from './buildkit-daemon';
-import { DAEMON_RESOURCES_SHAPE } from './buildkit-daemon';
+import { DAEMON_PROPS_SHAPE, DAEMON_RESOURCES_SHAPE } from './buildkit-daemon';
 import type { BuildkitEgressPolicyProps } from './buildkit-egress-policy';
 import { EGRESS_POLICY_SHAPE } from './buildkit-egress-policy';
 import type { BuildkitNetworkPolicyProps } from './buildkit-network-policy';
 import { NETWORK_POLICY_SHAPE } from './buildkit-network-policy';
 import type { CacheVolumeProps } from './cache-volume';
 import { CACHE_VOLUME_SHAPE } from './cache-volume';
-import { CACHE_GUARD_SHAPE } from './daemon/cache-guard';
 import type { RegistryCacheProps } from './registry-cache';
 import type { PropsShape } from './validation';
 
@@ -98,17 +97,17 @@ export interface NativeBuilder {
 }
 
 /** Daemon settings the chart passes to every daemon as they are (documented on BuildkitDaemonProps). */
-type SharedDaemonSettings = Pick<
-  BuildkitDaemonProps,
-  | 'maxParallelism'
-  | 'history'
-  | 'seLinuxType'
-  | 'registries'
-  | 'registryCaCertificates'
-  | 'registryKeypairSecret'
-  | 'runtimeDefaultCapabilities'
-  | 'cacheGuard'
->;
+const SHARED_DAEMON_SETTINGS = [
+  'maxParallelism',
+  'history',
+  'seLinuxType',
+  'registries',
+  'registryCaCertificates',
+  'registryKeypairSecret',
+  'runtimeDefaultCapabilities',
+  'cacheGuard',
+] as const;
+type SharedDaemonSettings = Pick<BuildkitDaemonProps, (typeof SHARED_DAEMON_SETTINGS)[number]>;
 
 export interface BuildkitChartProps extends SharedDaemonSettings {
   /**
@@ -336,16 +335,10 @@ export const CHART_PROPS_SHAPE: PropsShape<BuildkitChartProps> = {
   addressPool: 'string',
   legacyMetallbAnnotations: 'boolean',
   legacyAppArmorAnnotation: 'boolean',
-  maxParallelism: 'number',
-  history: { maxAge: 'string', maxEntries: 'number' },
-  seLinuxType: 'string',
   podSecurity: 'string',
   seccompProfile: { install: 'string', localhostProfile: 'string' },
   appArmorProfile: 'string',
-  registries: 'object',
-  registryCaCertificates: 'record',
-  registryKeypairSecret: 'string',
-  runtimeDefaultCapabilities: 'boolean',
-  cacheGuard: CACHE_GUARD_SHAPE,
   registryCache: 'object',
+  // The daemon's own settings, passed through: checked by its shapes.
+  ...(Object.fromEntries(SHARED_DAEMON_SETTINGS.map((k) => [k, DAEMON_PROPS_SHAPE[k]])) as PropsShape<SharedDaemonSettings>),
 };

@@ -222,7 +222,8 @@ const HISTORY_DEFAULTS = { maxAge: '168h', maxEntries: 300 };
 const MAX_REPLICAS = 100;
 const MAX_DRAIN_SECONDS = 86_400;
 
-const PROPS_SHAPE: PropsShape<BuildkitDaemonProps> = {
+/** Every setting of BuildkitDaemonProps, for the unknown-key check (tsc keeps it complete). */
+export const DAEMON_PROPS_SHAPE: PropsShape<BuildkitDaemonProps> = {
   name: 'string',
   image: 'string',
   imageIsRootless: 'boolean',
@@ -332,7 +333,7 @@ export class BuildkitDaemon extends Construct {
   constructor(scope: Construct, id: string, props: BuildkitDaemonProps = {}) {
     super(scope, id);
     // Validate, then build: buildkitd.toml and the registry files, the volumes, the container, the workload.
-    checkKnownKeys(OWNER, props, PROPS_SHAPE);
+    checkKnownKeys(OWNER, props, DAEMON_PROPS_SHAPE);
     this.name = checkDnsLabel(OWNER, 'name', props.name ?? SEED.name);
     this.image = checkRootlessImage(OWNER, checkPinnedImage(OWNER, 'image', props.image ?? SEED.image), props.imageIsRootless);
     this.replicas = checkBoundedInteger(OWNER, 'replicas', props.replicas ?? 1, MAX_REPLICAS, 'more daemons want a chart each');
