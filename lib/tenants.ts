@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import type { App } from 'cdk8s';
 import { BuildkitChart, type BuildkitChartProps } from './buildkit-chart';
 import { CHART_PROPS_SHAPE } from './buildkit-chart-props';
-import { CertsUsageError } from './certs/layout';
 import { checkDnsLabel, checkKnownKeys, type PropsShape } from './validation';
 
 /** A team that must not share a daemon with the others: its own daemons, CA, addresses, cache and policies. */
@@ -97,19 +96,6 @@ export function serviceCharts(
     charts.set(tenant.name, chart);
   }
   return charts;
-}
-
-/** The chart a certs command serves: the only one, or with tenants the one `--tenant` names. */
-export function chartFor(charts: Map<string | undefined, BuildkitChart>, tenant: string | undefined): BuildkitChart {
-  const names = [...charts.keys()].filter((k): k is string => k !== undefined);
-  if (tenant === undefined) {
-    if (names.length > 0) throw new CertsUsageError(`config.ts has tenants: name one with --tenant (${names.join(', ')})`);
-    return charts.get(undefined)!;
-  }
-  if (names.length === 0) throw new CertsUsageError(`--tenant ${tenant}: config.ts has no tenants; leave --tenant out`);
-  const chart = charts.get(tenant);
-  if (!chart) throw new CertsUsageError(`--tenant ${tenant}: no such tenant in config.ts (${names.join(', ')})`);
-  return chart;
 }
 
 const TENANT_KEYS = [
