@@ -157,13 +157,14 @@ describe.each(CASES)('%s', (_name, settings) => {
 });
 
 test("resourceOf follows Kubernetes' plural guess", () => {
-  expect(['NetworkPolicy', 'Ingress', 'Deployment', 'Gateway', 'PodDisruptionBudget', 'Service'].map(resourceOf)).toEqual([
+  expect(['NetworkPolicy', 'Ingress', 'Deployment', 'Gateway', 'PodDisruptionBudget', 'Service', 'Rayfly'].map(resourceOf)).toEqual([
     'networkpolicies',
     'ingresses',
     'deployments',
     'gateways',
     'poddisruptionbudgets',
     'services',
+    'rayflies', // only the last two letters decide
   ]);
 });
 
@@ -239,5 +240,12 @@ describe('the pieces, on hand-made kinds', () => {
     ]);
     expect(project.spec.destinations.map((d: any) => d.namespace)).toEqual(['a', 'b']);
     expect(project.spec.clusterResourceWhitelist).toEqual([]);
+    expect(project.metadata.name).toBe('buildkit');
+    expect(() => new ArgoCdProject(Testing.chart(), 'Q', { repoURL: 'https://x.example/a.git', kinds: [], name: 'A B' })).toThrow(
+      /^ArgoCdProject: invalid name "A B"/,
+    );
+    expect(() => new ArgoCdProject(Testing.chart(), 'R', { repoURL: 'ftp://x', kinds: [] })).toThrow(
+      /^ArgoCdProject: invalid repoURL "ftp:\/\/x"/,
+    );
   });
 });

@@ -70,6 +70,17 @@ describe("Flux, for the seed's service", () => {
       /^FluxKustomizations: invalid workloads \[\]/,
     );
     expect(() => delivery({}, { repoUrl: 'https://x' } as any)).toThrow(/^gitops: unknown setting "repoUrl": did you mean "repoURL"\?$/);
+    const workload = { kind: 'Deployment' as const, name: 'buildkitd', namespace: 'buildkit' };
+    const kustomizations = (props: object) => () =>
+      new FluxKustomizations(new Chart(Testing.app(), 'f'), 'k', { workloads: [workload], ...props });
+    expect(kustomizations({ sourceRef: { kind: 'GitRepository', name: 'Flux_System' } })).toThrow(
+      /^FluxKustomizations: invalid sourceRef\.name "Flux_System"/,
+    );
+    expect(kustomizations({ workloads: [{ ...workload, name: 'Bad_Name' }] })).toThrow(
+      /^FluxKustomizations: invalid workloads\[0\]\.name "Bad_Name"/,
+    );
+    expect(kustomizations({ serviceAccountName: 'Bad_SA' })).toThrow(/^FluxKustomizations: invalid serviceAccountName "Bad_SA"/);
+    expect(kustomizations({ name: 'Bad_Name' })).toThrow(/^FluxKustomizations: invalid name "Bad_Name"/);
   });
 
   test('the first reconcile has a namespace for the Secrets: init seeds one Flux creates only if missing', async () => {
