@@ -106,6 +106,7 @@ const SHARED_DAEMON_SETTINGS = [
   'registryKeypairSecret',
   'runtimeDefaultCapabilities',
   'cacheGuard',
+  'scheduling',
 ] as const;
 type SharedDaemonSettings = Pick<BuildkitDaemonProps, (typeof SHARED_DAEMON_SETTINGS)[number]>;
 

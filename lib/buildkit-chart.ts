@@ -54,7 +54,11 @@ export class BuildkitChart extends Chart {
     const workload = props.workload ?? 'deployment';
     const clusterDomain = checkDnsSubdomain('BuildkitChart', 'clusterDomain', props.clusterDomain ?? SEED.clusterDomain);
     const registryCache = props.registryCache
-      ? new RegistryCache(this, 'RegistryCache', { ...props.registryCache, clientLabels: { 'app.kubernetes.io/name': 'buildkit' } })
+      ? new RegistryCache(this, 'RegistryCache', {
+          scheduling: props.scheduling,
+          ...props.registryCache,
+          clientLabels: { 'app.kubernetes.io/name': 'buildkit' },
+        })
       : undefined;
     const registries = this.registries(props, clusterDomain, registryCache);
     const daemonSettings = {
@@ -76,6 +80,7 @@ export class BuildkitChart extends Chart {
       registryKeypairSecret: props.registryKeypairSecret,
       runtimeDefaultCapabilities: props.runtimeDefaultCapabilities,
       cacheGuard: props.cacheGuard,
+      scheduling: props.scheduling,
     };
     const serviceSettings: Omit<BuildkitServiceProps, 'daemon'> = {
       clusterDomain,

@@ -9,6 +9,7 @@ import { containerConfinement, type PodSecurityLevel } from './daemon/confinemen
 import { CONTAINER, daemonContainer } from './daemon/container';
 import { type RegistrySettings, registryVolumes, renderRegistries } from './daemon/registries';
 import { containerResources, DAEMON_RESOURCES_SHAPE, type DaemonResources, maxParallelismFor } from './daemon/resources';
+import { podScheduling, SCHEDULING_SHAPE, type SchedulingSettings } from './daemon/scheduling';
 import { daemonVolumes } from './daemon/volumes';
 import { daemonWorkload } from './daemon/workload';
 import { MANAGED_BY, selectorLabels } from './labels';
@@ -31,6 +32,7 @@ export type { RegistrySettings } from './daemon/registries';
 export { REGISTRY_SHAPE } from './daemon/registries';
 export type { ComputeResources, DaemonResources } from './daemon/resources';
 export { DAEMON_RESOURCES_SHAPE } from './daemon/resources';
+export type { SchedulingSettings, TolerationSettings } from './daemon/scheduling';
 
 /** Build history BuildKit keeps (`buildctl debug histories`, the preStop hook's source). */
 export interface HistorySettings {
@@ -126,6 +128,12 @@ export interface BuildkitDaemonProps {
    * @default - any node; other platforms build under emulation
    */
   readonly architecture?: string;
+
+  /**
+   * Which nodes the pods run on: a node selector and tolerations, for builds that must stay on nodes of their own.
+   * @default - any node (of `architecture`)
+   */
+  readonly scheduling?: SchedulingSettings;
 
   /**
    * Build steps the daemon runs at once, across all its builds (`[worker.oci] max-parallelism`). With
@@ -236,6 +244,7 @@ export const DAEMON_PROPS_SHAPE: PropsShape<BuildkitDaemonProps> = {
   drainTimeoutSeconds: 'number',
   metricsPort: 'number',
   architecture: 'string',
+  scheduling: SCHEDULING_SHAPE,
   legacyAppArmorAnnotation: 'boolean',
   maxParallelism: 'number',
   history: { maxAge: 'string', maxEntries: 'number' },
@@ -396,7 +405,7 @@ export class BuildkitDaemon extends Construct {
       labels,
       selectorLabels: this.selectorLabels,
       podAnnotations,
-      architecture: this.architecture,
+      scheduling: podScheduling(OWNER, props.scheduling, this.architecture),
       drainSeconds,
       containers: [container, ...guard],
       volumes: volumes.volumes,

@@ -10,6 +10,7 @@ import {
   KubeService,
   Quantity,
 } from '../imports/k8s';
+import { podScheduling, SCHEDULING_SHAPE, type SchedulingSettings } from './daemon/scheduling';
 import { MANAGED_BY } from './labels';
 import { SEED } from './settings';
 import {
@@ -61,6 +62,11 @@ export interface RegistryCacheProps {
    * @default - no one: set it to the daemons' selector labels
    */
   readonly clientLabels?: Readonly<Record<string, string>>;
+  /**
+   * Which nodes its pod runs on: a node selector and tolerations.
+   * @default - any node
+   */
+  readonly scheduling?: SchedulingSettings;
 }
 
 const PORT = 5000;
@@ -74,6 +80,7 @@ const SHAPE: PropsShape<RegistryCacheProps> = {
   credentialsSecret: 'string',
   image: 'string',
   clientLabels: 'record',
+  scheduling: SCHEDULING_SHAPE,
 };
 
 /** The Distribution registry's config for a pull-through cache; storage path and address as in the pod. */
@@ -178,6 +185,7 @@ export class RegistryCache extends Construct {
           spec: {
             automountServiceAccountToken: false,
             enableServiceLinks: false,
+            ...podScheduling(owner, props.scheduling),
             securityContext: {
               runAsUser: UID,
               runAsGroup: UID,

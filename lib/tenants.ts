@@ -20,6 +20,7 @@ export interface TenantSettings
     | 'networkPolicy'
     | 'egress'
     | 'architecture'
+    | 'scheduling'
   > {
   /** Its name, a DNS label: names its namespace, its files in dist/ and secrets/, its delivery objects. */
   readonly name: string;
@@ -111,6 +112,7 @@ const TENANT_KEYS = [
   'networkPolicy',
   'egress',
   'architecture',
+  'scheduling',
 ] as const satisfies ReadonlyArray<keyof TenantSettings>;
 /** What a tenant may set: the chart's own shapes for those keys, so a tenant's value is checked like the top level's. */
 const TENANT_SHAPE = Object.fromEntries(TENANT_KEYS.map((k) => [k, CHART_PROPS_SHAPE[k]])) as PropsShape<Omit<TenantSettings, 'name'>>;

@@ -93,6 +93,7 @@ const BUILD: Record<string, (props: Record<string, unknown>, prop: string) => un
     synth((c) => new BuildkitDaemon(c, 'D', { ...(prop === 'seccompLocalhostProfile' ? { podSecurity: 'baseline' } : {}), ...p })),
   HistorySettings: (p) => synth((c) => new BuildkitDaemon(c, 'D', { history: p })),
   CacheGuardSettings: (p) => synth((c) => new BuildkitDaemon(c, 'D', { cacheGuard: p })),
+  TolerationSettings: (p) => synth((c) => new BuildkitDaemon(c, 'D', { scheduling: { tolerations: [{ key: 'k', ...p }] } })),
   RegistrySettings: (p) => synth((c) => new BuildkitDaemon(c, 'D', { registries: { 'registry.lan': p } })),
   MetricsSettings: (p) => Testing.synth(new BuildkitChart(Testing.app(), 'b', { metrics: p })),
   NetworkPolicySettings: (p) => Testing.synth(new BuildkitChart(Testing.app(), 'b', { networkPolicy: p })),

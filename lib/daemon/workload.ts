@@ -8,6 +8,7 @@ import {
   KubeService,
   KubeStatefulSet,
   type PodTemplateSpec,
+  type Toleration,
   type Volume,
 } from '../../imports/k8s';
 import { UID } from './container';
@@ -21,7 +22,7 @@ export interface DaemonWorkloadInputs {
   readonly labels: Record<string, string>;
   readonly selectorLabels: Record<string, string>;
   readonly podAnnotations: Record<string, string>;
-  readonly architecture?: string;
+  readonly scheduling: { nodeSelector?: Record<string, string>; tolerations?: Toleration[] };
   readonly drainSeconds: number;
   /** The daemon's container first, then any beside it. */
   readonly containers: Container[];
@@ -50,7 +51,8 @@ function podTemplate(w: DaemonWorkloadInputs): PodTemplateSpec {
       automountServiceAccountToken: false,
       enableServiceLinks: false,
       terminationGracePeriodSeconds: w.drainSeconds + 30,
-      nodeSelector: w.architecture ? { 'kubernetes.io/arch': w.architecture } : undefined,
+      nodeSelector: w.scheduling.nodeSelector,
+      tolerations: w.scheduling.tolerations,
       topologySpreadConstraints: spread,
       // OnRootMismatch: a large persistent cache is not re-chowned file by file at every start.
       securityContext: { runAsUser: UID, runAsGroup: UID, runAsNonRoot: true, fsGroup: UID, fsGroupChangePolicy: 'OnRootMismatch' },
