@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'cdk8s';
@@ -8,11 +8,35 @@ import { runCerts } from '../lib/cli/certs';
 import { synthRepository } from '../lib/repository';
 import { parseIdentities } from '../lib/sops/age-keys';
 import { decryptDocument } from '../lib/sops/sops-file';
-import { readManifests } from './support/dist';
+import { readManifests, treeDigest } from './support/dist';
 import { bundlesConnect } from './support/tls';
 
 // Teams that must not share: with `tenants`, each gets its own daemon, namespace, address, CA and
 // certificates, manifests folder and delivery objects; a client of one is refused by every other's daemon.
+
+/** The issue's three: one with only a name, one in its own namespace with a StatefulSet and per-replica IPs, one with a native arm64 builder. */
+const THREE: ServiceSettings = {
+  maxParallelism: 4,
+  tenants: [
+    { name: 'team-a' },
+    {
+      name: 'team-b',
+      namespace: 'builds-b',
+      workload: 'statefulset',
+      replicas: 2,
+      loadBalancerIP: '192.168.80.122',
+      perReplicaIPs: ['192.168.80.123', '192.168.80.124'],
+    },
+    { name: 'team-c', loadBalancerIP: '192.168.80.125', nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '192.168.80.126' }] },
+  ],
+};
+const TENANTS = ['team-a', 'team-b', 'team-c'];
+/** Where each tenant's daemon answers: the name its server certificate is checked against. */
+const SERVER_NAME: Record<string, string> = {
+  'team-a': 'buildkitd.buildkit-team-a.svc.cluster.local',
+  'team-b': 'buildkitd.builds-b.svc.cluster.local',
+  'team-c': 'buildkitd-arm64.buildkit-team-c.svc.cluster.local',
+};
 
 const TWO: ServiceSettings = {
   maxParallelism: 4,
@@ -91,7 +115,7 @@ describe('the charts', () => {
   });
 });
 
-describe('a repository with two tenants', () => {
+describe('a repository with three tenants', () => {
   const work = mkdtempSync(join(tmpdir(), 'buildkit-tenants-'));
   const secrets = join(work, 'secrets');
   afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -100,7 +124,7 @@ describe('a repository with two tenants', () => {
   const certs = (...args: string[]) => {
     out = [];
     errors = [];
-    return runCerts([...args, '--secrets', secrets], (app) => serviceCharts(app, TWO), {
+    return runCerts([...args, '--secrets', secrets], (app) => serviceCharts(app, THREE), {
       log: (...l) => out.push(...l),
       error: (l) => errors.push(l),
     });
@@ -112,77 +136,129 @@ describe('a repository with two tenants', () => {
   };
 
   beforeAll(async () => {
-    expect(await certs('init', '--tenant', 'team-a')).toBe(0);
-    expect(await certs('init', '--tenant', 'team-b')).toBe(0);
-    expect(await certs('issue-client', 'laptop', '--tenant', 'team-a')).toBe(0);
-    synthRepository({ root: work, config: TWO });
+    for (const t of TENANTS) {
+      expect(await certs('init', '--tenant', t)).toBe(0);
+      expect(await certs('issue-client', 'laptop', '--tenant', t)).toBe(0);
+    }
+    synthRepository({ root: work, config: THREE });
   }, 120_000);
 
-  test('each tenant has its own secrets/ folder, CA and age key', async () => {
-    for (const t of ['team-a', 'team-b']) expect(existsSync(join(secrets, 'tenants', t, 'ca', 'buildkit-ca.yaml'))).toBe(true);
-    const caA = (await bundle('team-a', 'ca/buildkit-ca.yaml'))['ca.pem'];
-    const caB = (await bundle('team-b', 'ca/buildkit-ca.yaml'))['ca.pem'];
-    expect(caA).not.toBe(caB);
-    expect(readFileSync(join(secrets, 'tenants/team-a/age/age-key.txt'), 'utf8')).not.toBe(
-      readFileSync(join(secrets, 'tenants/team-b/age/age-key.txt'), 'utf8'),
-    );
+  test('the objects per tenant: its namespace, workload, Services and builders', () => {
+    const tenant = (t: string) => readManifests(join(work, 'dist', t));
+    const names = (objects: any[], kind: string) =>
+      objects
+        .filter((o) => o.kind === kind)
+        .map((o) => o.metadata.name)
+        .sort();
+    const [a, b, c] = TENANTS.map(tenant);
+    expect(new Set(a.map((o) => o.metadata.namespace ?? o.metadata.name))).toEqual(new Set(['buildkit-team-a']));
+    expect(new Set(b.map((o) => o.metadata.namespace ?? o.metadata.name))).toEqual(new Set(['builds-b']));
+    expect([names(a, 'Deployment'), names(b, 'StatefulSet'), names(c, 'Deployment')]).toEqual([
+      ['buildkitd'],
+      ['buildkitd'],
+      ['buildkitd', 'buildkitd-arm64'],
+    ]);
+    const ips = (objects: any[]) =>
+      objects
+        .filter((o) => o.spec?.type === 'LoadBalancer')
+        .map((o) => o.metadata.annotations['metallb.io/loadBalancerIPs'])
+        .sort();
+    expect([ips(a), ips(b), ips(c)]).toEqual([
+      ['192.168.80.110'],
+      ['192.168.80.122', '192.168.80.123', '192.168.80.124'],
+      ['192.168.80.125', '192.168.80.126'],
+    ]);
+    expect(b.find((o) => o.kind === 'StatefulSet').spec.replicas).toBe(2);
+    expect(c.find((o) => o.metadata.name === 'buildkitd-arm64' && o.kind === 'Deployment').spec.template.spec.nodeSelector).toEqual({
+      'kubernetes.io/arch': 'arm64',
+    });
+    // Each tenant's own Secret, policies and budget, in its own namespace.
+    for (const objects of [a, b, c]) {
+      expect(names(objects, 'NetworkPolicy')).toEqual(expect.arrayContaining(['buildkitd', 'buildkitd-egress']));
+      const secretName = objects
+        .find((o) => o.kind !== 'Namespace' && o.spec?.template)
+        ?.spec.template.spec.volumes.find((v: any) => v.name === 'certs').secret.secretName;
+      expect(secretName).toBe('buildkit-daemon-certs');
+    }
+    expect(names(b, 'PodDisruptionBudget')).toEqual(['buildkitd']);
   });
 
-  test("a client of team-a passes team-a's daemon and is refused by team-b's", async () => {
-    const client = await bundle('team-a', 'clients/laptop.yaml');
-    const daemonA = await bundle('team-a', 'apps/buildkit-daemon-certs.yaml');
-    const daemonB = await bundle('team-b', 'apps/buildkit-daemon-certs.yaml');
-    expect(await bundlesConnect(daemonA, client, 'buildkitd.buildkit-team-a.svc.cluster.local')).toBe(true);
-    // The client even trusts team-b's server: only team-b's daemon refusing its certificate can fail this.
-    expect(await bundlesConnect(daemonB, { ...client, 'ca.pem': daemonB['ca.pem'] }, 'buildkitd.buildkit-team-b.svc.cluster.local')).toBe(
-      false,
-    );
+  test('each tenant has its own secrets/ folder, CA and age key: no two share one', async () => {
+    const cas = await Promise.all(TENANTS.map(async (t) => (await bundle(t, 'ca/buildkit-ca.yaml'))['ca.pem']));
+    expect(new Set(cas).size).toBe(3);
+    const keys = TENANTS.map((t) => readFileSync(join(secrets, 'tenants', t, 'age', 'age-key.txt'), 'utf8'));
+    expect(new Set(keys).size).toBe(3);
+    for (const t of TENANTS) expect(existsSync(join(secrets, 'tenants', t, 'apps', 'buildkit-daemon-certs.yaml'))).toBe(true);
+  });
+
+  test("mutual TLS on loopback: each tenant's client is accepted by its own daemon and refused by the other two", async () => {
+    const matrix: string[] = [];
+    for (const daemonTenant of TENANTS) {
+      const daemon = await bundle(daemonTenant, 'apps/buildkit-daemon-certs.yaml');
+      for (const clientTenant of TENANTS) {
+        const client = await bundle(clientTenant, 'clients/laptop.yaml');
+        // The client even trusts the daemon's CA: only the daemon refusing its certificate can fail this.
+        const ok = await bundlesConnect(daemon, { ...client, 'ca.pem': daemon['ca.pem'] }, SERVER_NAME[daemonTenant]);
+        matrix.push(`${clientTenant} -> ${daemonTenant}: ${ok ? 'accepted' : 'refused'}`);
+      }
+    }
+    expect(matrix).toEqual(TENANTS.flatMap((d) => TENANTS.map((c) => `${c} -> ${d}: ${c === d ? 'accepted' : 'refused'}`)));
+    // And with its own bundle as exported, unchanged, a client reaches its own daemon.
+    const own = await bundle('team-b', 'clients/laptop.yaml');
+    expect(await bundlesConnect(await bundle('team-b', 'apps/buildkit-daemon-certs.yaml'), own, SERVER_NAME['team-b'])).toBe(true);
+  });
+
+  test("a CA rotation of one tenant leaves the others' files byte for byte", async () => {
+    const copy = join(work, 'rotation', 'secrets');
+    cpSync(secrets, copy, { recursive: true });
+    const before = Object.fromEntries(TENANTS.map((t) => [t, treeDigest(join(copy, 'tenants', t))]));
+    const rotate = (...args: string[]) =>
+      runCerts([...args, '--tenant', 'team-b', '--secrets', copy], (app) => serviceCharts(app, THREE), { log: () => {}, error: () => {} });
+    expect(await rotate('rotate', '--ca')).toBe(0);
+    expect(await rotate('rotate', '--finish-ca', '--force')).toBe(0);
+    const after = Object.fromEntries(TENANTS.map((t) => [t, treeDigest(join(copy, 'tenants', t))]));
+    expect([after['team-a'], after['team-c']]).toEqual([before['team-a'], before['team-c']]);
+    expect(after['team-b']['ca/buildkit-ca.yaml']).not.toBe(before['team-b']['ca/buildkit-ca.yaml']);
+    expect(after['team-b']['apps/buildkit-daemon-certs.yaml']).not.toBe(before['team-b']['apps/buildkit-daemon-certs.yaml']);
   });
 
   test('dist/ holds a folder per tenant, and the delivery objects apply each on its own', () => {
-    expect(readdirSync(join(work, 'dist')).sort()).toEqual(['team-a', 'team-b']);
-    const a = readManifests(join(work, 'dist', 'team-a'));
-    expect(new Set(a.map((o) => o.metadata.namespace ?? o.metadata.name))).toEqual(new Set(['buildkit-team-a']));
+    expect(readdirSync(join(work, 'dist')).sort()).toEqual(TENANTS);
     const gitops = readManifests(join(work, 'gitops', 'dist'));
     const kustomizations = gitops
       .filter((o) => o.kind === 'Kustomization')
       .map((k) => [k.metadata.name, k.spec.path, k.spec.serviceAccountName]);
-    expect(kustomizations).toEqual([
-      ['team-a-secrets', './secrets/tenants/team-a/apps', 'team-a-delivery'],
-      ['team-a', './dist/team-a', 'team-a-delivery'],
-      ['team-b-secrets', './secrets/tenants/team-b/apps', 'team-b-delivery'],
-      ['team-b', './dist/team-b', 'team-b-delivery'],
-    ]);
+    expect(kustomizations).toEqual(
+      TENANTS.flatMap((t) => [
+        [`${t}-secrets`, `./secrets/tenants/${t}/apps`, `${t}-delivery`],
+        [t, `./dist/${t}`, `${t}-delivery`],
+      ]),
+    );
     const roleNamespaces = (sa: string) =>
       gitops.filter((o) => o.kind === 'RoleBinding' && o.subjects[0].name === sa).map((o) => o.metadata.namespace);
-    expect([roleNamespaces('team-a-delivery'), roleNamespaces('team-b-delivery')]).toEqual([['buildkit-team-a'], ['buildkit-team-b']]);
+    expect(TENANTS.map((t) => roleNamespaces(`${t}-delivery`))).toEqual([['buildkit-team-a'], ['builds-b'], ['buildkit-team-c']]);
     const apps = gitops.filter((o) => o.kind === 'Application').map((o) => [o.metadata.name, o.spec.project, o.spec.source.path]);
-    expect(apps).toEqual([
-      ['team-a', 'team-a', 'dist/team-a'],
-      ['team-b', 'team-b', 'dist/team-b'],
-    ]);
+    expect(apps).toEqual(TENANTS.map((t) => [t, t, `dist/${t}`]));
   });
 
   test('the certs commands need --tenant, and name the tenants there are', async () => {
     expect(await certs('issue-client', 'ci')).toBe(2);
-    expect(errors[0]).toBe('certs: config.ts has tenants: name one with --tenant (team-a, team-b)');
-    expect(await certs('issue-client', 'ci', '--tenant', 'team-c')).toBe(2);
-    expect(errors[0]).toBe('certs: --tenant team-c: no such tenant in config.ts (team-a, team-b)');
+    expect(errors[0]).toBe('certs: config.ts has tenants: name one with --tenant (team-a, team-b, team-c)');
+    expect(await certs('issue-client', 'ci', '--tenant', 'team-d')).toBe(2);
+    expect(errors[0]).toBe('certs: --tenant team-d: no such tenant in config.ts (team-a, team-b, team-c)');
   });
 
   test('check goes over every tenant, then fails when one trusts another tenant’s CA', async () => {
     expect(await certs('check')).toBe(0);
-    expect(out.filter((l) => l.startsWith('OK   [team-a] ')).length).toBeGreaterThan(2);
-    expect(out.filter((l) => l.startsWith('OK   [team-b] ')).length).toBeGreaterThan(1);
+    for (const t of TENANTS) expect(out.filter((l) => l.startsWith(`OK   [${t}] `)).length).toBeGreaterThan(2);
     const copy = join(work, 'copy');
     cpSync(secrets, join(copy, 'secrets'), { recursive: true });
     // team-b's in-cluster bundle is made to trust team-a's CA as well (a hand edit or a bad merge).
     const trusting = join(copy, 'secrets/tenants/team-b/public/apps/buildkit-client-certs/ca.pem');
     const foreign = readFileSync(join(copy, 'secrets/tenants/team-a/public/ca/buildkit-ca/ca.pem'), 'utf8');
-    const { writeFileSync } = require('node:fs');
     writeFileSync(trusting, readFileSync(trusting, 'utf8') + foreign);
     out = [];
-    const code = await runCerts(['check', '--secrets', join(copy, 'secrets')], (app) => serviceCharts(app, TWO), {
+    const code = await runCerts(['check', '--secrets', join(copy, 'secrets')], (app) => serviceCharts(app, THREE), {
       log: (...l) => out.push(...l),
       error: () => {},
     });
@@ -195,15 +271,16 @@ describe('a repository with two tenants', () => {
   test('check fails when two tenants share a CA (a copied folder)', async () => {
     const copy = join(work, 'shared');
     cpSync(secrets, join(copy, 'secrets'), { recursive: true });
-    rmSync(join(copy, 'secrets/tenants/team-b'), { recursive: true });
-    cpSync(join(copy, 'secrets/tenants/team-a'), join(copy, 'secrets/tenants/team-b'), { recursive: true });
+    rmSync(join(copy, 'secrets/tenants/team-c'), { recursive: true });
+    cpSync(join(copy, 'secrets/tenants/team-a'), join(copy, 'secrets/tenants/team-c'), { recursive: true });
     out = [];
-    await runCerts(['check', '--secrets', join(copy, 'secrets')], (app) => serviceCharts(app, TWO), {
+    const code = await runCerts(['check', '--secrets', join(copy, 'secrets')], (app) => serviceCharts(app, THREE), {
       log: (...l) => out.push(...l),
       error: () => {},
     });
+    expect(code).toBe(1);
     expect(out.filter((l) => l.includes('share'))).toEqual([
-      'tenants team-a and team-b share a CA (public/ca/buildkit-ca/ca.pem): run `npm run certs -- rotate --ca --tenant team-b`',
+      'tenants team-a and team-c share a CA (public/ca/buildkit-ca/ca.pem): run `npm run certs -- rotate --ca --tenant team-c`',
     ]);
   });
 
