@@ -67,7 +67,8 @@ export class BuildkitAlerts extends Construct {
       alert,
       expr,
       for: forDuration,
-      labels: { severity },
+      // Sums drop the namespace label: set it on every alert, so that Alertmanager can group them by namespace (tenant).
+      labels: { severity, namespace: props.namespace },
       annotations: { summary, runbook: `${RUNBOOK}: ${runbook}` },
     });
     const parked = (props.replicas ?? 1) === 0;
@@ -81,7 +82,7 @@ export class BuildkitAlerts extends Construct {
               `(${q.daemonsUp}) < 1 or absent(${q.daemonUp})`,
               '5m',
               'critical',
-              'No BuildKit daemon answers in {{ $labels.namespace }}: every build fails',
+              `No BuildKit daemon answers in ${props.namespace}: every build fails`,
               'service unavailable; pods not starting',
             ),
             rule(

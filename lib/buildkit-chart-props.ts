@@ -40,7 +40,7 @@ export interface MetricsSettings {
    * A Grafana dashboard in a ConfigMap the Grafana sidecar loads (label `grafana_dashboard: "1"` unless set).
    * @default - no dashboard
    */
-  readonly dashboard?: { readonly labelName?: string; readonly labelValue?: string };
+  readonly dashboard?: { readonly labelName?: string; readonly labelValue?: string; readonly title?: string };
   /**
    * A Prometheus Operator PrometheusRule with the builder's alerts (needs its CRD, like the ServiceMonitor).
    * @default - no alerts
@@ -325,7 +325,7 @@ export const CHART_PROPS_SHAPE: PropsShape<BuildkitChartProps> = {
     serviceMonitor: 'boolean',
     scrapeAnnotations: 'boolean',
     monitoringNamespace: 'string',
-    dashboard: { labelName: 'string', labelValue: 'string' },
+    dashboard: { labelName: 'string', labelValue: 'string', title: 'string' },
     alerts: ALERT_THRESHOLDS_SHAPE,
   },
   networkPolicy: { ...networkPolicyShape, enabled: 'boolean' },

@@ -15,6 +15,11 @@ export interface BuildkitDashboardProps extends Scope {
    * @default '1'
    */
   readonly labelValue?: string;
+  /**
+   * Its title in Grafana, which must differ between dashboards of one folder (tenants get their name in it).
+   * @default 'BuildKit'
+   */
+  readonly title?: string;
 }
 
 /** The dashboard's schema version: what Grafana's own types (@grafana/schema) check it against in a test. */
@@ -28,7 +33,7 @@ interface PanelSpec {
 }
 
 /** The builder's Grafana dashboard, as the JSON Grafana imports (schema version 39). */
-export function buildkitDashboard(scope: Scope) {
+export function buildkitDashboard(scope: Scope, title = 'BuildKit') {
   const q = monitoringQueries(scope);
   const panels: PanelSpec[] = [
     { title: 'Daemons up', unit: 'none', type: 'stat', targets: [[q.daemonsUp, 'up']] },
@@ -66,7 +71,7 @@ export function buildkitDashboard(scope: Scope) {
   // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, meant literally
   const datasource = { type: 'prometheus', uid: '${datasource}' };
   return {
-    title: 'BuildKit',
+    title,
     uid: `buildkit-${scope.namespace}`.slice(0, 40),
     tags: ['buildkit'],
     schemaVersion: DASHBOARD_SCHEMA_VERSION,
@@ -100,7 +105,13 @@ export class BuildkitDashboard extends Construct {
       namespace: 'string',
       jobs: 'strings',
       container: 'string',
+      title: 'string',
     });
+    if (props.title !== undefined && !/^\S.{0,99}$/.test(props.title)) {
+      throw new Error(
+        `BuildkitDashboard: invalid title ${JSON.stringify(props.title)}: use one line of at most 100 characters, such as BuildKit`,
+      );
+    }
     const labelName = checkLabelName('BuildkitDashboard', 'labelName', props.labelName ?? 'grafana_dashboard', 'grafana_dashboard');
     // The managed-by label is ours: a dashboard label of that name would overwrite it.
     if (labelName === Object.keys(MANAGED_BY)[0]) {
@@ -111,7 +122,7 @@ export class BuildkitDashboard extends Construct {
     const labelValue = checkLabelValue('BuildkitDashboard', 'labelValue', props.labelValue ?? '1', '"1" (in quotes)');
     this.configMap = new KubeConfigMap(this, 'Resource', {
       metadata: { name: 'buildkit-dashboard', labels: { ...MANAGED_BY, [labelName]: labelValue } },
-      data: { 'buildkit.json': `${JSON.stringify(buildkitDashboard(props), null, 2)}\n` },
+      data: { 'buildkit.json': `${JSON.stringify(buildkitDashboard(props, props.title), null, 2)}\n` },
     });
   }
 }

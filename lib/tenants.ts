@@ -62,7 +62,10 @@ export function tenantSettings(settings: ServiceSettings, tenant: TenantSettings
   const { tenants: _tenants, ...defaults } = settings;
   const { name, ...own } = tenant;
   checkKnownKeys(`tenant ${name}`, own, TENANT_SHAPE);
-  return { ...defaults, ...own, namespace: own.namespace ?? `buildkit-${name}` };
+  // Grafana refuses two dashboards of one title in a folder: each tenant's carries its name.
+  const dashboard = defaults.metrics?.dashboard;
+  const metrics = dashboard && { ...defaults.metrics, dashboard: { ...dashboard, title: `${dashboard.title ?? 'BuildKit'} (${name})` } };
+  return { ...defaults, ...(metrics ? { metrics } : {}), ...own, namespace: own.namespace ?? `buildkit-${name}` };
 }
 
 /**

@@ -113,6 +113,17 @@ describe('the Grafana dashboard', () => {
       /^BuildkitDashboard: invalid labelName "not a label"/,
     );
   });
+
+  test('its title: BuildKit unless set; one line of at most 100 characters', () => {
+    const title = (t?: string) =>
+      JSON.parse(find(synthChart({ metrics: { dashboard: { title: t } } }), 'ConfigMap', 'buildkit-dashboard').data['buildkit.json']).title;
+    expect([dashboard.title, title('CI builders'), title('x'.repeat(100))]).toEqual(['BuildKit', 'CI builders', 'x'.repeat(100)]);
+    for (const bad of ['', ' lead', 'two\nlines', 'x'.repeat(101)]) {
+      expect(() => title(bad)).toThrow(
+        `BuildkitDashboard: invalid title ${JSON.stringify(bad)}: use one line of at most 100 characters, such as BuildKit`,
+      );
+    }
+  });
 });
 
 describe('the alerts', () => {
@@ -125,6 +136,10 @@ describe('the alerts', () => {
       ['BuildkitRestarting', 'warning'],
       ['BuildkitCacheHitsCollapsed', 'info'],
     ]);
+    // Sums drop the series' namespace: each alert carries it as a label of its own, and no summary reads it from the series.
+    expect(new Set(rules.map((r: any) => r.labels.namespace))).toEqual(new Set(['buildkit']));
+    expect(rules.filter((r: any) => r.annotations.summary.includes('$labels.namespace'))).toEqual([]);
+    expect(rules[0].annotations.summary).toBe('No BuildKit daemon answers in buildkit: every build fails');
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const troubleshooting = readme.slice(
       readme.indexOf('### Troubleshooting'),

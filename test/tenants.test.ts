@@ -1,8 +1,8 @@
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App } from 'cdk8s';
-import { type ServiceSettings, serviceCharts, serviceDiagram } from '../lib';
+import { App, Testing } from 'cdk8s';
+import { type ServiceSettings, serviceCharts, serviceDiagram, tenantSettings } from '../lib';
 import { paths } from '../lib/certs/layout';
 import { runCerts } from '../lib/cli/certs';
 import { synthRepository } from '../lib/repository';
@@ -81,6 +81,18 @@ describe('the charts', () => {
     ['a tenant that is not an object', { tenants: ['a' as any] }, /^tenants: invalid tenants\[0\] "a": use \{ name: 'team-a', \.\.\. \}$/],
   ])('refused, one line: %s', (_what, settings, message) => {
     expect(() => serviceCharts(new App(), settings)).toThrow(message);
+  });
+
+  test("each tenant's dashboard carries its name: Grafana refuses two of one title in a folder", () => {
+    const titles = (settings: ServiceSettings) =>
+      [...serviceCharts(new App(), settings).values()].map(
+        (c) => JSON.parse(Testing.synth(c).find((o) => o.metadata.name === 'buildkit-dashboard').data['buildkit.json']).title,
+      );
+    expect(titles({ ...TWO, metrics: { dashboard: {} } })).toEqual(['BuildKit (team-a)', 'BuildKit (team-b)']);
+    expect(titles({ ...TWO, metrics: { dashboard: { title: 'Builders' } } })).toEqual(['Builders (team-a)', 'Builders (team-b)']);
+    expect(titles({ metrics: { dashboard: {} } })).toEqual(['BuildKit']);
+    // Without a dashboard, a tenant gets no metrics settings it was not given.
+    expect(tenantSettings(TWO, TWO.tenants![0]).metrics).toBeUndefined();
   });
 
   test('the diagram draws each tenant in a box of its own, ids apart', () => {
