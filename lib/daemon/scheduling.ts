@@ -76,15 +76,17 @@ function checkToleration(owner: string, where: string, t: TolerationSettings): T
   return { ...rest, ...(operator === 'Exists' ? { operator } : {}), ...(value ? { value } : {}) };
 }
 
+/** The pod spec's scheduling fields. */
+export interface PodScheduling {
+  readonly nodeSelector?: Record<string, string>;
+  readonly tolerations?: Toleration[];
+}
+
 /**
  * The pod spec's `nodeSelector` and `tolerations`, checked: the architecture pin joins the given selector,
  * which may not pin another one.
  */
-export function podScheduling(
-  owner: string,
-  scheduling: SchedulingSettings | undefined,
-  architecture?: string,
-): { nodeSelector?: Record<string, string>; tolerations?: Toleration[] } {
+export function podScheduling(owner: string, scheduling: SchedulingSettings | undefined, architecture?: string): PodScheduling {
   const selector = { ...scheduling?.nodeSelector };
   for (const [key, value] of Object.entries(selector)) {
     checkLabelName(owner, 'scheduling.nodeSelector key', key, 'example.com/pool');

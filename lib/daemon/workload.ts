@@ -8,10 +8,10 @@ import {
   KubeService,
   KubeStatefulSet,
   type PodTemplateSpec,
-  type Toleration,
   type Volume,
 } from '../../imports/k8s';
 import { UID } from './container';
+import type { PodScheduling } from './scheduling';
 
 /** What the daemon's pods and their controller are made of. */
 export interface DaemonWorkloadInputs {
@@ -22,7 +22,7 @@ export interface DaemonWorkloadInputs {
   readonly labels: Record<string, string>;
   readonly selectorLabels: Record<string, string>;
   readonly podAnnotations: Record<string, string>;
-  readonly scheduling: { nodeSelector?: Record<string, string>; tolerations?: Toleration[] };
+  readonly scheduling: PodScheduling;
   readonly drainSeconds: number;
   /** The daemon's container first, then any beside it. */
   readonly containers: Container[];
