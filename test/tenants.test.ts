@@ -280,6 +280,33 @@ describe('a repository with three tenants', () => {
     );
   });
 
+  test("a tenant without certificates fails check with the command that makes them, as the tenant's; the others are still checked", async () => {
+    const copy = join(work, 'missing', 'secrets');
+    cpSync(secrets, copy, { recursive: true });
+    rmSync(join(copy, 'tenants', 'team-a'), { recursive: true });
+    const lines: string[] = [];
+    const io = { log: (...l: string[]) => lines.push(...l), error: (l: string) => lines.push(l) };
+    const run = (...args: string[]) => runCerts([...args, '--secrets', copy], (app) => serviceCharts(app, THREE), io);
+    expect(await run('check')).toBe(1);
+    const missing = `${join(copy, 'tenants/team-a/ca/buildkit-ca.yaml')} is missing: run \`npm run certs -- init --tenant team-a\``;
+    expect(lines[0]).toBe(`FAIL [team-a] ${missing}`);
+    expect(lines.filter((l) => /^OK {3}\[team-[bc]\] /.test(l)).length).toBeGreaterThan(5);
+    expect(lines.filter((l) => l.startsWith('FAIL'))).toHaveLength(1);
+    lines.length = 0;
+    expect(await run('sync', '--tenant', 'team-a')).toBe(1);
+    expect(lines).toEqual([`certs: ${missing}`]);
+    // A check with --tenant names its fixes the same way.
+    lines.length = 0;
+    expect(await run('check', '--tenant', 'team-a')).toBe(1);
+    expect(lines).toEqual([`certs: ${missing}`]);
+    // So do the problems check finds: here every certificate expires within --min-days.
+    lines.length = 0;
+    expect(await run('check', '--min-days', '400')).toBe(1);
+    const fixes = lines.filter((l) => l.includes('`npm run certs -- ') && !l.startsWith('FAIL [team-a]'));
+    expect(fixes.length).toBeGreaterThan(3);
+    for (const l of fixes) expect(l).toMatch(/^\[(team-[bc])\] .*`npm run certs -- [^`]* --tenant \1`/);
+  });
+
   test('check fails when two tenants share a CA (a copied folder)', async () => {
     const copy = join(work, 'shared');
     cpSync(secrets, join(copy, 'secrets'), { recursive: true });

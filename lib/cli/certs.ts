@@ -85,12 +85,27 @@ async function printCheck(ctx: CertsContext, minDays: number | undefined, log: O
   return result.ok;
 }
 
-/** `check` over every tenant, each in its own folder, then their isolation from one another. */
+/** A line's `npm run certs -- ...` fixes, as a tenant's commands must be typed: with `--tenant NAME`. */
+function forTenant(line: string, tenant: string | undefined): string {
+  if (tenant === undefined) return line;
+  return line.replace(/`npm run certs -- ([^`]*)`/g, `\`npm run certs -- $1 --tenant ${tenant}\``);
+}
+
+/**
+ * `check` over every tenant, each in its own folder, then their isolation from one another. A tenant whose
+ * certificates cannot be read fails with its reason; the others are still checked.
+ */
 async function checkTenants(tenants: ReadonlyMap<string, Tenant>, minDays: number | undefined, log: Output['log']): Promise<number> {
   let ok = true;
   for (const [name, t] of tenants) {
-    const ctx: CertsContext = { root: t.root, plan: certsPlan(t.chart), now: new Date(), log: (l) => log(`[${name}] ${l}`) };
-    ok = (await printCheck(ctx, minDays, log, `[${name}] `)) && ok;
+    const tenantLog = (...lines: string[]) => log(...lines.map((l) => forTenant(l, name)));
+    const ctx: CertsContext = { root: t.root, plan: certsPlan(t.chart), now: new Date(), log: (l) => tenantLog(`[${name}] ${l}`) };
+    try {
+      ok = (await printCheck(ctx, minDays, tenantLog, `[${name}] `)) && ok;
+    } catch (err) {
+      tenantLog(`FAIL [${name}] ${(err as Error).message}`);
+      ok = false;
+    }
   }
   const problems = crossTenantProblems(new Map([...tenants].map(([name, t]) => [name, t.root])));
   for (const p of problems) log(p);
@@ -159,6 +174,7 @@ async function runCommand(
   const { log } = io;
   let command: string | undefined;
   let secretsRoot: string | undefined;
+  let tenant: string | undefined;
   const exit = (code: number) => ({ code, command, secretsRoot });
   try {
     let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true }>>;
@@ -185,7 +201,9 @@ async function runCommand(
     if (command === 'check' && tenants.size > 0 && o.tenant === undefined)
       return exit(await checkTenants(tenants, days(o['min-days'], 'min-days'), log));
     const served = serving(app, tenants, o.tenant, secretsRoot);
-    const ctx: CertsContext = { root: served.root, plan: certsPlan(served.chart), now: new Date(), log };
+    tenant = o.tenant;
+    const tenantLog = (...lines: string[]) => log(...lines.map((l) => forTenant(l, tenant)));
+    const ctx: CertsContext = { root: served.root, plan: certsPlan(served.chart), now: new Date(), log: tenantLog };
     switch (command) {
       case 'init':
         if (o['client-namespace'])
@@ -222,7 +240,7 @@ async function runCommand(
         return exit(0);
       }
       case 'check':
-        return exit((await printCheck(ctx, days(o['min-days'], 'min-days'), log)) ? 0 : 1);
+        return exit((await printCheck(ctx, days(o['min-days'], 'min-days'), tenantLog)) ? 0 : 1);
       case 'migrate':
         log(
           `moved ${migrateToTenant(secretsRoot, served.root).join(', ')}`,
@@ -234,7 +252,7 @@ async function runCommand(
     }
   } catch (err) {
     const usage = err instanceof CertsUsageError;
-    io.error(`certs: ${(err as Error).message}`);
+    io.error(`certs: ${forTenant((err as Error).message, tenant)}`);
     if (usage) io.error(USAGE);
     return exit(usage ? 2 : 1);
   }
