@@ -23,6 +23,11 @@ describe('npm run certs', () => {
 
   beforeAll(() => runCerts(['init', '--secrets', secrets], seed, io()));
 
+  test('--min-days takes whole days from 1: 1 and 10 pass on fresh certificates', async () => {
+    expect(await run('check', '--min-days', '1')).toBe(0);
+    expect(await run('check', '--min-days', '10')).toBe(0);
+  });
+
   test('check exits 1 with one line per problem when the chart serves names the certificate lacks', async () => {
     const code = await runCerts(['check', '--secrets', secrets], chart({ loadBalancerIP: '10.9.9.9', namespace: 'other' }), io());
     expect(code).toBe(1);
@@ -86,6 +91,9 @@ describe('npm run certs', () => {
     [['export', 'laptop'], 2, 'certs: export needs --out DIR'],
     [['issue-client'], 2, 'certs: issue-client needs a client NAME'],
     [['init', '--ca-days', 'ten'], 2, 'certs: --ca-days ten: use a whole number of days, at least 1'],
+    [['check', '--min-days', '0'], 2, 'certs: --min-days 0: use a whole number of days, at least 1'],
+    [['check', '--min-days', '1x'], 2, 'certs: --min-days 1x: use a whole number of days, at least 1'],
+    [['check', '--min-days', 'x1'], 2, 'certs: --min-days x1: use a whole number of days, at least 1'],
     [['check', '--bogus'], 2, "certs: Unknown option '--bogus'"],
     [['issue-client', 'Bad_Name'], 2, 'certs: invalid client name "Bad_Name"'],
     [['rotate', '--force'], 2, 'certs: --force goes with --finish-ca'],
@@ -104,7 +112,16 @@ describe('npm run certs', () => {
       2,
       `certs: invalid age recipient "${WELL_FORMED_RECIPIENT}q": use an age1... public key`,
     ],
-    [['recipients', 'list'], 2, 'certs: recipients takes add or remove'],
+    [['recipients', 'list'], 2, 'certs: recipients takes add or remove, then an age1... public key'],
+    [['recipients', 'add'], 2, 'certs: recipients add needs an age1... public key'],
+    [['init', '--server-days', '0'], 2, 'certs: --server-days 0: use a whole number of days, at least 1'],
+    [['init', '--client-days', '0'], 2, 'certs: --client-days 0: use a whole number of days, at least 1'],
+    [['issue-client', 'x', '--days', '0'], 2, 'certs: --days 0: use a whole number of days, at least 1'],
+    [['rotate', '--server-days', '0'], 2, 'certs: --server-days 0: use a whole number of days, at least 1'],
+    [['sync', '--server-days', '0'], 2, 'certs: --server-days 0: use a whole number of days, at least 1'],
+    [['revoke'], 2, 'certs: revoke needs a client NAME'],
+    [['export', '--out', 'bundle'], 2, 'certs: export needs a client NAME'],
+    [['check', 'one', 'two'], 2, 'certs: unexpected two'],
     [['init', '--client-namespace', 'ci'], 2, 'certs: --client-namespace is a setting now'],
   ])('certs %j exits %i with one line saying why', async (args, code, message) => {
     expect(await run(...args)).toBe(code);

@@ -57,6 +57,12 @@ describe('where the pods run', () => {
     expect(daemon({ tolerations: [{ operator: 'Exists' }] }).workload.toJson().spec.template.spec.tolerations).toEqual([
       { operator: 'Exists' },
     ]);
+    // Every effect Kubernetes knows is taken.
+    for (const effect of ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] as const) {
+      expect(daemon({ tolerations: [{ key: 'k', effect }] }).workload.toJson().spec.template.spec.tolerations).toEqual([
+        { key: 'k', effect },
+      ]);
+    }
     for (const seconds of [0, 86_400]) {
       expect(() => daemon({ tolerations: [{ key: 'k', effect: 'NoExecute', tolerationSeconds: seconds }] })).not.toThrow();
     }
@@ -111,7 +117,11 @@ describe('where the pods run', () => {
       { tolerations: [{ key: 'a', effect: 'NoEvict' as any }] },
       /: effect is 'NoSchedule', 'PreferNoSchedule' or 'NoExecute'$/,
     ],
-    ['a key that is no label name', { tolerations: [{ key: 'a b' }] }, /^BuildkitDaemon: invalid scheduling\.tolerations\[0\]\.key "a b"/],
+    [
+      'a key that is no label name',
+      { tolerations: [{ key: 'a b' }] },
+      /^BuildkitDaemon: invalid scheduling\.tolerations\[0\]\.key "a b": use a Kubernetes label name, such as example\.com\/dedicated$/,
+    ],
     [
       'a value with Exists',
       { tolerations: [{ key: 'a', operator: 'Exists', value: 'b' }] },

@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Testing } from 'cdk8s';
@@ -79,8 +79,19 @@ describe('the charts', () => {
     ['no tenant at all', { tenants: [] }, /^tenants: invalid tenants \[\]: name at least one tenant, or leave tenants out$/],
     ['a setting a tenant cannot have', { tenants: [{ name: 'a', metrics: {} } as any] }, /^tenant a: unknown setting "metrics"/],
     ['a tenant that is not an object', { tenants: ['a' as any] }, /^tenants: invalid tenants\[0\] "a": use \{ name: 'team-a', \.\.\. \}$/],
+    ['a tenant that is null', { tenants: [null as any] }, /^tenants: invalid tenants\[0\] null: use \{ name: 'team-a', \.\.\. \}$/],
   ])('refused, one line: %s', (_what, settings, message) => {
     expect(() => serviceCharts(new App(), settings)).toThrow(message);
+  });
+
+  test("a tenant's certificate revision reaches only its own daemons (the rollout on a CA change)", () => {
+    const tls = (revisions: Map<string | undefined, string>) =>
+      [...serviceCharts(new App(), TWO, revisions).values()].map(
+        (c) => c.daemon.workload.toJson().spec.template.metadata.annotations['checksum/tls'],
+      );
+    const [a, b] = tls(new Map());
+    const [a2, b2] = tls(new Map([['team-b', 'rev-2']]));
+    expect([a2 === a, b2 === b]).toEqual([true, false]);
   });
 
   test("each tenant's dashboard carries its name: Grafana refuses two of one title in a folder", () => {
@@ -307,6 +318,42 @@ describe('a repository with three tenants', () => {
     for (const l of fixes) expect(l).toMatch(/^\[(team-[bc])\] .*`npm run certs -- [^`]* --tenant \1`/);
   });
 
+  test("check fails on a client bundle that trusts another tenant's CA", async () => {
+    const copy = join(work, 'client-trust', 'secrets');
+    cpSync(secrets, copy, { recursive: true });
+    const trusting = join(copy, 'tenants/team-c/public/clients/laptop/ca.pem');
+    writeFileSync(
+      trusting,
+      readFileSync(trusting, 'utf8') + readFileSync(join(copy, 'tenants/team-b/public/ca/buildkit-ca/ca.pem'), 'utf8'),
+    );
+    out = [];
+    const code = await runCerts(['check', '--secrets', copy], (app) => serviceCharts(app, THREE), {
+      log: (...l) => out.push(...l),
+      error: () => {},
+    });
+    expect(code).toBe(1);
+    expect(out).toContain(
+      `tenant team-c: ${trusting} trusts tenant team-b's CA, so team-b's clients would be accepted: run \`npm run certs -- rotate --ca --tenant team-c\``,
+    );
+  });
+
+  test('a CA two tenants share fails check even when each tenant on its own is sound', async () => {
+    const copy = join(work, 'shared-sound', 'secrets');
+    cpSync(secrets, copy, { recursive: true });
+    rmSync(join(copy, 'tenants/team-c'), { recursive: true });
+    cpSync(join(copy, 'tenants/team-a'), join(copy, 'tenants/team-c'), { recursive: true });
+    const io = { log: (...l: string[]) => out.push(...l), error: () => {} };
+    const run = (...args: string[]) => runCerts([...args, '--secrets', copy], (app) => serviceCharts(app, THREE), io);
+    // team-c's certificates re-issued for its own names and namespace, by the CA it copied.
+    expect(await run('sync', '--tenant', 'team-c')).toBe(0);
+    out = [];
+    expect(await run('check')).toBe(1);
+    expect(out.filter((l) => l.startsWith('FAIL'))).toEqual([]);
+    expect(out.filter((l) => !l.startsWith('OK   ') && !l.startsWith('['))).toEqual([
+      'tenants team-a and team-c share a CA (public/ca/buildkit-ca/ca.pem): run `npm run certs -- rotate --ca --tenant team-c`',
+    ]);
+  });
+
   test('check fails when two tenants share a CA (a copied folder)', async () => {
     const copy = join(work, 'shared');
     cpSync(secrets, join(copy, 'secrets'), { recursive: true });
@@ -348,7 +395,17 @@ describe('moving to tenants', () => {
     const lines: string[] = [];
     const io = { log: (...l: string[]) => lines.push(...l), error: (l: string) => lines.push(l) };
     expect(await runCerts(['migrate', '--secrets', secrets], (app) => serviceCharts(app, ONE), io)).toBe(2);
+    // A tenant folder already there is never merged into.
+    mkdirSync(join(secrets, 'tenants', 'team-a'), { recursive: true });
+    expect(await runCerts(['migrate', '--tenant', 'team-a', '--secrets', secrets], (app) => serviceCharts(app, ONE), io)).toBe(2);
+    expect(lines.at(-2)).toMatch(/^certs: .*secrets\/tenants\/team-a exists already: migrate into a tenant that has none$/);
+    expect(readFileSync(join(secrets, 'ca', 'buildkit-ca.yaml'), 'utf8')).toBe(before);
+    rmSync(join(secrets, 'tenants'), { recursive: true });
     expect(await runCerts(['migrate', '--tenant', 'team-a', '--secrets', secrets], (app) => serviceCharts(app, ONE), io)).toBe(0);
+    expect(lines.slice(-2)).toEqual([
+      expect.stringMatching(/^moved .*secrets\/tenants\/team-a\/ca, .*secrets\/tenants\/team-a\/apps, /),
+      "next: `npm run certs -- sync --tenant team-a` moves its Secrets to the tenant's namespace and re-issues what its names changed",
+    ]);
     expect(readFileSync(join(secrets, 'tenants', 'team-a', 'ca', 'buildkit-ca.yaml'), 'utf8')).toBe(before);
     expect(readdirSync(secrets)).toEqual(['tenants']);
     expect(await runCerts(['migrate', '--tenant', 'team-a', '--secrets', secrets], (app) => serviceCharts(app, ONE), io)).toBe(2);

@@ -4,12 +4,12 @@ import { join, relative } from 'node:path';
 import { splitPemBundle } from '../pki/check';
 import { paths } from './layout';
 
-/** Each certificate in the PEM files of a folder (recursively) with this name, by SHA-256 fingerprint. */
-function certificatesIn(dir: string, names: readonly string[]): Map<string, string> {
+/** Each certificate in the files of a folder (recursively) whose names end so, by SHA-256 fingerprint. */
+function certificatesIn(dir: string, ending: string): Map<string, string> {
   const found = new Map<string, string>();
   if (!existsSync(dir)) return found;
   for (const file of readdirSync(dir, { recursive: true }).map(String).sort()) {
-    if (!names.some((n) => file.endsWith(n))) continue;
+    if (!file.endsWith(ending)) continue;
     for (const pem of splitPemBundle(readFileSync(join(dir, file), 'utf8'))) {
       found.set(new X509Certificate(pem).fingerprint256, join(dir, file));
     }
@@ -23,15 +23,15 @@ function certificatesIn(dir: string, names: readonly string[]): Map<string, stri
  * its bundle trusts. One line per problem.
  */
 export function crossTenantProblems(roots: ReadonlyMap<string, string>): string[] {
-  const own = new Map([...roots].map(([tenant, root]) => [tenant, certificatesIn(join(paths(root).public, 'ca'), ['.pem'])]));
+  const own = new Map([...roots].map(([tenant, root]) => [tenant, certificatesIn(join(paths(root).public, 'ca'), '.pem')]));
   const problems: string[] = [];
   for (const [tenant, root] of roots) {
     const trusted = new Map([
-      ...certificatesIn(join(paths(root).public, 'apps'), ['ca.pem']),
-      ...certificatesIn(join(paths(root).public, 'clients'), ['ca.pem']),
+      ...certificatesIn(join(paths(root).public, 'apps'), 'ca.pem'),
+      ...certificatesIn(join(paths(root).public, 'clients'), 'ca.pem'),
     ]);
+    // A tenant's own CAs take the shared branch too; a share is named only between two tenants.
     for (const [other, cas] of own) {
-      if (other === tenant) continue;
       for (const [fingerprint, file] of cas) {
         if (own.get(tenant)!.has(fingerprint)) {
           if (other < tenant)
