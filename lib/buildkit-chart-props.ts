@@ -18,14 +18,6 @@ import type { PropsShape } from './validation';
 // BuildkitChartProps, the settings config.ts holds, each documented where users read it; the nested ones are in
 // buildkit-chart-settings.ts.
 
-export type {
-  EgressSettings,
-  MetricsSettings,
-  NativeBuilder,
-  NetworkPolicySettings,
-  SeccompProfileSettings,
-} from './buildkit-chart-settings';
-
 /** Daemon settings the chart passes to every daemon as they are (documented on BuildkitDaemonProps). */
 const SHARED_DAEMON_SETTINGS = [
   'maxParallelism',

@@ -2,7 +2,8 @@ import { Chart, JsonPatch } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { KubeNamespace } from '../imports/k8s';
 import { BuildkitAlerts } from './buildkit-alerts';
-import { type BuildkitChartProps, CHART_PROPS_SHAPE, type NativeBuilder } from './buildkit-chart-props';
+import { type BuildkitChartProps, CHART_PROPS_SHAPE } from './buildkit-chart-props';
+import type { NativeBuilder } from './buildkit-chart-settings';
 import { BuildkitDaemon, type BuildkitDaemonProps, type PodSecurityLevel, type RegistrySettings } from './buildkit-daemon';
 import { BuildkitDashboard } from './buildkit-dashboard';
 import { addressedRegistries, BuildkitEgressPolicy } from './buildkit-egress-policy';
@@ -17,14 +18,8 @@ import { type Endpoint, SEED } from './settings';
 import { TlsBundle } from './tls-bundle';
 import { checkArchitecture, checkDnsLabel, checkDnsSubdomain, checkIPv4, checkKnownKeys } from './validation';
 
-export type {
-  BuildkitChartProps,
-  EgressSettings,
-  MetricsSettings,
-  NativeBuilder,
-  NetworkPolicySettings,
-  SeccompProfileSettings,
-} from './buildkit-chart-props';
+export type { BuildkitChartProps } from './buildkit-chart-props';
+export type * from './buildkit-chart-settings';
 
 /** The whole service: namespace, certificates, cache, daemons and LoadBalancers, with the seed's defaults. */
 export class BuildkitChart extends Chart {

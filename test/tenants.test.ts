@@ -158,6 +158,20 @@ describe('a repository with three tenants', () => {
     return ((await decryptDocument(readFileSync(join(root, file), 'utf8'), identities)) as any).stringData;
   };
 
+  /** A copy of the repository's secrets/ to break, and the certs commands on it (their lines in `out`). */
+  const copyOfSecrets = (name: string) => {
+    const copy = join(work, name, 'secrets');
+    cpSync(secrets, copy, { recursive: true });
+    const run = (...args: string[]) => {
+      out = [];
+      return runCerts([...args, '--secrets', copy], (app) => serviceCharts(app, THREE), {
+        log: (...l) => out.push(...l),
+        error: (l) => out.push(l),
+      });
+    };
+    return { copy, run };
+  };
+
   beforeAll(async () => {
     for (const t of TENANTS) {
       expect(await certs('init', '--tenant', t)).toBe(0);
@@ -271,82 +285,52 @@ describe('a repository with three tenants', () => {
     expect(errors[0]).toBe('certs: --tenant team-d: no such tenant in config.ts (team-a, team-b, team-c)');
   });
 
-  test('check goes over every tenant, then fails when one trusts another tenant’s CA', async () => {
+  test('check goes over every tenant and passes them', async () => {
     expect(await certs('check')).toBe(0);
     for (const t of TENANTS) expect(out.filter((l) => l.startsWith(`OK   [${t}] `)).length).toBeGreaterThan(2);
-    const copy = join(work, 'copy');
-    cpSync(secrets, join(copy, 'secrets'), { recursive: true });
-    // team-b's in-cluster bundle is made to trust team-a's CA as well (a hand edit or a bad merge).
-    const trusting = join(copy, 'secrets/tenants/team-b/public/apps/buildkit-client-certs/ca.pem');
-    const foreign = readFileSync(join(copy, 'secrets/tenants/team-a/public/ca/buildkit-ca/ca.pem'), 'utf8');
+  });
+
+  // A hand edit or a bad merge makes one tenant's bundle trust another tenant's CA as well.
+  test.each([
+    ['in-cluster', 'team-b', 'apps/buildkit-client-certs', 'team-a'],
+    ['client', 'team-c', 'clients/laptop', 'team-b'],
+  ])('check fails on the %s bundle of %s (%s) that trusts %s’s CA', async (_kind, tenant, bundle, other) => {
+    const { copy, run } = copyOfSecrets(`trust-${tenant}`);
+    const trusting = join(copy, `tenants/${tenant}/public/${bundle}/ca.pem`);
+    const foreign = readFileSync(join(copy, `tenants/${other}/public/ca/buildkit-ca/ca.pem`), 'utf8');
     writeFileSync(trusting, readFileSync(trusting, 'utf8') + foreign);
-    out = [];
-    const code = await runCerts(['check', '--secrets', join(copy, 'secrets')], (app) => serviceCharts(app, THREE), {
-      log: (...l) => out.push(...l),
-      error: () => {},
-    });
-    expect(code).toBe(1);
+    expect(await run('check')).toBe(1);
     expect(out).toContain(
-      `tenant team-b: ${trusting} trusts tenant team-a's CA, so team-a's clients would be accepted: run \`npm run certs -- rotate --ca --tenant team-b\``,
+      `tenant ${tenant}: ${trusting} trusts tenant ${other}'s CA, so ${other}'s clients would be accepted: run \`npm run certs -- rotate --ca --tenant ${tenant}\``,
     );
   });
 
   test("a tenant without certificates fails check with the command that makes them, as the tenant's; the others are still checked", async () => {
-    const copy = join(work, 'missing', 'secrets');
-    cpSync(secrets, copy, { recursive: true });
+    const { copy, run } = copyOfSecrets('missing');
     rmSync(join(copy, 'tenants', 'team-a'), { recursive: true });
-    const lines: string[] = [];
-    const io = { log: (...l: string[]) => lines.push(...l), error: (l: string) => lines.push(l) };
-    const run = (...args: string[]) => runCerts([...args, '--secrets', copy], (app) => serviceCharts(app, THREE), io);
     expect(await run('check')).toBe(1);
     const missing = `${join(copy, 'tenants/team-a/ca/buildkit-ca.yaml')} is missing: run \`npm run certs -- init --tenant team-a\``;
-    expect(lines[0]).toBe(`FAIL [team-a] ${missing}`);
-    expect(lines.filter((l) => /^OK {3}\[team-[bc]\] /.test(l)).length).toBeGreaterThan(5);
-    expect(lines.filter((l) => l.startsWith('FAIL'))).toHaveLength(1);
-    lines.length = 0;
+    expect(out[0]).toBe(`FAIL [team-a] ${missing}`);
+    expect(out.filter((l) => /^OK {3}\[team-[bc]\] /.test(l)).length).toBeGreaterThan(5);
+    expect(out.filter((l) => l.startsWith('FAIL'))).toHaveLength(1);
     expect(await run('sync', '--tenant', 'team-a')).toBe(1);
-    expect(lines).toEqual([`certs: ${missing}`]);
+    expect(out).toEqual([`certs: ${missing}`]);
     // A check with --tenant names its fixes the same way.
-    lines.length = 0;
     expect(await run('check', '--tenant', 'team-a')).toBe(1);
-    expect(lines).toEqual([`certs: ${missing}`]);
+    expect(out).toEqual([`certs: ${missing}`]);
     // So do the problems check finds: here every certificate expires within --min-days.
-    lines.length = 0;
     expect(await run('check', '--min-days', '400')).toBe(1);
-    const fixes = lines.filter((l) => l.includes('`npm run certs -- ') && !l.startsWith('FAIL [team-a]'));
+    const fixes = out.filter((l) => l.includes('`npm run certs -- ') && !l.startsWith('FAIL [team-a]'));
     expect(fixes.length).toBeGreaterThan(3);
     for (const l of fixes) expect(l).toMatch(/^\[(team-[bc])\] .*`npm run certs -- [^`]* --tenant \1`/);
   });
 
-  test("check fails on a client bundle that trusts another tenant's CA", async () => {
-    const copy = join(work, 'client-trust', 'secrets');
-    cpSync(secrets, copy, { recursive: true });
-    const trusting = join(copy, 'tenants/team-c/public/clients/laptop/ca.pem');
-    writeFileSync(
-      trusting,
-      readFileSync(trusting, 'utf8') + readFileSync(join(copy, 'tenants/team-b/public/ca/buildkit-ca/ca.pem'), 'utf8'),
-    );
-    out = [];
-    const code = await runCerts(['check', '--secrets', copy], (app) => serviceCharts(app, THREE), {
-      log: (...l) => out.push(...l),
-      error: () => {},
-    });
-    expect(code).toBe(1);
-    expect(out).toContain(
-      `tenant team-c: ${trusting} trusts tenant team-b's CA, so team-b's clients would be accepted: run \`npm run certs -- rotate --ca --tenant team-c\``,
-    );
-  });
-
   test('a CA two tenants share fails check even when each tenant on its own is sound', async () => {
-    const copy = join(work, 'shared-sound', 'secrets');
-    cpSync(secrets, copy, { recursive: true });
+    const { copy, run } = copyOfSecrets('shared-sound');
     rmSync(join(copy, 'tenants/team-c'), { recursive: true });
     cpSync(join(copy, 'tenants/team-a'), join(copy, 'tenants/team-c'), { recursive: true });
-    const io = { log: (...l: string[]) => out.push(...l), error: () => {} };
-    const run = (...args: string[]) => runCerts([...args, '--secrets', copy], (app) => serviceCharts(app, THREE), io);
     // team-c's certificates re-issued for its own names and namespace, by the CA it copied.
     expect(await run('sync', '--tenant', 'team-c')).toBe(0);
-    out = [];
     expect(await run('check')).toBe(1);
     expect(out.filter((l) => l.startsWith('FAIL'))).toEqual([]);
     expect(out.filter((l) => !l.startsWith('OK   ') && !l.startsWith('['))).toEqual([
@@ -355,15 +339,10 @@ describe('a repository with three tenants', () => {
   });
 
   test('check fails when two tenants share a CA (a copied folder)', async () => {
-    const copy = join(work, 'shared');
-    cpSync(secrets, join(copy, 'secrets'), { recursive: true });
-    rmSync(join(copy, 'secrets/tenants/team-c'), { recursive: true });
-    cpSync(join(copy, 'secrets/tenants/team-a'), join(copy, 'secrets/tenants/team-c'), { recursive: true });
-    out = [];
-    const code = await runCerts(['check', '--secrets', join(copy, 'secrets')], (app) => serviceCharts(app, THREE), {
-      log: (...l) => out.push(...l),
-      error: () => {},
-    });
+    const { copy, run } = copyOfSecrets('shared');
+    rmSync(join(copy, 'tenants/team-c'), { recursive: true });
+    cpSync(join(copy, 'tenants/team-a'), join(copy, 'tenants/team-c'), { recursive: true });
+    const code = await run('check');
     expect(code).toBe(1);
     expect(out.filter((l) => l.includes('share'))).toEqual([
       'tenants team-a and team-c share a CA (public/ca/buildkit-ca/ca.pem): run `npm run certs -- rotate --ca --tenant team-c`',
