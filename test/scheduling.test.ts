@@ -80,12 +80,12 @@ describe('where the pods run', () => {
     [
       'a selector key that is no label name',
       { nodeSelector: { 'pool!': 'a' } },
-      /^BuildkitDaemon: invalid scheduling\.nodeSelector key "pool!"/,
+      /^BuildkitDaemon: invalid scheduling\.nodeSelector key "pool!": use a Kubernetes label name, such as example\.com\/pool$/,
     ],
     [
       'a selector value that is no label value',
       { nodeSelector: { pool: 'a b' } },
-      /^BuildkitDaemon: invalid scheduling\.nodeSelector\["pool"\] "a b"/,
+      /^BuildkitDaemon: invalid scheduling\.nodeSelector\["pool"\] "a b": use a Kubernetes label value, such as builds$/,
     ],
     [
       'a selector value that is a number',
@@ -130,7 +130,7 @@ describe('where the pods run', () => {
     [
       'a value that is no label value',
       { tolerations: [{ key: 'a', value: 'b c' }] },
-      /^BuildkitDaemon: invalid scheduling\.tolerations\[0\]\.value "b c"/,
+      /^BuildkitDaemon: invalid scheduling\.tolerations\[0\]\.value "b c": use a Kubernetes label value, such as builds$/,
     ],
     [
       'seconds without NoExecute',
@@ -140,7 +140,7 @@ describe('where the pods run', () => {
     [
       'seconds past a day',
       { tolerations: [{ key: 'a', effect: 'NoExecute', tolerationSeconds: 86_401 }] },
-      /tolerations\[0\]\.tolerationSeconds 86401/,
+      /tolerations\[0\]\.tolerationSeconds 86401: .*leave it out to stay for ever/,
     ],
     [
       'negative seconds',
