@@ -91,6 +91,12 @@ function forTenant(line: string, tenant: string | undefined): string {
   return line.replace(/`npm run certs -- ([^`]*)`/g, `\`npm run certs -- $1 --tenant ${tenant}\``);
 }
 
+/** `log`, with each line's fixes as the tenant's commands (forTenant). */
+const tenantLogger =
+  (log: Output['log'], tenant: string | undefined): Output['log'] =>
+  (...lines) =>
+    log(...lines.map((l) => forTenant(l, tenant)));
+
 /**
  * `check` over every tenant, each in its own folder, then their isolation from one another. A tenant whose
  * certificates cannot be read fails with its reason; the others are still checked.
@@ -98,7 +104,7 @@ function forTenant(line: string, tenant: string | undefined): string {
 async function checkTenants(tenants: ReadonlyMap<string, Tenant>, minDays: number | undefined, log: Output['log']): Promise<number> {
   let ok = true;
   for (const [name, t] of tenants) {
-    const tenantLog = (...lines: string[]) => log(...lines.map((l) => forTenant(l, name)));
+    const tenantLog = tenantLogger(log, name);
     const ctx: CertsContext = { root: t.root, plan: certsPlan(t.chart), now: new Date(), log: (l) => tenantLog(`[${name}] ${l}`) };
     try {
       ok = (await printCheck(ctx, minDays, tenantLog, `[${name}] `)) && ok;
@@ -202,7 +208,7 @@ async function runCommand(
       return exit(await checkTenants(tenants, days(o['min-days'], 'min-days'), log));
     const served = serving(app, tenants, o.tenant, secretsRoot);
     tenant = o.tenant;
-    const tenantLog = (...lines: string[]) => log(...lines.map((l) => forTenant(l, tenant)));
+    const tenantLog = tenantLogger(log, tenant);
     const ctx: CertsContext = { root: served.root, plan: certsPlan(served.chart), now: new Date(), log: tenantLog };
     switch (command) {
       case 'init':
