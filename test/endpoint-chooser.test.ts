@@ -1,4 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,12 @@ import {
   rendezvousScore,
 } from '../lib/endpoint-chooser';
 import { describeWith, testWith } from './support/programs';
+
+/**
+ * An endpoint refused for certain: another loopback address on the port that our own listener holds on
+ * 127.0.0.1, which no other process can take meanwhile (a port closed and freed could be, by a parallel test).
+ */
+const refusedAt = (listener: string, lastOctet = 2) => `127.0.0.${lastOctet}:${listener.split(':')[1]}`;
 
 const work = mkdtempSync(join(tmpdir(), 'buildkit-chooser-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -110,16 +117,9 @@ describeWith(['dash', 'cksum'])('failover, with listeners on loopback only', () 
       );
       servers.push(s);
     });
-  const closedPort = () =>
-    new Promise<string>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = s.address() as AddressInfo;
-        s.close(() => resolve(`127.0.0.1:${port}`));
-      });
-    });
-
   test("the first endpoint that accepts TCP, in the key's order: library and script agree", async () => {
-    const [up1, up2, down] = [await listen(), await listen(), await closedPort()];
+    const [up1, up2] = [await listen(), await listen()];
+    const down = refusedAt(up1);
     const endpoints = [up1, up2, down];
     // A key whose first choice is the one that is down.
     const key = keys(500).find((k) => rankEndpoints(k, endpoints)[0] === down)!;
@@ -252,15 +252,15 @@ test('the library refuses every malformed endpoint list, and takes the well-form
 });
 
 test('with nothing reachable, the library names every endpoint it tried', async () => {
-  const closedPort = () =>
-    new Promise<string>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = s.address() as AddressInfo;
-        s.close(() => resolve(`127.0.0.1:${port}`));
-      });
-    });
-  const [closed, other] = [await closedPort(), await closedPort()];
-  await expect(chooseEndpoint('k', [closed, other], 10_000)).rejects.toThrow(
-    new RegExp(`^no endpoint accepts connections: (${closed}, ${other}|${other}, ${closed})$`.replace(/\./g, '\\.')),
-  );
+  const held = createServer().listen(0, '127.0.0.1');
+  await once(held, 'listening');
+  const port = (held.address() as AddressInfo).port;
+  const [closed, other] = [refusedAt(`127.0.0.1:${port}`), refusedAt(`127.0.0.1:${port}`, 3)];
+  try {
+    await expect(chooseEndpoint('k', [closed, other], 10_000)).rejects.toThrow(
+      new RegExp(`^no endpoint accepts connections: (${closed}, ${other}|${other}, ${closed})$`.replace(/\./g, '\\.')),
+    );
+  } finally {
+    held.close();
+  }
 });
