@@ -1,5 +1,5 @@
 import { parse } from 'smol-toml';
-import { gcLimitsFor, renderBuildkitdToml } from '../lib';
+import { gcLimitsFor, renderBuildkitdToml } from '../lib/buildkitd-toml';
 import { parseQuantity } from '../lib/quantity';
 
 const GiB = 2 ** 30;

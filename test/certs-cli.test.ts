@@ -1,7 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BuildkitChart, type BuildkitChartProps } from '../lib';
+import { BuildkitChart } from '../lib/buildkit-chart';
+import type { BuildkitChartProps } from '../lib/buildkit-chart-props';
 import { runCerts } from '../lib/cli/certs';
 
 const chart = (settings: BuildkitChartProps) => (app: any) => new BuildkitChart(app, 'buildkit', settings);

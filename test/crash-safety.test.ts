@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { buildSync } from 'esbuild';
 import forge from 'node-forge';
-import { certs } from '../lib';
+import * as certs from '../lib/certs';
 import { caGeneration } from '../lib/certs/issuing';
 import { paths } from '../lib/certs/layout';
 import { parseIdentities } from '../lib/sops/age-keys';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { config, gitops } from '../config';
-import { OUTPUT_DIRS, outputProblems, synthRepository } from '../lib';
+import { OUTPUT_DIRS, outputProblems, synthRepository } from '../lib/repository';
 import { EXAMPLES, OUTPUTS, ROOT, readManifests, readTree, synthExample, treeDigest } from './support/dist';
 
 // GitOps gates: what Flux applies is exactly what config.ts says, byte for byte, and holds no secret.

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUILDKIT_SECCOMP_PROFILE, type BuildkitChartProps } from '../lib';
+import type { BuildkitChartProps } from '../lib/buildkit-chart-props';
+import { BUILDKIT_SECCOMP_PROFILE } from '../lib/buildkit-seccomp-profile';
 import { daemonContainer, find, synthChart } from './support/chart';
 import { validateCustomResources } from './support/crd';
 import { ROOT } from './support/dist';

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dashboard } from '@grafana/schema';
-import { type BuildkitChartProps, buildkitDashboard, DASHBOARD_SCHEMA_VERSION } from '../lib';
+import type { BuildkitChartProps } from '../lib/buildkit-chart-props';
+import { buildkitDashboard, DASHBOARD_SCHEMA_VERSION } from '../lib/buildkit-dashboard';
 import { monitoringQueries } from '../lib/monitoring-queries';
 import { find, synthChart } from './support/chart';
 import { validateCustomResources } from './support/crd';

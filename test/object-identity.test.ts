@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Chart } from 'cdk8s';
 import { KubeConfigMap } from '../imports/k8s';
-import { BuildkitChart, type BuildkitChartProps, synthesize } from '../lib';
+import { BuildkitChart } from '../lib/buildkit-chart';
+import type { BuildkitChartProps } from '../lib/buildkit-chart-props';
 import { checkOneObjectPerName } from '../lib/object-identity';
+import { synthesize } from '../lib/synth';
 import { treeDigest } from './support/dist';
 
 // Kubernetes keeps one object per API group, kind, namespace and name: two in one folder would overwrite each

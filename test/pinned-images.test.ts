@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SEED } from '../lib';
+import { SEED } from '../lib/settings';
 import { synthChart } from './support/chart';
 import { ROOT, readManifests } from './support/dist';
 

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { App } from 'cdk8s';
-import { BuildkitChart, serverSans } from '../lib';
+import { BuildkitChart } from '../lib/buildkit-chart';
+import { serverSans } from '../lib/settings';
 import { daemonContainer, find, synthChart } from './support/chart';
 import { ROOT, readManifests } from './support/dist';
 

@@ -1,5 +1,8 @@
 import { App, Testing } from 'cdk8s';
-import { type BuildkitChartProps, BuildkitDaemon, type SchedulingSettings, serviceCharts } from '../lib';
+import type { BuildkitChartProps } from '../lib/buildkit-chart-props';
+import { BuildkitDaemon } from '../lib/buildkit-daemon';
+import type { SchedulingSettings } from '../lib/daemon/scheduling';
+import { serviceCharts } from '../lib/tenants';
 import { find, synthChart } from './support/chart';
 import { loadValidator } from './support/k8s-schema';
 

@@ -1,8 +1,9 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { certs, synthRepository } from '../lib';
+import * as certs from '../lib/certs';
 import { paths } from '../lib/certs/layout';
+import { synthRepository } from '../lib/repository';
 import { certsContext } from './support/certs';
 import { treeDigest } from './support/dist';
 import { keyPool } from './support/keys';

@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'cdk8s';
 import { config, gitops } from '../config';
-import { BuildkitChart, type BuildkitChartProps, outputProblems, serviceDiagram } from '../lib';
-import { DIAGRAM_MARKERS, withDiagram } from '../lib/service-diagram';
+import { BuildkitChart } from '../lib/buildkit-chart';
+import type { BuildkitChartProps } from '../lib/buildkit-chart-props';
+import { outputProblems } from '../lib/repository';
+import { DIAGRAM_MARKERS, serviceDiagram, withDiagram } from '../lib/service-diagram';
 import { ROOT } from './support/dist';
 
 /** Every expected line is in the diagram; the missing ones are named together. */

@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Chart } from 'cdk8s';
-import { BuildkitChart, synthesize } from '../lib';
+import { BuildkitChart } from '../lib/buildkit-chart';
+import { synthesize } from '../lib/synth';
 import { readTree, treeDigest } from './support/dist';
 
 describe('synthesize', () => {

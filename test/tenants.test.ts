@@ -2,12 +2,13 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Testing } from 'cdk8s';
-import { type ServiceSettings, serviceCharts, serviceDiagram, tenantSettings } from '../lib';
 import { paths } from '../lib/certs/layout';
 import { runCerts } from '../lib/cli/certs';
 import { synthRepository } from '../lib/repository';
+import { serviceDiagram } from '../lib/service-diagram';
 import { parseIdentities } from '../lib/sops/age-keys';
 import { decryptDocument } from '../lib/sops/sops-file';
+import { type ServiceSettings, serviceCharts, tenantSettings } from '../lib/tenants';
 import { readManifests, treeDigest } from './support/dist';
 import { bundlesConnect } from './support/tls';
 

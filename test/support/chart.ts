@@ -1,5 +1,6 @@
 import { Testing } from 'cdk8s';
-import { BuildkitChart, type BuildkitChartProps } from '../../lib';
+import { BuildkitChart } from '../../lib/buildkit-chart';
+import type { BuildkitChartProps } from '../../lib/buildkit-chart-props';
 
 /** The chart's manifests as Flux would apply them. */
 export function synthChart(props: BuildkitChartProps = {}): any[] {
