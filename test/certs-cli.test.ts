@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BuildkitChart } from '../lib/buildkit-chart';
@@ -56,6 +56,52 @@ describe('npm run certs', () => {
     expect(out).toContain('synthesized dist/, gitops/dist/, README.md: commit them with secrets/');
     expect(await runCerts(['issue-client', 'no-synth', '--secrets', secrets], seed, io(), resynth)).toBe(0);
     expect(roots).toEqual([secrets]);
+  });
+
+  test('a synth that fails after the command says the command is done, and exits 1', async () => {
+    const failing = () => {
+      throw new Error('disk full');
+    };
+    expect(await runCerts(['sync', '--secrets', secrets], seed, io(), failing)).toBe(1);
+    expect(errors).toEqual(['certs: sync is done, but the synth that follows it failed: disk full']);
+  });
+
+  test('check prints a line per certificate: purpose, subject, issuer, expiry, and the SANs of those that have them', async () => {
+    expect(await run('check')).toBe(0);
+    const issuer = 'issuer CN=buildkit-service CA \\d+, O=buildkit-service; not after \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z \\(\\d+ days\\)';
+    expect(out).toContainEqual(
+      expect.stringMatching(new RegExp(`^OK {3}CA \\d+: CN=buildkit-service CA \\d+, O=buildkit-service; ${issuer}$`)),
+    );
+    expect(out).toContainEqual(
+      expect.stringMatching(
+        new RegExp(
+          `^OK {3}server \\(buildkit-daemon-certs\\): CN=buildkitd, O=buildkit-service; ${issuer}; SANs DNS:buildkitd, DNS:[^;]*, IP Address:127\\.0\\.0\\.1$`,
+        ),
+      ),
+    );
+    expect(out).toContainEqual(
+      expect.stringMatching(
+        new RegExp(
+          `^OK {3}client in-cluster, chains to CA \\d+ \\(current\\): CN=buildkit-client-in-cluster, O=buildkit-service; ${issuer}$`,
+        ),
+      ),
+    );
+  });
+
+  test('check prints its notes after the certificates: without the key, that it read the public copies', async () => {
+    const keyless = join(work, 'keyless');
+    cpSync(secrets, keyless, { recursive: true });
+    rmSync(join(keyless, 'age', 'age-key.txt'));
+    expect(await runCerts(['check', '--secrets', keyless], seed, io())).toBe(0);
+    expect(out.at(-1)).toBe(
+      `no age key: checked the public copies in ${join(keyless, 'public')}; run with the key to check each key against its certificate`,
+    );
+    expect(out.slice(0, -1).every((l) => l.startsWith('OK   '))).toBe(true);
+  });
+
+  test('recipients remove of a key .sops.yaml does not name changes nothing, and says so', async () => {
+    expect(await run('recipients', 'remove', WELL_FORMED_RECIPIENT)).toBe(0);
+    expect(out).toEqual([`.sops.yaml already does not name ${WELL_FORMED_RECIPIENT}: nothing to do`]);
   });
 
   test('export prints the client commands', async () => {
@@ -123,6 +169,7 @@ describe('npm run certs', () => {
     [['revoke'], 2, 'certs: revoke needs a client NAME'],
     [['export', '--out', 'bundle'], 2, 'certs: export needs a client NAME'],
     [['check', 'one', 'two'], 2, 'certs: unexpected two'],
+    [['check', '--tenant', 'team-a'], 2, 'certs: --tenant team-a: config.ts has no tenants; leave --tenant out'],
     [['init', '--client-namespace', 'ci'], 2, 'certs: --client-namespace is a setting now'],
   ])('certs %j exits %i with one line saying why', async (args, code, message) => {
     expect(await run(...args)).toBe(code);
