@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateX25519Identity, identityToRecipient } from 'age-encryption';
+import { Decrypter, generateX25519Identity, identityToRecipient } from 'age-encryption';
 import { decryptSops } from 'sops-age';
 import { parseIdentities } from '../lib/sops/age-keys';
 import { decryptDocument, encryptDocument, readSopsFile, recipientsOf } from '../lib/sops/sops-file';
@@ -121,6 +121,21 @@ describe('files written here', () => {
     expect(recipientsOf(both)).toHaveLength(2);
     expect(await decryptDocument(both, [other])).toEqual(secret);
   });
+});
+
+test('a set of identities is added once per process, however many files and recipients it decrypts', async () => {
+  const [mine, theirs] = [await generateX25519Identity(), await generateX25519Identity()];
+  // Ours is the second recipient: the first stanza is tried, and refused, before ours.
+  const recipients = [await identityToRecipient(theirs), await identityToRecipient(mine)];
+  const files = await Promise.all([1, 2, 3].map((n) => encryptDocument({ n }, { recipients, encryptedRegex: '^n$', now: new Date() })));
+  const added = jest.spyOn(Decrypter.prototype, 'addIdentity');
+  try {
+    for (const [i, file] of files.entries()) expect(await decryptDocument(file, [mine])).toEqual({ n: i + 1 });
+    expect(await decryptDocument(files[0], [theirs, mine])).toEqual({ n: 1 });
+    expect(added.mock.calls).toEqual([[mine], [theirs], [mine]]);
+  } finally {
+    added.mockRestore();
+  }
 });
 
 describe('what a written file holds, and what cannot be written or read', () => {

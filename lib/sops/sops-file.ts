@@ -110,10 +110,25 @@ export async function encryptDocument(doc: Tree, options: EncryptOptions): Promi
   return dump({ ...encrypted, sops }, { lineWidth: -1 });
 }
 
-async function unwrapDataKey(sops: SopsMetadata, identities: readonly string[]): Promise<Buffer> {
-  for (const entry of sops.age ?? []) {
-    const decrypter = new Decrypter();
+/**
+ * One Decrypter per set of identities, kept for the process: adding an identity derives its public key (an
+ * X25519 multiplication), which each file and each of its recipients would otherwise repeat.
+ */
+const decrypters = new Map<string, Decrypter>();
+function decrypterFor(identities: readonly string[]): Decrypter {
+  const key = identities.join('\n');
+  let decrypter = decrypters.get(key);
+  if (!decrypter) {
+    decrypter = new Decrypter();
     for (const id of identities) decrypter.addIdentity(id);
+    decrypters.set(key, decrypter);
+  }
+  return decrypter;
+}
+
+async function unwrapDataKey(sops: SopsMetadata, identities: readonly string[]): Promise<Buffer> {
+  const decrypter = decrypterFor(identities);
+  for (const entry of sops.age ?? []) {
     try {
       return Buffer.from(await decrypter.decrypt(armor.decode(entry.enc)));
     } catch {
