@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, renameSync, rmdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { displayPath, refuseLinks } from './files';
 import { CertsUsageError, paths } from './layout';
 
@@ -20,7 +20,8 @@ export function migrateToTenant(secretsRoot: string, tenantRoot: string): string
   }
   if (existsSync(tenantRoot)) throw new CertsUsageError(`${displayPath(tenantRoot)} exists already: migrate into a tenant that has none`);
   const entries = SINGLE_LAYOUT.filter((e) => existsSync(join(secretsRoot, e)));
-  mkdirSync(tenantRoot, { recursive: true });
+  // The first folder this makes (secrets/tenants/ for the first tenant): the rollback removes up to it.
+  const created = mkdirSync(tenantRoot, { recursive: true }) ?? tenantRoot;
   const moved: string[] = [];
   try {
     for (const entry of entries) {
@@ -29,7 +30,10 @@ export function migrateToTenant(secretsRoot: string, tenantRoot: string): string
     }
   } catch (err) {
     for (const entry of moved.reverse()) renameSync(join(tenantRoot, entry), join(secretsRoot, entry));
-    rmdirSync(tenantRoot);
+    for (let dir = tenantRoot; ; dir = dirname(dir)) {
+      rmdirSync(dir);
+      if (dir === created) break;
+    }
     throw err;
   }
   return entries.map((e) => displayPath(join(tenantRoot, e)));
