@@ -189,13 +189,13 @@ describe('npm run doctor against a buildkitd stand-in on 127.0.0.1', () => {
   });
 
   test('nothing listening', async () => {
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const port = (probe.address() as any).port;
-    await new Promise((resolve) => probe.close(resolve));
-    const result = await run(`tcp://127.0.0.1:${port}`, goodBundle);
+    // Refused for certain: 127.0.0.2 on a port our listener holds on 127.0.0.1, which no parallel test can take.
+    const held = createServer();
+    await new Promise<void>((resolve) => held.listen(0, '127.0.0.1', resolve));
+    const port = (held.address() as any).port;
+    const result = await run(`tcp://127.0.0.2:${port}`, goodBundle).finally(() => held.close());
     expect(result.failed).toBe('network');
-    expect(lastStep(result)).toMatchObject({ name: 'tcp', ok: false, detail: `127.0.0.1:${port}: ECONNREFUSED` });
+    expect(lastStep(result)).toMatchObject({ name: 'tcp', ok: false, detail: `127.0.0.2:${port}: ECONNREFUSED` });
     expect(lastStep(result).hint).toMatch(/kubectl get pods,endpoints -n buildkit/);
   });
 });
