@@ -1,9 +1,10 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BuildkitChart } from '../lib/buildkit-chart';
 import type { BuildkitChartProps } from '../lib/buildkit-chart-props';
 import { runCerts } from '../lib/cli/certs';
+import { serviceCharts } from '../lib/tenants';
 
 const chart = (settings: BuildkitChartProps) => (app: any) => new BuildkitChart(app, 'buildkit', settings);
 const seed = chart({});
@@ -32,6 +33,7 @@ describe('npm run certs', () => {
   test('check exits 1 with one line per problem when the chart serves names the certificate lacks', async () => {
     const code = await runCerts(['check', '--secrets', secrets], chart({ loadBalancerIP: '10.9.9.9', namespace: 'other' }), io());
     expect(code).toBe(1);
+    expect(out).toContainEqual(expect.stringMatching(/^FAIL server \(buildkit-daemon-certs\): CN=buildkitd, O=buildkit-service; issuer /));
     expect(out).toContain('server (buildkit-daemon-certs): SANs miss IP 10.9.9.9');
     expect(out).toContain('server (buildkit-daemon-certs): SANs miss buildkitd.other.svc.cluster.local');
   });
@@ -56,6 +58,24 @@ describe('npm run certs', () => {
     expect(out).toContain('synthesized dist/, gitops/dist/, README.md: commit them with secrets/');
     expect(await runCerts(['issue-client', 'no-synth', '--secrets', secrets], seed, io(), resynth)).toBe(0);
     expect(roots).toEqual([secrets]);
+    // A command that failed leaves dist/ alone.
+    expect(await runCerts(['rotate', '--force', '--secrets', secrets], seed, io(), resynth)).toBe(2);
+    expect(roots).toEqual([secrets]);
+  });
+
+  test('init, revoke and recipients synthesize again too', async () => {
+    const root = join(work, 'resynth');
+    const roots: string[] = [];
+    const resynth = (r: string) => {
+      roots.push(r);
+      return ['dist'];
+    };
+    const quiet = { log: () => {}, error: () => {} };
+    expect(await runCerts(['init', '--secrets', root], seed, quiet, resynth)).toBe(0);
+    expect(await runCerts(['issue-client', 'gone', '--secrets', root], seed, quiet, resynth)).toBe(0);
+    expect(await runCerts(['revoke', 'gone', '--secrets', root], seed, quiet, resynth)).toBe(0);
+    expect(await runCerts(['recipients', 'remove', WELL_FORMED_RECIPIENT, '--secrets', root], seed, quiet, resynth)).toBe(0);
+    expect(roots).toEqual([root, root, root]);
   });
 
   test('a synth that fails after the command says the command is done, and exits 1', async () => {
@@ -107,7 +127,15 @@ describe('npm run certs', () => {
   test('export prints the client commands', async () => {
     expect(await run('issue-client', 'laptop')).toBe(0);
     expect(await run('export', 'laptop', '--out', join(work, 'bundle'))).toBe(0);
+    expect(out[out.findIndex((l) => l.startsWith('docker buildx create ')) - 1]).toBe('');
     expect(out.filter((l) => l.startsWith('docker buildx create '))).toHaveLength(1);
+    // A folder holding another tool's key.pem: replaced only with --force.
+    const docker = join(work, 'docker');
+    mkdirSync(docker);
+    writeFileSync(join(docker, 'key.pem'), 'not ours');
+    expect(await run('export', 'laptop', '--out', docker)).toBe(2);
+    expect(errors[0]).toMatch(/already holds key\.pem, which export did not write: .* pass --force to replace them$/);
+    expect(await run('export', 'laptop', '--out', docker, '--force')).toBe(0);
     expect(out.filter((l) => l.startsWith('buildctl --addr tcp://'))).toHaveLength(1);
   });
 
@@ -124,6 +152,30 @@ describe('npm run certs', () => {
     }
     expect(printed.filter((l) => /^(docker buildx create|buildctl) /.test(l))).toHaveLength(2);
     expect(printed.every((l) => !l.includes('\n'))).toBe(true);
+  });
+
+  test('on the terminal, errors go to stderr', async () => {
+    const printed: string[] = [];
+    const spy = jest.spyOn(console, 'error').mockImplementation((...args) => {
+      printed.push(args.join(' '));
+    });
+    try {
+      expect(await runCerts(['frobnicate'], seed)).toBe(2);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(printed[0]).toBe('certs: unknown command frobnicate');
+  });
+
+  test('without tenants, a printed fix is the command as it is typed, with no --tenant', async () => {
+    expect(await runCerts(['check', '--secrets', join(work, 'none')], seed, io())).toBe(1);
+    expect(errors).toEqual([expect.stringMatching(/: run `npm run certs -- init`$/)]);
+  });
+
+  test('check over every tenant takes --min-days as check does', async () => {
+    const tenants = (app: any) => serviceCharts(app, { tenants: [{ name: 'team-a' }] });
+    expect(await runCerts(['check', '--min-days', '0', '--secrets', secrets], tenants, io())).toBe(2);
+    expect(errors[0]).toBe('certs: --min-days 0: use a whole number of days, at least 1');
   });
 
   test('issuing a client that exists, without --renew, exits 1 with one line saying why', async () => {
@@ -169,6 +221,7 @@ describe('npm run certs', () => {
     [['revoke'], 2, 'certs: revoke needs a client NAME'],
     [['export', '--out', 'bundle'], 2, 'certs: export needs a client NAME'],
     [['check', 'one', 'two'], 2, 'certs: unexpected two'],
+    [['recipients', 'add', WELL_FORMED_RECIPIENT, 'x', 'y'], 2, 'certs: unexpected x y'],
     [['check', '--tenant', 'team-a'], 2, 'certs: --tenant team-a: config.ts has no tenants; leave --tenant out'],
     [['init', '--client-namespace', 'ci'], 2, 'certs: --client-namespace is a setting now'],
   ])('certs %j exits %i with one line saying why', async (args, code, message) => {
@@ -176,5 +229,9 @@ describe('npm run certs', () => {
     expect(errors[0]).toContain(message);
     expect(errors[0]).not.toContain('\n');
     expect(errors[0].match(/certs: /g)).toHaveLength(1);
+    if (code === 2)
+      expect(errors[1]).toMatch(
+        /^usage: npm run certs -- <command> \[options\]\n[\s\S]*\nexit codes: 0 ok, 1 a check or the command failed, 2 usage$/,
+      );
   });
 });
