@@ -18,7 +18,7 @@ module.exports = {
     'changing-the-service',
     'no-secrets-in-git',
     'library',
-    'key-files',
+    'key-files-killed',
     'install',
     'crash-safety',
     'documented-defaults',

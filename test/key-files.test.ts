@@ -1,9 +1,18 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeFiles } from '../lib/certs/files';
-import { ROOT } from './support/dist';
+import { completeJournal, displayPath, refuseLinks, writeFiles } from '../lib/certs/files';
 
 // Stands for a private key: what matters is where these bytes land (no key-shaped text in git).
 const KEY = 'secret key material, not to be planted on\n';
@@ -51,27 +60,34 @@ test('a folder other users can write to is refused, and nothing is written', () 
   expect(existsSync(join(dir, 'key.pem'))).toBe(false);
 });
 
-test('killed between staging and rename: no plaintext key outside git-ignored paths, and the next run removes it', () => {
-  // A repository with this project's .gitignore, and a certs command that dies mid-write.
-  const repo = join(work, 'repo');
-  mkdirSync(join(repo, 'secrets', 'clients'), { recursive: true });
-  cpSync(join(ROOT, '.gitignore'), join(repo, '.gitignore'));
-  execFileSync('git', ['init', '-q'], { cwd: repo });
-  const target = join(repo, 'secrets', 'clients', 'bundle.pem');
-  const script = `require(${JSON.stringify(join(ROOT, 'lib/certs/files'))}).writeFiles([{ path: ${JSON.stringify(target)}, content: ${JSON.stringify(KEY)}, mode: 0o600 }],
-    { afterStaging: () => process.kill(process.pid, 'SIGKILL') });`;
-  const crashed = spawnSync('node', ['--require', 'tsx/cjs', '-e', script], { cwd: ROOT });
-  expect(crashed.signal).toBe('SIGKILL');
-  expect(existsSync(target)).toBe(false);
-  const untracked = execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: repo, encoding: 'utf8' })
-    .split('\n')
-    .filter(Boolean);
-  expect(untracked).toEqual(['?? .gitignore']);
-  const ignored = execFileSync('git', ['status', '--porcelain', '--ignored', '--untracked-files=all'], { cwd: repo, encoding: 'utf8' });
-  expect(ignored).toMatch(/^!! secrets\/clients\/\.bundle\.pem\.[0-9a-f]{16}\.buildkit-tmp$/m);
+test('a journal is completed whatever the kill left: renames not yet done, a removal already done', () => {
+  const dir = join(work, 'journal');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'a.pem'), 'old a');
+  writeFileSync(join(dir, '.a.pem.0.buildkit-tmp'), 'new a');
+  writeFileSync(join(dir, 'b.pem'), 'b, renamed before the kill');
+  writeFileSync(join(dir, 'stale.pem'), 'to go');
+  const journal = join(dir, '.buildkit-journal');
+  const renames = [
+    ['.a.pem.0.buildkit-tmp', 'a.pem'],
+    ['.b.pem.0.buildkit-tmp', 'b.pem'],
+  ];
+  writeFileSync(journal, JSON.stringify({ renames, removals: ['stale.pem', 'gone.pem'] }));
+  expect(completeJournal(journal)).toEqual(['a.pem', 'b.pem', 'stale.pem', 'gone.pem'].map((f) => join(dir, f)));
+  expect(readdirSync(dir).sort()).toEqual(['a.pem', 'b.pem']);
+  expect(readFileSync(join(dir, 'a.pem'), 'utf8')).toBe('new a');
+  expect(readFileSync(join(dir, 'b.pem'), 'utf8')).toBe('b, renamed before the kill');
+  expect(completeJournal(journal)).toEqual([]);
+});
 
-  writeFiles([{ path: target, content: KEY, mode: 0o600 }]);
-  expect(
-    execFileSync('git', ['status', '--porcelain', '--ignored', '--untracked-files=all'], { cwd: repo, encoding: 'utf8' }),
-  ).not.toContain('buildkit-tmp');
+test('refuseLinks passes a folder that does not exist, and stops on any other error', () => {
+  expect(() => refuseLinks(join(work, 'missing'))).not.toThrow();
+  writeFileSync(join(work, 'file'), '');
+  expect(() => refuseLinks(join(work, 'file', 'secrets'))).toThrow(/^ENOTDIR/);
+});
+
+test('displayPath: relative inside the working directory, absolute outside it and for the directory itself', () => {
+  expect(displayPath(join(process.cwd(), 'secrets', 'ca'))).toBe(join('secrets', 'ca'));
+  expect(displayPath(work)).toBe(work);
+  expect(displayPath(process.cwd())).toBe(process.cwd());
 });

@@ -98,6 +98,16 @@ describe('bad registry settings, one line each', () => {
       /^BuildkitDaemon: invalid registries\["r\.lan"\]\.keypairs: no registryKeypairSecret provides the files/,
     ],
     [
+      'a registry host of 257 characters, past the 253 of a DNS name',
+      { registries: { [`${`${'a'.repeat(63)}.`.repeat(4)}a`]: { http: true } } },
+      /^BuildkitDaemon: invalid registries\["a{63}\.a{63}\.a{63}\.a{63}\.a"\]: the key must be a registry host\[:port\]/,
+    ],
+    [
+      'a keypair Secret that is no DNS name',
+      { registryKeypairSecret: 'Keys_X', registries: { 'r.lan': { keypairs: [{ key: 'k', cert: 'c' }] } } },
+      /^BuildkitDaemon: invalid registryKeypairSecret "Keys_X": use a DNS name/,
+    ],
+    [
       'a pull-through cache without a size',
       { registryCache: {} as any },
       /^RegistryCache: invalid size undefined: a cache needs a bound; set size, such as 50Gi$/,
@@ -115,6 +125,12 @@ describe('bad registry settings, one line each', () => {
   ] as Array<[string, BuildkitChartProps, RegExp]>)('%s', (_name, props, message) => {
     expect(() => synthChart(props)).toThrow(message);
   });
+});
+
+test('a registry host of 253 characters, a DNS name at its limit, is taken', () => {
+  const host = `${`${'a'.repeat(63)}.`.repeat(3)}${'a'.repeat(61)}`;
+  expect(host).toHaveLength(253);
+  expect(toml(synthChart({ registries: { [host]: { http: true } } }), 'buildkitd-config').registry[host]).toEqual({ http: true });
 });
 
 describe('the pull-through cache', () => {

@@ -195,6 +195,12 @@ describe('what a written file holds, and what cannot be written or read', () => 
     await expect(decryptDocument(text.replace(mac, edit(mac)), [identity])).rejects.toThrow('sops.mac: not a sops AES256_GCM value');
   });
 
+  test('text that is no YAML: one line with where the parser stopped, and no path when none was given', async () => {
+    await expect(decryptDocument('a: [', [])).rejects.toThrow(
+      /^line 1, column 5: not valid YAML: unexpected end of the stream within a flow collection$/,
+    );
+  });
+
   test('no identity: the error names every recipient, or says there are none', async () => {
     const other = await identityToRecipient(await generateX25519Identity());
     const stranger = await generateX25519Identity();
