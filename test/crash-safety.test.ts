@@ -32,7 +32,7 @@ beforeAll(async () => {
   const fresh = keyPool(4);
   childKeys = Array.from({ length: 4 }, () => forge.pki.privateKeyToPem(fresh().privateKey));
   // The children load the CA rotation from one file, transformed as Jest transforms it here: a child starts
-  // in a fifth of the time tsx's per-file hook takes, and a dozen of them run.
+  // faster than through a per-file TypeScript hook, and a dozen of them run.
   buildSync({
     stdin: {
       contents: "export { rotate } from './lib/certs/ca-rotation'; export { default as forge } from 'node-forge';",

@@ -121,7 +121,7 @@ describe('npm run doctor against a buildkitd stand-in on 127.0.0.1', () => {
     // A separate process: Node prints each deprecation once per process, on its real stderr.
     const { stdout, stderr } = await promisify(execFile)(
       'node',
-      ['--require', 'tsx/cjs', 'doctor.ts', '--addr', daemon.addr, '--tlsdir', goodBundle],
+      ['--require', './scripts/strip-types.js', 'doctor.ts', '--addr', daemon.addr, '--tlsdir', goodBundle],
       { cwd: ROOT },
     );
     expect(stdout.split('\n').filter((l) => l.startsWith('OK   '))).toHaveLength(9);

@@ -23,7 +23,7 @@ test('killed between staging and rename: no plaintext key outside git-ignored pa
   const target = join(repo, 'secrets', 'clients', 'bundle.pem');
   const script = `require(${JSON.stringify(join(ROOT, 'lib/certs/files'))}).writeFiles([{ path: ${JSON.stringify(target)}, content: ${JSON.stringify(KEY)}, mode: 0o600 }],
     { afterStaging: () => process.kill(process.pid, 'SIGKILL') });`;
-  const crashed = spawnSync('node', ['--require', 'tsx/cjs', '-e', script], { cwd: ROOT });
+  const crashed = spawnSync('node', ['--require', './scripts/strip-types.js', '-e', script], { cwd: ROOT });
   expect(crashed.signal).toBe('SIGKILL');
   expect(existsSync(target)).toBe(false);
   const untracked = execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: repo, encoding: 'utf8' })
