@@ -29,10 +29,11 @@ export function checkIPv4(owner: string, prop: string, value: string): string {
 
 /** An address range in CIDR notation, IPv4 or IPv6, such as 192.168.0.0/16. */
 export function checkCidr(owner: string, prop: string, value: string): string {
+  // Without a "/", prefix is undefined, which no digits match.
   const [address, prefix, ...rest] = String(value).split('/');
-  const family = isIP(address ?? '');
+  const family = isIP(address);
   const bits = family === 4 ? 32 : 128;
-  if (!family || rest.length > 0 || !/^\d+$/.test(prefix ?? '') || Number(prefix) > bits) {
+  if (!family || rest.length > 0 || !/^\d+$/.test(prefix) || Number(prefix) > bits) {
     fail(owner, prop, value, 'use address/prefix such as 192.168.0.0/16');
   }
   return value;
@@ -116,18 +117,21 @@ export function checkQuantity(owner: string, prop: string, value: string, exampl
   return parsed;
 }
 
-/** Go's time.Duration is int64 nanoseconds: about 2,562,047 hours at most. */
+/** Go's time.Duration is int64 nanoseconds: 9223372036854775807ns (2562047h47m16.854775807s) at most. */
 const GO_DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
-const NANOSECONDS = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 } as const;
+const GO_LONGEST = 2n ** 63n - 1n;
+const NANOSECONDS = { ns: 1n, us: 1000n, µs: 1000n, ms: 1000000n, s: 10n ** 9n, m: 60n * 10n ** 9n, h: 3600n * 10n ** 9n } as const;
 
 /** A Go duration such as 168h or 1h30m, within what Go's time.Duration holds. */
 export function checkGoDuration(owner: string, prop: string, value: string, example: string): string {
   if (!GO_DURATION.test(value)) fail(owner, prop, value, `use a Go duration such as ${example}`);
-  const total = [...value.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)].reduce(
-    (n, [, amount, unit]) => n + Number(amount) * NANOSECONDS[unit as keyof typeof NANOSECONDS],
-    0,
-  );
-  if (total > 2 ** 63 - 1)
+  // Whole nanoseconds in BigInt, as Go counts them: a float cannot tell 2^63 - 1 from 2^63.
+  const total = [...value.matchAll(/(\d+)(?:\.(\d+))?(ns|us|µs|ms|s|m|h)/g)].reduce((n, [, whole, fraction, unit]) => {
+    const per = NANOSECONDS[unit as keyof typeof NANOSECONDS];
+    const part = fraction ? (BigInt(fraction) * per) / 10n ** BigInt(fraction.length) : 0n;
+    return n + BigInt(whole) * per + part;
+  }, 0n);
+  if (total > GO_LONGEST)
     fail(owner, prop, value, `that is past Go's longest duration (about 2562047h); use a duration such as ${example}`);
   return value;
 }
@@ -166,7 +170,8 @@ export function checkRepoURL(owner: string, prop: string, value: string): string
  * read as an option): `--upload-pack=...` must never reach a git command line.
  */
 export function checkGitRevision(owner: string, prop: string, value: string): string {
-  const ok = /^[A-Za-z0-9_][A-Za-z0-9._/-]*$/.test(value) && !/(\.\.|\/\/|@\{|\.lock$|\/$|\.$|\/\.)/.test(value) && value.length <= 255;
+  const ok =
+    /^[A-Za-z0-9_][A-Za-z0-9._/-]*$/.test(value) && !/(\.\.|\/\/|@\{|\.lock(\/|$)|\/$|\.$|\/\.)/.test(value) && value.length <= 255;
   if (!ok) fail(owner, prop, value, 'use a branch, tag or commit, such as main, v1.2.0 or a commit hash');
   return value;
 }
@@ -225,7 +230,7 @@ function fits(leaf: Leaf, value: unknown): boolean {
     case 'string':
       return typeof value === 'string';
     case 'number':
-      return typeof value === 'number' && Number.isFinite(value);
+      return Number.isFinite(value); // false for anything but a number
     case 'boolean':
       return typeof value === 'boolean';
     case 'strings':

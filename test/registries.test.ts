@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'smol-toml';
@@ -204,13 +203,6 @@ describeWith(['docker-registry'])('the real Distribution registry runs the synth
     rmSync(work, { recursive: true, force: true });
   });
 
-  const freePort = () =>
-    new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = s.address() as AddressInfo;
-        s.close(() => resolve(port));
-      });
-    });
   const status = (port: number, path: string) =>
     new Promise<number>((resolve) => {
       get({ host: '127.0.0.1', port, path, timeout: 2000 }, (res) => {
@@ -232,6 +224,15 @@ describeWith(['docker-registry'])('the real Distribution registry runs the synth
     running.push(process);
     return { process, log: () => log };
   }
+  /** The port a registry given 127.0.0.1:0 bound, from its log: a port picked beforehand could be taken meanwhile. */
+  async function portOf(registry: { log: () => string }): Promise<number> {
+    let port = 0;
+    await until(async () => {
+      port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(registry.log())?.[1] ?? 0);
+      return port > 0;
+    });
+    return port;
+  }
   /** Polls until the registry answers: it starts in well under a second when idle, far slower on a busy machine. */
   async function until(check: () => Promise<boolean>, limitMs = 60_000) {
     for (const deadline = Date.now() + limitMs; Date.now() < deadline; ) {
@@ -242,14 +243,15 @@ describeWith(['docker-registry'])('the real Distribution registry runs the synth
   }
 
   test('as a pull-through cache of a second registry on loopback: /v2/ answers 200 and requests reach the upstream', async () => {
-    const [upstreamPort, cachePort] = [await freePort(), await freePort()];
     // Distribution dials remoteurl at startup: the upstream is a second registry, on loopback.
     const upstream = serve(
       'upstream',
-      `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${join(work, 'upstream')}\nhttp:\n  addr: 127.0.0.1:${upstreamPort}\n`,
+      `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${join(work, 'upstream')}\nhttp:\n  addr: 127.0.0.1:0\n`,
     );
+    const upstreamPort = await portOf(upstream);
     expect(await until(async () => (await status(upstreamPort, '/v2/')) === 200)).toBe(true);
-    const cache = serve('cache', registryCacheConfig(`http://127.0.0.1:${upstreamPort}`, join(work, 'cache'), `127.0.0.1:${cachePort}`));
+    const cache = serve('cache', registryCacheConfig(`http://127.0.0.1:${upstreamPort}`, join(work, 'cache'), '127.0.0.1:0'));
+    const cachePort = await portOf(cache);
     expect(await until(async () => (await status(cachePort, '/v2/')) === 200)).toBe(true);
     expect(cache.log()).toContain(`Registry configured as a proxy cache to http://127.0.0.1:${upstreamPort}`);
     expect(await status(cachePort, '/v2/library/alpine/tags/list')).toBe(404);
@@ -258,7 +260,7 @@ describeWith(['docker-registry'])('the real Distribution registry runs the synth
 
   test('an upstream the chart refuses is refused by the registry too: it dies at startup', async () => {
     expect(() => synthChart({ registryCache: { size: '20Gi', upstream: 'not a url' } })).toThrow(/invalid upstream "not a url"/);
-    const bad = serve('bad', registryCacheConfig('not a url', join(work, 'bad'), `127.0.0.1:${await freePort()}`));
+    const bad = serve('bad', registryCacheConfig('not a url', join(work, 'bad'), '127.0.0.1:0'));
     const code = await new Promise<number | null>((resolve) => bad.process.on('exit', resolve));
     expect(code).not.toBe(0);
     expect(bad.log()).toMatch(/unsupported protocol scheme/);
