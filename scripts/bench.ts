@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -34,9 +34,12 @@ function time(command: string[], env: NodeJS.ProcessEnv = { CDK8S_OUTDIR: join(w
     env: { ...process.env, ...env, CDK8S_CHECK_UPGRADE: 'false' },
   });
   if (result.status !== 0) {
+    // The whole output outlives the bench's folder: a failure under load is worth reading in full.
+    const log = join(tmpdir(), `buildkit-bench-failure-${process.pid}.log`);
+    writeFileSync(log, Buffer.concat([result.stdout, result.stderr]));
     const lines = result.stderr.toString().trim().split('\n');
-    const failures = lines.filter((l) => l.includes('●')).slice(0, 5);
-    throw new Error(`${command.join(' ')} failed: ${(failures.length ? failures : lines.slice(-1)).join('\n')}`);
+    const failures = [...new Set(lines.filter((l) => l.includes('●')))].slice(0, 5);
+    throw new Error(`${command.join(' ')} failed (all its output: ${log}): ${(failures.length ? failures : lines.slice(-1)).join('\n')}`);
   }
   return Number(process.hrtime.bigint() - started) / 1e6;
 }
