@@ -128,7 +128,8 @@ withDash('the guard script', () => {
     guard.stdout!.on('data', (d) => {
       out += d;
     });
-    const exited = new Promise<number | null>((resolve) => guard.on('exit', resolve));
+    // 'close', not 'exit': only then has all of its output arrived.
+    const exited = new Promise<number | null>((resolve) => guard.on('close', resolve));
     const calls = () => (existsSync(join(bin, 'calls')) ? readFileSync(join(bin, 'calls'), 'utf8').trim().split('\n').length : 0);
     const until = async (condition: () => boolean) => {
       for (let i = 0; i < 600 && !condition(); i++) await new Promise((r) => setTimeout(r, 100));

@@ -255,13 +255,15 @@ describeWith(['docker-registry'])('the real Distribution registry runs the synth
     expect(await until(async () => (await status(cachePort, '/v2/')) === 200)).toBe(true);
     expect(cache.log()).toContain(`Registry configured as a proxy cache to http://127.0.0.1:${upstreamPort}`);
     expect(await status(cachePort, '/v2/library/alpine/tags/list')).toBe(404);
-    expect(upstream.log()).toMatch(/GET \/v2\/library\/alpine\/tags\/list/);
+    // The upstream logs a request after answering it, so its line can reach us after the cache's 404 does.
+    expect(await until(async () => /GET \/v2\/library\/alpine\/tags\/list/.test(upstream.log()))).toBe(true);
   });
 
   test('an upstream the chart refuses is refused by the registry too: it dies at startup', async () => {
     expect(() => synthChart({ registryCache: { size: '20Gi', upstream: 'not a url' } })).toThrow(/invalid upstream "not a url"/);
     const bad = serve('bad', registryCacheConfig('not a url', join(work, 'bad'), '127.0.0.1:0'));
-    const code = await new Promise<number | null>((resolve) => bad.process.on('exit', resolve));
+    // 'close', not 'exit': only then has all of its output arrived.
+    const code = await new Promise<number | null>((resolve) => bad.process.on('close', resolve));
     expect(code).not.toBe(0);
     expect(bad.log()).toMatch(/unsupported protocol scheme/);
   });
