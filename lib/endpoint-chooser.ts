@@ -88,8 +88,9 @@ export async function chooseEndpoint(key: string, endpoints: readonly string[], 
 
 /**
  * The chooser as a POSIX sh script (dash, busybox sh: no bash-isms), the endpoints filled in: prints the
- * chosen host:port for the key given. The failover probe uses `nc -z -w1`, else bash's /dev/tcp under
- * `timeout`; with neither, it prints the first-ranked endpoint unprobed and says so on stderr.
+ * chosen host:port for the key given. The failover probe uses `nc -z -w`, else bash's /dev/tcp under
+ * `timeout`, for BUILDKIT_ENDPOINT_TIMEOUT seconds (1); with neither, it prints the first-ranked endpoint
+ * unprobed and says so on stderr.
  */
 export function endpointScript(endpoints: readonly string[]): string {
   endpoints.forEach((e) => {
@@ -99,6 +100,7 @@ export function endpointScript(endpoints: readonly string[]): string {
 # buildkit-endpoint KEY [ENDPOINT...]: the replica whose cache holds KEY (a repository), by rendezvous
 # hashing, failing over to the next when it does not accept TCP. Written by buildkit-service (certs export);
 # its scores match the library's rankEndpoints(). Exit 0 with host:port, 1 none reachable, 2 bad input.
+# BUILDKIT_ENDPOINT_TIMEOUT: seconds a replica has to accept TCP (1).
 set -u
 # No pathname expansion: an endpoint such as '?z:9' must never match a file.
 set -f
@@ -125,9 +127,9 @@ rank() {
 
 reachable() {
   host=\${1%:*}; port=\${1##*:}
-  if command -v nc >/dev/null 2>&1; then nc -z -w1 "$host" "$port" >/dev/null 2>&1; return; fi
+  if command -v nc >/dev/null 2>&1; then nc -z -w "$probe_seconds" "$host" "$port" >/dev/null 2>&1; return; fi
   if command -v bash >/dev/null 2>&1 && command -v timeout >/dev/null 2>&1; then
-    timeout 1 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$host" "$port" >/dev/null 2>&1; return
+    timeout "$probe_seconds" bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$host" "$port" >/dev/null 2>&1; return
   fi
   return 2
 }
@@ -145,6 +147,8 @@ valid_endpoint() {
 }
 
 [ "\${BUILDKIT_ENDPOINT_LIB:-}" = 1 ] && return 0 2>/dev/null
+probe_seconds=\${BUILDKIT_ENDPOINT_TIMEOUT:-1}
+case "$probe_seconds" in *[!0-9]*|0*) usage "invalid BUILDKIT_ENDPOINT_TIMEOUT \\"$probe_seconds\\": use whole seconds, such as 1" ;; esac
 [ $# -ge 1 ] || usage 'give the key, such as "$GITHUB_REPOSITORY"'
 key=$1; shift
 [ -n "$key" ] || usage 'the key is empty: give the repository, such as org/app'

@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -125,10 +125,12 @@ describeWith(['dash', 'cksum'])('failover, with listeners on loopback only', () 
     const key = keys(500).find((k) => rankEndpoints(k, endpoints)[0] === down)!;
     const expected = rankEndpoints(key, endpoints)[1];
     expect(await chooseEndpoint(key, endpoints, 10_000)).toBe(expected);
-    const run = spawnSync('dash', [script(endpoints), key], { encoding: 'utf8' });
-    expect({ status: run.status, out: run.stdout.trim() }).toEqual({ status: 0, out: expected });
+    // The probe's time includes starting bash (there is no nc here): a busy machine needs more than a second.
+    const env = { ...process.env, BUILDKIT_ENDPOINT_TIMEOUT: '60' };
+    const run = spawnSync('dash', [script(endpoints), key], { encoding: 'utf8', env });
+    expect({ status: run.status, out: run.stdout.trim(), err: run.stderr }).toEqual({ status: 0, out: expected, err: '' });
     await expect(chooseEndpoint(key, [down], 10_000)).rejects.toThrow(/^no endpoint accepts connections/);
-    const none = spawnSync('dash', [script([down]), key], { encoding: 'utf8' });
+    const none = spawnSync('dash', [script([down]), key], { encoding: 'utf8', env });
     expect({ status: none.status, err: none.stderr.trim() }).toEqual({
       status: 1,
       err: `buildkit-endpoint: no endpoint accepts connections: ${down}`,
@@ -136,7 +138,34 @@ describeWith(['dash', 'cksum'])('failover, with listeners on loopback only', () 
   });
 });
 
+testWith(['dash', 'cksum'])('the probe waits BUILDKIT_ENDPOINT_TIMEOUT seconds, 1 when unset, with nc -z -w', () => {
+  // A stand-in nc that records its arguments and accepts.
+  const bin = mkdtempSync(join(work, 'bin-'));
+  writeFileSync(join(bin, 'nc'), `#!/bin/sh\necho "$@" >> ${join(bin, 'calls')}\n`, { mode: 0o755 });
+  const probe = (env: Record<string, string>) => {
+    const run = spawnSync('dash', [script(['127.0.0.1:1234']), 'org/app'], {
+      encoding: 'utf8',
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, ...env },
+    });
+    expect(run.stdout).toBe('127.0.0.1:1234\n');
+  };
+  probe({});
+  probe({ BUILDKIT_ENDPOINT_TIMEOUT: '7' });
+  expect(readFileSync(join(bin, 'calls'), 'utf8')).toBe('-z -w 1 127.0.0.1 1234\n-z -w 7 127.0.0.1 1234\n');
+});
+
 describeWith(['dash'])('bad input: one line, exit 2', () => {
+  test.each(['0', '01', 'x', '1.5', '-1', ' 1'])('BUILDKIT_ENDPOINT_TIMEOUT %j', (seconds) => {
+    const run = spawnSync('dash', [script(THREE), 'org/app'], {
+      encoding: 'utf8',
+      env: { ...process.env, BUILDKIT_ENDPOINT_TIMEOUT: seconds },
+    });
+    expect({ status: run.status, stderr: run.stderr }).toEqual({
+      status: 2,
+      stderr: `buildkit-endpoint: invalid BUILDKIT_ENDPOINT_TIMEOUT "${seconds}": use whole seconds, such as 1\n`,
+    });
+  });
+
   test.each([
     [['', ...THREE], 'buildkit-endpoint: the key is empty: give the repository, such as org/app', /^the key is empty/],
     [
