@@ -6,17 +6,6 @@ import { ROOT } from './support/dist';
 
 // scripts/strip-types.js, the hook every entry point runs under, in a project of its own: its cache lands in
 // that project's node_modules/.cache, and esbuild comes from ours.
-let project: string;
-let cache: string;
-beforeEach(() => {
-  project = mkdtempSync(join(tmpdir(), 'buildkit-strip-types-'));
-  mkdirSync(join(project, 'scripts'));
-  cpSync(join(ROOT, 'scripts', 'strip-types.js'), join(project, 'scripts', 'strip-types.js'));
-  mkdirSync(join(project, 'node_modules'));
-  symlinkSync(join(ROOT, 'node_modules', 'esbuild'), join(project, 'node_modules', 'esbuild'));
-  cache = join(project, 'node_modules', '.cache', 'strip-types');
-});
-afterEach(() => rmSync(project, { recursive: true, force: true }));
 
 // Types, an enum and a type-only import: what esbuild must strip or turn into JavaScript.
 const SOURCE = `import type { Shape } from './shape';
@@ -28,6 +17,20 @@ const item: Shape & Labelled = { label: process.argv[2] ?? 'none', size: Size.La
 console.log(\`\${item.label} \${item.size}\`);
 `;
 
+let project: string;
+let cache: string;
+beforeEach(() => {
+  project = mkdtempSync(join(tmpdir(), 'buildkit-strip-types-'));
+  mkdirSync(join(project, 'scripts'));
+  cpSync(join(ROOT, 'scripts', 'strip-types.js'), join(project, 'scripts', 'strip-types.js'));
+  mkdirSync(join(project, 'node_modules'));
+  symlinkSync(join(ROOT, 'node_modules', 'esbuild'), join(project, 'node_modules', 'esbuild'));
+  cache = join(project, 'node_modules', '.cache', 'strip-types');
+  writeFileSync(join(project, 'shape.ts'), 'export interface Shape { size: number }\n');
+  writeFileSync(join(project, 'main.ts'), SOURCE);
+});
+afterEach(() => rmSync(project, { recursive: true, force: true }));
+
 function run(file: string, ...args: string[]) {
   const result = spawnSync('node', [...args, '--require', './scripts/strip-types.js', file, 'argument'], {
     cwd: project,
@@ -36,11 +39,6 @@ function run(file: string, ...args: string[]) {
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 const cached = () => readdirSync(cache).sort();
-
-beforeEach(() => {
-  writeFileSync(join(project, 'shape.ts'), 'export interface Shape { size: number }\n');
-  writeFileSync(join(project, 'main.ts'), SOURCE);
-});
 
 test('runs a .ts entry point with its types stripped, and keeps the JavaScript in the cache', () => {
   expect(run('main.ts')).toEqual({ status: 0, stdout: 'argument 2\n', stderr: '' });
