@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BuildkitChart } from '../lib/buildkit-chart';
 import type { BuildkitChartProps } from '../lib/buildkit-chart-props';
-import { runCerts } from '../lib/cli/certs';
 import { serviceCharts } from '../lib/tenants';
+import { runCertsWithPooledKeys } from './support/certs';
+
+const runCerts = runCertsWithPooledKeys();
 
 const chart = (settings: BuildkitChartProps) => (app: any) => new BuildkitChart(app, 'buildkit', settings);
 const seed = chart({});

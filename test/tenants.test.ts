@@ -3,14 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Testing } from 'cdk8s';
 import { paths } from '../lib/certs/layout';
-import { runCerts } from '../lib/cli/certs';
 import { synthRepository } from '../lib/repository';
 import { serviceDiagram } from '../lib/service-diagram';
 import { parseIdentities } from '../lib/sops/age-keys';
 import { decryptDocument } from '../lib/sops/sops-file';
 import { type ServiceSettings, serviceCharts, tenantSettings } from '../lib/tenants';
+import { runCertsWithPooledKeys } from './support/certs';
 import { readManifests, treeDigest } from './support/dist';
 import { bundlesConnect } from './support/tls';
+
+const runCerts = runCertsWithPooledKeys(12);
 
 // Teams that must not share: with `tenants`, each gets its own daemon, namespace, address, CA and
 // certificates, manifests folder and delivery objects; a client of one is refused by every other's daemon.

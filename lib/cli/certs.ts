@@ -11,6 +11,7 @@ import type { CertsContext } from '../certs/issuing';
 import { CertsUsageError } from '../certs/layout';
 import { migrateToTenant } from '../certs/migrate';
 import { certsPlan } from '../certs/plan';
+import type { KeyPair } from '../pki/issue';
 import { tenantSecrets } from '../tenants';
 
 const USAGE = `usage: npm run certs -- <command> [options]
@@ -156,10 +157,16 @@ const CHANGES_DIST = new Set(['init', 'rotate', 'sync', 'revoke', 'recipients'])
 /**
  * `npm run certs -- ...`: parses, calls lib/certs on the app `compose` builds, prints; returns the exit code
  * (0 ok, 1 a check or the command failed, 2 usage). With `resynth`, the commands that change a daemon
- * Secret re-synthesize dist/ in the same step.
+ * Secret re-synthesize dist/ in the same step. `newKeyPair` makes each new key (default: a fresh RSA key).
  */
-export async function runCerts(argv: string[], compose: ComposeApp, io: Output = consoleOutput, resynth?: Resynthesize): Promise<number> {
-  const { code, command, secretsRoot } = await runCommand(argv, compose, io);
+export async function runCerts(
+  argv: string[],
+  compose: ComposeApp,
+  io: Output = consoleOutput,
+  resynth?: Resynthesize,
+  newKeyPair?: () => KeyPair,
+): Promise<number> {
+  const { code, command, secretsRoot } = await runCommand(argv, compose, io, newKeyPair);
   if (code !== 0 || !resynth || !command || !CHANGES_DIST.has(command)) return code;
   try {
     const written = resynth(secretsRoot!).map((p) => (p.includes('.') && !p.includes('/') ? p : `${p}/`));
@@ -176,6 +183,7 @@ async function runCommand(
   argv: string[],
   compose: ComposeApp,
   io: Output,
+  newKeyPair: (() => KeyPair) | undefined,
 ): Promise<{ code: number; command?: string; secretsRoot?: string }> {
   const { log } = io;
   let command: string | undefined;
@@ -209,7 +217,7 @@ async function runCommand(
     const served = serving(app, tenants, o.tenant, secretsRoot);
     tenant = o.tenant;
     const tenantLog = tenantLogger(log, tenant);
-    const ctx: CertsContext = { root: served.root, plan: certsPlan(served.chart), now: new Date(), log: tenantLog };
+    const ctx: CertsContext = { root: served.root, plan: certsPlan(served.chart), now: new Date(), log: tenantLog, newKeyPair };
     switch (command) {
       case 'init':
         if (o['client-namespace'])

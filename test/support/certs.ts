@@ -4,9 +4,11 @@ import { BuildkitChart, type BuildkitChartProps } from '../../lib';
 import type { CertsContext } from '../../lib/certs/issuing';
 import { paths } from '../../lib/certs/layout';
 import { certsPlan } from '../../lib/certs/plan';
+import { runCerts } from '../../lib/cli/certs';
 import type { KeyPair } from '../../lib/pki/issue';
 import { parseIdentities } from '../../lib/sops/age-keys';
 import { decryptDocument, encryptDocument } from '../../lib/sops/sops-file';
+import { keyPool } from './keys';
 
 /** What the certificate commands serve for a BuildkitChart with these settings. */
 export function chartPlan(settings: BuildkitChartProps = {}) {
@@ -26,6 +28,15 @@ export function certsContext(
     log: options.log ?? (() => {}),
     newKeyPair: options.newKeyPair,
   };
+}
+
+/**
+ * runCerts with its keys from one pool of `size` (keyPool): for tests of the commands, where RSA keygen is most
+ * of the time and not what is tested. Any `size` consecutive keys are distinct, so CAs made together never share one.
+ */
+export function runCertsWithPooledKeys(size?: number): typeof runCerts {
+  const newKeyPair = keyPool(size);
+  return (argv, compose, io, resynth) => runCerts(argv, compose, io, resynth, newKeyPair);
 }
 
 /** The age recipient of the key `certs init` wrote in `root`, read from its `# public key:` line. */
