@@ -63,7 +63,7 @@ describe.each(EXAMPLES)('$dist/', ({ entry, dist }) => {
 test('`cdk8s synth -o DIR` (what the cdk8s CLI and GitOps hooks run) writes only the manifests, the committed dist/', () => {
   const work = mkdtempSync(join(tmpdir(), 'buildkit-cli-'));
   try {
-    execFileSync('npx', ['--no-install', 'cdk8s', 'synth', '-o', join(work, 'cli')], {
+    execFileSync(join(ROOT, 'node_modules/.bin/cdk8s'), ['synth', '-o', join(work, 'cli')], {
       cwd: ROOT,
       env: { ...process.env, CDK8S_CHECK_UPGRADE: 'false' },
       stdio: 'pipe',

@@ -38,10 +38,8 @@ new BuildkitDaemon(chart, 'Wrong', { replicas: 'three' });
 `,
     );
     execFileSync(
-      'npx',
+      join(ROOT, 'node_modules/.bin/tsc'),
       [
-        '--no-install',
-        'tsc',
         '--noEmit',
         '--strict',
         '--esModuleInterop',
