@@ -1,10 +1,15 @@
+import { X509Certificate } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import forge from 'node-forge';
 import { BuildkitChart } from '../lib/buildkit-chart';
 import type { BuildkitChartProps } from '../lib/buildkit-chart-props';
+import { paths } from '../lib/certs/layout';
+import { runCerts as runCertsWithNewKeys } from '../lib/cli/certs';
 import { serviceCharts } from '../lib/tenants';
 import { runCertsWithPooledKeys } from './support/certs';
+import { keyPool } from './support/keys';
 
 const runCerts = runCertsWithPooledKeys();
 
@@ -38,6 +43,25 @@ describe('npm run certs', () => {
     expect(out).toContainEqual(expect.stringMatching(/^FAIL server \(buildkit-daemon-certs\): CN=buildkitd, O=buildkit-service; issuer /));
     expect(out).toContain('server (buildkit-daemon-certs): SANs miss IP 10.9.9.9');
     expect(out).toContain('server (buildkit-daemon-certs): SANs miss buildkitd.other.svc.cluster.local');
+  });
+
+  test('every key comes from the newKeyPair it is given: the CA, the daemon and the in-cluster client', async () => {
+    const root = join(work, 'given-keys');
+    const pool = keyPool();
+    const given: string[] = [];
+    const newKeyPair = () => {
+      const keys = pool();
+      given.push(forge.pki.publicKeyToPem(keys.publicKey).replace(/\r\n/g, '\n')); // forge ends PEM lines as RFC 7468 allows, Node does not
+      return keys;
+    };
+    const quiet = { log: () => {}, error: () => {} };
+    expect(await runCertsWithNewKeys(['init', '--secrets', root], seed, quiet, undefined, newKeyPair)).toBe(0);
+    const publicKey = (file: string) =>
+      new X509Certificate(readFileSync(join(paths(root).public, file), 'utf8')).publicKey.export({ type: 'spki', format: 'pem' });
+    const used = ['ca/buildkit-ca/ca.pem', 'apps/buildkit-daemon-certs/cert.pem', 'apps/buildkit-client-certs/cert.pem'].map(publicKey);
+    expect(given).toHaveLength(3);
+    expect(new Set(given).size).toBe(3);
+    expect(used.sort()).toEqual(given.sort());
   });
 
   test('the daemon Secret carries the name the chart mounts', async () => {
