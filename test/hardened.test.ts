@@ -131,6 +131,16 @@ describe('combinations that cannot work are refused, one line each', () => {
       /^BuildkitDaemon: invalid image "moby\/buildkit:v0\.32\.2": the daemon runs rootless BuildKit only/,
     ],
     [
+      'an absolute seccomp path (the kubelet reads it below its own seccomp folder)',
+      { ...HARDENED, seccompProfile: { localhostProfile: '/etc/x.json' } },
+      /^BuildkitDaemon: invalid seccompLocalhostProfile "\/etc\/x\.json": use a descending path ending in \.json/,
+    ],
+    [
+      'a seccomp path that does not end in .json',
+      { ...HARDENED, seccompProfile: { localhostProfile: 'buildkit/x.json.bak' } },
+      /^BuildkitDaemon: invalid seccompLocalhostProfile "buildkit\/x\.json\.bak": use a descending path ending in \.json/,
+    ],
+    [
       'a seccomp path that climbs out',
       { ...HARDENED, seccompProfile: { localhostProfile: '../etc/x.json' } },
       /^BuildkitDaemon: invalid seccompLocalhostProfile "\.\.\/etc\/x\.json": use a descending path ending in \.json/,

@@ -1,4 +1,11 @@
+import { Chart, Testing } from 'cdk8s';
 import type { BuildkitChartProps } from '../lib';
+import { BuildkitChart } from '../lib/buildkit-chart';
+import { BuildkitDaemon } from '../lib/buildkit-daemon';
+import { BuildkitEgressPolicy, type EgressDestination } from '../lib/buildkit-egress-policy';
+import { BuildkitNetworkPolicy } from '../lib/buildkit-network-policy';
+import { CacheVolume } from '../lib/cache-volume';
+import { TlsBundle } from '../lib/tls-bundle';
 import { synthChart } from './support/chart';
 import { type Connection, egressAdmitted, ingressAdmitted, type Peer, type Pod, podOf, selects } from './support/network-policy';
 
@@ -196,6 +203,56 @@ describe('egress: what a build step can reach', () => {
     expect(() => synthChart({ egress: { allow: [destination as any] } })).toThrow(message);
   });
 
+  // The whole line, each naming where the setting is and giving an example of a good value.
+  test.each([
+    [
+      { egress: { allow: [{ podLabels: { 'Bad Key': 'x' }, port: 1 }] } },
+      'BuildkitEgressPolicy: invalid allow[0].podLabels key "Bad Key": use a Kubernetes label name, such as app.kubernetes.io/name',
+    ],
+    [
+      { egress: { allow: [{ podLabels: { app: 'a b' }, port: 1 }] } },
+      'BuildkitEgressPolicy: invalid allow[0].podLabels["app"] "a b": use a Kubernetes label value, such as gitea',
+    ],
+    [
+      { egress: { allow: [{ cidr: '10.0.0.1/32', podLabels: { app: 'x' }, port: 1 }] } },
+      'BuildkitEgressPolicy: invalid allow[0] {"cidr":"10.0.0.1/32","podLabels":{"app":"x"},"port":1}: a cidr and pod selectors are two destinations; give each its own entry',
+    ],
+    [{ egress: { dns: { port: 0 } } }, 'BuildkitEgressPolicy: invalid dns.port 0: use a whole number from 1 to 65535'],
+    [
+      { egress: { dns: { podLabels: { 'k8s-app': 'a b' } } } },
+      'BuildkitEgressPolicy: invalid dns.podLabels["k8s-app"] "a b": use a Kubernetes label value, such as gitea',
+    ],
+    [
+      { networkPolicy: { allowedNamespaces: ['Bad'] } },
+      'BuildkitNetworkPolicy: invalid allowedNamespaces entry "Bad": use a DNS label: at most 63 lowercase letters, digits and "-", starting and ending with a letter or digit',
+    ],
+  ])('refused with the line that names it: %j', (settings, line) => {
+    expect(() => synthChart(settings as BuildkitChartProps)).toThrow(new Error(line));
+  });
+
+  test('a namespace alone admits every pod in it: a namespace selector and no pod selector', () => {
+    const settings: BuildkitChartProps = { egress: { allow: [{ namespace: 'artifacts', port: 8081 }] } };
+    const policy = synthChart(settings).find((o) => o.metadata.name === 'buildkitd-egress');
+    expect(policy.spec.egress[2].to).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'artifacts' } } }]);
+  });
+
+  test('what the diagram says each destination is: its range, or its namespace and pods, and its port', () => {
+    const allow: EgressDestination[] = [
+      { namespace: 'artifacts', port: 8081 },
+      { podLabels: { app: 'nexus', tier: 'proxy' }, port: 8082 },
+      { namespace: 'git', podLabels: { 'app.kubernetes.io/instance': 'gitea', app: 'gitea' }, port: 22 },
+    ];
+    const chart = new BuildkitChart(Testing.app(), 'buildkit', { egress: { allow } });
+    const policy = chart.node.findAll().find((c): c is BuildkitEgressPolicy => c instanceof BuildkitEgressPolicy)!;
+    expect(policy.admits).toEqual([
+      'cluster DNS',
+      'public addresses',
+      'namespace artifacts port 8081',
+      'pods app=nexus,tier=proxy port 8082',
+      'namespace git pods gitea port 22',
+    ]);
+  });
+
   test('the edges: port 1 and 65535, a /16 and a /32, UDP', () => {
     const allow = [
       { cidr: '10.9.0.0/16', port: 1 },
@@ -235,5 +292,29 @@ describe('ingress: who reaches the build port, on by default', () => {
     expect(synthChart({ networkPolicy: { enabled: false }, egress: { enabled: false } }).filter((o) => o.kind === 'NetworkPolicy')).toEqual(
       [],
     );
+  });
+});
+
+describe('BuildkitNetworkPolicy used on its own, in a chart of your own', () => {
+  const daemonIn = () => {
+    const chart = new Chart(Testing.app(), 'team');
+    return {
+      chart,
+      daemon: new BuildkitDaemon(chart, 'Daemon', { tls: new TlsBundle(chart, 'Tls'), cache: new CacheVolume(chart, 'Cache') }),
+    };
+  };
+
+  test.each([
+    [
+      { typo: 1 },
+      'BuildkitNetworkPolicy: unknown setting "typo": the settings here are daemon, allowedCidrs, allowedNamespaces, monitoringNamespace, openBuildPort',
+    ],
+    [
+      { monitoringNamespace: 'Bad' },
+      'BuildkitNetworkPolicy: invalid monitoringNamespace "Bad": use a DNS label: at most 63 lowercase letters, digits and "-", starting and ending with a letter or digit',
+    ],
+  ])('refuses %j with one line', (props, line) => {
+    const { chart, daemon } = daemonIn();
+    expect(() => new BuildkitNetworkPolicy(chart, 'Policy', { daemon, ...(props as object) })).toThrow(new Error(line));
   });
 });
