@@ -51,7 +51,7 @@ describe('npm run certs', () => {
     const given: string[] = [];
     const newKeyPair = () => {
       const keys = pool();
-      given.push(forge.pki.publicKeyToPem(keys.publicKey).replace(/\r\n/g, '\n')); // forge ends PEM lines as RFC 7468 allows, Node does not
+      given.push(forge.pki.publicKeyToPem(keys.publicKey).replace(/\r\n/g, '\n')); // forge ends PEM lines in CRLF, Node in LF
       return keys;
     };
     const quiet = { log: () => {}, error: () => {} };
