@@ -74,7 +74,7 @@ afterAll(() => rmSync(project, { recursive: true, force: true }));
 describe('the commands serve whatever the app composes', () => {
   test('a consumer chart: init, issue-client, export and check, and its own certs entry point', async () => {
     const quiet = { log: (...l: string[]) => lines.push(...l), error: (l: string) => lines.push(l) };
-    const run = (...args: string[]) => runCerts([...args, '--secrets', root], teamChart, quiet);
+    const run = (...args: string[]) => runCerts([...args, '--secrets', root], teamChart, quiet, undefined, newKeyPair);
     expect(await run('init')).toBe(0);
     expect(await run('issue-client', 'ci')).toBe(0);
     expect(await run('export', 'ci', '--out', join(work, 'bundle'))).toBe(0);
