@@ -238,6 +238,7 @@ describe('egress: what a build step can reach', () => {
 
   test('what the diagram says each destination is: its range, or its namespace and pods, and its port', () => {
     const allow: EgressDestination[] = [
+      { cidr: '192.168.1.20/32', port: 3000, protocol: 'UDP' },
       { namespace: 'artifacts', port: 8081 },
       { podLabels: { app: 'nexus', tier: 'proxy' }, port: 8082 },
       { namespace: 'git', podLabels: { 'app.kubernetes.io/instance': 'gitea', app: 'gitea' }, port: 22 },
@@ -247,6 +248,7 @@ describe('egress: what a build step can reach', () => {
     expect(policy.admits).toEqual([
       'cluster DNS',
       'public addresses',
+      '192.168.1.20/32 port 3000/UDP',
       'namespace artifacts port 8081',
       'pods app=nexus,tier=proxy port 8082',
       'namespace git pods gitea port 22',
