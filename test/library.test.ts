@@ -1,6 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { Testing } from 'cdk8s';
 import { BuildkitChart } from '../lib';
 import { find } from './support/chart';
@@ -9,7 +10,7 @@ import { ROOT, readManifests } from './support/dist';
 describe('the constructs as a library (npm install <repo>)', () => {
   // The package's own build (`npm run build`, which `prepare` runs on install): tsc's build mode compiles what
   // changed since the last build, and only checks hashes when nothing did (after `npm ci`, say).
-  const work = mkdtempSync(join(ROOT, '.lib-test-'));
+  const work = mkdtempSync(join(tmpdir(), 'buildkit-library-'));
   const build = join(ROOT, 'build');
   beforeAll(() => {
     execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'pipe' });
@@ -23,37 +24,45 @@ describe('the constructs as a library (npm install <repo>)', () => {
     expect(compiled).toEqual(Testing.synth(new BuildkitChart(Testing.app(), 'buildkit', { replicas: 2, metrics: {} })));
   });
 
-  test('another chart type-checks against the published declarations', () => {
-    const consumer = join(work, 'consumer.ts');
+  test('a project made by `cdk8s init typescript-app` type-checks against the published declarations', () => {
+    // The consumer's node_modules holds what installing this package brings: the package (package.json and
+    // build/) and the lockfile's production packages, linked, outside this repository so nothing resolves to our
+    // devDependencies. preserveSymlinks has tsc resolve from the links as from installed copies. The tsconfig
+    // is the template's own: without skipLibCheck or esModuleInterop, our declarations are checked too.
+    const project = join(work, 'consumer');
+    const link = (name: string, target: string) => {
+      mkdirSync(dirname(join(project, 'node_modules', name)), { recursive: true });
+      symlinkSync(target, join(project, 'node_modules', name));
+    };
+    link('buildkit-service/build', build);
+    cpSync(join(ROOT, 'package.json'), join(project, 'node_modules', 'buildkit-service', 'package.json'));
+    const lock = require('../package-lock.json');
+    const installed = Object.keys(lock.packages).filter((p) => /^node_modules\/(@[^/]+\/)?[^/]+$/.test(p) && !lock.packages[p].dev);
+    for (const path of installed) link(path.slice('node_modules/'.length), join(ROOT, path));
+    const template = JSON.parse(readFileSync(join(ROOT, 'node_modules/cdk8s-cli/templates/typescript-app/tsconfig.json'), 'utf8'));
     writeFileSync(
-      consumer,
+      join(project, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { ...template.compilerOptions, noEmit: true, preserveSymlinks: true }, files: ['main.ts'] }),
+    );
+    writeFileSync(
+      join(project, 'main.ts'),
       `import { App, Chart } from 'cdk8s';
-import { BuildkitDaemon, BuildkitService, CacheVolume, TlsBundle, BuildkitDaemonProps } from ${JSON.stringify(join(build, 'lib'))};
+import { BuildkitDaemon, BuildkitService, CacheVolume, TlsBundle, BuildkitDaemonProps, runCerts } from 'buildkit-service';
 const chart = new Chart(new App(), 'team', { namespace: 'team' });
 const props: BuildkitDaemonProps = { name: 'team-builder', tls: new TlsBundle(chart, 'Tls'), cache: new CacheVolume(chart, 'Cache') };
 const daemon = new BuildkitDaemon(chart, 'Daemon', props);
 new BuildkitService(chart, 'Service', { daemon, loadBalancerIP: '10.0.0.5' });
+runCerts(process.argv.slice(2), (app) => new Chart(app, 'team'));
 // @ts-expect-error replicas is a number
 new BuildkitDaemon(chart, 'Wrong', { replicas: 'three' });
 `,
     );
-    execFileSync(
-      join(ROOT, 'node_modules/.bin/tsc'),
-      [
-        '--noEmit',
-        '--strict',
-        '--esModuleInterop',
-        '--skipLibCheck',
-        '--types',
-        'node',
-        '--baseUrl',
-        ROOT,
-        '--typeRoots',
-        join(ROOT, 'node_modules/@types'),
-        consumer,
-      ],
-      { cwd: ROOT, stdio: 'pipe' },
-    );
+    const result = spawnSync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', project], { cwd: project, encoding: 'utf8' });
+    expect(result.stdout).toBe('');
+    expect(result.status).toBe(0);
+    // The production packages, not all of them: @types/node-forge among them, jest's types not.
+    expect(installed).toEqual(expect.arrayContaining(['node_modules/@types/node-forge', 'node_modules/cdk8s', 'node_modules/constructs']));
+    expect(installed).not.toContain('node_modules/@types/jest');
   });
 
   test('the package holds the compiled library and its declarations, nothing else', () => {

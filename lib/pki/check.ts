@@ -1,5 +1,5 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import forge from 'node-forge';
+import * as forge from 'node-forge';
 
 /** What a person asks of a certificate, answered without trusting the library that wrote it. */
 export interface CertificateReport {

@@ -1,5 +1,5 @@
 import { randomBytes, sign } from 'node:crypto';
-import forge from 'node-forge';
+import * as forge from 'node-forge';
 
 export type KeyPair = forge.pki.rsa.KeyPair;
 
