@@ -2,6 +2,7 @@ import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, renam
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { App, YamlOutputType } from 'cdk8s';
+import type { BuildkitChart } from './buildkit-chart';
 import { secretsProblems } from './certs/coherence';
 import { daemonCertsRevision } from './certs/layout';
 import { hasSingleLayout } from './certs/migrate';
@@ -68,8 +69,7 @@ export function synthRepository(settings: RepositorySettings, manifestsDir?: str
   // The README's picture of the service, staged beside it and renamed in right after the folders swap.
   const readme = join(root, 'README.md');
   const before = !manifestsDir && existsSync(readme) ? readFileSync(readme, 'utf8') : undefined;
-  const diagramRoot = models.has(undefined) ? models.get(undefined)! : models.values().next().value!.node.root;
-  const after = before === undefined ? undefined : withDiagram(before, serviceDiagram(diagramRoot));
+  const after = before === undefined ? undefined : withDiagram(before, repositoryDiagram(models));
   const staged = after !== undefined && after !== before ? `${readme}.${process.pid}.staging` : undefined;
   if (staged) writeFileSync(staged, after!);
   try {
@@ -80,6 +80,11 @@ export function synthRepository(settings: RepositorySettings, manifestsDir?: str
   }
   if (staged) renameSync(staged, readme);
   return [...outputs.map((o) => relative(root, resolve(o.outdir)) || '.'), ...(staged ? ['README.md'] : [])];
+}
+
+/** The README's picture of the service: the only chart, or with tenants the whole app (every tenant's chart). */
+export function repositoryDiagram(models: ReadonlyMap<string | undefined, BuildkitChart>): string {
+  return serviceDiagram(models.get(undefined) ?? models.values().next().value!.node.root);
 }
 
 /**

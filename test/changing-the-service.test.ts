@@ -1,32 +1,36 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { App } from 'cdk8s';
 import { load, loadAll } from 'js-yaml';
 import { config } from '../config';
-import { BuildkitChart } from '../lib/buildkit-chart';
 import type { BuildkitChartProps } from '../lib/buildkit-chart-props';
 import * as certs from '../lib/certs';
 import { check } from '../lib/certs/check';
 import { certsPlan } from '../lib/certs/plan';
-import { certsContext } from './support/certs';
+import { type ServiceSettings, serviceCharts, tenantNames, tenantSecrets } from '../lib/tenants';
 import { find } from './support/chart';
-import { ROOT, treeDigest } from './support/dist';
+import { ROOT, readManifests, treeDigest } from './support/dist';
 import { keyPool } from './support/keys';
 
-// Away from whatever config.ts holds now, so that this is a change in any user's repository.
-const current = new BuildkitChart(new App(), 'buildkit', config);
+// Away from whatever config.ts holds now, so that this is a change in any user's repository. With tenants, the
+// first one moves: its namespace and address are its own; name and port stay, being every tenant's.
+const tenant: string | undefined = tenantNames(config)[0];
+const chartOf = (settings: ServiceSettings) => serviceCharts(new App(), settings).get(tenant)!;
+const current = chartOf(config);
 const away = <T>(value: T, choice: T, fallback: T) => (value === choice ? fallback : choice);
-const MOVED: BuildkitChartProps = {
-  ...config,
+const ADDRESS: BuildkitChartProps = {
   namespace: away(current.endpoint.namespace, 'ci-builds', 'ci-builds-2'),
-  name: away(current.daemon.name, 'builder', 'builder-2'),
   loadBalancerIP: away(current.endpoint.ips[0], '10.20.0.15', '10.20.0.16'),
-  port: away(current.endpoint.port, 2345, 2346),
 };
-const moved = new BuildkitChart(new App(), 'buildkit', MOVED);
+const MOVED: ServiceSettings = tenant
+  ? { ...config, tenants: config.tenants!.map((t) => (t.name === tenant ? { ...t, ...ADDRESS } : t)) }
+  : { ...config, ...ADDRESS, name: away(current.daemon.name, 'builder', 'builder-2'), port: away(current.endpoint.port, 2345, 2346) };
+const moved = chartOf(MOVED);
 const [namespace, name] = [moved.endpoint.namespace, moved.daemon.name];
+/** Where the moved service's certificates live in a copy of the repository. */
+const secretsOf = (copy: string) => (tenant ? tenantSecrets(join(copy, 'secrets'), tenant) : join(copy, 'secrets'));
 
 /** The commands of the README's "Changing the service" steps, comments and git stripped. */
 function documentedSteps(): string[] {
@@ -77,7 +81,11 @@ describe('a user changes namespace, name, IP and port in config.ts, and follows 
 
   test('green after the documented steps; red, with one line naming the fix, without the certs step', async () => {
     // The quick start, in process (its command is tested in certs-cli): certificates with a throwaway age key.
-    await certs.init(certsContext(join(copy, 'secrets'), config, { newKeyPair: keyPool() }));
+    const newKeyPair = keyPool();
+    for (const [t, chart] of serviceCharts(new App(), config)) {
+      const root = t ? tenantSecrets(join(copy, 'secrets'), t) : join(copy, 'secrets');
+      await certs.init({ root, plan: certsPlan(chart), now: new Date(), log: () => {}, newKeyPair });
+    }
     const configFile = join(copy, 'config.ts');
     writeFileSync(
       configFile,
@@ -92,7 +100,8 @@ describe('a user changes namespace, name, IP and port in config.ts, and follows 
     const synth = run(copy, steps[0]);
     expect(synth.status).toBe(1);
     const synthError = synth.stderr.split('\n').filter((l) => !l.startsWith('>') && l.trim());
-    const fix = `secrets/apps/namespace.yaml: creates namespace "${current.endpoint.namespace}", config.ts says "${namespace}": run \`npm run certs -- sync\``;
+    const file = `${relative(copy, secretsOf(copy))}/apps/namespace.yaml`;
+    const fix = `${tenant ? `tenant ${tenant} (add --tenant ${tenant}): ` : ''}${file}: creates namespace "${current.endpoint.namespace}", config.ts says "${namespace}": run \`npm run certs -- sync\``;
     // How many more files disagree depends on config.ts (a clientNamespace of its own stays put).
     const more = / \(and \d+ more that the same command fixes\)$/;
     expect(synthError).toHaveLength(1);
@@ -104,20 +113,22 @@ describe('a user changes namespace, name, IP and port in config.ts, and follows 
     expect(skipped.stderr.split('\n')).toHaveLength(1);
     expect(skipped.stderr.replace(more, '')).toBe(fix);
 
-    for (const step of steps.slice(1)) expect({ step, ...run(copy, step) }).toMatchObject({ step, status: 0 });
+    // The certificate commands name the tenant when there are tenants (README, "Tenants").
+    const forTenant = (step: string) => (tenant && step.startsWith('npm run certs') ? `${step} --tenant ${tenant}` : step);
+    for (const step of steps.slice(1).map(forTenant)) expect({ step, ...run(copy, step) }).toMatchObject({ step, status: 0 });
 
-    const service = loadAll(readFileSync(join(copy, 'dist/buildkit.k8s.yaml'), 'utf8')) as any[];
-    expect(find(service, 'Service', name).spec.ports[0].port).toBe(MOVED.port);
+    const service = readManifests(join(copy, 'dist', tenant ?? ''));
+    expect(find(service, 'Service', name).spec.ports[0].port).toBe(moved.endpoint.port);
     expect(find(service, 'Service', name).metadata).toMatchObject({
       namespace,
-      annotations: { 'metallb.io/loadBalancerIPs': MOVED.loadBalancerIP },
+      annotations: { 'metallb.io/loadBalancerIPs': ADDRESS.loadBalancerIP },
     });
     const flux = loadAll(readFileSync(join(copy, 'gitops/dist/flux.k8s.yaml'), 'utf8')) as any[];
     const kind = moved.daemon.workloadKind === 'statefulset' ? 'StatefulSet' : 'Deployment';
-    expect(find(flux, 'Kustomization', name).spec.healthChecks[0]).toEqual({ apiVersion: 'apps/v1', kind, name, namespace });
-    expect((load(readFileSync(join(copy, 'secrets/apps/namespace.yaml'), 'utf8')) as any).metadata.name).toBe(namespace);
+    expect(find(flux, 'Kustomization', tenant ?? name).spec.healthChecks[0]).toEqual({ apiVersion: 'apps/v1', kind, name, namespace });
+    expect((load(readFileSync(join(copy, file), 'utf8')) as any).metadata.name).toBe(namespace);
     // The certificates the steps left cover the new names, and each still chains and matches its key.
-    const report = await check({ root: join(copy, 'secrets'), plan: certsPlan(moved), now: new Date(), log: () => {} });
+    const report = await check({ root: secretsOf(copy), plan: certsPlan(moved), now: new Date(), log: () => {} });
     expect(report.reports.flatMap((r) => r.problems)).toEqual([]);
     expect(report.reports[1].sans).toContain(`DNS:${name}.${namespace}.svc.cluster.local`);
   });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { config, gitops } from '../config';
 import { OUTPUT_DIRS, outputProblems, synthRepository } from '../lib/repository';
+import { tenantNames } from '../lib/tenants';
 import { EXAMPLES, OUTPUTS, ROOT, readManifests, readTree, synthExample, treeDigest } from './support/dist';
 
 // GitOps gates: what Flux applies is exactly what config.ts says, byte for byte, and holds no secret.
@@ -19,12 +20,17 @@ describe('the committed outputs', () => {
       expect(synthRepository({ ...settings, root: join(work, 'a') })).toEqual([OUTPUT_DIRS.manifests, OUTPUT_DIRS.gitops]);
       synthRepository({ ...settings, root: join(work, 'b') });
       expect(treeDigest(join(work, 'a'))).toEqual(treeDigest(join(work, 'b')));
-      expect([...readTree(join(work, 'a')).keys()]).toEqual([
-        'dist/buildkit.k8s.yaml',
+      const written = [...readTree(join(work, 'a')).keys()];
+      expect(written.filter((f) => f.startsWith('gitops/'))).toEqual([
         'gitops/dist/argocd.k8s.yaml',
         'gitops/dist/flux-bootstrap.k8s.yaml',
         'gitops/dist/flux.k8s.yaml',
       ]);
+      // One file for the only chart; with tenants a folder each, a file per object, and nothing else.
+      const manifests = written.filter((f) => !f.startsWith('gitops/'));
+      const tenants = tenantNames(config);
+      if (tenants.length === 0) expect(manifests).toEqual(['dist/buildkit.k8s.yaml']);
+      else expect([...new Set(manifests.map((f) => /^dist\/([^/]+)\/[^/]+\.k8s\.yaml$/.exec(f)?.[1]))].sort()).toEqual([...tenants].sort());
     } finally {
       rmSync(work, { recursive: true, force: true });
     }

@@ -11,6 +11,7 @@ import { init } from '../lib/certs/commands';
 import { paths } from '../lib/certs/layout';
 import { FluxKustomizations } from '../lib/flux-kustomizations';
 import { buildGitops, type GitopsSettings } from '../lib/gitops';
+import { serviceCharts } from '../lib/tenants';
 import { certsContext } from './support/certs';
 import { find, synthChart } from './support/chart';
 import { validateCustomResources } from './support/crd';
@@ -135,28 +136,39 @@ describe("Argo CD, for the seed's service", () => {
 
 describe('the committed gitops/dist/ follows config.ts', () => {
   const committed = readManifests(join(ROOT, 'gitops/dist'));
-  const service = new BuildkitChart(new App(), 'buildkit', config);
+  // The only chart, or each tenant's: a tenant's delivery objects are named after it.
+  const services = [...serviceCharts(new App(), config)];
 
-  test('the Flux health check names the configured workload in the configured namespace', () => {
-    const kind = service.daemon.workloadKind === 'statefulset' ? 'StatefulSet' : 'Deployment';
-    const kustomization = find(committed, 'Kustomization', service.daemon.name);
-    expect(kustomization.spec.healthChecks[0]).toEqual({
-      apiVersion: 'apps/v1',
-      kind,
-      name: service.daemon.name,
-      namespace: service.endpoint.namespace,
-    });
-  });
+  test.each(services.map(([tenant, service]) => [tenant ?? 'the service', tenant, service] as const))(
+    '%s: the Flux health check names the configured workload in the configured namespace',
+    (_title, tenant, service) => {
+      const kind = service.daemon.workloadKind === 'statefulset' ? 'StatefulSet' : 'Deployment';
+      const kustomization = find(committed, 'Kustomization', tenant ?? service.daemon.name);
+      expect(kustomization.spec.healthChecks[0]).toEqual({
+        apiVersion: 'apps/v1',
+        kind,
+        name: service.daemon.name,
+        namespace: service.endpoint.namespace,
+      });
+    },
+  );
 
-  test('Argo CD deploys into the configured namespace from the configured repository', () => {
-    const application = committed.find((m) => m.kind === 'Application');
-    expect(application.spec.destination.namespace).toBe(service.endpoint.namespace);
-    expect(application.spec.source.repoURL).toBe(gitops.repoURL ?? 'https://git.example.com/platform/buildkit-service.git');
-  });
+  test.each(services.map(([tenant, service]) => [tenant ?? 'the service', tenant, service] as const))(
+    '%s: Argo CD deploys into the configured namespace from the configured repository',
+    (_title, tenant, service) => {
+      const applications = committed.filter((m) => m.kind === 'Application');
+      const application = tenant ? find(applications, 'Application', tenant) : applications[0];
+      expect(applications).toHaveLength(services.length);
+      expect(application.spec.destination.namespace).toBe(service.endpoint.namespace);
+      expect(application.spec.source.repoURL).toBe(gitops.repoURL ?? 'https://git.example.com/platform/buildkit-service.git');
+    },
+  );
 
   test('every delivery object is valid for its CRD (the bootstrap RBAC against Kubernetes, in k8s-schema), and dist/ holds none of them', () => {
     const custom = committed.filter(isCustomResource);
-    expect(custom.map((m) => m.kind).sort()).toEqual(['AppProject', 'Application', 'Kustomization', 'Kustomization']);
+    expect(custom.map((m) => m.kind).sort()).toEqual(
+      services.flatMap(() => ['AppProject', 'Application', 'Kustomization', 'Kustomization']).sort(),
+    );
     expect(validateCustomResources(custom)).toEqual([]);
     // dist/ may hold the chart's own custom resources (ServiceMonitor, PrometheusRule, SeccompProfile), never delivery objects.
     const deliveryGroups = /^(kustomize|source)\.toolkit\.fluxcd\.io\/|^argoproj\.io\//;

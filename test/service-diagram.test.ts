@@ -5,8 +5,9 @@ import { App } from 'cdk8s';
 import { config, gitops } from '../config';
 import { BuildkitChart } from '../lib/buildkit-chart';
 import type { BuildkitChartProps } from '../lib/buildkit-chart-props';
-import { outputProblems } from '../lib/repository';
+import { outputProblems, repositoryDiagram } from '../lib/repository';
 import { DIAGRAM_MARKERS, serviceDiagram, withDiagram } from '../lib/service-diagram';
+import { serviceCharts } from '../lib/tenants';
 import { ROOT } from './support/dist';
 
 /** Every expected line is in the diagram; the missing ones are named together. */
@@ -90,7 +91,7 @@ test("the synth writes it between the README's markers, and verify finds a stale
     `a\n${DIAGRAM_MARKERS.start}\n\`\`\`mermaid\nflowchart LR\n\`\`\`\n${DIAGRAM_MARKERS.end}\nb\n`,
   );
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  expect(readme).toContain(serviceDiagram(new BuildkitChart(new App(), 'buildkit', config)));
+  expect(readme).toContain(repositoryDiagram(serviceCharts(new App(), config)));
   const work = mkdtempSync(join(tmpdir(), 'buildkit-diagram-'));
   try {
     for (const dir of ['dist', 'gitops/dist']) cpSync(join(ROOT, dir), join(work, dir), { recursive: true });
