@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Testing } from 'cdk8s';
 import { paths } from '../lib/certs/layout';
-import { synthRepository } from '../lib/repository';
-import { serviceDiagram } from '../lib/service-diagram';
+import { repositoryDiagram, synthRepository } from '../lib/repository';
 import { parseIdentities } from '../lib/sops/age-keys';
 import { decryptDocument } from '../lib/sops/sops-file';
 import { type ServiceSettings, serviceCharts, tenantSettings } from '../lib/tenants';
@@ -109,10 +108,8 @@ describe('the charts', () => {
     expect(tenantSettings(TWO, TWO.tenants![0]).metrics).toBeUndefined();
   });
 
-  test('the diagram draws each tenant in a box of its own, ids apart', () => {
-    const app = new App();
-    serviceCharts(app, TWO);
-    const d = serviceDiagram(app);
+  test("the README's diagram draws each tenant in a box of its own, ids apart", () => {
+    const d = repositoryDiagram(serviceCharts(new App(), TWO));
     expect(d.split('\n').filter((l) => /^ {2}(subgraph|end)/.test(l))).toEqual([
       '  subgraph tenant_team_a["tenant team-a"]',
       '  end',
