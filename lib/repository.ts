@@ -79,7 +79,7 @@ export function synthRepository(settings: RepositorySettings, manifestsDir?: str
     throw err;
   }
   if (staged) renameSync(staged, readme);
-  return [...outputs.map((o) => relative(root, resolve(o.outdir)) || '.'), ...(staged ? ['README.md'] : [])];
+  return [...outputs.map((o) => relative(root, resolve(o.outdir))), ...(staged ? ['README.md'] : [])];
 }
 
 /** The README's picture of the service: the only chart, or with tenants the whole app (every tenant's chart). */

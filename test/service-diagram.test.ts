@@ -1,11 +1,11 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'cdk8s';
 import { config, gitops } from '../config';
 import { BuildkitChart } from '../lib/buildkit-chart';
 import type { BuildkitChartProps } from '../lib/buildkit-chart-props';
-import { outputProblems, repositoryDiagram } from '../lib/repository';
+import { outputProblems, repositoryDiagram, synthRepository } from '../lib/repository';
 import { DIAGRAM_MARKERS, serviceDiagram, withDiagram } from '../lib/service-diagram';
 import { serviceCharts } from '../lib/tenants';
 import { ROOT } from './support/dist';
@@ -101,5 +101,27 @@ test("the synth writes it between the README's markers, and verify finds a stale
     ]);
   } finally {
     rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test('the synth rewrites README.md only when its diagram changed, and leaves it as it was when the synth fails', () => {
+  const root = mkdtempSync(join(tmpdir(), 'buildkit-readme-'));
+  const readme = join(root, 'README.md');
+  const settings = { root, secrets: join(ROOT, 'secrets') };
+  try {
+    const stale = `# builders\n${DIAGRAM_MARKERS.start}\nold\n${DIAGRAM_MARKERS.end}\n`;
+    writeFileSync(readme, stale);
+    expect(synthRepository({ ...settings, config: {} })).toEqual(['dist', 'gitops/dist', 'README.md']);
+    const written = readFileSync(readme, 'utf8');
+    expect(written).toBe(withDiagram(stale, repositoryDiagram(serviceCharts(new App(), {}))));
+    expect(synthRepository({ ...settings, config: {} })).toEqual(['dist', 'gitops/dist']);
+    // Another diagram, staged, then a clash refused by the synth: README.md unchanged, no staging file left.
+    const clash = { registryCache: { size: '50Gi', name: 'buildkitd' } };
+    expect(repositoryDiagram(serviceCharts(new App(), clash))).not.toBe(repositoryDiagram(serviceCharts(new App(), {})));
+    expect(() => synthRepository({ ...settings, config: clash })).toThrow(/^two objects are ConfigMap buildkit\/buildkitd-config: /);
+    expect(readFileSync(readme, 'utf8')).toBe(written);
+    expect(readdirSync(root).sort()).toEqual(['README.md', 'dist', 'gitops']);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
 });
