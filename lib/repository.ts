@@ -70,7 +70,7 @@ export function synthRepository(settings: RepositorySettings, manifestsDir?: str
   const readme = join(root, 'README.md');
   const before = !manifestsDir && existsSync(readme) ? readFileSync(readme, 'utf8') : undefined;
   const after = before === undefined ? undefined : withDiagram(before, repositoryDiagram(models));
-  const staged = after !== undefined && after !== before ? `${readme}.${process.pid}.staging` : undefined;
+  const staged = after !== before ? `${readme}.${process.pid}.staging` : undefined;
   if (staged) writeFileSync(staged, after!);
   try {
     synthesizeAll(outputs);
