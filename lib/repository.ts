@@ -50,7 +50,7 @@ export function synthRepository(settings: RepositorySettings, manifestsDir?: str
   // Each tenant's certificates live in a secrets/ folder of their own, checked against its chart.
   const revisions = new Map<string | undefined, string | undefined>();
   for (const [tenant, model] of models) {
-    const folder = tenant ? tenantSecrets(secrets, tenant) : secrets;
+    const folder = tenantSecrets(secrets, tenant);
     const problems = secretsProblems(folder, certsPlan(model)).map((p) => (tenant ? `tenant ${tenant} (add --tenant ${tenant}): ${p}` : p));
     if (problems.length > 0) {
       throw new Error(problems[0] + (problems.length > 1 ? ` (and ${problems.length - 1} more that the same command fixes)` : ''));

@@ -40,8 +40,11 @@ export interface ServiceSettings extends BuildkitChartProps {
 /** The id of the only chart when there are no tenants: dist/buildkit.k8s.yaml, as before tenants existed. */
 export const SINGLE_CHART = 'buildkit';
 
-/** Where a tenant's certificates live: a secrets/ folder of its own, with its own CA and age key. */
-export const tenantSecrets = (secrets: string, tenant: string) => join(secrets, 'tenants', tenant);
+/**
+ * Where a service's certificates live: a tenant's in a secrets/ folder of its own, with its own CA and age key;
+ * without tenants (`tenant` undefined), secrets/ itself.
+ */
+export const tenantSecrets = (secrets: string, tenant: string | undefined) => (tenant ? join(secrets, 'tenants', tenant) : secrets);
 
 /** The tenants' names, checked: DNS labels, each once. */
 export function tenantNames(settings: ServiceSettings): string[] {

@@ -30,7 +30,7 @@ const MOVED: ServiceSettings = tenant
 const moved = chartOf(MOVED);
 const [namespace, name] = [moved.endpoint.namespace, moved.daemon.name];
 /** Where the moved service's certificates live in a copy of the repository. */
-const secretsOf = (copy: string) => (tenant ? tenantSecrets(join(copy, 'secrets'), tenant) : join(copy, 'secrets'));
+const secretsOf = (copy: string) => tenantSecrets(join(copy, 'secrets'), tenant);
 
 /** The commands of the README's "Changing the service" steps, comments and git stripped. */
 function documentedSteps(): string[] {
@@ -83,8 +83,13 @@ describe('a user changes namespace, name, IP and port in config.ts, and follows 
     // The quick start, in process (its command is tested in certs-cli): certificates with a throwaway age key.
     const newKeyPair = keyPool();
     for (const [t, chart] of serviceCharts(new App(), config)) {
-      const root = t ? tenantSecrets(join(copy, 'secrets'), t) : join(copy, 'secrets');
-      await certs.init({ root, plan: certsPlan(chart), now: new Date(), log: () => {}, newKeyPair });
+      await certs.init({
+        root: tenantSecrets(join(copy, 'secrets'), t),
+        plan: certsPlan(chart),
+        now: new Date(),
+        log: () => {},
+        newKeyPair,
+      });
     }
     const configFile = join(copy, 'config.ts');
     writeFileSync(
