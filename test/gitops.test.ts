@@ -138,31 +138,26 @@ describe('the committed gitops/dist/ follows config.ts', () => {
   const committed = readManifests(join(ROOT, 'gitops/dist'));
   // The only chart, or each tenant's: a tenant's delivery objects are named after it.
   const services = [...serviceCharts(new App(), config)];
+  const eachService = test.each(services.map(([tenant, service]) => [tenant ?? 'the service', tenant, service] as const));
 
-  test.each(services.map(([tenant, service]) => [tenant ?? 'the service', tenant, service] as const))(
-    '%s: the Flux health check names the configured workload in the configured namespace',
-    (_title, tenant, service) => {
-      const kind = service.daemon.workloadKind === 'statefulset' ? 'StatefulSet' : 'Deployment';
-      const kustomization = find(committed, 'Kustomization', tenant ?? service.daemon.name);
-      expect(kustomization.spec.healthChecks[0]).toEqual({
-        apiVersion: 'apps/v1',
-        kind,
-        name: service.daemon.name,
-        namespace: service.endpoint.namespace,
-      });
-    },
-  );
+  eachService('%s: the Flux health check names the configured workload in the configured namespace', (_title, tenant, service) => {
+    const kind = service.daemon.workloadKind === 'statefulset' ? 'StatefulSet' : 'Deployment';
+    const kustomization = find(committed, 'Kustomization', tenant ?? service.daemon.name);
+    expect(kustomization.spec.healthChecks[0]).toEqual({
+      apiVersion: 'apps/v1',
+      kind,
+      name: service.daemon.name,
+      namespace: service.endpoint.namespace,
+    });
+  });
 
-  test.each(services.map(([tenant, service]) => [tenant ?? 'the service', tenant, service] as const))(
-    '%s: Argo CD deploys into the configured namespace from the configured repository',
-    (_title, tenant, service) => {
-      const applications = committed.filter((m) => m.kind === 'Application');
-      const application = tenant ? find(applications, 'Application', tenant) : applications[0];
-      expect(applications).toHaveLength(services.length);
-      expect(application.spec.destination.namespace).toBe(service.endpoint.namespace);
-      expect(application.spec.source.repoURL).toBe(gitops.repoURL ?? 'https://git.example.com/platform/buildkit-service.git');
-    },
-  );
+  eachService('%s: Argo CD deploys into the configured namespace from the configured repository', (_title, tenant, service) => {
+    const applications = committed.filter((m) => m.kind === 'Application');
+    const application = tenant ? find(applications, 'Application', tenant) : applications[0];
+    expect(applications).toHaveLength(services.length);
+    expect(application.spec.destination.namespace).toBe(service.endpoint.namespace);
+    expect(application.spec.source.repoURL).toBe(gitops.repoURL ?? 'https://git.example.com/platform/buildkit-service.git');
+  });
 
   test('every delivery object is valid for its CRD (the bootstrap RBAC against Kubernetes, in k8s-schema), and dist/ holds none of them', () => {
     const custom = committed.filter(isCustomResource);
