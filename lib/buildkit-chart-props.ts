@@ -34,7 +34,7 @@ type SharedDaemonSettings = Pick<BuildkitDaemonProps, (typeof SHARED_DAEMON_SETT
 
 export interface BuildkitChartProps extends SharedDaemonSettings {
   /**
-   * Namespace of every object; the chart creates it.
+   * Namespace of every object; the chart creates it and labels its Pod Security, so never `default` or `kube-*`.
    * @default 'buildkit'
    */
   readonly namespace?: string;

@@ -16,7 +16,7 @@ import { MANAGED_BY } from './labels';
 import { RegistryCache } from './registry-cache';
 import { type Endpoint, SEED } from './settings';
 import { TlsBundle } from './tls-bundle';
-import { checkArchitecture, checkDnsLabel, checkDnsSubdomain, checkIPv4, checkKnownKeys } from './validation';
+import { checkArchitecture, checkDnsLabel, checkDnsSubdomain, checkIPv4, checkKnownKeys, checkOwnNamespace } from './validation';
 
 export type { BuildkitChartProps } from './buildkit-chart-props';
 export type * from './buildkit-chart-settings';
@@ -32,7 +32,7 @@ export class BuildkitChart extends Chart {
 
   constructor(scope: Construct, id: string, props: BuildkitChartProps = {}) {
     checkKnownKeys('BuildkitChart', props, CHART_PROPS_SHAPE);
-    const namespace = checkDnsLabel('BuildkitChart', 'namespace', props.namespace ?? SEED.namespace);
+    const namespace = checkOwnNamespace('BuildkitChart', 'namespace', props.namespace ?? SEED.namespace);
     super(scope, id, { namespace });
     this.clientNamespace = checkDnsLabel('BuildkitChart', 'clientNamespace', props.clientNamespace ?? namespace);
 

@@ -68,6 +68,23 @@ export function checkDnsLabel(owner: string, prop: string, value: string): strin
   return value;
 }
 
+/**
+ * A namespace the chart creates and labels with its Pod Security level: never one Kubernetes made for everyone
+ * (`default`, `kube-*`), whose pods would all be allowed what the daemons are.
+ */
+export function checkOwnNamespace(owner: string, prop: string, value: string): string {
+  checkDnsLabel(owner, prop, value);
+  if (value === 'default' || value.startsWith('kube-')) {
+    fail(
+      owner,
+      prop,
+      value,
+      "the chart labels its namespace's Pod Security for the daemons; give the service a namespace of its own, such as 'buildkit'",
+    );
+  }
+  return value;
+}
+
 export function checkDnsSubdomain(owner: string, prop: string, value: string): string {
   if (value.length > 253 || !value.split('.').every((l) => l.length <= 63 && DNS_LABEL.test(l))) {
     fail(owner, prop, value, 'use a DNS name of lowercase labels separated by dots, such as cluster.local');

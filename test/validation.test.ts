@@ -376,6 +376,13 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   ['an image on a registry port without a tag', { image: 'registry:5000/buildkit' }, /invalid image "registry:5000\/buildkit"/],
   ['the latest tag', { image: 'moby/buildkit:latest' }, /invalid image "moby\/buildkit:latest": "latest" moves under you/],
   ['a namespace that is not a DNS label', { namespace: 'Build_Kit' }, /^BuildkitChart: invalid namespace "Build_Kit": use a DNS label/],
+  ...['default', 'kube-system', 'kube-public', 'kube-node-lease', 'kube-flannel'].map((namespace): [string, BuildkitChartProps, RegExp] => [
+    `Kubernetes's own namespace ${namespace}, whose Pod Security the chart would loosen`,
+    { namespace },
+    new RegExp(
+      `^BuildkitChart: invalid namespace "${namespace}": the chart labels its namespace's Pod Security for the daemons; give the service a namespace of its own, such as 'buildkit'$`,
+    ),
+  ]),
   ['a name that is not a DNS label', { name: 'buildkitd.' }, /^BuildkitDaemon: invalid name "buildkitd\.": use a DNS label/],
   ['a 64-character name', { name: 'a'.repeat(64) }, /invalid name/],
   [
@@ -483,6 +490,10 @@ describe('bad settings fail the synth with one clear line, and dist/ stays as it
     ['port 65535', { port: 65535 }],
     ['port 1', { port: 1 }],
     ['a 63-character name and a one-character namespace', { name: 'a'.repeat(63), namespace: 'b' }],
+    ["namespaces beside Kubernetes's own: kubeflow", { namespace: 'kubeflow' }],
+    ['default-builds', { namespace: 'default-builds' }],
+    ['builds-kube-system', { namespace: 'builds-kube-system' }],
+    ['a client namespace of default: CI jobs there mount the client Secret', { clientNamespace: 'default' }],
     [
       'a 253-character cluster domain of 63-character labels',
       { clusterDomain: `${[...Array(3)].map(() => 'c'.repeat(63)).join('.')}.${'d'.repeat(61)}` },
