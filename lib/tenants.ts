@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { App } from 'cdk8s';
 import { BuildkitChart, type BuildkitChartProps } from './buildkit-chart';
 import { CHART_PROPS_SHAPE } from './buildkit-chart-props';
-import { checkDnsLabel, checkKnownKeys, type PropsShape } from './validation';
+import { checkDnsLabel, checkKnownKeys, isDnsLabel, type PropsShape } from './validation';
 
 /** A team that must not share a daemon with the others: its own daemons, CA, addresses, cache and policies. */
 export interface TenantSettings
@@ -46,12 +46,21 @@ export const SINGLE_CHART = 'buildkit';
  */
 export const tenantSecrets = (secrets: string, tenant: string | undefined) => (tenant ? join(secrets, 'tenants', tenant) : secrets);
 
+/** A tenant's namespace without `namespace` set: `buildkit-<name>`; as long as `-delivery`, its Flux identity's suffix. */
+const NAMESPACE_PREFIX = 'buildkit-';
+
 /** The tenants' names, checked: DNS labels, each once. */
 export function tenantNames(settings: ServiceSettings): string[] {
   const names = (settings.tenants ?? []).map((t, i) => {
     if (t === null || typeof t !== 'object')
       throw new Error(`tenants: invalid tenants[${i}] ${JSON.stringify(t)}: use { name: 'team-a', ... }`);
-    return checkDnsLabel('tenants', `tenants[${i}].name`, t.name);
+    const name = checkDnsLabel('tenants', `tenants[${i}].name`, t.name);
+    if (!isDnsLabel(`${NAMESPACE_PREFIX}${name}`)) {
+      throw new Error(
+        `tenants: invalid tenants[${i}].name "${name}": it names the DNS labels ${NAMESPACE_PREFIX}<name> and <name>-delivery, so at most ${63 - NAMESPACE_PREFIX.length} characters; shorten it`,
+      );
+    }
+    return name;
   });
   const twice = names.find((n, i) => names.indexOf(n) !== i);
   if (twice) throw new Error(`tenants: invalid tenants: "${twice}" is named twice; give every tenant its own name`);
@@ -68,7 +77,7 @@ export function tenantSettings(settings: ServiceSettings, tenant: TenantSettings
   // Grafana refuses two dashboards of one title in a folder: each tenant's carries its name.
   const dashboard = defaults.metrics?.dashboard;
   const metrics = dashboard && { ...defaults.metrics, dashboard: { ...dashboard, title: `${dashboard.title ?? 'BuildKit'} (${name})` } };
-  return { ...defaults, ...(metrics ? { metrics } : {}), ...own, namespace: own.namespace ?? `buildkit-${name}` };
+  return { ...defaults, ...(metrics ? { metrics } : {}), ...own, namespace: own.namespace ?? `${NAMESPACE_PREFIX}${name}` };
 }
 
 /**
@@ -90,7 +99,8 @@ export function serviceCharts(
   const owners = new Map<string, string>();
   for (const tenant of settings.tenants!) {
     const certRevision = certRevisions.get(tenant.name);
-    const chart = new BuildkitChart(app, tenant.name, { ...tenantSettings(settings, tenant), ...(certRevision ? { certRevision } : {}) });
+    const props = { ...tenantSettings(settings, tenant), ...(certRevision ? { certRevision } : {}) };
+    const chart = namingTenant(tenant.name, () => new BuildkitChart(app, tenant.name, props));
     for (const ip of chart.endpoint.ips) {
       const other = owners.get(ip);
       if (other) {
@@ -103,6 +113,15 @@ export function serviceCharts(
     charts.set(tenant.name, chart);
   }
   return charts;
+}
+
+/** Builds one tenant's chart; a setting it refuses is named with the tenant, which may have it from the top level. */
+function namingTenant(name: string, build: () => BuildkitChart): BuildkitChart {
+  try {
+    return build();
+  } catch (e) {
+    throw new Error(`tenant ${name}: ${(e as Error).message}`);
+  }
 }
 
 const TENANT_KEYS = [

@@ -82,6 +82,27 @@ describe('the charts', () => {
     ['a setting a tenant cannot have', { tenants: [{ name: 'a', metrics: {} } as any] }, /^tenant a: unknown setting "metrics"/],
     ['a tenant that is not an object', { tenants: ['a' as any] }, /^tenants: invalid tenants\[0\] "a": use \{ name: 'team-a', \.\.\. \}$/],
     ['a tenant that is null', { tenants: [null as any] }, /^tenants: invalid tenants\[0\] null: use \{ name: 'team-a', \.\.\. \}$/],
+    [
+      'a 55-character name, even with a namespace of its own: <name>-delivery would be 64',
+      { tenants: [{ name: 'a'.repeat(55), namespace: 'team-a' }] },
+      /^tenants: invalid tenants\[0\]\.name "a{55}": it names the DNS labels buildkit-<name> and <name>-delivery, so at most 54 characters; shorten it$/,
+    ],
+    [
+      "a tenant in Kubernetes's own namespace, named with the tenant",
+      { tenants: [{ name: 'a', namespace: 'kube-system' }] },
+      /^tenant a: BuildkitChart: invalid namespace "kube-system": the chart labels its namespace's Pod Security/,
+    ],
+    [
+      'a top-level setting a tenant inherits, named with the tenant it fails in',
+      {
+        replicas: 2,
+        tenants: [
+          { name: 'a', loadBalancerIP: '10.0.0.1' },
+          { name: 'b', loadBalancerIP: '10.0.0.2', workload: 'statefulset', perReplicaIPs: ['10.0.0.3'] },
+        ],
+      },
+      /^tenant b: BuildkitChart: invalid perReplicaIPs: 1 addresses for 2 replicas; give exactly one IP per replica$/,
+    ],
   ])('refused, one line: %s', (_what, settings, message) => {
     expect(() => serviceCharts(new App(), settings)).toThrow(message);
   });
@@ -132,6 +153,20 @@ describe('the charts', () => {
       };
       expect(() => synthRepository({ root: work, config: same })).toThrow(/^two objects are Namespace builds: /);
       expect(readdirSync(work)).toEqual([]);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  test('a name of 54 characters, the most, synthesizes the whole repository: its namespace and Flux identity are 63', () => {
+    const work = mkdtempSync(join(tmpdir(), 'buildkit-tenants-'));
+    try {
+      const name = 'a'.repeat(54);
+      synthRepository({ root: work, config: { tenants: [{ name, loadBalancerIP: '10.0.0.1' }] } });
+      expect(readdirSync(join(work, 'dist', name))).toContain(`Namespace.buildkit-${name}.k8s.yaml`);
+      const bootstrap = readFileSync(join(work, 'gitops', 'dist', 'flux-bootstrap.k8s.yaml'), 'utf8');
+      expect(bootstrap).toContain(`name: ${name}-delivery\n`);
+      expect(bootstrap).toContain(`name: buildkit-${name}\n`);
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
