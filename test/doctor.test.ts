@@ -1,13 +1,16 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { type AddressInfo, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { App } from 'cdk8s';
 import { runDoctor } from '../lib/cli/doctor';
 import { daemonReport, diagnose, parseAddr } from '../lib/doctor/doctor';
+import { type DoctorService, doctorService, SEED_DOCTOR_SERVICE } from '../lib/doctor/service';
 import { type CertifiedKey, createCa, issueClientCertificate, issueServerCertificate } from '../lib/pki/issue';
 import { serverSans } from '../lib/settings';
+import { serviceCharts } from '../lib/tenants';
 import { ROOT } from './support/dist';
 import { type FakeBuildkitd, REAL_WORKERS, startFakeBuildkitd } from './support/fake-buildkitd';
 import { keyPool } from './support/keys';
@@ -201,19 +204,111 @@ describe('npm run doctor against a buildkitd stand-in on 127.0.0.1', () => {
 });
 
 describe('the doctor command', () => {
-  test('prints each step and exits by failure class', async () => {
+  /** What config.ts would set up, on loopback: the seed's service, or two tenants, one of them on a StatefulSet. */
+  const single = (addr: string) => new Map([[undefined, { ...SEED_DOCTOR_SERVICE, addr }]]);
+  const tenants = (addrA: string, addrB: string) =>
+    new Map<string | undefined, DoctorService>([
+      ['team-a', { addr: addrA, namespace: 'buildkit-team-a', workload: 'deployment/buildkitd', tenant: 'team-a' }],
+      ['team-b', { addr: addrB, namespace: 'builds-b', workload: 'statefulset/builder', tenant: 'team-b' }],
+    ]);
+  const doctor = async (argv: string[], services: ReadonlyMap<string | undefined, DoctorService>) => {
     const lines: string[] = [];
     const io = { log: (...l: string[]) => lines.push(...l), error: (l: string) => lines.push(l) };
-    expect(await runDoctor(['--addr', daemon.addr, '--tlsdir', goodBundle], 'tcp://127.0.0.1:1', io)).toBe(0);
-    expect(lines.filter((l) => l.startsWith('OK   '))).toHaveLength(9);
-    lines.length = 0;
-    expect(await runDoctor(['--addr', daemon.addr, '--tlsdir', goodBundle, '--servername', 'nope.example'], 'x', io)).toBe(5);
-    expect(lines.filter((l) => l.startsWith('FAIL'))).toEqual([
+    return { code: await runDoctor(argv, services, io), lines };
+  };
+  /** A port on 127.0.0.2 that refuses for certain: our listener holds it on 127.0.0.1, so no parallel test can. */
+  let refusing: string;
+  let held: Server;
+  beforeAll(async () => {
+    held = createServer();
+    await new Promise<void>((resolve) => held.listen(0, '127.0.0.1', resolve));
+    refusing = `tcp://127.0.0.2:${(held.address() as AddressInfo).port}`;
+  });
+  afterAll(() => held.close());
+
+  test('prints each step and exits by failure class', async () => {
+    const ok = await doctor(['--addr', daemon.addr, '--tlsdir', goodBundle], single(refusing));
+    expect(ok.code).toBe(0);
+    expect(ok.lines.filter((l) => l.startsWith('OK   '))).toHaveLength(9);
+    const name = await doctor(['--addr', daemon.addr, '--tlsdir', goodBundle, '--servername', 'nope.example'], single(refusing));
+    expect(name.code).toBe(5);
+    expect(name.lines.filter((l) => l.startsWith('FAIL'))).toEqual([
       expect.stringMatching(/^FAIL server certificate name: does not cover nope\.example/),
     ]);
-    expect(await runDoctor(['--addr', daemon.addr, '--tlsdir', join(work, 'nowhere')], 'x', io)).toBe(3);
-    expect(await runDoctor(['--tlsdir', goodBundle, '--addr', 'http://x'], 'x', io)).toBe(2);
-    expect(await runDoctor([], 'x', io)).toBe(2);
+    expect((await doctor(['--addr', daemon.addr, '--tlsdir', join(work, 'nowhere')], single(refusing))).code).toBe(3);
+    expect((await doctor(['--tlsdir', goodBundle, '--addr', 'http://x'], single(refusing))).code).toBe(2);
+    expect((await doctor([], single(refusing))).code).toBe(2);
+  });
+
+  test("without --addr it dials config.ts's service, and its hints name the seed's namespace and Deployment", async () => {
+    expect((await doctor(['--tlsdir', goodBundle], single(daemon.addr))).code).toBe(0);
+    const refused = await doctor(['--tlsdir', goodBundle], single(refusing));
+    expect(refused.code).toBe(4);
+    expect(refused.lines).toContain('     hint: nothing listens there: kubectl get pods,endpoints -n buildkit (are the daemons ready?)');
+  });
+
+  test("with tenants, --tenant dials that tenant's service, and the hints carry its namespace, workload and --tenant", async () => {
+    expect((await doctor(['--tenant', 'team-b', '--tlsdir', goodBundle], tenants(refusing, daemon.addr))).code).toBe(0);
+    const refused = await doctor(['--tenant', 'team-b', '--tlsdir', goodBundle], tenants(daemon.addr, refusing));
+    expect(refused.code).toBe(4);
+    expect(refused.lines).toContain(`FAIL tcp: ${refusing.slice('tcp://'.length)}: ECONNREFUSED`);
+    expect(refused.lines).toContain('     hint: nothing listens there: kubectl get pods,endpoints -n builds-b (are the daemons ready?)');
+    const stranger = issueClientCertificate(otherCa, { commonName: 'stranger', validityDays: 5, now, keyPair: keys() });
+    const untrusted = await doctor(
+      ['--tenant', 'team-b', '--tlsdir', tlsDir({ ca: ca.certPem + otherCa.certPem, cert: stranger })],
+      tenants(refusing, daemon.addr),
+    );
+    expect(untrusted.code).toBe(6);
+    expect(untrusted.lines).toContain(
+      '     hint: the daemon refused the call: is the client certificate from the CA it trusts? npm run certs -- check --tenant team-b; kubectl logs -n builds-b statefulset/builder -c buildkitd',
+    );
+  });
+
+  test.each([
+    ['with tenants, neither --tenant nor --addr', [], 'doctor: config.ts has tenants: name one with --tenant (team-a, team-b)'],
+    ['a tenant config.ts lacks', ['--tenant', 'team-c'], 'doctor: --tenant team-c: no such tenant in config.ts (team-a, team-b)'],
+    [
+      'with tenants, --addr without --tenant',
+      ['--addr', 'tcp://127.0.0.1:1'],
+      'doctor: config.ts has tenants: name one with --tenant (team-a, team-b)',
+    ],
+  ])('usage, exit 2 and one line: %s', async (_what, argv, line) => {
+    const result = await doctor([...argv, '--tlsdir', goodBundle], tenants(refusing, refusing));
+    expect(result.code).toBe(2);
+    expect(result.lines[0]).toBe(line);
+    expect(result.lines.slice(1)).toEqual([
+      expect.stringMatching(/^usage: npm run doctor -- \[--tenant NAME\] \[--addr tcp:\/\/HOST:PORT\]/),
+    ]);
+  });
+
+  test('what the doctor takes from a chart: its first address, namespace, workload and tenant', () => {
+    const charts = serviceCharts(new App(), {
+      tenants: [
+        { name: 'team-a', loadBalancerIP: '10.0.0.1' },
+        { name: 'team-b', namespace: 'builds-b', loadBalancerIP: '10.0.0.2', workload: 'statefulset', replicas: 2 },
+      ],
+      name: 'builder',
+      port: 2345,
+    });
+    expect([...charts].map(([tenant, chart]) => doctorService(chart, tenant))).toEqual([
+      { addr: 'tcp://10.0.0.1:2345', namespace: 'buildkit-team-a', workload: 'deployment/builder', tenant: 'team-a' },
+      { addr: 'tcp://10.0.0.2:2345', namespace: 'builds-b', workload: 'statefulset/builder', tenant: 'team-b' },
+    ]);
+    expect(doctorService(serviceCharts(new App(), {}).get(undefined)!)).toEqual(SEED_DOCTOR_SERVICE);
+  });
+
+  test('without tenants, --tenant is refused', async () => {
+    const none = await doctor(['--tenant', 'team-a', '--tlsdir', goodBundle], single(daemon.addr));
+    expect([none.code, none.lines[0]]).toEqual([2, 'doctor: --tenant team-a: config.ts has no tenants; leave --tenant out']);
+  });
+
+  test("--addr with --tenant (a port-forward) dials --addr, with the tenant's hints", async () => {
+    expect((await doctor(['--tenant', 'team-a', '--addr', daemon.addr, '--tlsdir', goodBundle], tenants(refusing, refusing))).code).toBe(0);
+    const refused = await doctor(['--tenant', 'team-a', '--addr', refusing, '--tlsdir', goodBundle], tenants(daemon.addr, daemon.addr));
+    expect(refused.code).toBe(4);
+    expect(refused.lines).toContain(
+      '     hint: nothing listens there: kubectl get pods,endpoints -n buildkit-team-a (are the daemons ready?)',
+    );
   });
 
   test.each([

@@ -1,16 +1,35 @@
 import { parseArgs } from 'node:util';
 import { diagnose, type FailureClass } from '../doctor/doctor';
+import type { DoctorService } from '../doctor/service';
 import type { Output } from './certs';
 
-const USAGE = 'usage: npm run doctor -- [--addr tcp://HOST:PORT] --tlsdir DIR [--servername NAME] [--timeout SECONDS]';
+const USAGE = 'usage: npm run doctor -- [--tenant NAME] [--addr tcp://HOST:PORT] --tlsdir DIR [--servername NAME] [--timeout SECONDS]';
 
 /** Exit codes by what failed first, so CI can tell an outage from a certificate problem. */
 export const EXIT_CODES: Record<FailureClass, number> = { bundle: 3, network: 4, certificate: 5, grpc: 6 };
 
+/**
+ * The service to diagnose: the only one, or with tenants the one --tenant names, as the certs commands take it.
+ * Its address is dialled unless --addr is given (a port-forward, say); its namespace, workload and tenant go into
+ * the hints either way.
+ */
+function serviceOf(services: ReadonlyMap<string | undefined, DoctorService>, tenant: string | undefined): DoctorService {
+  const names = [...services.keys()].join(', ');
+  const single = services.get(undefined);
+  if (single) {
+    if (tenant !== undefined) throw new Error(`--tenant ${tenant}: config.ts has no tenants; leave --tenant out`);
+    return single;
+  }
+  if (tenant === undefined) throw new Error(`config.ts has tenants: name one with --tenant (${names})`);
+  const found = services.get(tenant);
+  if (!found) throw new Error(`--tenant ${tenant}: no such tenant in config.ts (${names})`);
+  return found;
+}
+
 /** `npm run doctor -- ...`: parses, diagnoses, prints each step; returns the exit code. */
 export async function runDoctor(
   argv: string[],
-  defaultAddr: string,
+  services: ReadonlyMap<string | undefined, DoctorService>,
   io: Output = { log: console.log, error: console.error },
 ): Promise<number> {
   let options: Omit<Parameters<typeof diagnose>[0], 'now'>;
@@ -18,7 +37,8 @@ export async function runDoctor(
     const { values } = parseArgs({
       args: argv,
       options: {
-        addr: { type: 'string', default: defaultAddr },
+        addr: { type: 'string' },
+        tenant: { type: 'string' },
         tlsdir: { type: 'string' },
         servername: { type: 'string' },
         timeout: { type: 'string', default: '5' },
@@ -27,7 +47,14 @@ export async function runDoctor(
     if (!values.tlsdir) throw new Error('--tlsdir DIR is required (the folder with ca.pem, cert.pem, key.pem)');
     if (!/^\d+$/.test(values.timeout) || Number(values.timeout) < 1)
       throw new Error(`--timeout ${values.timeout}: use whole seconds, at least 1`);
-    options = { addr: values.addr, tlsDir: values.tlsdir, servername: values.servername, timeoutMs: Number(values.timeout) * 1000 };
+    const service = serviceOf(services, values.tenant);
+    options = {
+      addr: values.addr ?? service.addr,
+      tlsDir: values.tlsdir,
+      servername: values.servername,
+      timeoutMs: Number(values.timeout) * 1000,
+      service,
+    };
   } catch (err) {
     io.error(`doctor: ${(err as Error).message}`);
     io.error(USAGE);

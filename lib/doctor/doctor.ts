@@ -5,6 +5,7 @@ import { checkServerIdentity, connect as connectTls, type DetailedPeerCertificat
 import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { checkCertificate } from '../pki/check';
 import { ControlClient, HealthClient, type WorkerRecord } from './buildkit-api';
+import { type DoctorService, doctorHints, SEED_DOCTOR_SERVICE } from './service';
 
 /** What fails, from the outside in; the doctor stops at the first failing class. */
 export type FailureClass = 'bundle' | 'network' | 'certificate' | 'grpc';
@@ -58,6 +59,11 @@ export interface DoctorOptions {
   readonly now: Date;
   /** Per network step. */
   readonly timeoutMs?: number;
+  /**
+   * The service config.ts sets up, named in the hints: its namespace, workload and tenant.
+   * @default - the seed's: namespace buildkit, Deployment buildkitd, no tenant
+   */
+  readonly service?: DoctorService;
 }
 
 export interface DoctorResult {
@@ -96,6 +102,7 @@ export async function diagnose(options: DoctorOptions, report: (step: Step) => v
     throw new Failure(failureClass, { name, ok: false, detail, hint });
   };
   const timeoutMs = options.timeoutMs ?? 5000;
+  const hints = doctorHints(options.service ?? SEED_DOCTOR_SERVICE);
   try {
     const { host, port } = parseAddr(options.addr);
     const name = options.servername ?? host;
@@ -105,12 +112,7 @@ export async function diagnose(options: DoctorOptions, report: (step: Step) => v
     for (const f of ['ca.pem', 'cert.pem', 'key.pem']) {
       const path = join(options.tlsDir, f);
       if (!existsSync(path)) {
-        fail(
-          'bundle',
-          'client bundle',
-          `${path} is missing`,
-          'export one: npm run certs -- export NAME --out DIR (it writes ca.pem, cert.pem, key.pem)',
-        );
+        fail('bundle', 'client bundle', `${path} is missing`, hints.noBundle);
       }
       files[f] = readFileSync(path, 'utf8');
     }
@@ -123,12 +125,7 @@ export async function diagnose(options: DoctorOptions, report: (step: Step) => v
       minDaysLeft: 0,
     });
     if (client.problems.length > 0) {
-      fail(
-        'bundle',
-        'client bundle',
-        `client certificate ${client.subject}: ${client.problems.join('; ')}`,
-        'issue a fresh one: npm run certs -- issue-client NAME --renew, then export it',
-      );
+      fail('bundle', 'client bundle', `client certificate ${client.subject}: ${client.problems.join('; ')}`, hints.badClient);
     }
     pass('client bundle', `${client.subject}, ${client.daysLeft} days left`);
 
@@ -149,9 +146,7 @@ export async function diagnose(options: DoctorOptions, report: (step: Step) => v
         'network',
         'tcp',
         `${host}:${port}: ${err.code ?? err.message}`,
-        err.code === 'ECONNREFUSED'
-          ? 'nothing listens there: kubectl get pods,endpoints -n buildkit (are the daemons ready?)'
-          : 'no route or no answer: kubectl get svc -n buildkit (did MetalLB assign the IP?), and check the BGP routes on the edge router',
+        err.code === 'ECONNREFUSED' ? hints.refused : hints.unreachable,
       ),
     );
     pass('tcp', `${host}:${port} reachable in ${elapsed(started)}`);
@@ -187,20 +182,13 @@ export async function diagnose(options: DoctorOptions, report: (step: Step) => v
         });
         socket.on('error', reject);
       },
-    ).catch((err: Error) =>
-      fail('certificate', 'tls handshake', err.message, 'is this a buildkitd with TLS? kubectl logs -n buildkit deployment/buildkitd'),
-    );
+    ).catch((err: Error) => fail('certificate', 'tls handshake', err.message, hints.noTls));
     pass('tls handshake', `${session.protocol} in ${elapsed(started)}`);
 
     const notAfter = new Date(session.peer.valid_to);
     const daysLeft = Math.floor((notAfter.getTime() - options.now.getTime()) / 86_400_000);
     if (session.authorizationError === 'CERT_HAS_EXPIRED' || notAfter <= options.now) {
-      fail(
-        'certificate',
-        'server certificate expiry',
-        `expired on ${notAfter.toISOString()}`,
-        'npm run certs -- rotate, npm run synth, commit: the pods roll onto the new certificate',
-      );
+      fail('certificate', 'server certificate expiry', `expired on ${notAfter.toISOString()}`, hints.expired);
     }
     // Node reports a name mismatch as an authorization error too; the name step below explains that one.
     if (session.authorizationError && !session.authorizationError.includes('ERR_TLS_CERT_ALTNAME_INVALID')) {
@@ -210,25 +198,16 @@ export async function diagnose(options: DoctorOptions, report: (step: Step) => v
         'certificate',
         'server certificate chain',
         `does not chain to ${join(options.tlsDir, 'ca.pem')}: ${session.authorizationError}; ${presented}`,
-        'this bundle is from another CA: export a fresh one (npm run certs -- export NAME --out DIR), and npm run certs -- check',
+        hints.otherCa,
       );
     }
     pass('server certificate chain', `issued by ${session.peer.issuer.CN}`);
     const mismatch = checkServerIdentity(name, session.peer);
     if (mismatch) {
-      fail(
-        'certificate',
-        'server certificate name',
-        `does not cover ${name} (${session.peer.subjectaltname})`,
-        'dial a name or IP it covers (--servername), or add it in config.ts and run npm run certs -- rotate',
-      );
+      fail('certificate', 'server certificate name', `does not cover ${name} (${session.peer.subjectaltname})`, hints.name);
     }
     pass('server certificate name', `covers ${name}`);
-    pass(
-      'server certificate expiry',
-      `${daysLeft} days left (${notAfter.toISOString()})`,
-      daysLeft < 30 ? [`the server certificate expires within 30 days: renew it with npm run certs -- rotate, then commit`] : [],
-    );
+    pass('server certificate expiry', `${daysLeft} days left (${notAfter.toISOString()})`, daysLeft < 30 ? [hints.expiresSoon] : []);
 
     // 4. gRPC over mutual TLS: the health service, then the workers.
     // TLS forbids an IP as server name (Node warns, DEP0123): dialling an IP, send a DNS name the certificate
@@ -248,30 +227,16 @@ export async function diagnose(options: DoctorOptions, report: (step: Step) => v
           else resolve(response);
         });
       });
-    const grpcHint =
-      'the daemon refused the call: is the client certificate from the CA it trusts? npm run certs -- check; kubectl logs -n buildkit deployment/buildkitd';
     started = process.hrtime.bigint();
     const health = await call<{ status: string }>(HealthClient, 'Check', { service: '' }).catch((err: ServiceError) =>
-      fail('grpc', 'grpc health', `${err.code} ${err.details}`, grpcHint),
+      fail('grpc', 'grpc health', `${err.code} ${err.details}`, hints.grpc),
     );
-    if (health.status !== 'SERVING')
-      fail(
-        'grpc',
-        'grpc health',
-        `status ${health.status}`,
-        'the daemon is starting or unhealthy: kubectl get pods -n buildkit; kubectl logs -n buildkit deployment/buildkitd',
-      );
+    if (health.status !== 'SERVING') fail('grpc', 'grpc health', `status ${health.status}`, hints.unhealthy);
     pass('grpc health', `SERVING in ${elapsed(started)}`);
     const workers = await call<{ record: WorkerRecord[] }>(ControlClient, 'ListWorkers', {}).catch((err: ServiceError) =>
-      fail('grpc', 'workers', `${err.code} ${err.details}`, grpcHint),
+      fail('grpc', 'workers', `${err.code} ${err.details}`, hints.grpc),
     );
-    if (workers.record.length === 0)
-      fail(
-        'grpc',
-        'workers',
-        'the daemon has no worker',
-        'kubectl logs -n buildkit deployment/buildkitd (rootless needs Unconfined seccomp and AppArmor)',
-      );
+    if (workers.record.length === 0) fail('grpc', 'workers', 'the daemon has no worker', hints.noWorker);
     const describe = (w: WorkerRecord) =>
       `${w.ID} [${w.platforms.map((p) => `${p.OS}/${p.Architecture}${p.Variant ? `/${p.Variant}` : ''}`).join(', ')}]${w.BuildkitVersion?.version ? ` buildkit ${w.BuildkitVersion.version}` : ''}`;
     pass('workers', workers.record.map(describe).join('; '));
