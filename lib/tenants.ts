@@ -115,6 +115,25 @@ export function serviceCharts(
   return charts;
 }
 
+/**
+ * The service `--tenant` picks, as every command takes it: without tenants (the key undefined) the one service,
+ * and `--tenant` is refused; with tenants, the one it names.
+ */
+export function pickTenant<T>(
+  services: ReadonlyMap<string | undefined, T>,
+  tenant: string | undefined,
+  usage = (message: string) => new Error(message),
+): T {
+  const names = [...services.keys()].join(', ');
+  if (services.has(undefined)) {
+    if (tenant !== undefined) throw usage(`--tenant ${tenant}: config.ts has no tenants; leave --tenant out`);
+    return services.get(undefined) as T;
+  }
+  if (tenant === undefined) throw usage(`config.ts has tenants: name one with --tenant (${names})`);
+  if (!services.has(tenant)) throw usage(`--tenant ${tenant}: no such tenant in config.ts (${names})`);
+  return services.get(tenant) as T;
+}
+
 /** Builds one tenant's chart; a setting it refuses is named with the tenant, which may have it from the top level. */
 function namingTenant(name: string, build: () => BuildkitChart): BuildkitChart {
   try {

@@ -12,7 +12,7 @@ import { CertsUsageError } from '../certs/layout';
 import { migrateToTenant } from '../certs/migrate';
 import { certsPlan } from '../certs/plan';
 import type { KeyPair } from '../pki/issue';
-import { tenantSecrets } from '../tenants';
+import { pickTenant, tenantSecrets } from '../tenants';
 
 const USAGE = `usage: npm run certs -- <command> [options]
   init [--recipient age1...]... [--ca-days N] [--server-days N] [--client-days N]
@@ -58,19 +58,6 @@ function tenantRoots(composed: unknown, secretsRoot: string): Map<string, Tenant
     if (name !== undefined) tenants.set(name, { chart, root: tenantSecrets(secretsRoot, name) });
   }
   return tenants;
-}
-
-/** What a command serves: the whole app and secrets/, or the tenant --tenant names and its folder. */
-function serving(app: App, tenants: ReadonlyMap<string, Tenant>, tenant: string | undefined, secretsRoot: string): Tenant {
-  const names = [...tenants.keys()].join(', ');
-  if (tenant === undefined) {
-    if (tenants.size > 0) throw new CertsUsageError(`config.ts has tenants: name one with --tenant (${names})`);
-    return { chart: app, root: secretsRoot };
-  }
-  if (tenants.size === 0) throw new CertsUsageError(`--tenant ${tenant}: config.ts has no tenants; leave --tenant out`);
-  const found = tenants.get(tenant);
-  if (!found) throw new CertsUsageError(`--tenant ${tenant}: no such tenant in config.ts (${names})`);
-  return found;
 }
 
 /** `check`'s report: a line per certificate, the notes, then a line per problem; true when all is well. */
@@ -214,7 +201,9 @@ async function runCommand(
     const tenants = tenantRoots(compose(app), secretsRoot);
     if (command === 'check' && tenants.size > 0 && o.tenant === undefined)
       return exit(await checkTenants(tenants, days(o['min-days'], 'min-days'), log));
-    const served = serving(app, tenants, o.tenant, secretsRoot);
+    // The whole app and secrets/, or the tenant --tenant names and its folder.
+    const services = tenants.size > 0 ? tenants : new Map([[undefined, { chart: app, root: secretsRoot }]]);
+    const served = pickTenant<Tenant>(services, o.tenant, (message) => new CertsUsageError(message));
     tenant = o.tenant;
     const tenantLog = tenantLogger(log, tenant);
     const ctx: CertsContext = { root: served.root, plan: certsPlan(served.chart), now: new Date(), log: tenantLog, newKeyPair };

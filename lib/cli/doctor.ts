@@ -1,30 +1,13 @@
 import { parseArgs } from 'node:util';
 import { diagnose, type FailureClass } from '../doctor/doctor';
 import type { DoctorService } from '../doctor/service';
+import { pickTenant } from '../tenants';
 import type { Output } from './certs';
 
 const USAGE = 'usage: npm run doctor -- [--tenant NAME] [--addr tcp://HOST:PORT] --tlsdir DIR [--servername NAME] [--timeout SECONDS]';
 
 /** Exit codes by what failed first, so CI can tell an outage from a certificate problem. */
 export const EXIT_CODES: Record<FailureClass, number> = { bundle: 3, network: 4, certificate: 5, grpc: 6 };
-
-/**
- * The service to diagnose: the only one, or with tenants the one --tenant names, as the certs commands take it.
- * Its address is dialled unless --addr is given (a port-forward, say); its namespace, workload and tenant go into
- * the hints either way.
- */
-function serviceOf(services: ReadonlyMap<string | undefined, DoctorService>, tenant: string | undefined): DoctorService {
-  const names = [...services.keys()].join(', ');
-  const single = services.get(undefined);
-  if (single) {
-    if (tenant !== undefined) throw new Error(`--tenant ${tenant}: config.ts has no tenants; leave --tenant out`);
-    return single;
-  }
-  if (tenant === undefined) throw new Error(`config.ts has tenants: name one with --tenant (${names})`);
-  const found = services.get(tenant);
-  if (!found) throw new Error(`--tenant ${tenant}: no such tenant in config.ts (${names})`);
-  return found;
-}
 
 /** `npm run doctor -- ...`: parses, diagnoses, prints each step; returns the exit code. */
 export async function runDoctor(
@@ -47,7 +30,9 @@ export async function runDoctor(
     if (!values.tlsdir) throw new Error('--tlsdir DIR is required (the folder with ca.pem, cert.pem, key.pem)');
     if (!/^\d+$/.test(values.timeout) || Number(values.timeout) < 1)
       throw new Error(`--timeout ${values.timeout}: use whole seconds, at least 1`);
-    const service = serviceOf(services, values.tenant);
+    // Its address is dialled unless --addr is given (a port-forward, say); its namespace, workload and tenant
+    // go into the hints either way.
+    const service = pickTenant(services, values.tenant);
     options = {
       addr: values.addr ?? service.addr,
       tlsDir: values.tlsdir,
