@@ -10,6 +10,7 @@ import { constructsOf } from './construct-tree';
 import { type DeliveredKind, deliveredKinds } from './delivery-access';
 import { FluxDeliveryIdentity } from './flux-delivery-identity';
 import { FluxKustomizations, type FluxKustomizationsProps } from './flux-kustomizations';
+import { tenantDeliveryIdentity } from './tenants';
 import { checkKnownKeys, checkRepoURL } from './validation';
 
 /** How GitOps controllers reach this repository. */
@@ -67,7 +68,7 @@ export function buildGitops(app: App, services: ReadonlyMap<string | undefined, 
     }));
     const identity = new FluxDeliveryIdentity(bootstrap, id, {
       kinds: deliveredByFlux(service),
-      ...(tenant ? { name: `${tenant}-delivery` } : {}),
+      ...(tenant ? { name: tenantDeliveryIdentity(tenant) } : {}),
     });
     new FluxKustomizations(flux, id, {
       workloads,

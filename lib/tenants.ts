@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { App } from 'cdk8s';
 import { BuildkitChart, type BuildkitChartProps } from './buildkit-chart';
 import { CHART_PROPS_SHAPE } from './buildkit-chart-props';
-import { checkDnsLabel, checkKnownKeys, isDnsLabel, type PropsShape } from './validation';
+import { checkDnsLabel, checkKnownKeys, type PropsShape } from './validation';
 
 /** A team that must not share a daemon with the others: its own daemons, CA, addresses, cache and policies. */
 export interface TenantSettings
@@ -46,8 +46,13 @@ export const SINGLE_CHART = 'buildkit';
  */
 export const tenantSecrets = (secrets: string, tenant: string | undefined) => (tenant ? join(secrets, 'tenants', tenant) : secrets);
 
-/** A tenant's namespace without `namespace` set: `buildkit-<name>`; as long as `-delivery`, its Flux identity's suffix. */
+/** A tenant's namespace without `namespace` set: `buildkit-<name>`. */
 const NAMESPACE_PREFIX = 'buildkit-';
+const DELIVERY_SUFFIX = '-delivery';
+/** The ServiceAccount Flux impersonates to deliver a tenant: `<name>-delivery`. */
+export const tenantDeliveryIdentity = (tenant: string) => `${tenant}${DELIVERY_SUFFIX}`;
+/** The longest tenant name: `buildkit-<name>` and `<name>-delivery` are DNS labels, at most 63 characters. */
+const MAX_TENANT_NAME = 63 - Math.max(NAMESPACE_PREFIX.length, DELIVERY_SUFFIX.length);
 
 /** The tenants' names, checked: DNS labels, each once. */
 export function tenantNames(settings: ServiceSettings): string[] {
@@ -55,9 +60,9 @@ export function tenantNames(settings: ServiceSettings): string[] {
     if (t === null || typeof t !== 'object')
       throw new Error(`tenants: invalid tenants[${i}] ${JSON.stringify(t)}: use { name: 'team-a', ... }`);
     const name = checkDnsLabel('tenants', `tenants[${i}].name`, t.name);
-    if (!isDnsLabel(`${NAMESPACE_PREFIX}${name}`)) {
+    if (name.length > MAX_TENANT_NAME) {
       throw new Error(
-        `tenants: invalid tenants[${i}].name "${name}": it names the DNS labels ${NAMESPACE_PREFIX}<name> and <name>-delivery, so at most ${63 - NAMESPACE_PREFIX.length} characters; shorten it`,
+        `tenants: invalid tenants[${i}].name "${name}": it names the DNS labels ${NAMESPACE_PREFIX}<name> and <name>${DELIVERY_SUFFIX}, so at most ${MAX_TENANT_NAME} characters; shorten it`,
       );
     }
     return name;
