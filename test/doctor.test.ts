@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { App } from 'cdk8s';
+import { config } from '../config';
 import { runDoctor } from '../lib/cli/doctor';
 import { daemonReport, diagnose, parseAddr } from '../lib/doctor/doctor';
 import { type DoctorService, doctorService, SEED_DOCTOR_SERVICE } from '../lib/doctor/service';
@@ -121,10 +122,13 @@ describe('npm run doctor against a buildkitd stand-in on 127.0.0.1', () => {
   });
 
   test("as a command dialling an IP, it passes without Node's warning about an IP as TLS server name", async () => {
-    // A separate process: Node prints each deprecation once per process, on its real stderr.
+    // A separate process: Node prints each deprecation once per process, on its real stderr. With tenants in
+    // config.ts, the command needs one named.
+    const [tenant] = serviceCharts(new App(), config).keys();
+    const firstTenant = tenant ? ['--tenant', tenant] : [];
     const { stdout, stderr } = await promisify(execFile)(
       'node',
-      ['--require', './scripts/strip-types.js', 'doctor.ts', '--addr', daemon.addr, '--tlsdir', goodBundle],
+      ['--require', './scripts/strip-types.js', 'doctor.ts', ...firstTenant, '--addr', daemon.addr, '--tlsdir', goodBundle],
       { cwd: ROOT },
     );
     expect(stdout.split('\n').filter((l) => l.startsWith('OK   '))).toHaveLength(9);
