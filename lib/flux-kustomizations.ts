@@ -1,5 +1,6 @@
 import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
+import { decryptionSecret } from './certs/layout';
 import { checkDnsLabel } from './validation';
 
 /** A workload whose health gates the service Kustomization. */
@@ -105,7 +106,7 @@ export class FluxKustomizations extends Construct {
         sourceRef,
         path: props.secretsPath ?? './secrets/apps',
         prune: true,
-        decryption: { provider: 'sops', secretRef: { name: props.decryptionSecret ?? 'sops-age' } },
+        decryption: { provider: 'sops', secretRef: { name: props.decryptionSecret ?? decryptionSecret() } },
         ...identity,
       },
     });

@@ -4,7 +4,7 @@ import { ArgoCdApplication } from './argocd-application';
 import { ArgoCdProject } from './argocd-project';
 import type { BuildkitChart } from './buildkit-chart';
 import { BuildkitDaemon } from './buildkit-daemon';
-import { IN_CLUSTER_SECRET } from './certs/layout';
+import { decryptionSecret, IN_CLUSTER_SECRET } from './certs/layout';
 import { certsPlan } from './certs/plan';
 import { constructsOf } from './construct-tree';
 import { type DeliveredKind, deliveredKinds } from './delivery-access';
@@ -79,7 +79,7 @@ export function buildGitops(app: App, services: ReadonlyMap<string | undefined, 
             name: tenant,
             distPath: `./dist/${tenant}`,
             secretsPath: `./secrets/tenants/${tenant}/apps`,
-            decryptionSecret: `sops-age-${tenant}`,
+            decryptionSecret: decryptionSecret(tenant),
           }
         : {}),
     });

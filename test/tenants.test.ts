@@ -340,6 +340,20 @@ describe('a repository with three tenants', () => {
     );
   });
 
+  test("a tenant whose age key is lost is told to restore it from its own Secret, and to re-run as the tenant's", async () => {
+    const { copy, run } = copyOfSecrets('lost-key');
+    rmSync(paths(join(copy, 'tenants', 'team-b')).ageKey);
+    expect(await run('issue-client', 'ci', '--tenant', 'team-b')).toBe(1);
+    expect(out).toEqual([
+      `certs: ${paths(join(copy, 'tenants', 'team-b')).ageKey} is missing: restore the age identity .sops.yaml names (from your backup, or from the cluster: kubectl -n flux-system get secret sops-age-team-b -o jsonpath='{.data.age\\.agekey}' | base64 -d), or run \`npm run certs -- init --tenant team-b\` in a new repository`,
+    ]);
+    expect(await run('init', '--tenant', 'team-b')).toBe(1);
+    const folder = join(copy, 'tenants', 'team-b');
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatch(new RegExp(`^certs: ${folder}/age/age-key\\.txt is missing, and ${folder}/ is encrypted to age1\\w+: `));
+    expect(out[0]).toContain(`get secret sops-age-team-b -o jsonpath='{.data.age\\.agekey}' | base64 -d > ${folder}/age/age-key.txt`);
+  });
+
   test("a tenant without certificates fails check with the command that makes them, as the tenant's; the others are still checked", async () => {
     const { copy, run } = copyOfSecrets('missing');
     rmSync(join(copy, 'tenants', 'team-a'), { recursive: true });

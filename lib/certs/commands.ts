@@ -40,7 +40,7 @@ export async function init(ctx: CertsContext, options: InitOptions = {}): Promis
     if (initialized) {
       const to = recipientsOf(readText(p.ca, '')).join(', ');
       throw new Error(
-        `${store.rel(p.ageKey)} is missing, and secrets/ is encrypted to ${to}: a new key could not open it; restore that identity ${RESTORE_HINT} > ${store.rel(p.ageKey)}`,
+        `${store.rel(p.ageKey)} is missing, and ${store.rel(ctx.root)}/ is encrypted to ${to}: a new key could not open it; restore that identity ${RESTORE_HINT} > ${store.rel(p.ageKey)}`,
       );
     }
     const { text } = await newIdentityFile(ctx.now);

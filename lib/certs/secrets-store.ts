@@ -12,6 +12,7 @@ import type { Bundle, CaState, CertsContext } from './issuing';
 import {
   CertsUsageError,
   certificateFingerprints,
+  decryptionSecret,
   FINGERPRINTS_ANNOTATION,
   IN_CLUSTER_CLIENT,
   IN_CLUSTER_SECRET,
@@ -24,8 +25,10 @@ import {
 import type { CertsPlan, ServerPlan } from './plan';
 
 const ENCRYPTED_REGEX = '^(data|stringData)$';
-export const RESTORE_HINT =
-  "from your backup, or from the cluster: kubectl -n flux-system get secret sops-age -o jsonpath='{.data.age\\.agekey}' | base64 -d";
+/** Where a lost age identity comes back from: a backup, or the Secret Flux decrypts with (a tenant's own). */
+export const restoreHint = (tenant?: string) =>
+  `from your backup, or from the cluster: kubectl -n flux-system get secret ${decryptionSecret(tenant)} -o jsonpath='{.data.age\\.agekey}' | base64 -d`;
+export const RESTORE_HINT = restoreHint();
 export const SERVER_HINT = 'run `npm run certs -- sync` if the app names another Secret than before, else `npm run certs -- init`';
 const AGE_RECIPIENT = /^age1[0-9a-z]{58}$/;
 

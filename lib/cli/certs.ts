@@ -11,6 +11,7 @@ import type { CertsContext } from '../certs/issuing';
 import { CertsUsageError } from '../certs/layout';
 import { migrateToTenant } from '../certs/migrate';
 import { certsPlan } from '../certs/plan';
+import { RESTORE_HINT, restoreHint } from '../certs/secrets-store';
 import type { KeyPair } from '../pki/issue';
 import { pickTenant, tenantSecrets } from '../tenants';
 
@@ -73,10 +74,15 @@ async function printCheck(ctx: CertsContext, minDays: number | undefined, log: O
   return result.ok;
 }
 
-/** A line's `npm run certs -- ...` fixes, as a tenant's commands must be typed: with `--tenant NAME`. */
+/**
+ * A line's fixes as a tenant's must be typed: `npm run certs -- ...` with `--tenant NAME`, and its age identity
+ * restored from its own Secret.
+ */
 function forTenant(line: string, tenant: string | undefined): string {
   if (tenant === undefined) return line;
-  return line.replace(/`npm run certs -- ([^`]*)`/g, `\`npm run certs -- $1 --tenant ${tenant}\``);
+  return line
+    .replace(/`npm run certs -- ([^`]*)`/g, `\`npm run certs -- $1 --tenant ${tenant}\``)
+    .replace(RESTORE_HINT, restoreHint(tenant));
 }
 
 /** `log`, with each line's fixes as the tenant's commands (forTenant). */
