@@ -320,6 +320,25 @@ describe('a repository with three tenants', () => {
     expect(errors[0]).toBe('certs: --tenant team-d: no such tenant in config.ts (team-a, team-b, team-c)');
   });
 
+  test("export names each tenant's buildx builders after it: one machine can hold the builders of several tenants", async () => {
+    const builders: string[] = [];
+    for (const t of TENANTS) {
+      expect(await certs('export', 'laptop', '--tenant', t, '--out', join(work, `bundle-${t}`))).toBe(0);
+      builders.push(...out.flatMap((l) => /--name (\S+)/.exec(l)?.[1] ?? []));
+    }
+    expect(builders).toEqual([
+      'buildkit-team-a-builder',
+      'buildkit-team-b-builder',
+      'buildkit-team-b-buildkitd-0',
+      'buildkit-team-b-buildkitd-1',
+      'buildkit-team-b-repo',
+      'buildkit-team-c-builder',
+      'buildkit-team-c-builder',
+    ]);
+    // team-c's native arm64 builder joins its one builder as a second node.
+    expect(out.filter((l) => l.includes('--append --name buildkit-team-c-builder --node buildkitd-arm64 '))).toHaveLength(1);
+  });
+
   test('check goes over every tenant and passes them', async () => {
     expect(await certs('check')).toBe(0);
     for (const t of TENANTS) expect(out.filter((l) => l.startsWith(`OK   [${t}] `)).length).toBeGreaterThan(2);

@@ -57,13 +57,14 @@ const quote = (s: string) => (/^[\w./:=,@+-]+$/.test(s) ? s : `'${s.replace(/'/g
  * Decrypts a client bundle into dir (0700; ca.pem, cert.pem, key.pem 0600, as buildctl --tlsdir reads),
  * and returns the commands that use it: one buildx builder over the shared addresses (platform-pinned
  * daemons appended with --platform), a builder of its own per per-replica address (to pin a repository to
- * one warm cache), and buildctl per address.
+ * one warm cache), and buildctl per address. A tenant's builders carry its name, so one machine can hold
+ * builders of several tenants.
  */
 export async function exportClient(
   ctx: CertsContext,
   name: string,
   outDir: string,
-  options: { force?: boolean } = {},
+  options: { force?: boolean; tenant?: string } = {},
 ): Promise<ExportResult> {
   const store = new SecretsStore(ctx);
   const path = store.p.client(name);
@@ -99,10 +100,8 @@ export async function exportClient(
       .map(quote)
       .join(' ');
   const pinned = endpoints.filter((e) => e.pod);
-  const commands = [
-    ...shared.map((e, i) => create('buildkit-builder', e, i > 0)),
-    ...pinned.map((e) => create(`buildkit-${e.name}`, e, false)),
-  ];
+  const builder = (suffix: string) => ['buildkit', options.tenant, suffix].filter(Boolean).join('-');
+  const commands = [...shared.map((e, i) => create(builder('builder'), e, i > 0)), ...pinned.map((e) => create(builder(e.name), e, false))];
   // The chooser sends each repository to the replica whose cache holds it, failing over when it is down.
   const chooser = join(dir, 'buildkit-endpoint');
   // A failing chooser stops the line: `&&` rather than "tcp://$(...)", which would go on with "tcp://".
@@ -111,7 +110,7 @@ export async function exportClient(
     store.written(
       writeFiles([{ path: chooser, content: endpointScript(pinned.map((e) => e.address.slice('tcp://'.length))), mode: 0o755 }]),
     );
-    commands.push(`${chosen}docker buildx create --name buildkit-repo --driver remote --driver-opt ${quote(tls)} "tcp://$endpoint"`);
+    commands.push(`${chosen}docker buildx create --name ${builder('repo')} --driver remote --driver-opt ${quote(tls)} "tcp://$endpoint"`);
   }
   const buildctl = (addr: string) =>
     `buildctl --addr ${addr} --tlsdir ${quote(dir)} build --frontend dockerfile.v0 --local context=. --local dockerfile=.`;

@@ -244,7 +244,7 @@ async function runCommand(
       }
       case 'export': {
         if (!o.out) throw new CertsUsageError('export needs --out DIR');
-        const result = await exportClient(ctx, need('a client NAME'), o.out, { force: o.force });
+        const result = await exportClient(ctx, need('a client NAME'), o.out, { force: o.force, tenant });
         log('', ...result.commands);
         return exit(0);
       }
