@@ -8,7 +8,7 @@ import { App } from 'cdk8s';
 import { config } from '../config';
 import { runDoctor } from '../lib/cli/doctor';
 import { daemonReport, diagnose, parseAddr } from '../lib/doctor/doctor';
-import { type DoctorService, doctorService, SEED_DOCTOR_SERVICE } from '../lib/doctor/service';
+import { type DoctorService, doctorHints, doctorService, SEED_DOCTOR_SERVICE } from '../lib/doctor/service';
 import { type CertifiedKey, createCa, issueClientCertificate, issueServerCertificate } from '../lib/pki/issue';
 import { serverSans } from '../lib/settings';
 import { serviceCharts } from '../lib/tenants';
@@ -234,14 +234,57 @@ describe('the doctor command', () => {
     const ok = await doctor(['--addr', daemon.addr, '--tlsdir', goodBundle], single(refusing));
     expect(ok.code).toBe(0);
     expect(ok.lines.filter((l) => l.startsWith('OK   '))).toHaveLength(9);
+    // A warning only where a step has one (the server certificate's 20 days), and no hint on a passing run.
+    expect(ok.lines.filter((l) => !l.startsWith('OK   '))).toEqual([
+      'WARN server certificate expiry: the server certificate expires within 30 days: renew it with npm run certs -- rotate, then commit',
+    ]);
     const name = await doctor(['--addr', daemon.addr, '--tlsdir', goodBundle, '--servername', 'nope.example'], single(refusing));
     expect(name.code).toBe(5);
     expect(name.lines.filter((l) => l.startsWith('FAIL'))).toEqual([
       expect.stringMatching(/^FAIL server certificate name: does not cover nope\.example/),
     ]);
     expect((await doctor(['--addr', daemon.addr, '--tlsdir', join(work, 'nowhere')], single(refusing))).code).toBe(3);
-    expect((await doctor(['--tlsdir', goodBundle, '--addr', 'http://x'], single(refusing))).code).toBe(2);
-    expect((await doctor([], single(refusing))).code).toBe(2);
+    const badAddr = await doctor(['--tlsdir', goodBundle, '--addr', 'http://x'], single(refusing));
+    expect([badAddr.code, badAddr.lines]).toEqual([
+      2,
+      ['doctor: invalid --addr "http://x": use tcp://HOST:PORT, such as tcp://192.168.80.110:1234'],
+    ]);
+  });
+
+  test.each([
+    ['no --tlsdir', [], 'doctor: --tlsdir DIR is required (the folder with ca.pem, cert.pem, key.pem)'],
+    ['--timeout 0', ['--tlsdir', 'x', '--timeout', '0'], 'doctor: --timeout 0: use whole seconds, at least 1'],
+    ['--timeout 1.5', ['--tlsdir', 'x', '--timeout', '1.5'], 'doctor: --timeout 1.5: use whole seconds, at least 1'],
+    ['--timeout 5s', ['--tlsdir', 'x', '--timeout', '5s'], 'doctor: --timeout 5s: use whole seconds, at least 1'],
+    ['--timeout -5', ['--tlsdir', 'x', '--timeout=-5'], 'doctor: --timeout -5: use whole seconds, at least 1'],
+    ['--timeout s5', ['--tlsdir', 'x', '--timeout', 's5'], 'doctor: --timeout s5: use whole seconds, at least 1'],
+  ])('usage, exit 2, before dialling anything: %s', async (_what, argv, line) => {
+    const result = await doctor(argv, single(refusing));
+    expect(result.code).toBe(2);
+    expect(result.lines).toEqual([line, expect.stringMatching(/^usage: npm run doctor -- /)]);
+  });
+
+  test('--timeout 1, the shortest, is taken', async () => {
+    expect((await doctor(['--addr', daemon.addr, '--tlsdir', goodBundle, '--timeout', '1'], single(refusing))).code).toBe(0);
+  });
+
+  test.each<[string, DoctorService]>([
+    ['a tenant', { addr: 'tcp://127.0.0.1:1', namespace: 'builds-b', workload: 'statefulset/builder', tenant: 'team-b' }],
+    ['no tenant', { addr: 'tcp://127.0.0.1:1', namespace: 'team-builds', workload: 'deployment/builder' }],
+  ])("every hint names a command for the service: its namespace, its workload's daemon and, for %s, --tenant", (_what, service) => {
+    const hints = Object.values(doctorHints(service));
+    // A command runs to the first character no argument here holds: "(", ";" or the comma before prose.
+    const certs = hints.flatMap((h) => h.match(/npm run certs --(?: [\w.-]+)+/g) ?? []);
+    const kubectl = hints.flatMap((h) => h.match(/kubectl(?: [\w.,/-]+)+/g) ?? []);
+    // Each hint holds a command, and every command is one the service answers to.
+    expect(hints.every((h) => /npm run certs -- \S|kubectl \S/.test(h))).toBe(true);
+    expect(certs.length).toBeGreaterThanOrEqual(8);
+    for (const c of certs) expect(c).toMatch(service.tenant ? / --tenant team-b$/ : /^npm run certs -- [\w -]+[A-Z\w]$/);
+    if (!service.tenant) expect(hints.join('\n')).not.toContain('--tenant');
+    expect(kubectl.length).toBeGreaterThanOrEqual(6);
+    for (const k of kubectl) expect(k).toMatch(new RegExp(`^kubectl (get \\S+|logs) -n ${service.namespace}( |$)`));
+    for (const k of kubectl.filter((c) => c.startsWith('kubectl logs')))
+      expect(k).toBe(`kubectl logs -n ${service.namespace} ${service.workload} -c buildkitd`);
   });
 
   test("without --addr it dials config.ts's service, and its hints name the seed's namespace and Deployment", async () => {
