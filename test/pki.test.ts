@@ -14,9 +14,12 @@ import { handshake } from './support/tls';
 
 const endpoint = { names: ['buildkitd'], namespace: 'buildkit', clusterDomain: 'cluster.local', ips: ['192.168.80.110'], port: 1234 };
 const now = new Date();
+// The CA and server certificate get keys of their own: their key size is what openssl checks below. The other
+// certificates here take pooled keys, six of them, so none shares a key with another.
 const ca = createCa({ commonName: 'test CA', validityDays: 3650, now });
 const server = issueServerCertificate(ca, { commonName: 'buildkitd', ...serverSans(endpoint), validityDays: 365, now });
-const client = issueClientCertificate(ca, { commonName: 'ci', validityDays: 365, now });
+const pooled = keyPool(6);
+const client = issueClientCertificate(ca, { commonName: 'ci', validityDays: 365, now, keyPair: pooled() });
 const tlsServer = { key: server.keyPem, cert: server.certPem, ca: ca.certPem };
 
 describeWith(['openssl'])('the certificates, checked by openssl', () => {
@@ -80,8 +83,8 @@ describe('the daemon refuses clients without a certificate (real TLS on 127.0.0.
   });
 
   test('a client certificate from another CA is refused', async () => {
-    const other = createCa({ commonName: 'other CA', validityDays: 10, now });
-    const stranger = issueClientCertificate(other, { commonName: 'stranger', validityDays: 10, now });
+    const other = createCa({ commonName: 'other CA', validityDays: 10, now, keyPair: pooled() });
+    const stranger = issueClientCertificate(other, { commonName: 'stranger', validityDays: 10, now, keyPair: pooled() });
     const result = await handshake({
       server: tlsServer,
       client: { key: stranger.keyPem, cert: stranger.certPem, ca: ca.certPem },
@@ -119,6 +122,7 @@ describe('the daemon refuses clients without a certificate (real TLS on 127.0.0.
       ...serverSans(endpoint),
       validityDays: 1,
       now: new Date(Date.now() - 3 * 86_400_000),
+      keyPair: pooled(),
     });
     const result = await handshake({
       server: { ...tlsServer, key: old.keyPem, cert: old.certPem },
@@ -149,7 +153,7 @@ describe('checkCertificate', () => {
   });
 
   test('finds each failure', () => {
-    const other = createCa({ commonName: 'other', validityDays: 10, now });
+    const other = createCa({ commonName: 'other', validityDays: 10, now, keyPair: pooled() });
     expect(checkCertificate({ ...base, caPem: other.certPem }).problems).toEqual(['does not chain to the CA']);
     expect(checkCertificate({ ...base, keyPem: client.keyPem }).problems).toEqual(['its private key does not match the certificate']);
     expect(checkCertificate({ ...base, mustCover: { dnsNames: ['buildkitd.ci.svc.cluster.local'], ips: ['10.0.0.1'] } }).problems).toEqual([
@@ -161,7 +165,7 @@ describe('checkCertificate', () => {
   });
 
   test('a CA bundle with a second CA still verifies', () => {
-    const other = createCa({ commonName: 'other', validityDays: 10, now });
+    const other = createCa({ commonName: 'other', validityDays: 10, now, keyPair: pooled() });
     expect(checkCertificate({ ...base, caPem: other.certPem + ca.certPem }).problems).toEqual([]);
   });
 });
