@@ -293,15 +293,17 @@ describe('certs rotate', () => {
   test('rotate --ca names the next steps; revoke refuses the in-cluster client and a rotation under way', async () => {
     await issueClient(context(), 'laptop');
     await expect(revoke(context(), 'in-cluster')).rejects.toThrow(
-      new Error('the in-cluster client is renewed by every CA rotation: run rotate --ca, then rotate --finish-ca'),
+      new Error(
+        'the in-cluster client is renewed by every CA rotation: run `npm run certs -- rotate --ca`, then `npm run certs -- rotate --finish-ca`',
+      ),
     );
     lines = [];
     await rotate(context(), { ca: true });
     expect(lines.filter((l) => !l.startsWith('wrote '))).toEqual([
-      'next: re-issue every client (issue-client NAME --renew), export and hand them out, then rotate --finish-ca',
+      'next: re-issue every client (`npm run certs -- issue-client NAME --renew`), export and hand them out, then `npm run certs -- rotate --finish-ca`',
     ]);
     await expect(revoke(context(), 'laptop')).rejects.toThrow(
-      new Error('a CA rotation is under way: finish it (rotate --finish-ca), then revoke'),
+      new Error('a CA rotation is under way: finish it (`npm run certs -- rotate --finish-ca`), then revoke'),
     );
   });
 
@@ -434,7 +436,7 @@ describe('certs check and failures', () => {
     const result = await check(context({}, new Date(Date.now() + 3640 * 86_400_000)));
     expect(result.reports[0].problems).toEqual([
       expect.stringMatching(
-        /^expires in \d+ days \(.*\), under the 30-day threshold: renew with `npm run certs -- rotate --ca`, then renew every client and `rotate --finish-ca`$/,
+        /^expires in \d+ days \(.*\), under the 30-day threshold: renew with `npm run certs -- rotate --ca`, then renew every client and `npm run certs -- rotate --finish-ca`$/,
       ),
     ]);
     rmSync(paths(root).ca);

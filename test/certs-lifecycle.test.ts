@@ -154,7 +154,7 @@ describe('the commands serve whatever the app composes', () => {
     await expect(certs.sync(twoDaemons('third-certs'))).rejects.toThrow(
       new Error(
         `${root}/apps/third-certs.yaml is missing and 1 other daemon ` +
-          `Secret files could be it: rename the one for Secret third-certs to ${root}/apps/third-certs.yaml, then run sync`,
+          `Secret files could be it: rename the one for Secret third-certs to ${root}/apps/third-certs.yaml, then run \`npm run certs -- sync\``,
       ),
     );
   });
@@ -210,7 +210,7 @@ describe('a CA rotation that cannot strand a client', () => {
   test('check shows the phase, and per client which CA generation it chains to', async () => {
     await certs.rotate(context(), { ca: true });
     expect((await certs.check(context())).notes[1]).toBe(
-      'still on the retiring CA: laptop, runner: `npm run certs -- issue-client NAME --renew` each, then `rotate --finish-ca`',
+      'still on the retiring CA: laptop, runner: `npm run certs -- issue-client NAME --renew` each, then `npm run certs -- rotate --finish-ca`',
     );
     await certs.issueClient(context(), 'laptop', { renew: true });
     const result = await certs.check(context());
@@ -223,7 +223,7 @@ describe('a CA rotation that cannot strand a client', () => {
     ]);
     expect(result.notes).toEqual([
       'CA rotation under way (phase 1): the daemons trust CA 1 (retiring) and CA 2 (current)',
-      'still on the retiring CA: runner: `npm run certs -- issue-client NAME --renew` each, then `rotate --finish-ca`',
+      'still on the retiring CA: runner: `npm run certs -- issue-client NAME --renew` each, then `npm run certs -- rotate --finish-ca`',
     ]);
     expect(result.reports[0].subject).toBe('CN=buildkit-service CA 2, O=buildkit-service');
   });
@@ -238,7 +238,7 @@ describe('a CA rotation that cannot strand a client', () => {
     const result = await certs.check(context());
     const problems = (label: string) => result.reports.find((r) => r.label.startsWith(label))!.problems;
     expect(problems('server')).toContain(
-      'mid-rotation the daemon must trust the retiring and the current CA: restore secrets/ from git, then rotate --ca',
+      'mid-rotation the daemon must trust the retiring and the current CA: restore secrets/ from git, then `npm run certs -- rotate --ca`',
     );
     expect(problems('server')).not.toContain('the daemon does not trust the current CA: run rotate');
     expect(problems('client laptop')).toContain('its ca.pem trusts 1 certificate(s) that are no CA of this repository: re-issue it');

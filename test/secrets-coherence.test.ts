@@ -214,7 +214,7 @@ describe('certs sync re-homes everything with the key', () => {
     await expect(sync(context({ certSecretName: 'third-certs' }))).rejects.toThrow(
       new Error(
         `${root}/apps/third-certs.yaml is missing and 2 other daemon ` +
-          `Secret files could be it: rename the one for Secret third-certs to ${root}/apps/third-certs.yaml, then run sync`,
+          `Secret files could be it: rename the one for Secret third-certs to ${root}/apps/third-certs.yaml, then run \`npm run certs -- sync\``,
       ),
     );
     expect(treeDigest(root)).toEqual(before);
@@ -225,7 +225,7 @@ describe('certs sync re-homes everything with the key', () => {
     await rotate(context(), { ca: true });
     const before = treeDigest(root);
     await expect(sync(context({ loadBalancerIP: '10.20.0.15', name: 'builder' }))).rejects.toThrow(
-      /^the server certificate of buildkit-daemon-certs misses DNS:builder, DNS:builder\.buildkit, .*, IP:10\.20\.0\.15, but a CA rotation is under way .*then rotate --finish-ca\), then run sync$/,
+      /^the server certificate of buildkit-daemon-certs misses DNS:builder, DNS:builder\.buildkit, .*, IP:10\.20\.0\.15, but a CA rotation is under way .*then `npm run certs -- rotate --finish-ca`\), then run `npm run certs -- sync`$/,
     );
     expect(treeDigest(root)).toEqual(before);
   });

@@ -280,13 +280,23 @@ describe('a repository with three tenants', () => {
     expect(await bundlesConnect(await bundle('team-b', 'apps/buildkit-daemon-certs.yaml'), own, SERVER_NAME['team-b'])).toBe(true);
   });
 
-  test("a CA rotation of one tenant leaves the others' files byte for byte", async () => {
+  test("a CA rotation of one tenant leaves the others' files byte for byte, and names its next steps with --tenant", async () => {
     const copy = join(work, 'rotation', 'secrets');
     cpSync(secrets, copy, { recursive: true });
     const before = Object.fromEntries(TENANTS.map((t) => [t, treeDigest(join(copy, 'tenants', t))]));
+    const lines: string[] = [];
     const rotate = (...args: string[]) =>
-      runCerts([...args, '--tenant', 'team-b', '--secrets', copy], (app) => serviceCharts(app, THREE), { log: () => {}, error: () => {} });
+      runCerts([...args, '--tenant', 'team-b', '--secrets', copy], (app) => serviceCharts(app, THREE), {
+        log: (...l) => lines.push(...l),
+        error: (l) => lines.push(l),
+      });
     expect(await rotate('rotate', '--ca')).toBe(0);
+    // What to run next, as the tenant's commands: each with --tenant.
+    expect(lines).toContain(
+      'next: re-issue every client (`npm run certs -- issue-client NAME --renew --tenant team-b`), export and hand them out, then `npm run certs -- rotate --finish-ca --tenant team-b`',
+    );
+    expect(await rotate('rotate', '--ca')).toBe(1);
+    expect(lines.at(-1)).toBe('certs: a CA rotation is under way: run `npm run certs -- rotate --finish-ca --tenant team-b` first');
     expect(await rotate('rotate', '--finish-ca', '--force')).toBe(0);
     const after = Object.fromEntries(TENANTS.map((t) => [t, treeDigest(join(copy, 'tenants', t))]));
     expect([after['team-a'], after['team-c']]).toEqual([before['team-a'], before['team-c']]);

@@ -47,7 +47,7 @@ export async function rotate(ctx: CertsContext, options: RotateOptions = {}): Pr
   if (!options.ca && !options.finishCa) {
     if (state.previousCaPem)
       throw new Error(
-        'a CA rotation is under way: a server certificate from the new CA would fail clients not yet renewed; finish it first (rotate --finish-ca)',
+        'a CA rotation is under way: a server certificate from the new CA would fail clients not yet renewed; finish it first (`npm run certs -- rotate --finish-ca`)',
       );
     const files: FileWrite[] = [];
     for (const server of ctx.plan.servers) {
@@ -71,9 +71,11 @@ export async function rotate(ctx: CertsContext, options: RotateOptions = {}): Pr
     return;
   }
   if (options.ca) {
-    if (state.previousCaPem) throw new Error('a CA rotation is under way: run rotate --finish-ca first');
+    if (state.previousCaPem) throw new Error('a CA rotation is under way: run `npm run certs -- rotate --finish-ca` first');
     await startCaRotation(ctx, store, state, options.caDays ?? DEFAULT_DAYS.ca, []);
-    ctx.log('next: re-issue every client (issue-client NAME --renew), export and hand them out, then rotate --finish-ca');
+    ctx.log(
+      'next: re-issue every client (`npm run certs -- issue-client NAME --renew`), export and hand them out, then `npm run certs -- rotate --finish-ca`',
+    );
     return;
   }
   await finishCaRotation(ctx, store, state, serverDays, options.force ?? false);
@@ -106,7 +108,7 @@ async function startCaRotation(
  * certificate comes from the new CA and every bundle, the servers' and the clients', trusts it alone.
  */
 async function finishCaRotation(ctx: CertsContext, store: SecretsStore, state: CaState, serverDays: number, force: boolean): Promise<void> {
-  if (!state.previousCaPem) throw new Error('no CA rotation is under way: start one with rotate --ca');
+  if (!state.previousCaPem) throw new Error('no CA rotation is under way: start one with `npm run certs -- rotate --ca`');
   const clients = new Map<string, Bundle>();
   for (const name of [IN_CLUSTER_CLIENT, ...store.clientNames()]) {
     if (existsSync(store.p.client(name))) clients.set(name, await store.read(store.p.client(name), ''));
@@ -115,7 +117,7 @@ async function finishCaRotation(ctx: CertsContext, store: SecretsStore, state: C
   if (stranded.length > 0 && !force) {
     throw new Error(
       `rotate --finish-ca would strand ${stranded.join(', ')}, which still chain to the retiring CA ${caGeneration(state.previousCaPem)}: ` +
-        `re-issue each with \`npm run certs -- issue-client NAME --renew\` (or \`revoke NAME\`), or pass --force to cut them off`,
+        `re-issue each with \`npm run certs -- issue-client NAME --renew\` (or \`npm run certs -- revoke NAME\`), or pass --force to cut them off`,
     );
   }
   const finished: CaState = { ca: state.ca };
@@ -148,10 +150,12 @@ export async function revoke(ctx: CertsContext, name: string, options: { caDays?
   const store = new SecretsStore(ctx);
   const path = store.p.client(name);
   if (name === IN_CLUSTER_CLIENT)
-    throw new CertsUsageError(`the ${IN_CLUSTER_CLIENT} client is renewed by every CA rotation: run rotate --ca, then rotate --finish-ca`);
+    throw new CertsUsageError(
+      `the ${IN_CLUSTER_CLIENT} client is renewed by every CA rotation: run \`npm run certs -- rotate --ca\`, then \`npm run certs -- rotate --finish-ca\``,
+    );
   if (!existsSync(path)) throw new CertsUsageError(`no client ${name} (${store.rel(path)})`);
   const state = await store.readCa();
-  if (state.previousCaPem) throw new Error('a CA rotation is under way: finish it (rotate --finish-ca), then revoke');
+  if (state.previousCaPem) throw new Error('a CA rotation is under way: finish it (`npm run certs -- rotate --finish-ca`), then revoke');
   const others = store.clientNames().filter((n) => n !== name);
   await startCaRotation(ctx, store, state, options.caDays ?? DEFAULT_DAYS.ca, others);
   rmSync(path);

@@ -41,7 +41,7 @@ export async function check(ctx: CertsContext, minDaysLeft = 30): Promise<CheckR
         caPem: state.ca.certPem,
         role: 'ca',
       }),
-      '`npm run certs -- rotate --ca`, then renew every client and `rotate --finish-ca`',
+      '`npm run certs -- rotate --ca`, then renew every client and `npm run certs -- rotate --finish-ca`',
     ),
   ];
   reports[0].problems.push(...ca.problems);
@@ -60,7 +60,9 @@ export async function check(ctx: CertsContext, minDaysLeft = 30): Promise<CheckR
     const strangers = anchors.filter((a) => !allowed.has(a)).length;
     const problems = strangers ? [`its ca.pem trusts ${strangers} certificate(s) that are no CA of this repository: re-issue it`] : [];
     if (must === 'rotation' && anchors.length !== 2)
-      problems.push('mid-rotation the daemon must trust the retiring and the current CA: restore secrets/ from git, then rotate --ca');
+      problems.push(
+        'mid-rotation the daemon must trust the retiring and the current CA: restore secrets/ from git, then `npm run certs -- rotate --ca`',
+      );
     return problems;
   };
   const daemonTrust: string[] = [];
@@ -119,7 +121,7 @@ export async function check(ctx: CertsContext, minDaysLeft = 30): Promise<CheckR
     );
     notes.push(
       retiring.length
-        ? `still on the retiring CA: ${retiring.join(', ')}: \`npm run certs -- issue-client NAME --renew\` each, then \`rotate --finish-ca\``
+        ? `still on the retiring CA: ${retiring.join(', ')}: \`npm run certs -- issue-client NAME --renew\` each, then \`npm run certs -- rotate --finish-ca\``
         : 'every client is on the current CA: `npm run certs -- rotate --finish-ca` ends the rotation',
     );
   }

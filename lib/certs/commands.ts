@@ -167,7 +167,7 @@ export async function sync(ctx: CertsContext, options: SyncOptions = {}): Promis
       if (state.previousCaPem) {
         throw new Error(
           `the server certificate of ${server.secretName} misses ${missing.join(', ')}, but a CA rotation is under way and clients ` +
-            'not yet renewed trust only the old CA: finish it (issue-client NAME --renew for each client, then rotate --finish-ca), then run sync',
+            'not yet renewed trust only the old CA: finish it (`npm run certs -- issue-client NAME --renew` for each client, then `npm run certs -- rotate --finish-ca`), then run `npm run certs -- sync`',
         );
       }
       cert = serverCertificate(ctx, server, state.ca, options.serverDays ?? DEFAULT_DAYS.server);

@@ -275,7 +275,7 @@ export class SecretsStore {
     if (strays.length !== 1 || missing.length !== 1) {
       throw new Error(
         `${this.rel(expected)} is missing and ${strays.length} other daemon Secret files could be it: ` +
-          `rename the one for Secret ${server.secretName} to ${this.rel(expected)}, then run sync`,
+          `rename the one for Secret ${server.secretName} to ${this.rel(expected)}, then run \`npm run certs -- sync\``,
       );
     }
     return strays[0];
