@@ -16,7 +16,7 @@ import {
   type Validity,
 } from './issuing';
 import { CertsUsageError, IN_CLUSTER_CLIENT, plainMetadata, SANS_ANNOTATION, secretPlace } from './layout';
-import { checkRecipients, RESTORE_HINT, SERVER_HINT, SecretsStore } from './secrets-store';
+import { checkRecipients, restoreHint, SERVER_HINT, SecretsStore } from './secrets-store';
 
 // The commands that create and keep secrets/: init, issue-client, recipients and sync. The CA rotation,
 // export and check live beside this file; issuing.ts holds what they share.
@@ -40,7 +40,7 @@ export async function init(ctx: CertsContext, options: InitOptions = {}): Promis
     if (initialized) {
       const to = recipientsOf(readText(p.ca, '')).join(', ');
       throw new Error(
-        `${store.rel(p.ageKey)} is missing, and ${store.rel(ctx.root)}/ is encrypted to ${to}: a new key could not open it; restore that identity ${RESTORE_HINT} > ${store.rel(p.ageKey)}`,
+        `${store.rel(p.ageKey)} is missing, and ${store.rel(ctx.root)}/ is encrypted to ${to}: a new key could not open it; restore that identity ${restoreHint(ctx.tenant)} > ${store.rel(p.ageKey)}`,
       );
     }
     const { text } = await newIdentityFile(ctx.now);

@@ -64,7 +64,7 @@ export async function exportClient(
   ctx: CertsContext,
   name: string,
   outDir: string,
-  options: { force?: boolean; tenant?: string } = {},
+  options: { force?: boolean } = {},
 ): Promise<ExportResult> {
   const store = new SecretsStore(ctx);
   const path = store.p.client(name);
@@ -100,7 +100,7 @@ export async function exportClient(
       .map(quote)
       .join(' ');
   const pinned = endpoints.filter((e) => e.pod);
-  const builder = (suffix: string) => ['buildkit', options.tenant, suffix].filter(Boolean).join('-');
+  const builder = (suffix: string) => ['buildkit', ctx.tenant, suffix].filter(Boolean).join('-');
   const commands = [...shared.map((e, i) => create(builder('builder'), e, i > 0)), ...pinned.map((e) => create(builder(e.name), e, false))];
   // The chooser sends each repository to the replica whose cache holds it, failing over when it is down.
   const chooser = join(dir, 'buildkit-endpoint');

@@ -16,6 +16,11 @@ export interface CertsContext {
   readonly newKeyPair?: () => KeyPair;
   /** Prints one line of progress. */
   readonly log: (line: string) => void;
+  /**
+   * The tenant served, whose Flux decryption Secret and buildx builders carry its name.
+   * @default - none: the repository has no tenants
+   */
+  readonly tenant?: string;
 }
 
 export interface Validity {

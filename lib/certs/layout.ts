@@ -8,10 +8,9 @@ import { displayPath, readText } from './files';
 /** The client whose Secret in-cluster CI jobs mount; its file sits with the daemons' in apps/. */
 export const IN_CLUSTER_CLIENT = 'in-cluster';
 export const IN_CLUSTER_SECRET = 'buildkit-client-certs';
-/** Plaintext (MAC-covered) annotation on a daemon Secret: its certificate's SANs, readable without the key. */
 /** The Secret Flux decrypts secrets/ with, in flux-system: `sops-age`, or a tenant's own `sops-age-<name>`. */
 export const decryptionSecret = (tenant?: string) => (tenant ? `sops-age-${tenant}` : 'sops-age');
-
+/** Plaintext (MAC-covered) annotation on a daemon Secret: its certificate's SANs, readable without the key. */
 export const SANS_ANNOTATION = 'buildkit-service/server-sans';
 /**
  * Plaintext (MAC-covered) annotation on every encrypted bundle: the SHA-256 of each certificate it publishes,

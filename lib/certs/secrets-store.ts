@@ -28,7 +28,6 @@ const ENCRYPTED_REGEX = '^(data|stringData)$';
 /** Where a lost age identity comes back from: a backup, or the Secret Flux decrypts with (a tenant's own). */
 export const restoreHint = (tenant?: string) =>
   `from your backup, or from the cluster: kubectl -n flux-system get secret ${decryptionSecret(tenant)} -o jsonpath='{.data.age\\.agekey}' | base64 -d`;
-export const RESTORE_HINT = restoreHint();
 export const SERVER_HINT = 'run `npm run certs -- sync` if the app names another Secret than before, else `npm run certs -- init`';
 const AGE_RECIPIENT = /^age1[0-9a-z]{58}$/;
 
@@ -96,7 +95,7 @@ export class SecretsStore {
     const ids = parseIdentities(
       readText(
         this.p.ageKey,
-        `restore the age identity .sops.yaml names (${RESTORE_HINT}), or run \`npm run certs -- init\` in a new repository`,
+        `restore the age identity .sops.yaml names (${restoreHint(this.ctx.tenant)}), or run \`npm run certs -- init\` in a new repository`,
       ),
     );
     if (ids.length === 0) throw new Error(`${this.rel(this.p.ageKey)} holds no age identity`);

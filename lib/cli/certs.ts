@@ -11,7 +11,6 @@ import type { CertsContext } from '../certs/issuing';
 import { CertsUsageError } from '../certs/layout';
 import { migrateToTenant } from '../certs/migrate';
 import { certsPlan } from '../certs/plan';
-import { RESTORE_HINT, restoreHint } from '../certs/secrets-store';
 import type { KeyPair } from '../pki/issue';
 import { pickTenant, tenantSecrets } from '../tenants';
 
@@ -74,15 +73,10 @@ async function printCheck(ctx: CertsContext, minDays: number | undefined, log: O
   return result.ok;
 }
 
-/**
- * A line's fixes as a tenant's must be typed: `npm run certs -- ...` with `--tenant NAME`, and its age identity
- * restored from its own Secret.
- */
+/** A line's `npm run certs -- ...` fixes, as a tenant's commands must be typed: with `--tenant NAME`. */
 function forTenant(line: string, tenant: string | undefined): string {
   if (tenant === undefined) return line;
-  return line
-    .replace(/`npm run certs -- ([^`]*)`/g, `\`npm run certs -- $1 --tenant ${tenant}\``)
-    .replace(RESTORE_HINT, restoreHint(tenant));
+  return line.replace(/`npm run certs -- ([^`]*)`/g, `\`npm run certs -- $1 --tenant ${tenant}\``);
 }
 
 /** `log`, with each line's fixes as the tenant's commands (forTenant). */
@@ -99,7 +93,13 @@ async function checkTenants(tenants: ReadonlyMap<string, Tenant>, minDays: numbe
   let ok = true;
   for (const [name, t] of tenants) {
     const tenantLog = tenantLogger(log, name);
-    const ctx: CertsContext = { root: t.root, plan: certsPlan(t.chart), now: new Date(), log: (l) => tenantLog(`[${name}] ${l}`) };
+    const ctx: CertsContext = {
+      root: t.root,
+      plan: certsPlan(t.chart),
+      now: new Date(),
+      log: (l) => tenantLog(`[${name}] ${l}`),
+      tenant: name,
+    };
     try {
       ok = (await printCheck(ctx, minDays, tenantLog, `[${name}] `)) && ok;
     } catch (err) {
@@ -212,7 +212,14 @@ async function runCommand(
     const served = pickTenant<Tenant>(services, o.tenant, (message) => new CertsUsageError(message));
     tenant = o.tenant;
     const tenantLog = tenantLogger(log, tenant);
-    const ctx: CertsContext = { root: served.root, plan: certsPlan(served.chart), now: new Date(), log: tenantLog, newKeyPair };
+    const ctx: CertsContext = {
+      root: served.root,
+      plan: certsPlan(served.chart),
+      now: new Date(),
+      log: tenantLog,
+      newKeyPair,
+      ...(tenant ? { tenant } : {}),
+    };
     switch (command) {
       case 'init':
         if (o['client-namespace'])
@@ -244,7 +251,7 @@ async function runCommand(
       }
       case 'export': {
         if (!o.out) throw new CertsUsageError('export needs --out DIR');
-        const result = await exportClient(ctx, need('a client NAME'), o.out, { force: o.force, tenant });
+        const result = await exportClient(ctx, need('a client NAME'), o.out, { force: o.force });
         log('', ...result.commands);
         return exit(0);
       }
