@@ -167,7 +167,8 @@ describe('certs init', () => {
     // The first run: identity, .sops.yaml, namespaces, three bundles and five public certificate copies.
     expect(lines.filter((l) => l.startsWith('wrote'))).toHaveLength(11);
     expect(lines.filter((l) => !l.startsWith('wrote'))).toEqual([
-      '  keep it safe: it is git-ignored, and Flux needs a copy (see README, "Flux and the age key")',
+      '  keep it safe: it is git-ignored, and Flux needs a copy (README, "Flux and the age key"):',
+      `  kubectl -n flux-system create secret generic sops-age --from-file=age.agekey=${paths(root).ageKey}`,
     ]);
     lines = [];
     await init(context());

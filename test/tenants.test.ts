@@ -383,6 +383,15 @@ describe('a repository with three tenants', () => {
     expect(out[0]).toContain(`get secret sops-age-team-b -o jsonpath='{.data.age\\.agekey}' | base64 -d > ${folder}/age/age-key.txt`);
   });
 
+  test("a tenant's init prints the command that gives Flux its age key: its own Secret, from its own folder", async () => {
+    const { copy, run } = copyOfSecrets('new-tenant');
+    rmSync(join(copy, 'tenants', 'team-c'), { recursive: true });
+    expect(await run('init', '--tenant', 'team-c')).toBe(0);
+    expect(out).toContain(
+      `  kubectl -n flux-system create secret generic sops-age-team-c --from-file=age.agekey=${paths(join(copy, 'tenants', 'team-c')).ageKey}`,
+    );
+  });
+
   test("a tenant without certificates fails check with the command that makes them, as the tenant's; the others are still checked", async () => {
     const { copy, run } = copyOfSecrets('missing');
     rmSync(join(copy, 'tenants', 'team-a'), { recursive: true });

@@ -15,7 +15,7 @@ import {
   trustBundle,
   type Validity,
 } from './issuing';
-import { CertsUsageError, IN_CLUSTER_CLIENT, plainMetadata, SANS_ANNOTATION, secretPlace } from './layout';
+import { CertsUsageError, decryptionSecret, IN_CLUSTER_CLIENT, plainMetadata, SANS_ANNOTATION, secretPlace } from './layout';
 import { checkRecipients, restoreHint, SERVER_HINT, SecretsStore } from './secrets-store';
 
 // The commands that create and keep secrets/: init, issue-client, recipients and sync. The CA rotation,
@@ -45,7 +45,8 @@ export async function init(ctx: CertsContext, options: InitOptions = {}): Promis
     }
     const { text } = await newIdentityFile(ctx.now);
     store.commit([{ path: p.ageKey, content: text, mode: 0o600 }]);
-    ctx.log('  keep it safe: it is git-ignored, and Flux needs a copy (see README, "Flux and the age key")');
+    ctx.log('  keep it safe: it is git-ignored, and Flux needs a copy (README, "Flux and the age key"):');
+    ctx.log(`  kubectl -n flux-system create secret generic ${decryptionSecret(ctx.tenant)} --from-file=age.agekey=${store.rel(p.ageKey)}`);
   } else {
     ctx.log(`kept ${store.rel(p.ageKey)}`);
   }
