@@ -139,6 +139,9 @@ export function pickTenant<T>(
   return services.get(tenant) as T;
 }
 
+/** A certs command as it must be typed for the service: a tenant's with `--tenant NAME` at its end. */
+export const certsCommand = (args: string, tenant: string | undefined) => `npm run certs -- ${args}${tenant ? ` --tenant ${tenant}` : ''}`;
+
 /** Builds one tenant's chart; a setting it refuses is named with the tenant, which may have it from the top level. */
 function namingTenant(name: string, build: () => BuildkitChart): BuildkitChart {
   try {

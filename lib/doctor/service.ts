@@ -1,6 +1,7 @@
 import type { BuildkitChart } from '../buildkit-chart';
 import { CONTAINER } from '../daemon/container';
 import { SEED } from '../settings';
+import { certsCommand } from '../tenants';
 
 /** The service the doctor dials, as config.ts sets it up: what to look at with kubectl, and how to type its certs commands. */
 export interface DoctorService {
@@ -34,7 +35,7 @@ export function doctorService(chart: BuildkitChart, tenant?: string): DoctorServ
 
 /** What to run next after each failure, with the service's own namespace, workload and tenant in the commands. */
 export function doctorHints(service: DoctorService) {
-  const certs = (args: string) => `npm run certs -- ${args}${service.tenant ? ` --tenant ${service.tenant}` : ''}`;
+  const certs = (args: string) => certsCommand(args, service.tenant);
   const n = `-n ${service.namespace}`;
   const logs = `kubectl logs ${n} ${service.workload} -c ${CONTAINER}`;
   return {
