@@ -75,7 +75,6 @@ async function printCheck(ctx: CertsContext, minDays: number | undefined, log: O
 
 /** A line's `npm run certs -- ...` fixes, as a tenant's commands must be typed: with `--tenant NAME`. */
 function forTenant(line: string, tenant: string | undefined): string {
-  if (tenant === undefined) return line;
   return line.replace(/`npm run certs -- ([^`]*)`/g, (_command, args: string) => `\`${certsCommand(args, tenant)}\``);
 }
 
