@@ -87,7 +87,8 @@ export function tenantSettings(settings: ServiceSettings, tenant: TenantSettings
 
 /**
  * The service's charts in `app`, keyed by tenant: one chart `buildkit` without tenants, otherwise one per
- * tenant, named after it. Two tenants on one address are refused here; two objects of one name, by the synth.
+ * tenant, named after it. Two tenants on one address or in one namespace are refused here; two objects of one
+ * name, by the synth.
  */
 export function serviceCharts(
   app: App,
@@ -101,20 +102,22 @@ export function serviceCharts(
     return new Map([[undefined, new BuildkitChart(app, SINGLE_CHART, certRevision ? { ...single, certRevision } : single)]]);
   }
   const charts = new Map<string | undefined, BuildkitChart>();
-  const owners = new Map<string, string>();
+  const addresses = new Map<string, Claim>();
+  const namespaces = new Map<string, Claim>();
   for (const tenant of settings.tenants!) {
     const certRevision = certRevisions.get(tenant.name);
     const props = { ...tenantSettings(settings, tenant), ...(certRevision ? { certRevision } : {}) };
     const chart = namingTenant(tenant.name, () => new BuildkitChart(app, tenant.name, props));
-    for (const ip of chart.endpoint.ips) {
-      const other = owners.get(ip);
-      if (other) {
-        throw new Error(
-          `tenants: invalid loadBalancerIP: ${ip} is used by tenants ${other} and ${tenant.name}; give every tenant its own address`,
-        );
-      }
-      owners.set(ip, tenant.name);
-    }
+    for (const ip of chart.endpoint.ips)
+      claim(addresses, ip, { tenant: tenant.name, setting: 'address' }, 'give every tenant its own address');
+    // Its delivery writes Secrets in these namespaces, and its client Secret is read there: no other tenant's may.
+    claim(namespaces, chart.namespace!, { tenant: tenant.name, setting: 'namespace' }, 'give every tenant its own namespace');
+    claim(
+      namespaces,
+      chart.clientNamespace,
+      { tenant: tenant.name, setting: 'clientNamespace' },
+      "give every tenant its own clientNamespace (a top-level one is every tenant's), or leave it out for the tenant's namespace",
+    );
     charts.set(tenant.name, chart);
   }
   return charts;
@@ -141,6 +144,23 @@ export function pickTenant<T>(
 
 /** A certs command as it must be typed for the service: a tenant's with `--tenant NAME` at its end. */
 export const certsCommand = (args: string, tenant: string | undefined) => `npm run certs -- ${args}${tenant ? ` --tenant ${tenant}` : ''}`;
+
+/** Which tenant holds an address or a namespace, and as what. */
+interface Claim {
+  readonly tenant: string;
+  readonly setting: 'address' | 'namespace' | 'clientNamespace';
+}
+
+/** Gives an address or a namespace to one tenant: a second tenant's claim is refused, naming both. */
+function claim(owners: Map<string, Claim>, value: string, mine: Claim, fix: string): void {
+  const other = owners.get(value);
+  if (other && other.tenant !== mine.tenant) {
+    throw new Error(
+      `tenants: invalid ${mine.setting} "${value}" of tenant ${mine.tenant}: it is tenant ${other.tenant}'s ${other.setting} too; ${fix}`,
+    );
+  }
+  owners.set(value, other ?? mine);
+}
 
 /** Builds one tenant's chart; a setting it refuses is named with the tenant, which may have it from the top level. */
 function namingTenant(name: string, build: () => BuildkitChart): BuildkitChart {

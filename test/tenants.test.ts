@@ -75,7 +75,58 @@ describe('the charts', () => {
     [
       'two tenants on the seed address they both inherit',
       { tenants: [{ name: 'a' }, { name: 'b' }] },
-      /^tenants: invalid loadBalancerIP: 192\.168\.80\.110 is used by tenants a and b; give every tenant its own address$/,
+      /^tenants: invalid address "192\.168\.80\.110" of tenant b: it is tenant a's address too; give every tenant its own address$/,
+    ],
+    [
+      "a tenant's per-replica address that is another's LoadBalancer address",
+      {
+        tenants: [
+          { name: 'a', loadBalancerIP: '10.0.0.1' },
+          { name: 'b', loadBalancerIP: '10.0.0.2', workload: 'statefulset', replicas: 2, perReplicaIPs: ['10.0.0.3', '10.0.0.1'] },
+        ],
+      },
+      /^tenants: invalid address "10\.0\.0\.1" of tenant b: it is tenant a's address too/,
+    ],
+    [
+      "a tenant in another's namespace: each one's delivery writes its Secrets there",
+      {
+        tenants: [
+          { name: 'a', loadBalancerIP: '10.0.0.1' },
+          { name: 'b', loadBalancerIP: '10.0.0.2', namespace: 'buildkit-a' },
+        ],
+      },
+      /^tenants: invalid namespace "buildkit-a" of tenant b: it is tenant a's namespace too; give every tenant its own namespace$/,
+    ],
+    [
+      "a top-level clientNamespace every tenant inherits: each one's client Secret would be readable by the others' CI",
+      {
+        clientNamespace: 'ci',
+        tenants: [
+          { name: 'a', loadBalancerIP: '10.0.0.1' },
+          { name: 'b', loadBalancerIP: '10.0.0.2' },
+        ],
+      },
+      /^tenants: invalid clientNamespace "ci" of tenant b: it is tenant a's clientNamespace too; give every tenant its own clientNamespace \(a top-level one is every tenant's\), or leave it out for the tenant's namespace$/,
+    ],
+    [
+      "a tenant's clientNamespace that is another tenant's namespace",
+      {
+        tenants: [
+          { name: 'a', loadBalancerIP: '10.0.0.1' },
+          { name: 'b', loadBalancerIP: '10.0.0.2', clientNamespace: 'buildkit-a' },
+        ],
+      },
+      /^tenants: invalid clientNamespace "buildkit-a" of tenant b: it is tenant a's namespace too/,
+    ],
+    [
+      "a tenant's namespace that is another tenant's clientNamespace",
+      {
+        tenants: [
+          { name: 'a', loadBalancerIP: '10.0.0.1', clientNamespace: 'ci-b' },
+          { name: 'b', loadBalancerIP: '10.0.0.2', namespace: 'ci-b' },
+        ],
+      },
+      /^tenants: invalid namespace "ci-b" of tenant b: it is tenant a's clientNamespace too/,
     ],
     ['a name that is no DNS label', { tenants: [{ name: 'Team_A' }] }, /^tenants: invalid tenants\[0\]\.name "Team_A"/],
     ['no tenant at all', { tenants: [] }, /^tenants: invalid tenants \[\]: name at least one tenant, or leave tenants out$/],
@@ -105,6 +156,20 @@ describe('the charts', () => {
     ],
   ])('refused, one line: %s', (_what, settings, message) => {
     expect(() => serviceCharts(new App(), settings)).toThrow(message);
+  });
+
+  test('tenants with client namespaces of their own are served, also one that names its own namespace', () => {
+    const charts = serviceCharts(new App(), {
+      clientNamespace: 'ci',
+      tenants: [
+        { name: 'a', loadBalancerIP: '10.0.0.1', clientNamespace: 'ci-a' },
+        { name: 'b', loadBalancerIP: '10.0.0.2', clientNamespace: 'buildkit-b' },
+      ],
+    });
+    expect([...charts.values()].map((c) => [c.namespace, c.clientNamespace])).toEqual([
+      ['buildkit-a', 'ci-a'],
+      ['buildkit-b', 'buildkit-b'],
+    ]);
   });
 
   test("a tenant's certificate revision reaches only its own daemons (the rollout on a CA change)", () => {
@@ -142,7 +207,7 @@ describe('the charts', () => {
     expect(d).toContain('  clients --> team_b__service_buildkitd');
   });
 
-  test('two tenants in one namespace with one daemon name are two objects of one name: the synth refuses them', () => {
+  test('two tenants in one namespace: the synth refuses them, naming the namespace, and writes nothing', () => {
     const work = mkdtempSync(join(tmpdir(), 'buildkit-tenants-'));
     try {
       const same: ServiceSettings = {
@@ -151,7 +216,9 @@ describe('the charts', () => {
           { name: 'b', namespace: 'builds', loadBalancerIP: '10.0.0.2' },
         ],
       };
-      expect(() => synthRepository({ root: work, config: same })).toThrow(/^two objects are Namespace builds: /);
+      expect(() => synthRepository({ root: work, config: same })).toThrow(
+        /^tenants: invalid namespace "builds" of tenant b: it is tenant a's namespace too/,
+      );
       expect(readdirSync(work)).toEqual([]);
     } finally {
       rmSync(work, { recursive: true, force: true });
