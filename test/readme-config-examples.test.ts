@@ -85,3 +85,39 @@ describe('every example synthesizes objects Kubernetes 1.30 accepts', () => {
     expect(manifests.flatMap((m) => validator.validate(m).map((error) => `${m.kind}/${m.metadata.name}: ${error}`))).toEqual([]);
   });
 });
+
+/** The README's charts of one's own, run as a consumer's program would, with `app` given and the package as `lib/`. */
+const composed = all.filter((e) => e.kind === 'library' && e.code.includes('new Chart('));
+
+describe("every chart of one's own in the README gives objects Kubernetes 1.30 accepts, and confines its daemons' build steps", () => {
+  let validator: ManifestValidator;
+  beforeAll(() => {
+    validator = loadValidator('1.30.0');
+  });
+
+  test('there is one', () => {
+    expect(composed.length).toBeGreaterThanOrEqual(1);
+  });
+
+  test.each(composed.map((e): [string, Example] => [`README.md:${e.line}`, e]))('%s', (_where, { code }) => {
+    const app = Testing.app();
+    const packages: Record<string, unknown> = { cdk8s: require('cdk8s'), 'buildkit-service': require('../lib') };
+    const run = new Function('require', 'app', transformSync(code, { loader: 'ts', format: 'cjs' }).code);
+    run((name: string) => {
+      if (!(name in packages)) throw new Error(`the example imports ${name}, which a consumer of this package does not have`);
+      return packages[name];
+    }, app);
+    const manifests = app.charts.flatMap((chart) => Testing.synth(chart));
+    expect(manifests.flatMap((m) => validator.validate(m).map((error) => `${m.kind}/${m.metadata.name}: ${error}`))).toEqual([]);
+    const daemons = manifests.filter((m) => m.kind === 'Deployment' || m.kind === 'StatefulSet');
+    expect(daemons.length).toBeGreaterThanOrEqual(1);
+    const confining = (labels: Record<string, string>) =>
+      manifests.filter(
+        (m) =>
+          m.kind === 'NetworkPolicy' &&
+          m.spec.policyTypes.includes('Egress') &&
+          Object.entries(m.spec.podSelector.matchLabels ?? {}).every(([k, v]) => labels[k] === v),
+      );
+    expect(daemons.filter((d) => confining(d.spec.template.metadata.labels).length === 0).map((d) => d.metadata.name)).toEqual([]);
+  });
+});
