@@ -4,13 +4,13 @@ import { join, relative, resolve } from 'node:path';
 import { App, YamlOutputType } from 'cdk8s';
 import type { BuildkitChart } from './buildkit-chart';
 import { secretsProblems } from './certs/coherence';
-import { daemonCertsRevision } from './certs/layout';
+import { daemonCertsRevision, paths } from './certs/layout';
 import { hasSingleLayout } from './certs/migrate';
 import { certsPlan } from './certs/plan';
 import { buildGitops, type GitopsSettings } from './gitops';
 import { serviceDiagram, withDiagram } from './service-diagram';
 import { type SynthOutput, synthesizeAll } from './synth';
-import { type ServiceSettings, serviceCharts, tenantSecrets } from './tenants';
+import { certsCommand, type ServiceSettings, serviceCharts, tenantNames, tenantSecrets } from './tenants';
 
 /** A repository that holds this project: config.ts, and the folders derived from it. */
 export interface RepositorySettings {
@@ -102,6 +102,23 @@ export function runRepositorySynth(settings: RepositorySettings): void {
   }
 }
 
+/**
+ * A tenant without certificates while another has its own: one added to config.ts after `certs init`. Its
+ * daemons cannot start without their Secret, and Flux finds no folder of its Secrets to decrypt. A repository
+ * with no certificates at all is new, and its tenants wait for their `init` alike.
+ */
+function tenantsWithoutCertificates(settings: RepositorySettings): string[] {
+  const secrets = settings.secrets ?? join(resolve(settings.root), 'secrets');
+  const tenants = tenantNames(settings.config).map((tenant) => ({ tenant, folder: tenantSecrets(secrets, tenant) }));
+  if (!tenants.some(({ folder }) => existsSync(paths(folder).ca))) return [];
+  return tenants
+    .filter(({ folder }) => !existsSync(paths(folder).ca))
+    .map(
+      ({ tenant, folder }) =>
+        `${relative(resolve(settings.root), folder)}/: tenant ${tenant} has no certificates, while other tenants have theirs: run \`${certsCommand('init', tenant)}\`, then commit secrets/ and the outputs`,
+    );
+}
+
 /** Every file under dir (none when it does not exist), by path relative to it, sorted, with its bytes. */
 export function readTree(dir: string): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
@@ -132,7 +149,7 @@ export function outputProblems(settings: RepositorySettings): string[] {
     } catch (err) {
       return [(err as Error).message];
     }
-    const problems: string[] = [];
+    const problems = tenantsWithoutCertificates(settings);
     if (existsSync(readme) && !readFileSync(join(fresh, 'README.md')).equals(readFileSync(readme))) {
       problems.push('README.md: the service diagram is stale: run `npm run synth` and commit README.md');
     }

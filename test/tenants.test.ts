@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Testing } from 'cdk8s';
 import { paths } from '../lib/certs/layout';
-import { repositoryDiagram, synthRepository } from '../lib/repository';
+import { outputProblems, repositoryDiagram, synthRepository } from '../lib/repository';
 import { parseIdentities } from '../lib/sops/age-keys';
 import { decryptDocument } from '../lib/sops/sops-file';
 import { type ServiceSettings, serviceCharts, tenantSettings } from '../lib/tenants';
@@ -479,6 +479,21 @@ describe('a repository with three tenants', () => {
     const fixes = out.filter((l) => l.includes('`npm run certs -- ') && !l.startsWith('FAIL [team-a]'));
     expect(fixes.length).toBeGreaterThan(3);
     for (const l of fixes) expect(l).toMatch(/^\[(team-[bc])\] .*`npm run certs -- [^`]* --tenant \1`/);
+  });
+
+  test('verify names each tenant added after the others had certificates; a repository with none has no such problem', () => {
+    const unready = (secretsDir: string) =>
+      outputProblems({ root: work, config: THREE, secrets: secretsDir }).filter((l) => l.includes('has no certificates'));
+    expect(outputProblems({ root: work, config: THREE })).toEqual([]);
+    const { copy } = copyOfSecrets('added');
+    rmSync(join(copy, 'tenants', 'team-b'), { recursive: true });
+    expect(unready(copy)).toEqual([
+      'added/secrets/tenants/team-b/: tenant team-b has no certificates, while other tenants have theirs: run `npm run certs -- init --tenant team-b`, then commit secrets/ and the outputs',
+    ]);
+    rmSync(join(copy, 'tenants', 'team-a'), { recursive: true });
+    expect(unready(copy).map((l) => l.split(':')[0])).toEqual(['added/secrets/tenants/team-a/', 'added/secrets/tenants/team-b/']);
+    rmSync(join(copy, 'tenants', 'team-c'), { recursive: true });
+    expect(unready(copy)).toEqual([]);
   });
 
   test('a CA two tenants share fails check even when each tenant on its own is sound', async () => {
