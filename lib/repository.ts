@@ -10,7 +10,7 @@ import { certsPlan } from './certs/plan';
 import { buildGitops, type GitopsSettings } from './gitops';
 import { serviceDiagram, withDiagram } from './service-diagram';
 import { type SynthOutput, synthesizeAll } from './synth';
-import { certsCommand, type ServiceSettings, serviceCharts, tenantNames, tenantSecrets } from './tenants';
+import { certsCommand, type ServiceSettings, serviceCharts, tenantNames, tenantSecrets, tenantsFolder } from './tenants';
 
 /** A repository that holds this project: config.ts, and the folders derived from it. */
 export interface RepositorySettings {
@@ -103,20 +103,31 @@ export function runRepositorySynth(settings: RepositorySettings): void {
 }
 
 /**
- * A tenant without certificates while another has its own: one added to config.ts after `certs init`. Its
- * daemons cannot start without their Secret, and Flux finds no folder of its Secrets to decrypt. A repository
- * with no certificates at all is new, and its tenants wait for their `init` alike.
+ * secrets/ against config.ts's tenants, where the synth cannot tell: a tenant without certificates while another
+ * has its own (added after `certs init`: its daemons would wait for a Secret no one made), and a folder of a
+ * tenant config.ts no longer has. A repository with no certificates at all is new, and its tenants wait alike.
  */
-function tenantsWithoutCertificates(settings: RepositorySettings): string[] {
-  const secrets = settings.secrets ?? join(resolve(settings.root), 'secrets');
-  const tenants = tenantNames(settings.config).map((tenant) => ({ tenant, folder: tenantSecrets(secrets, tenant) }));
-  if (!tenants.some(({ folder }) => existsSync(paths(folder).ca))) return [];
-  return tenants
-    .filter(({ folder }) => !existsSync(paths(folder).ca))
-    .map(
-      ({ tenant, folder }) =>
-        `${relative(resolve(settings.root), folder)}/: tenant ${tenant} has no certificates, while other tenants have theirs: run \`${certsCommand('init', tenant)}\`, then commit secrets/ and the outputs`,
-    );
+function tenantFolderProblems(settings: RepositorySettings): string[] {
+  const root = resolve(settings.root);
+  const secrets = settings.secrets ?? join(root, 'secrets');
+  const names = tenantNames(settings.config);
+  const tenantsDir = tenantsFolder(secrets);
+  const folders = existsSync(tenantsDir) ? readdirSync(tenantsDir).sort() : [];
+  const at = (tenant: string) => `${relative(root, tenantSecrets(secrets, tenant))}/`;
+  const initialised = names.filter((tenant) => existsSync(paths(tenantSecrets(secrets, tenant)).ca));
+  const waiting = initialised.length === 0 ? [] : names.filter((tenant) => !initialised.includes(tenant));
+  return [
+    ...waiting.map(
+      (tenant) =>
+        `${at(tenant)}: tenant ${tenant} has no certificates, while other tenants have theirs: run \`${certsCommand('init', tenant)}\`, then commit secrets/ and the outputs`,
+    ),
+    ...folders
+      .filter((folder) => !names.includes(folder))
+      .map(
+        (folder) =>
+          `${at(folder)}: config.ts has no tenant ${folder}: if it is gone, remove its certificates with \`git rm -r ${at(folder)}\``,
+      ),
+  ];
 }
 
 /** Every file under dir (none when it does not exist), by path relative to it, sorted, with its bytes. */
@@ -149,7 +160,7 @@ export function outputProblems(settings: RepositorySettings): string[] {
     } catch (err) {
       return [(err as Error).message];
     }
-    const problems = tenantsWithoutCertificates(settings);
+    const problems = tenantFolderProblems(settings);
     if (existsSync(readme) && !readFileSync(join(fresh, 'README.md')).equals(readFileSync(readme))) {
       problems.push('README.md: the service diagram is stale: run `npm run synth` and commit README.md');
     }

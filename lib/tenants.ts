@@ -44,7 +44,9 @@ export const SINGLE_CHART = 'buildkit';
  * Where a service's certificates live: a tenant's in a secrets/ folder of its own, with its own CA and age key;
  * without tenants (`tenant` undefined), secrets/ itself.
  */
-export const tenantSecrets = (secrets: string, tenant: string | undefined) => (tenant ? join(secrets, 'tenants', tenant) : secrets);
+export const tenantSecrets = (secrets: string, tenant: string | undefined) => (tenant ? join(tenantsFolder(secrets), tenant) : secrets);
+/** secrets/tenants: the folder that holds a secrets/ folder per tenant. */
+export const tenantsFolder = (secrets: string) => join(secrets, 'tenants');
 
 /** A tenant's namespace without `namespace` set: `buildkit-<name>`. */
 const NAMESPACE_PREFIX = 'buildkit-';

@@ -483,7 +483,7 @@ describe('a repository with three tenants', () => {
 
   test('verify names each tenant added after the others had certificates; a repository with none has no such problem', () => {
     const unready = (secretsDir: string) =>
-      outputProblems({ root: work, config: THREE, secrets: secretsDir }).filter((l) => l.includes('has no certificates'));
+      outputProblems({ root: work, config: THREE, secrets: secretsDir }).filter((l) => l.includes(' has no certificates'));
     expect(outputProblems({ root: work, config: THREE })).toEqual([]);
     const { copy } = copyOfSecrets('added');
     rmSync(join(copy, 'tenants', 'team-b'), { recursive: true });
@@ -494,6 +494,19 @@ describe('a repository with three tenants', () => {
     expect(unready(copy).map((l) => l.split(':')[0])).toEqual(['added/secrets/tenants/team-a/', 'added/secrets/tenants/team-b/']);
     rmSync(join(copy, 'tenants', 'team-c'), { recursive: true });
     expect(unready(copy)).toEqual([]);
+  });
+
+  test('verify names the certificates of a tenant config.ts no longer has, and leaves them where they are', () => {
+    const { copy } = copyOfSecrets('removed');
+    const gone = (config: ServiceSettings) =>
+      outputProblems({ root: work, config, secrets: copy }).filter((l) => l.includes('config.ts has no tenant'));
+    expect(gone(THREE)).toEqual([]);
+    expect(gone({ ...THREE, tenants: THREE.tenants!.filter((t) => t.name !== 'team-b') })).toEqual([
+      'removed/secrets/tenants/team-b/: config.ts has no tenant team-b: if it is gone, remove its certificates with `git rm -r removed/secrets/tenants/team-b/`',
+    ]);
+    // Back to one service: every tenant's folder is named.
+    expect(gone({}).map((l) => l.split(':')[0])).toEqual(TENANTS.map((t) => `removed/secrets/tenants/${t}/`));
+    expect(readdirSync(join(copy, 'tenants')).sort()).toEqual([...TENANTS].sort());
   });
 
   test('a CA two tenants share fails check even when each tenant on its own is sound', async () => {
