@@ -228,7 +228,15 @@ describe('certs issue-client and export', () => {
     expect(result.commands).toEqual([
       `docker buildx create --name buildkit-builder --node buildkitd --driver remote --driver-opt cacert=${out}/ca.pem,cert=${out}/cert.pem,key=${out}/key.pem tcp://192.168.80.110:1234`,
       `buildctl --addr tcp://192.168.80.110:1234 --tlsdir ${out} build --frontend dockerfile.v0 --local context=. --local dockerfile=.`,
-      '# CI secrets for the remote driver (docker/setup-buildx-action): BUILDER_NODE_0_AUTH_TLS_CACERT = ca.pem, BUILDER_NODE_0_AUTH_TLS_CERT = cert.pem, BUILDER_NODE_0_AUTH_TLS_KEY = key.pem',
+      '# GitHub or Gitea Actions, with the CI secrets ca.pem as BUILDKIT_CA, cert.pem as BUILDKIT_CERT, key.pem as BUILDKIT_KEY:',
+      '#   - uses: docker/setup-buildx-action@v3',
+      '#     with:',
+      '#       driver: remote',
+      '#       endpoint: tcp://192.168.80.110:1234',
+      '#     env:',
+      `#       BUILDER_NODE_0_AUTH_TLS_CACERT: \${{ secrets.BUILDKIT_CA }}`,
+      `#       BUILDER_NODE_0_AUTH_TLS_CERT: \${{ secrets.BUILDKIT_CERT }}`,
+      `#       BUILDER_NODE_0_AUTH_TLS_KEY: \${{ secrets.BUILDKIT_KEY }}`,
     ]);
     await expect(exportClient(context(), 'nobody', out)).rejects.toThrow(
       /^no client nobody \(.*nobody\.yaml\): issue it first with `npm run certs -- issue-client nobody`$/,

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Chart } from 'cdk8s';
+import { load } from 'js-yaml';
 import forge from 'node-forge';
 import { decryptSops } from 'sops-age';
 import { BuildkitChart } from '../lib/buildkit-chart';
@@ -159,7 +160,7 @@ describe('the commands serve whatever the app composes', () => {
     );
   });
 
-  test('export: one runnable line per endpoint and platform, quoted paths, and the CI variable names', async () => {
+  test("export: one runnable line per endpoint and platform, quoted paths, and setup-buildx-action's step with each node's bundle", async () => {
     const settings = { nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '192.168.80.114' }] };
     await certs.init(context(settings));
     await certs.issueClient(context(settings), 'laptop');
@@ -171,8 +172,30 @@ describe('the commands serve whatever the app composes', () => {
       `docker buildx create --append --name buildkit-builder --node buildkitd-arm64 --driver remote --platform linux/arm64 --driver-opt ${tls} tcp://192.168.80.114:1234`,
       `buildctl --addr tcp://192.168.80.110:1234 --tlsdir '${out}' build --frontend dockerfile.v0 --local context=. --local dockerfile=.`,
       `buildctl --addr tcp://192.168.80.114:1234 --tlsdir '${out}' build --frontend dockerfile.v0 --local context=. --local dockerfile=.`,
-      '# CI secrets for the remote driver (docker/setup-buildx-action): BUILDER_NODE_0_AUTH_TLS_CACERT = ca.pem, BUILDER_NODE_0_AUTH_TLS_CERT = cert.pem, BUILDER_NODE_0_AUTH_TLS_KEY = key.pem',
+      ...commands.slice(4),
     ]);
+    // The step, pasted without its comment marks, as docker/setup-buildx-action reads it: node 0 is `endpoint`,
+    // node N the Nth of `append`, and each node takes its bundle from BUILDER_NODE_<N>_AUTH_TLS_*.
+    expect(commands[4]).toBe(
+      '# GitHub or Gitea Actions, with the CI secrets ca.pem as BUILDKIT_CA, cert.pem as BUILDKIT_CERT, key.pem as BUILDKIT_KEY:',
+    );
+    expect(commands.slice(5).every((l) => l.startsWith('#   '))).toBe(true);
+    const [step] = load(
+      commands
+        .slice(5)
+        .map((l) => l.slice(4))
+        .join('\n'),
+    ) as any[];
+    expect([step.uses, step.with.driver]).toEqual(['docker/setup-buildx-action@v3', 'remote']);
+    const nodes = [{ endpoint: step.with.endpoint, platforms: step.with.platforms }, ...(load(step.with.append) as any[])];
+    expect(nodes).toEqual([
+      { endpoint: 'tcp://192.168.80.110:1234', platforms: undefined },
+      { name: 'buildkitd-arm64', endpoint: 'tcp://192.168.80.114:1234', platforms: 'linux/arm64' },
+    ]);
+    const bundleOf = (n: number) => ['CACERT', 'CERT', 'KEY'].map((v) => step.env[`BUILDER_NODE_${n}_AUTH_TLS_${v}`]);
+    for (const n of nodes.keys())
+      expect(bundleOf(n)).toEqual(['BUILDKIT_CA', 'BUILDKIT_CERT', 'BUILDKIT_KEY'].map((secret) => `\${{ secrets.${secret} }}`));
+    expect(Object.keys(step.env)).toHaveLength(3 * nodes.length);
     // Pasted into a shell, each line passes its arguments whole (docker and buildctl stand-ins print them).
     const args = (line: string) =>
       execFileSync('sh', ['-c', `docker() { printf '%s\\n' "$@"; }; buildctl() { printf '%s\\n' "$@"; }; ${line}`], {

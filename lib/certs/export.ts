@@ -8,8 +8,36 @@ import { CertsUsageError } from './layout';
 import type { ClientEndpoint } from './plan';
 import { SecretsStore } from './secrets-store';
 
-/** The environment variables the remote driver of docker/setup-buildx-action reads for node 0. */
-export const CI_VARIABLES = ['BUILDER_NODE_0_AUTH_TLS_CACERT', 'BUILDER_NODE_0_AUTH_TLS_CERT', 'BUILDER_NODE_0_AUTH_TLS_KEY'];
+/** The CI secrets that hold a bundle's files, and the part of docker/setup-buildx-action's variables each fills. */
+export const CI_SECRETS = [
+  { file: 'ca.pem', secret: 'BUILDKIT_CA', variable: 'CACERT' },
+  { file: 'cert.pem', secret: 'BUILDKIT_CERT', variable: 'CERT' },
+  { file: 'key.pem', secret: 'BUILDKIT_KEY', variable: 'KEY' },
+] as const;
+
+/**
+ * docker/setup-buildx-action's step for the shared daemons, as comment lines to paste: the first is its
+ * `endpoint`, the others its `append`, and node N reads its bundle from BUILDER_NODE_<N>_AUTH_TLS_*.
+ */
+function setupBuildxStep([first, ...rest]: readonly ClientEndpoint[]): string[] {
+  const node = (e: ClientEndpoint, indent: string) => [
+    `${indent}endpoint: ${e.address}`,
+    ...(e.platform ? [`${indent}platforms: ${e.platform}`] : []),
+  ];
+  const step = [
+    '- uses: docker/setup-buildx-action@v3',
+    '  with:',
+    '    driver: remote',
+    ...node(first, '    '),
+    ...(rest.length ? ['    append: |', ...rest.flatMap((e) => [`      - name: ${e.name}`, ...node(e, '        ')])] : []),
+    '  env:',
+    ...[first, ...rest].flatMap((_, n) =>
+      CI_SECRETS.map((s) => `    BUILDER_NODE_${n}_AUTH_TLS_${s.variable}: \${{ secrets.${s.secret} }}`),
+    ),
+  ];
+  const secrets = CI_SECRETS.map((s) => `${s.file} as ${s.secret}`).join(', ');
+  return [`# GitHub or Gitea Actions, with the CI secrets ${secrets}:`, ...step.map((l) => `#   ${l}`)];
+}
 
 export interface ExportResult {
   readonly dir: string;
@@ -116,8 +144,5 @@ export async function exportClient(
     `buildctl --addr ${addr} --tlsdir ${quote(dir)} build --frontend dockerfile.v0 --local context=. --local dockerfile=.`;
   for (const e of endpoints) commands.push(buildctl(quote(e.address)));
   if (chosen) commands.push(chosen + buildctl('"tcp://$endpoint"'));
-  commands.push(
-    `# CI secrets for the remote driver (docker/setup-buildx-action): ${CI_VARIABLES.map((v, i) => `${v} = ${['ca.pem', 'cert.pem', 'key.pem'][i]}`).join(', ')}`,
-  );
-  return { dir, commands };
+  return { dir, commands: [...commands, ...setupBuildxStep(shared)] };
 }

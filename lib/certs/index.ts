@@ -9,7 +9,7 @@ export { SYNC_COMMAND, secretsProblems } from './coherence';
 export type { InitOptions, IssueClientOptions, SyncOptions } from './commands';
 export { changeRecipients, init, issueClient, sync } from './commands';
 export type { ExportResult } from './export';
-export { CI_VARIABLES, exportClient } from './export';
+export { CI_SECRETS, exportClient } from './export';
 export type { CertsContext, Validity } from './issuing';
 export { caGeneration } from './issuing';
 export { CertsUsageError } from './layout';
