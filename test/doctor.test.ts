@@ -311,6 +311,24 @@ describe('the doctor command', () => {
     );
   });
 
+  test("--addr of a native builder or a replica names the daemon behind it in the hints; another address, the service's workload", async () => {
+    const stranger = issueClientCertificate(otherCa, { commonName: 'stranger', validityDays: 5, now, keyPair: keys() });
+    const untrusted = tlsDir({ ca: ca.certPem + otherCa.certPem, cert: stranger });
+    const service = (daemonsByAddress: Record<string, string>) =>
+      new Map([[undefined, { addr: refusing, namespace: 'builds', workload: 'deployment/builder', daemonsByAddress }]]);
+    const logsIn = async (daemonsByAddress: Record<string, string>) => {
+      const result = await doctor(['--addr', daemon.addr, '--tlsdir', untrusted], service(daemonsByAddress));
+      expect(result.code).toBe(6);
+      return result.lines.filter((l) => l.startsWith('     hint: ')).map((l) => /kubectl logs -n builds (\S+) -c buildkitd/.exec(l)?.[1]);
+    };
+    expect(await logsIn({ [refusing]: 'deployment/builder', [daemon.addr]: 'deployment/builder-arm64' })).toEqual([
+      'deployment/builder-arm64',
+    ]);
+    expect(await logsIn({ [refusing]: 'statefulset/builder', [daemon.addr]: 'pod/builder-1' })).toEqual(['pod/builder-1']);
+    // A port-forward's address is none of the service's own.
+    expect(await logsIn({ [refusing]: 'deployment/builder' })).toEqual(['deployment/builder']);
+  });
+
   test.each([
     ['with tenants, neither --tenant nor --addr', [], 'doctor: config.ts has tenants: name one with --tenant (team-a, team-b)'],
     ['a tenant config.ts lacks', ['--tenant', 'team-c'], 'doctor: --tenant team-c: no such tenant in config.ts (team-a, team-b)'],
@@ -328,18 +346,41 @@ describe('the doctor command', () => {
     ]);
   });
 
-  test('what the doctor takes from a chart: its first address, namespace, workload and tenant', () => {
+  test("what the doctor takes from a chart: its first address, namespace, workload and tenant, and each address's daemon", () => {
     const charts = serviceCharts(new App(), {
       tenants: [
-        { name: 'team-a', loadBalancerIP: '10.0.0.1' },
-        { name: 'team-b', namespace: 'builds-b', loadBalancerIP: '10.0.0.2', workload: 'statefulset', replicas: 2 },
+        { name: 'team-a', loadBalancerIP: '10.0.0.1', nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.5' }] },
+        {
+          name: 'team-b',
+          namespace: 'builds-b',
+          loadBalancerIP: '10.0.0.2',
+          workload: 'statefulset',
+          replicas: 2,
+          perReplicaIPs: ['10.0.0.3', '10.0.0.4'],
+        },
       ],
       name: 'builder',
       port: 2345,
     });
     expect([...charts].map(([tenant, chart]) => doctorService(chart, tenant))).toEqual([
-      { addr: 'tcp://10.0.0.1:2345', namespace: 'buildkit-team-a', workload: 'deployment/builder', tenant: 'team-a' },
-      { addr: 'tcp://10.0.0.2:2345', namespace: 'builds-b', workload: 'statefulset/builder', tenant: 'team-b' },
+      {
+        addr: 'tcp://10.0.0.1:2345',
+        namespace: 'buildkit-team-a',
+        workload: 'deployment/builder',
+        tenant: 'team-a',
+        daemonsByAddress: { 'tcp://10.0.0.1:2345': 'deployment/builder', 'tcp://10.0.0.5:2345': 'deployment/builder-arm64' },
+      },
+      {
+        addr: 'tcp://10.0.0.2:2345',
+        namespace: 'builds-b',
+        workload: 'statefulset/builder',
+        tenant: 'team-b',
+        daemonsByAddress: {
+          'tcp://10.0.0.2:2345': 'statefulset/builder',
+          'tcp://10.0.0.3:2345': 'pod/builder-0',
+          'tcp://10.0.0.4:2345': 'pod/builder-1',
+        },
+      },
     ]);
     expect(doctorService(serviceCharts(new App(), {}).get(undefined)!)).toEqual(SEED_DOCTOR_SERVICE);
   });

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { diagnose, type FailureClass } from '../doctor/doctor';
-import type { DoctorService } from '../doctor/service';
+import { type DoctorService, dialling } from '../doctor/service';
 import { pickTenant } from '../tenants';
 import type { Output } from './certs';
 
@@ -30,15 +30,16 @@ export async function runDoctor(
     if (!values.tlsdir) throw new Error('--tlsdir DIR is required (the folder with ca.pem, cert.pem, key.pem)');
     if (!/^\d+$/.test(values.timeout) || Number(values.timeout) < 1)
       throw new Error(`--timeout ${values.timeout}: use whole seconds, at least 1`);
-    // Its address is dialled unless --addr is given (a port-forward, say); its namespace, workload and tenant
-    // go into the hints either way.
+    // Its address is dialled unless --addr is given (a native builder's, a replica's, a port-forward); its
+    // namespace and tenant go into the hints either way, with the daemon behind the address dialled.
     const service = pickTenant(services, values.tenant);
+    const addr = values.addr ?? service.addr;
     options = {
-      addr: values.addr ?? service.addr,
+      addr,
       tlsDir: values.tlsdir,
       servername: values.servername,
       timeoutMs: Number(values.timeout) * 1000,
-      service,
+      service: dialling(service, addr),
     };
   } catch (err) {
     io.error(`doctor: ${(err as Error).message}`);

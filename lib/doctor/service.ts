@@ -1,4 +1,7 @@
 import type { BuildkitChart } from '../buildkit-chart';
+import type { BuildkitDaemon } from '../buildkit-daemon';
+import { BuildkitService } from '../buildkit-service';
+import { constructsOf } from '../construct-tree';
 import { CONTAINER } from '../daemon/container';
 import { SEED } from '../settings';
 import { certsCommand } from '../tenants';
@@ -13,25 +16,46 @@ export interface DoctorService {
   readonly workload: string;
   /** Its tenant, whose certs commands take `--tenant NAME`; none without tenants. */
   readonly tenant?: string;
+  /**
+   * The daemon behind each of its addresses as kubectl names it (a native builder's Deployment, a replica's
+   * pod), for an `--addr` that dials one of them; `workload` for any other.
+   */
+  readonly daemonsByAddress?: Readonly<Record<string, string>>;
 }
 
 /** The seed's service: namespace `buildkit`, Deployment `buildkitd` on 192.168.80.110:1234. */
+const SEED_ADDR = `tcp://${SEED.loadBalancerIP}:${SEED.port}`;
 export const SEED_DOCTOR_SERVICE: DoctorService = {
-  addr: `tcp://${SEED.loadBalancerIP}:${SEED.port}`,
+  addr: SEED_ADDR,
   namespace: SEED.namespace,
   workload: `deployment/${SEED.name}`,
+  daemonsByAddress: { [SEED_ADDR]: `deployment/${SEED.name}` },
 };
 
-/** What the doctor knows of a chart's service: its first address, namespace and workload. */
+/** What the doctor knows of a chart's service: its first address, namespace and workload, and the daemon behind each address. */
 export function doctorService(chart: BuildkitChart, tenant?: string): DoctorService {
   const { ips, port, namespace } = chart.endpoint;
+  const workloadOf = (d: BuildkitDaemon) => `${d.workloadKind}/${d.name}`;
+  const daemonsByAddress = Object.fromEntries(
+    constructsOf(chart, BuildkitService).map((s) => [
+      `tcp://${s.loadBalancerIP}:${s.port}`,
+      s.podName ? `pod/${s.podName}` : workloadOf(s.daemon),
+    ]),
+  );
   return {
     addr: `tcp://${ips[0]}:${port}`,
     namespace,
-    workload: `${chart.daemon.workloadKind}/${chart.daemon.name}`,
+    workload: workloadOf(chart.daemon),
     ...(tenant ? { tenant } : {}),
+    daemonsByAddress,
   };
 }
+
+/** The service with the daemon behind the address dialled in its hints (the service's own workload for any other). */
+export const dialling = (service: DoctorService, addr: string): DoctorService => ({
+  ...service,
+  workload: service.daemonsByAddress?.[addr] ?? service.workload,
+});
 
 /** What to run next after each failure, with the service's own namespace, workload and tenant in the commands. */
 export function doctorHints(service: DoctorService) {
@@ -44,12 +68,12 @@ export function doctorHints(service: DoctorService) {
     refused: `nothing listens there: kubectl get pods,endpoints ${n} (are the daemons ready?)`,
     unreachable: `no route or no answer: kubectl get svc ${n} (did MetalLB assign the IP?), and check the BGP routes on the edge router`,
     noTls: `is this a buildkitd with TLS? ${logs}`,
-    expired: `${certs('rotate')}, npm run synth, commit: the pods roll onto the new certificate`,
+    expired: `${certs('rotate')} (it synthesizes again), then commit secrets/ and dist/: the pods roll onto the new certificate`,
     otherCa: `this bundle is from another CA: export a fresh one (${certs('export NAME --out DIR')}), and ${certs('check')}`,
     name: `dial a name or IP it covers (--servername), or add it in config.ts and run ${certs('rotate')}`,
     expiresSoon: `the server certificate expires within 30 days: renew it with ${certs('rotate')}, then commit`,
     grpc: `the daemon refused the call: is the client certificate from the CA it trusts? ${certs('check')}; ${logs}`,
     unhealthy: `the daemon is starting or unhealthy: kubectl get pods ${n}; ${logs}`,
-    noWorker: `${logs} (rootless needs Unconfined seccomp and AppArmor)`,
+    noWorker: `${logs} (rootless needs user namespaces and mounts: seccomp and AppArmor Unconfined, or in hardened mode the Localhost profile installed on the node)`,
   };
 }
