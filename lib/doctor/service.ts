@@ -70,7 +70,7 @@ export function doctorHints(service: DoctorService) {
     noTls: `is this a buildkitd with TLS? ${logs}`,
     expired: `${certs('rotate')} (it synthesizes again), then commit secrets/ and dist/: the pods roll onto the new certificate`,
     otherCa: `this bundle is from another CA: export a fresh one (${certs('export NAME --out DIR')}), and ${certs('check')}`,
-    name: `dial a name or IP it covers (--servername), or add it in config.ts and run ${certs('rotate')}`,
+    name: `dial a name or IP it covers (--servername), or add it in config.ts and run ${certs('sync')}, which re-issues the server certificate`,
     expiresSoon: `the server certificate expires within 30 days: renew it with ${certs('rotate')}, then commit`,
     grpc: `the daemon refused the call: is the client certificate from the CA it trusts? ${certs('check')}; ${logs}`,
     unhealthy: `the daemon is starting or unhealthy: kubectl get pods ${n}; ${logs}`,
