@@ -10,7 +10,7 @@ import { certsPlan } from './certs/plan';
 import { buildGitops, type GitopsSettings } from './gitops';
 import { serviceDiagram, withDiagram } from './service-diagram';
 import { type SynthOutput, synthesizeAll } from './synth';
-import { certsCommand, type ServiceSettings, serviceCharts, tenantNames, tenantSecrets, tenantsFolder } from './tenants';
+import { certsCommand, forTenant, type ServiceSettings, serviceCharts, tenantNames, tenantSecrets, tenantsFolder } from './tenants';
 
 /** A repository that holds this project: config.ts, and the folders derived from it. */
 export interface RepositorySettings {
@@ -51,7 +51,7 @@ export function synthRepository(settings: RepositorySettings, manifestsDir?: str
   const revisions = new Map<string | undefined, string | undefined>();
   for (const [tenant, model] of models) {
     const folder = tenantSecrets(secrets, tenant);
-    const problems = secretsProblems(folder, certsPlan(model)).map((p) => (tenant ? `tenant ${tenant} (add --tenant ${tenant}): ${p}` : p));
+    const problems = secretsProblems(folder, certsPlan(model)).map((p) => (tenant ? `tenant ${tenant}: ${forTenant(p, tenant)}` : p));
     if (problems.length > 0) {
       throw new Error(problems[0] + (problems.length > 1 ? ` (and ${problems.length - 1} more that the same command fixes)` : ''));
     }

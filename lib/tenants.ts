@@ -147,6 +147,11 @@ export function pickTenant<T>(
 /** A certs command as it must be typed for the service: a tenant's with `--tenant NAME` at its end. */
 export const certsCommand = (args: string, tenant: string | undefined) => `npm run certs -- ${args}${tenant ? ` --tenant ${tenant}` : ''}`;
 
+/** A line's `npm run certs -- ...` fixes, as a tenant's commands must be typed: with `--tenant NAME`. */
+export function forTenant(line: string, tenant: string | undefined): string {
+  return line.replace(/`npm run certs -- ([^`]*)`/g, (_command, args: string) => `\`${certsCommand(args, tenant)}\``);
+}
+
 /** Which tenant holds an address or a namespace, and as what. */
 interface Claim {
   readonly tenant: string;

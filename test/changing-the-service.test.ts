@@ -106,7 +106,9 @@ describe('a user changes namespace, name, IP and port in config.ts, and follows 
     expect(synth.status).toBe(1);
     const synthError = synth.stderr.split('\n').filter((l) => !l.startsWith('>') && l.trim());
     const file = `${relative(copy, secretsOf(copy))}/apps/namespace.yaml`;
-    const fix = `${tenant ? `tenant ${tenant} (add --tenant ${tenant}): ` : ''}${file}: creates namespace "${current.endpoint.namespace}", config.ts says "${namespace}": run \`npm run certs -- sync\``;
+    // A tenant's fix is typed with its --tenant.
+    const sync = `npm run certs -- sync${tenant ? ` --tenant ${tenant}` : ''}`;
+    const fix = `${tenant ? `tenant ${tenant}: ` : ''}${file}: creates namespace "${current.endpoint.namespace}", config.ts says "${namespace}": run \`${sync}\``;
     // How many more files disagree depends on config.ts (a clientNamespace of its own stays put).
     const more = / \(and \d+ more that the same command fixes\)$/;
     expect(synthError).toHaveLength(1);

@@ -574,9 +574,7 @@ describe('moving to tenants', () => {
     expect(await runCerts(['migrate', '--tenant', 'team-a', '--secrets', secrets], (app) => serviceCharts(app, ONE), io)).toBe(2);
     expect(lines.at(-2)).toMatch(/^certs: .*secrets holds no certificates from before tenants \(no ca\/\): nothing to migrate$/);
     // The tenant's namespace differs from the old one: synth names the fix, sync applies it.
-    expect(() => synthRepository({ root: work, config: ONE })).toThrow(
-      /^tenant team-a \(add --tenant team-a\): .*: run `npm run certs -- sync`/,
-    );
+    expect(() => synthRepository({ root: work, config: ONE })).toThrow(/^tenant team-a: .*: run `npm run certs -- sync --tenant team-a`/);
     expect(await runCerts(['sync', '--tenant', 'team-a', '--secrets', secrets], (app) => serviceCharts(app, ONE), quiet)).toBe(0);
     synthRepository({ root: work, config: ONE });
     expect(readdirSync(join(work, 'dist'))).toEqual(['team-a']);

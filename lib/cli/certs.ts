@@ -12,7 +12,7 @@ import { CertsUsageError } from '../certs/layout';
 import { migrateToTenant } from '../certs/migrate';
 import { certsPlan } from '../certs/plan';
 import type { KeyPair } from '../pki/issue';
-import { certsCommand, pickTenant, tenantSecrets } from '../tenants';
+import { forTenant, pickTenant, tenantSecrets } from '../tenants';
 
 const USAGE = `usage: npm run certs -- <command> [options]
   init [--recipient age1...]... [--ca-days N] [--server-days N] [--client-days N]
@@ -71,11 +71,6 @@ async function printCheck(ctx: CertsContext, minDays: number | undefined, log: O
   for (const note of result.notes) log(`${prefix}${note}`);
   for (const r of result.reports) for (const p of r.problems) log(`${prefix}${r.label}: ${p}`);
   return result.ok;
-}
-
-/** A line's `npm run certs -- ...` fixes, as a tenant's commands must be typed: with `--tenant NAME`. */
-function forTenant(line: string, tenant: string | undefined): string {
-  return line.replace(/`npm run certs -- ([^`]*)`/g, (_command, args: string) => `\`${certsCommand(args, tenant)}\``);
 }
 
 /** `log`, with each line's fixes as the tenant's commands (forTenant). */
