@@ -80,6 +80,12 @@ export function tenantNames(settings: ServiceSettings): string[] {
 export function tenantSettings(settings: ServiceSettings, tenant: TenantSettings): BuildkitChartProps {
   const { tenants: _tenants, ...defaults } = settings;
   const { name, ...own } = tenant;
+  const shared = Object.keys(own).find((key) => Object.hasOwn(CHART_PROPS_SHAPE, key) && !Object.hasOwn(TENANT_SHAPE, key));
+  if (shared) {
+    throw new Error(
+      `tenant ${name}: "${shared}" is one setting for every tenant: set it at the top level of config, beside tenants; a tenant sets only ${TENANT_KEYS.join(', ')}`,
+    );
+  }
   checkKnownKeys(`tenant ${name}`, own, TENANT_SHAPE);
   // Grafana refuses two dashboards of one title in a folder: each tenant's carries its name.
   const dashboard = defaults.metrics?.dashboard;

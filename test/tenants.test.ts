@@ -130,7 +130,16 @@ describe('the charts', () => {
     ],
     ['a name that is no DNS label', { tenants: [{ name: 'Team_A' }] }, /^tenants: invalid tenants\[0\]\.name "Team_A"/],
     ['no tenant at all', { tenants: [] }, /^tenants: invalid tenants \[\]: name at least one tenant, or leave tenants out$/],
-    ['a setting a tenant cannot have', { tenants: [{ name: 'a', metrics: {} } as any] }, /^tenant a: unknown setting "metrics"/],
+    [
+      'a setting every tenant shares, given to one',
+      { tenants: [{ name: 'a', metrics: {} } as any] },
+      /^tenant a: "metrics" is one setting for every tenant: set it at the top level of config, beside tenants; a tenant sets only namespace, clientNamespace, loadBalancerIP, /,
+    ],
+    [
+      'a setting no service has',
+      { tenants: [{ name: 'a', replica: 2 } as any] },
+      /^tenant a: unknown setting "replica": did you mean "replicas"\?$/,
+    ],
     ['a tenant that is not an object', { tenants: ['a' as any] }, /^tenants: invalid tenants\[0\] "a": use \{ name: 'team-a', \.\.\. \}$/],
     ['a tenant that is null', { tenants: [null as any] }, /^tenants: invalid tenants\[0\] null: use \{ name: 'team-a', \.\.\. \}$/],
     [
