@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import forge from 'node-forge';
@@ -201,7 +201,22 @@ describe('npm run certs', () => {
   test('check over every tenant takes --min-days as check does', async () => {
     const tenants = (app: any) => serviceCharts(app, { tenants: [{ name: 'team-a' }] });
     expect(await runCerts(['check', '--min-days', '0', '--secrets', secrets], tenants, io())).toBe(2);
-    expect(errors[0]).toBe('certs: --min-days 0: use a whole number of days, at least 1');
+    expect(errors[0]).toBe('certs: --min-days 0: use a whole number of days from 1 to 36500');
+  });
+
+  test('a client may not outlive the CA: a day past it exits 1 and writes nothing; the most days it names are taken', async () => {
+    expect(await run('issue-client', 'long', '--days', '3651')).toBe(1);
+    expect(errors).toEqual([
+      expect.stringMatching(
+        /^certs: invalid validity 3651 days for \S+: it would outlive its CA, which expires \S+: use at most (\d+) days, or rotate the CA first \(`npm run certs -- rotate --ca`\)$/,
+      ),
+    ]);
+    expect(existsSync(paths(secrets).client('long'))).toBe(false);
+    const most = /use at most (\d+) days/.exec(errors[0])![1];
+    expect(await run('issue-client', 'long', '--days', most)).toBe(0);
+    const validTo = new Date(new X509Certificate(readFileSync(join(secrets, 'public', 'clients', 'long', 'cert.pem'))).validTo);
+    const caValidTo = new Date(new X509Certificate(readFileSync(join(secrets, 'public', 'ca', 'buildkit-ca', 'ca.pem'))).validTo);
+    expect(validTo <= caValidTo && validTo.getTime() > caValidTo.getTime() - 86_400_000).toBe(true);
   });
 
   test('issuing a client that exists, without --renew, exits 1 with one line saying why', async () => {
@@ -215,10 +230,10 @@ describe('npm run certs', () => {
     [[], 2, 'certs: no command'],
     [['export', 'laptop'], 2, 'certs: export needs --out DIR'],
     [['issue-client'], 2, 'certs: issue-client needs a client NAME'],
-    [['init', '--ca-days', 'ten'], 2, 'certs: --ca-days ten: use a whole number of days, at least 1'],
-    [['check', '--min-days', '0'], 2, 'certs: --min-days 0: use a whole number of days, at least 1'],
-    [['check', '--min-days', '1x'], 2, 'certs: --min-days 1x: use a whole number of days, at least 1'],
-    [['check', '--min-days', 'x1'], 2, 'certs: --min-days x1: use a whole number of days, at least 1'],
+    [['init', '--ca-days', 'ten'], 2, 'certs: --ca-days ten: use a whole number of days from 1 to 36500'],
+    [['check', '--min-days', '0'], 2, 'certs: --min-days 0: use a whole number of days from 1 to 36500'],
+    [['check', '--min-days', '1x'], 2, 'certs: --min-days 1x: use a whole number of days from 1 to 36500'],
+    [['check', '--min-days', 'x1'], 2, 'certs: --min-days x1: use a whole number of days from 1 to 36500'],
     [['check', '--bogus'], 2, "certs: Unknown option '--bogus'"],
     [['issue-client', 'Bad_Name'], 2, 'certs: invalid client name "Bad_Name"'],
     [['rotate', '--force'], 2, 'certs: --force goes with --finish-ca'],
@@ -239,11 +254,15 @@ describe('npm run certs', () => {
     ],
     [['recipients', 'list'], 2, 'certs: recipients takes add or remove, then an age1... public key'],
     [['recipients', 'add'], 2, 'certs: recipients add needs an age1... public key'],
-    [['init', '--server-days', '0'], 2, 'certs: --server-days 0: use a whole number of days, at least 1'],
-    [['init', '--client-days', '0'], 2, 'certs: --client-days 0: use a whole number of days, at least 1'],
-    [['issue-client', 'x', '--days', '0'], 2, 'certs: --days 0: use a whole number of days, at least 1'],
-    [['rotate', '--server-days', '0'], 2, 'certs: --server-days 0: use a whole number of days, at least 1'],
-    [['sync', '--server-days', '0'], 2, 'certs: --server-days 0: use a whole number of days, at least 1'],
+    [['init', '--server-days', '0'], 2, 'certs: --server-days 0: use a whole number of days from 1 to 36500'],
+    [['init', '--client-days', '0'], 2, 'certs: --client-days 0: use a whole number of days from 1 to 36500'],
+    [['issue-client', 'x', '--days', '0'], 2, 'certs: --days 0: use a whole number of days from 1 to 36500'],
+    // Past 100 years, and far past what a Date holds: a certificate with no valid end once broke every check.
+    [['issue-client', 'x', '--days', '36501'], 2, 'certs: --days 36501: use a whole number of days from 1 to 36500'],
+    [['issue-client', 'x', '--days', '99999999999'], 2, 'certs: --days 99999999999: use a whole number of days from 1 to 36500'],
+    [['init', '--ca-days', '36501'], 2, 'certs: --ca-days 36501: use a whole number of days from 1 to 36500'],
+    [['rotate', '--server-days', '0'], 2, 'certs: --server-days 0: use a whole number of days from 1 to 36500'],
+    [['sync', '--server-days', '0'], 2, 'certs: --server-days 0: use a whole number of days from 1 to 36500'],
     [['revoke'], 2, 'certs: revoke needs a client NAME'],
     [['export', '--out', 'bundle'], 2, 'certs: export needs a client NAME'],
     [['check', 'one', 'two'], 2, 'certs: unexpected two'],

@@ -222,11 +222,30 @@ describe('certificates at their edges', () => {
     );
   });
 
-  test.each([0, -1, 1.5, Number.NaN])('%p validity days are refused', (validityDays) => {
+  test.each([0, -1, 1.5, Number.NaN, 36_501, 99_999_999_999])('%p validity days are refused', (validityDays) => {
     expect(() => issueClientCertificate(edgeCa, { commonName: 'ci', validityDays, now: at, keyPair: key() })).toThrow(
-      `invalid validity ${validityDays} days for ci: use a whole number of days, at least 1`,
+      `invalid validity ${validityDays} days for ci: use a whole number of days from 1 to 36500`,
     );
     expect(() => createCa({ commonName: 'edge CA', validityDays, now: at, keyPair: key() })).toThrow(/^invalid validity/);
+  });
+
+  test('100 years is the longest validity, and a CA of that many days ends on the day', () => {
+    const cert = new X509Certificate(createCa({ commonName: 'long CA', validityDays: 36_500, now: at, keyPair: key() }).certPem);
+    expect(new Date(cert.validTo)).toEqual(minutes(36_500 * 24 * 60));
+  });
+
+  test("a leaf may not outlive its CA: up to the CA's last second is taken, a day more is refused with the most there is", () => {
+    // The edge CA ends 30 days after `at`.
+    const last = issueClientCertificate(edgeCa, { commonName: 'ci', validityDays: 30, now: at, keyPair: key() });
+    expect(new X509Certificate(last.certPem).validTo).toBe(new X509Certificate(edgeCa.certPem).validTo);
+    expect(() => issueClientCertificate(edgeCa, { commonName: 'ci', validityDays: 31, now: at, keyPair: key() })).toThrow(
+      'invalid validity 31 days for ci: it would outlive its CA, which expires 2026-07-01T12:00:00.000Z: use at most 30 days, or rotate the CA first (`npm run certs -- rotate --ca`)',
+    );
+    // Issued later, less is left: at most the whole days to the CA's end.
+    const later = minutes(10 * 24 * 60 + 1);
+    expect(() =>
+      issueServerCertificate(edgeCa, { commonName: 'buildkitd', dnsNames: ['b'], ips: [], validityDays: 20, now: later, keyPair: key() }),
+    ).toThrow(/: use at most 19 days, /);
   });
 
   test('one day is the shortest validity', () => {

@@ -11,7 +11,7 @@ import type { CertsContext } from '../certs/issuing';
 import { CertsUsageError } from '../certs/layout';
 import { migrateToTenant } from '../certs/migrate';
 import { certsPlan } from '../certs/plan';
-import type { KeyPair } from '../pki/issue';
+import { type KeyPair, MAX_VALIDITY_DAYS } from '../pki/issue';
 import { forTenant, pickTenant, tenantSecrets } from '../tenants';
 
 const USAGE = `usage: npm run certs -- <command> [options]
@@ -108,7 +108,8 @@ async function checkTenants(tenants: ReadonlyMap<string, Tenant>, minDays: numbe
 
 function days(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new CertsUsageError(`--${flag} ${value}: use a whole number of days, at least 1`);
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_VALIDITY_DAYS)
+    throw new CertsUsageError(`--${flag} ${value}: use a whole number of days from 1 to ${MAX_VALIDITY_DAYS}`);
   return Number(value);
 }
 

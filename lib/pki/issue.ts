@@ -28,10 +28,14 @@ export interface ServerOptions extends IssueOptions {
 
 const RSA_BITS = 2048;
 const SKEW_MS = 5 * 60_000;
+const DAY_MS = 86_400_000;
+/** The longest validity: 100 years, well within the dates X.509 (to 9999) and JavaScript can write. */
+export const MAX_VALIDITY_DAYS = 36_500;
 
 function baseCertificate(publicKey: forge.pki.PublicKey, options: IssueOptions): forge.pki.Certificate {
-  if (!Number.isInteger(options.validityDays) || options.validityDays < 1) {
-    throw new Error(`invalid validity ${options.validityDays} days for ${options.commonName}: use a whole number of days, at least 1`);
+  const days = options.validityDays;
+  if (!Number.isInteger(days) || days < 1 || days > MAX_VALIDITY_DAYS) {
+    throw new Error(`invalid validity ${days} days for ${options.commonName}: use a whole number of days from 1 to ${MAX_VALIDITY_DAYS}`);
   }
   const cert = forge.pki.createCertificate();
   cert.publicKey = publicKey;
@@ -40,7 +44,7 @@ function baseCertificate(publicKey: forge.pki.PublicKey, options: IssueOptions):
   serial[0] &= 0x7f;
   cert.serialNumber = serial.toString('hex');
   cert.validity.notBefore = new Date(options.now.getTime() - SKEW_MS);
-  cert.validity.notAfter = new Date(options.now.getTime() + options.validityDays * 86_400_000);
+  cert.validity.notAfter = new Date(options.now.getTime() + days * DAY_MS);
   cert.setSubject([
     { name: 'commonName', value: options.commonName },
     { name: 'organizationName', value: 'buildkit-service' },
@@ -90,6 +94,15 @@ function issueLeaf(ca: CertifiedKey, options: IssueOptions, extensions: object[]
   const caCert = forge.pki.certificateFromPem(ca.certPem);
   const keys = options.keyPair ?? newKeyPair();
   const cert = baseCertificate(keys.publicKey, options);
+  // A leaf that outlives its CA fails every handshake from the CA's last day on, whatever its own dates say.
+  // Certificates hold whole seconds.
+  const caEnd = caCert.validity.notAfter;
+  const most = Math.floor((caEnd.getTime() - Math.floor(options.now.getTime() / 1000) * 1000) / DAY_MS);
+  if (options.validityDays > most) {
+    throw new Error(
+      `invalid validity ${options.validityDays} days for ${options.commonName}: it would outlive its CA, which expires ${caEnd.toISOString()}: use at most ${most} days, or rotate the CA first (\`npm run certs -- rotate --ca\`)`,
+    );
+  }
   cert.setIssuer(caCert.subject.attributes);
   cert.setExtensions([
     { name: 'basicConstraints', cA: false, critical: true },
