@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
@@ -246,6 +246,19 @@ describe('certificates at their edges', () => {
     expect(() =>
       issueServerCertificate(edgeCa, { commonName: 'buildkitd', dnsNames: ['b'], ips: [], validityDays: 20, now: later, keyPair: key() }),
     ).toThrow(/: use at most 19 days, /);
+  });
+
+  test('a certificate whose end cannot be read is one problem named, not a failed check (test/fixtures/pki/unreadable-end)', () => {
+    const fixture = (f: string) => readFileSync(join(__dirname, 'fixtures', 'pki', 'unreadable-end', f), 'utf8');
+    const result = checkCertificate({
+      label: 'big',
+      certPem: fixture('cert.pem'),
+      caPem: fixture('ca.pem'),
+      now: new Date('2027-01-01'),
+      minDaysLeft: 30,
+    });
+    expect(result.problems).toEqual(['its end of validity cannot be read ("Bad time value"): issue it again']);
+    expect(result.daysLeft).toBeNaN();
   });
 
   test('one day is the shortest validity', () => {

@@ -65,7 +65,7 @@ async function printCheck(ctx: CertsContext, minDays: number | undefined, log: O
   const result = await check(ctx, minDays);
   for (const r of result.reports) {
     log(
-      `${r.problems.length ? 'FAIL' : 'OK  '} ${prefix}${r.label}: ${r.subject}; issuer ${r.issuer}; not after ${r.notAfter.toISOString()} (${r.daysLeft} days)${r.sans.length ? `; SANs ${r.sans.join(', ')}` : ''}`,
+      `${r.problems.length ? 'FAIL' : 'OK  '} ${prefix}${r.label}: ${r.subject}; issuer ${r.issuer}; not after ${Number.isNaN(r.daysLeft) ? 'unreadable' : `${r.notAfter.toISOString()} (${r.daysLeft} days)`}${r.sans.length ? `; SANs ${r.sans.join(', ')}` : ''}`,
     );
   }
   for (const note of result.notes) log(`${prefix}${note}`);

@@ -68,7 +68,9 @@ export function checkCertificate(options: CheckOptions): CertificateReport {
   const notAfter = new Date(cert.validTo);
   const daysLeft = Math.floor((notAfter.getTime() - options.now.getTime()) / 86_400_000);
   if (new Date(cert.validFrom) > options.now) problems.push(`not valid before ${cert.validFrom}`);
-  if (notAfter <= options.now) problems.push(`expired on ${notAfter.toISOString()}`);
+  // Written by another tool, or by an old issue-client with no bound on --days: it holds no usable end.
+  if (Number.isNaN(notAfter.getTime())) problems.push(`its end of validity cannot be read ("${cert.validTo}"): issue it again`);
+  else if (notAfter <= options.now) problems.push(`expired on ${notAfter.toISOString()}`);
   else if (daysLeft < options.minDaysLeft)
     problems.push(`expires in ${daysLeft} days (${notAfter.toISOString()}), under the ${options.minDaysLeft}-day threshold`);
 
