@@ -219,6 +219,14 @@ describe('npm run certs', () => {
     expect(validTo <= caValidTo && validTo.getTime() > caValidTo.getTime() - 86_400_000).toBe(true);
   });
 
+  test('init with leaves as long as the CA takes them, though issued after it: each ends with the CA', async () => {
+    const fresh = join(work, 'one-day');
+    expect(await runCerts(['init', '--ca-days', '1', '--server-days', '1', '--client-days', '1', '--secrets', fresh], seed, io())).toBe(0);
+    const validTo = (...path: string[]) => new X509Certificate(readFileSync(join(fresh, 'public', ...path))).validTo;
+    expect(validTo('apps', 'buildkit-daemon-certs', 'cert.pem')).toBe(validTo('ca', 'buildkit-ca', 'ca.pem'));
+    expect(validTo('apps', 'buildkit-client-certs', 'cert.pem')).toBe(validTo('ca', 'buildkit-ca', 'ca.pem'));
+  });
+
   test('issuing a client that exists, without --renew, exits 1 with one line saying why', async () => {
     expect(await run('issue-client', 'twice')).toBe(0);
     expect(await run('issue-client', 'twice')).toBe(1);

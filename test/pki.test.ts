@@ -234,18 +234,26 @@ describe('certificates at their edges', () => {
     expect(new Date(cert.validTo)).toEqual(minutes(36_500 * 24 * 60));
   });
 
-  test("a leaf may not outlive its CA: up to the CA's last second is taken, a day more is refused with the most there is", () => {
+  test('a leaf may not outlive its CA: it may end with the CA, its last part-day counted whole; a day more is refused with the most there is', () => {
     // The edge CA ends 30 days after `at`.
+    const caEnd = new X509Certificate(edgeCa.certPem).validTo;
     const last = issueClientCertificate(edgeCa, { commonName: 'ci', validityDays: 30, now: at, keyPair: key() });
-    expect(new X509Certificate(last.certPem).validTo).toBe(new X509Certificate(edgeCa.certPem).validTo);
+    expect(new X509Certificate(last.certPem).validTo).toBe(caEnd);
     expect(() => issueClientCertificate(edgeCa, { commonName: 'ci', validityDays: 31, now: at, keyPair: key() })).toThrow(
       'invalid validity 31 days for ci: it would outlive its CA, which expires 2026-07-01T12:00:00.000Z: use at most 30 days, or rotate the CA first (`npm run certs -- rotate --ca`)',
     );
-    // Issued later, less is left: at most the whole days to the CA's end.
+    // Issued a minute into a day, as many days as are left still end with the CA (a leaf issued just after its
+    // CA, for as many days), and one more is refused.
     const later = minutes(10 * 24 * 60 + 1);
+    const server = (validityDays: number) =>
+      issueServerCertificate(edgeCa, { commonName: 'buildkitd', dnsNames: ['b'], ips: [], validityDays, now: later, keyPair: key() });
+    expect(new X509Certificate(server(20).certPem).validTo).toBe(caEnd);
+    expect(new Date(new X509Certificate(server(19).certPem).validTo)).toEqual(minutes(29 * 24 * 60 + 1));
+    expect(() => server(21)).toThrow(/: use at most 20 days, /);
+    // Past the CA's end nothing is left.
     expect(() =>
-      issueServerCertificate(edgeCa, { commonName: 'buildkitd', dnsNames: ['b'], ips: [], validityDays: 20, now: later, keyPair: key() }),
-    ).toThrow(/: use at most 19 days, /);
+      issueClientCertificate(edgeCa, { commonName: 'ci', validityDays: 1, now: minutes(30 * 24 * 60 + 1), keyPair: key() }),
+    ).toThrow(/: use at most 0 days, or rotate the CA first/);
   });
 
   test('a certificate whose end cannot be read is one problem named, not a failed check (test/fixtures/pki/unreadable-end)', () => {

@@ -95,9 +95,11 @@ function issueLeaf(ca: CertifiedKey, options: IssueOptions, extensions: object[]
   const keys = options.keyPair ?? newKeyPair();
   const cert = baseCertificate(keys.publicKey, options);
   // A leaf that outlives its CA fails every handshake from the CA's last day on, whatever its own dates say.
-  // Certificates hold whole seconds.
+  // Days count to the CA's end, its last part-day whole, and a leaf in that day ends with the CA: one issued
+  // just after its CA, for as many days, is taken.
   const caEnd = caCert.validity.notAfter;
-  const most = Math.floor((caEnd.getTime() - Math.floor(options.now.getTime() / 1000) * 1000) / DAY_MS);
+  const most = Math.ceil((caEnd.getTime() - options.now.getTime()) / DAY_MS);
+  if (cert.validity.notAfter > caEnd) cert.validity.notAfter = caEnd;
   if (options.validityDays > most) {
     throw new Error(
       `invalid validity ${options.validityDays} days for ${options.commonName}: it would outlive its CA, which expires ${caEnd.toISOString()}: use at most ${most} days, or rotate the CA first (\`npm run certs -- rotate --ca\`)`,
