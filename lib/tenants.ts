@@ -109,6 +109,12 @@ export function serviceCharts(
     const certRevision = certRevisions.get(undefined);
     return new Map([[undefined, new BuildkitChart(app, SINGLE_CHART, certRevision ? { ...single, certRevision } : single)]]);
   }
+  // Every tenant's namespace is its own (buildkit-<name> by default): a top-level one would be no tenant's.
+  if (settings.namespace !== undefined) {
+    throw new Error(
+      `tenants: invalid namespace "${settings.namespace}" at the top level: each tenant has a namespace of its own (buildkit-<name> unless the tenant sets namespace); set it on the tenants, or leave it out`,
+    );
+  }
   const charts = new Map<string | undefined, BuildkitChart>();
   const addresses = new Map<string, Claim>();
   const namespaces = new Map<string, Claim>();

@@ -88,6 +88,11 @@ describe('the charts', () => {
       /^tenants: invalid address "10\.0\.0\.1" of tenant b: it is tenant a's address too/,
     ],
     [
+      'a top-level namespace, which no tenant would have',
+      { namespace: 'builds', tenants: [{ name: 'a', loadBalancerIP: '10.0.0.1' }] },
+      /^tenants: invalid namespace "builds" at the top level: each tenant has a namespace of its own \(buildkit-<name> unless the tenant sets namespace\); set it on the tenants, or leave it out$/,
+    ],
+    [
       "a tenant in another's namespace: each one's delivery writes its Secrets there",
       {
         tenants: [
