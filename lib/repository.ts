@@ -107,12 +107,10 @@ export function runRepositorySynth(settings: RepositorySettings): void {
  * has its own (added after `certs init`: its daemons would wait for a Secret no one made), and a folder of a
  * tenant config.ts no longer has. A repository with no certificates at all is new, and its tenants wait alike.
  */
-function tenantFolderProblems(settings: RepositorySettings): string[] {
-  const root = resolve(settings.root);
-  const secrets = settings.secrets ?? join(root, 'secrets');
-  const names = tenantNames(settings.config);
+function tenantFolderProblems(root: string, secrets: string, config: ServiceSettings): string[] {
+  const names = tenantNames(config);
   const tenantsDir = tenantsFolder(secrets);
-  const folders = existsSync(tenantsDir) ? readdirSync(tenantsDir).sort() : [];
+  const folders = existsSync(tenantsDir) ? readdirSync(tenantsDir) : [];
   const at = (tenant: string) => `${relative(root, tenantSecrets(secrets, tenant))}/`;
   const initialised = names.filter((tenant) => existsSync(paths(tenantSecrets(secrets, tenant)).ca));
   const waiting = initialised.length === 0 ? [] : names.filter((tenant) => !initialised.includes(tenant));
@@ -150,17 +148,18 @@ export function readTree(dir: string): Map<string, Buffer> {
  */
 export function outputProblems(settings: RepositorySettings): string[] {
   const root = resolve(settings.root);
+  const secrets = settings.secrets ?? join(root, 'secrets');
   const fresh = mkdtempSync(join(tmpdir(), 'buildkit-fresh-'));
   try {
     // The committed README goes through the same synth, so its diagram is compared like any output.
     const readme = join(root, 'README.md');
     if (existsSync(readme)) copyFileSync(readme, join(fresh, 'README.md'));
     try {
-      synthRepository({ ...settings, root: fresh, secrets: settings.secrets ?? join(root, 'secrets') });
+      synthRepository({ ...settings, root: fresh, secrets });
     } catch (err) {
       return [(err as Error).message];
     }
-    const problems = tenantFolderProblems(settings);
+    const problems = tenantFolderProblems(root, secrets, settings.config);
     if (existsSync(readme) && !readFileSync(join(fresh, 'README.md')).equals(readFileSync(readme))) {
       problems.push('README.md: the service diagram is stale: run `npm run synth` and commit README.md');
     }

@@ -8,7 +8,7 @@ import type { BuildkitChartProps } from '../lib/buildkit-chart-props';
 import { paths } from '../lib/certs/layout';
 import { runCerts as runCertsWithNewKeys } from '../lib/cli/certs';
 import { serviceCharts } from '../lib/tenants';
-import { runCertsWithPooledKeys } from './support/certs';
+import { editSops, runCertsWithPooledKeys } from './support/certs';
 import { keyPool } from './support/keys';
 
 const runCerts = runCertsWithPooledKeys();
@@ -217,6 +217,25 @@ describe('npm run certs', () => {
     const validTo = new Date(new X509Certificate(readFileSync(join(secrets, 'public', 'clients', 'long', 'cert.pem'))).validTo);
     const caValidTo = new Date(new X509Certificate(readFileSync(join(secrets, 'public', 'ca', 'buildkit-ca', 'ca.pem'))).validTo);
     expect(validTo <= caValidTo && validTo.getTime() > caValidTo.getTime() - 86_400_000).toBe(true);
+    // The longest validity there is passes the flag's check, and meets the CA's.
+    expect(await run('issue-client', 'longest', '--days', '36500')).toBe(1);
+    expect(errors[0]).toMatch(/^certs: invalid validity 36500 days for \S+: it would outlive its CA/);
+  });
+
+  test('check shows a certificate whose end cannot be read as unreadable, with its problem, and checks the others', async () => {
+    const fresh = join(work, 'unreadable');
+    expect(await runCerts(['init', '--secrets', fresh], seed, io())).toBe(0);
+    expect(await runCerts(['issue-client', 'big', '--secrets', fresh], seed, io())).toBe(0);
+    // test/fixtures/pki/unreadable-end: what issue-client wrote for --days 99999999999 before validity was bounded.
+    const unreadable = readFileSync(join(__dirname, 'fixtures', 'pki', 'unreadable-end', 'cert.pem'), 'utf8');
+    await editSops(fresh, paths(fresh).client('big'), (doc) => {
+      doc.stringData['cert.pem'] = unreadable;
+    });
+    const lines: string[] = [];
+    expect(await runCerts(['check', '--secrets', fresh], seed, { log: (...l) => lines.push(...l), error: (l) => lines.push(l) })).toBe(1);
+    expect(lines.filter((l) => l.startsWith('FAIL'))).toEqual([expect.stringMatching(/^FAIL client big: .*; not after unreadable$/)]);
+    expect(lines).toContain('client big: its end of validity cannot be read ("Bad time value"): issue it again');
+    expect(lines.filter((l) => l.startsWith('OK   ')).length).toBeGreaterThanOrEqual(3);
   });
 
   test('init with leaves as long as the CA takes them, though issued after it: each ends with the CA', async () => {

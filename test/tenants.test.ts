@@ -520,6 +520,11 @@ describe('a repository with three tenants', () => {
     ]);
     // Back to one service: every tenant's folder is named.
     expect(gone({}).map((l) => l.split(':')[0])).toEqual(TENANTS.map((t) => `removed/secrets/tenants/${t}/`));
+    // Without --secrets, verify reads the repository's own secrets/.
+    const config = { ...THREE, tenants: THREE.tenants!.filter((t) => t.name !== 'team-a') };
+    expect(outputProblems({ root: work, config }).filter((l) => l.includes('config.ts has no tenant'))).toEqual([
+      'secrets/tenants/team-a/: config.ts has no tenant team-a: if it is gone, remove its certificates with `git rm -r secrets/tenants/team-a/`',
+    ]);
     expect(readdirSync(join(copy, 'tenants')).sort()).toEqual([...TENANTS].sort());
   });
 

@@ -99,7 +99,7 @@ function issueLeaf(ca: CertifiedKey, options: IssueOptions, extensions: object[]
   // just after its CA, for as many days, is taken.
   const caEnd = caCert.validity.notAfter;
   const most = Math.ceil((caEnd.getTime() - options.now.getTime()) / DAY_MS);
-  if (cert.validity.notAfter > caEnd) cert.validity.notAfter = caEnd;
+  cert.validity.notAfter = new Date(Math.min(cert.validity.notAfter.getTime(), caEnd.getTime()));
   if (options.validityDays > most) {
     throw new Error(
       `invalid validity ${options.validityDays} days for ${options.commonName}: it would outlive its CA, which expires ${caEnd.toISOString()}: use at most ${most} days, or rotate the CA first (\`npm run certs -- rotate --ca\`)`,
