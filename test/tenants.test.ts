@@ -520,6 +520,10 @@ describe('a repository with three tenants', () => {
     ]);
     // Back to one service: every tenant's folder is named.
     expect(gone({}).map((l) => l.split(':')[0])).toEqual(TENANTS.map((t) => `removed/secrets/tenants/${t}/`));
+    // A config.ts the synth refuses is verify's one line.
+    expect(outputProblems({ root: work, config: { tenants: [{ name: 'a' }, { name: 'a' }] } })).toEqual([
+      'tenants: invalid tenants: "a" is named twice; give every tenant its own name',
+    ]);
     // Without --secrets, verify reads the repository's own secrets/.
     const config = { ...THREE, tenants: THREE.tenants!.filter((t) => t.name !== 'team-a') };
     expect(outputProblems({ root: work, config }).filter((l) => l.includes('config.ts has no tenant'))).toEqual([
