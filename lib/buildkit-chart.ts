@@ -193,6 +193,15 @@ export class BuildkitChart extends Chart {
         new BuildkitNetworkPolicy(this, `NetworkPolicy-${daemon.name}`, { daemon, monitoringNamespace, openBuildPort: true });
       if (egress) new BuildkitEgressPolicy(this, `EgressPolicy-${daemon.name}`, { daemon, allow: destinations, dns });
     }
+
+    const { allowedNamespaces: admitted, allowedCidrs } = access;
+    // Jobs mount the in-cluster client Secret in clientNamespace; with namespaces alone admitted (no range, which
+    // could hold pods), jobs there could not reach the daemon.
+    if (ingress && admitted && !allowedCidrs?.length && !admitted.includes(this.clientNamespace)) {
+      throw new Error(
+        `BuildkitChart: invalid clientNamespace "${this.clientNamespace}": the in-cluster client Secret goes there, and networkPolicy.allowedNamespaces admits only ${admitted.join(', ') || 'none'}, so jobs there could not reach the daemon; set clientNamespace to one of them`,
+      );
+    }
   }
 
   /** Per daemon its metrics Service; over all of them the dashboard and the alerts. */

@@ -17,6 +17,7 @@ const variants: Record<string, any[]> = {
     perReplicaIPs: ['10.0.0.1', '10.0.0.2', '10.0.0.3'],
     metrics: {},
     networkPolicy: { allowedNamespaces: ['ci'] },
+    clientNamespace: 'ci',
     externalTrafficPolicy: 'Local',
     architecture: 'amd64',
     nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.9' }],

@@ -1,3 +1,4 @@
+import type { BuildkitChartProps } from '../lib/buildkit-chart-props';
 import { daemonContainer, find, synthChart } from './support/chart';
 import { validateCustomResources } from './support/crd';
 
@@ -77,8 +78,24 @@ describe('NetworkPolicy', () => {
     expect(find(custom, 'Service', 'buildkitd').spec.externalTrafficPolicy).toBe('Local');
   });
 
+  test('with namespaces alone admitted, the in-cluster client Secret must go to one of them, or its jobs could not reach the daemon', () => {
+    const refusal =
+      /^BuildkitChart: invalid clientNamespace "buildkit": the in-cluster client Secret goes there, and networkPolicy\.allowedNamespaces admits only ci, gitea, so jobs there could not reach the daemon; set clientNamespace to one of them$/;
+    expect(() => synthChart({ networkPolicy: { allowedNamespaces: ['ci', 'gitea'] } })).toThrow(refusal);
+    expect(() => synthChart({ networkPolicy: { allowedNamespaces: [] } })).toThrow(/admits only none, /);
+    // Served: a client namespace among them; a range besides (it may hold the pods); no policy; every namespace.
+    for (const settings of [
+      { networkPolicy: { allowedNamespaces: ['ci', 'gitea'] }, clientNamespace: 'gitea' },
+      { networkPolicy: { allowedNamespaces: ['ci'], allowedCidrs: ['10.42.0.0/16'] } },
+      { networkPolicy: { enabled: false, allowedNamespaces: ['ci'] } },
+      { networkPolicy: { allowedCidrs: ['10.42.0.0/16'] } },
+    ] satisfies BuildkitChartProps[]) {
+      expect(() => synthChart(settings)).not.toThrow();
+    }
+  });
+
   test('namespaces alone admit those namespaces only: no private range lets every pod back in', () => {
-    const only = find(synthChart({ networkPolicy: { allowedNamespaces: ['ci'] } }), 'NetworkPolicy', 'buildkitd');
+    const only = find(synthChart({ networkPolicy: { allowedNamespaces: ['ci'] }, clientNamespace: 'ci' }), 'NetworkPolicy', 'buildkitd');
     expect(only.spec.ingress).toEqual([
       {
         from: [{ namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['ci'] }] } }],
