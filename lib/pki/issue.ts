@@ -39,9 +39,10 @@ function baseCertificate(publicKey: forge.pki.PublicKey, options: IssueOptions):
   }
   const cert = forge.pki.createCertificate();
   cert.publicKey = publicKey;
-  // 16 random bytes, top bit clear: a positive serial no two certificates share.
+  // 16 random bytes, the first in 0x40-0x7f: a positive serial no two certificates share, in exactly 16 bytes.
+  // A first byte of 0 let node-forge write a non-minimal INTEGER (1 certificate in 65,536), which OpenSSL refuses.
   const serial = randomBytes(16);
-  serial[0] &= 0x7f;
+  serial[0] = (serial[0] & 0x3f) | 0x40;
   cert.serialNumber = serial.toString('hex');
   cert.validity.notBefore = new Date(options.now.getTime() - SKEW_MS);
   cert.validity.notAfter = new Date(options.now.getTime() + days * DAY_MS);
