@@ -64,8 +64,9 @@ function tenantRoots(composed: unknown, secretsRoot: string): Map<string, Tenant
 async function printCheck(ctx: CertsContext, minDays: number | undefined, log: Output['log'], prefix = ''): Promise<boolean> {
   const result = await check(ctx, minDays);
   for (const r of result.reports) {
+    const end = Number.isNaN(r.daysLeft) ? 'unreadable' : `${r.notAfter.toISOString()} (${r.daysLeft} days)`;
     log(
-      `${r.problems.length ? 'FAIL' : 'OK  '} ${prefix}${r.label}: ${r.subject}; issuer ${r.issuer}; not after ${Number.isNaN(r.daysLeft) ? 'unreadable' : `${r.notAfter.toISOString()} (${r.daysLeft} days)`}${r.sans.length ? `; SANs ${r.sans.join(', ')}` : ''}`,
+      `${r.problems.length ? 'FAIL' : 'OK  '} ${prefix}${r.label}: ${r.subject}; issuer ${r.issuer}; not after ${end}${r.sans.length ? `; SANs ${r.sans.join(', ')}` : ''}`,
     );
   }
   for (const note of result.notes) log(`${prefix}${note}`);

@@ -25,11 +25,12 @@ export interface DoctorService {
 
 /** The seed's service: namespace `buildkit`, Deployment `buildkitd` on 192.168.80.110:1234. */
 const SEED_ADDR = `tcp://${SEED.loadBalancerIP}:${SEED.port}`;
+const SEED_WORKLOAD = `deployment/${SEED.name}`;
 export const SEED_DOCTOR_SERVICE: DoctorService = {
   addr: SEED_ADDR,
   namespace: SEED.namespace,
-  workload: `deployment/${SEED.name}`,
-  daemonsByAddress: { [SEED_ADDR]: `deployment/${SEED.name}` },
+  workload: SEED_WORKLOAD,
+  daemonsByAddress: { [SEED_ADDR]: SEED_WORKLOAD },
 };
 
 /** What the doctor knows of a chart's service: its first address, namespace and workload, and the daemon behind each address. */
