@@ -58,6 +58,8 @@ const MAX_TENANT_NAME = 63 - Math.max(NAMESPACE_PREFIX.length, DELIVERY_SUFFIX.l
 
 /** The tenants' names, checked: DNS labels, each once. */
 export function tenantNames(settings: ServiceSettings): string[] {
+  if (settings.tenants !== undefined && !Array.isArray(settings.tenants))
+    throw new Error(`tenants: invalid tenants ${JSON.stringify(settings.tenants)}: use a list, such as [{ name: 'team-a', ... }]`);
   const names = (settings.tenants ?? []).map((t, i) => {
     if (t === null || typeof t !== 'object')
       throw new Error(`tenants: invalid tenants[${i}] ${JSON.stringify(t)}: use { name: 'team-a', ... }`);

@@ -8,10 +8,10 @@ import { App } from 'cdk8s';
 import { config } from '../config';
 import { runDoctor } from '../lib/cli/doctor';
 import { daemonReport, diagnose, parseAddr } from '../lib/doctor/doctor';
-import { type DoctorService, doctorHints, doctorService, SEED_DOCTOR_SERVICE } from '../lib/doctor/service';
+import { type DoctorService, doctorHints, doctorServices, SEED_DOCTOR_SERVICE } from '../lib/doctor/service';
 import { type CertifiedKey, createCa, issueClientCertificate, issueServerCertificate } from '../lib/pki/issue';
 import { serverSans } from '../lib/settings';
-import { serviceCharts } from '../lib/tenants';
+import { type ServiceSettings, serviceCharts } from '../lib/tenants';
 import { ROOT } from './support/dist';
 import { type FakeBuildkitd, REAL_WORKERS, startFakeBuildkitd } from './support/fake-buildkitd';
 import { keyPool } from './support/keys';
@@ -218,7 +218,7 @@ describe('the doctor command', () => {
   const doctor = async (argv: string[], services: ReadonlyMap<string | undefined, DoctorService>) => {
     const lines: string[] = [];
     const io = { log: (...l: string[]) => lines.push(...l), error: (l: string) => lines.push(l) };
-    return { code: await runDoctor(argv, services, io), lines };
+    return { code: await runDoctor(argv, () => services, io), lines };
   };
   /** A port on 127.0.0.2 that refuses for certain: our listener holds it on 127.0.0.1, so no parallel test can. */
   let refusing: string;
@@ -347,7 +347,7 @@ describe('the doctor command', () => {
   });
 
   test("what the doctor takes from a chart: its first address, namespace, workload and tenant, and each address's daemon", () => {
-    const charts = serviceCharts(new App(), {
+    const services = doctorServices({
       tenants: [
         { name: 'team-a', loadBalancerIP: '10.0.0.1', nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.5' }] },
         {
@@ -362,27 +362,44 @@ describe('the doctor command', () => {
       name: 'builder',
       port: 2345,
     });
-    expect([...charts].map(([tenant, chart]) => doctorService(chart, tenant))).toEqual([
-      {
-        addr: 'tcp://10.0.0.1:2345',
-        namespace: 'buildkit-team-a',
-        workload: 'deployment/builder',
-        tenant: 'team-a',
-        daemonsByAddress: { 'tcp://10.0.0.1:2345': 'deployment/builder', 'tcp://10.0.0.5:2345': 'deployment/builder-arm64' },
-      },
-      {
-        addr: 'tcp://10.0.0.2:2345',
-        namespace: 'builds-b',
-        workload: 'statefulset/builder',
-        tenant: 'team-b',
-        daemonsByAddress: {
-          'tcp://10.0.0.2:2345': 'statefulset/builder',
-          'tcp://10.0.0.3:2345': 'pod/builder-0',
-          'tcp://10.0.0.4:2345': 'pod/builder-1',
+    expect([...services]).toEqual([
+      [
+        'team-a',
+        {
+          addr: 'tcp://10.0.0.1:2345',
+          namespace: 'buildkit-team-a',
+          workload: 'deployment/builder',
+          tenant: 'team-a',
+          daemonsByAddress: { 'tcp://10.0.0.1:2345': 'deployment/builder', 'tcp://10.0.0.5:2345': 'deployment/builder-arm64' },
         },
-      },
+      ],
+      [
+        'team-b',
+        {
+          addr: 'tcp://10.0.0.2:2345',
+          namespace: 'builds-b',
+          workload: 'statefulset/builder',
+          tenant: 'team-b',
+          daemonsByAddress: {
+            'tcp://10.0.0.2:2345': 'statefulset/builder',
+            'tcp://10.0.0.3:2345': 'pod/builder-0',
+            'tcp://10.0.0.4:2345': 'pod/builder-1',
+          },
+        },
+      ],
     ]);
-    expect(doctorService(serviceCharts(new App(), {}).get(undefined)!)).toEqual(SEED_DOCTOR_SERVICE);
+    expect([...doctorServices({})]).toEqual([[undefined, SEED_DOCTOR_SERVICE]]);
+  });
+
+  test.each<[string, ServiceSettings]>([
+    ['tenants that are no list', { tenants: 'team-a' as any }],
+    ['a namespace of Kubernetes', { namespace: 'kube-system' }],
+  ])('a config.ts the synth refuses (%s) is one line and exit 2, before anything is dialled', async (_what, settings) => {
+    const lines: string[] = [];
+    const io = { log: (...l: string[]) => lines.push(...l), error: (l: string) => lines.push(l) };
+    expect(await runDoctor(['--tlsdir', goodBundle], () => doctorServices(settings), io)).toBe(2);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^doctor: config\.ts: (tenants|BuildkitChart): invalid /);
   });
 
   test('without tenants, --tenant is refused', async () => {

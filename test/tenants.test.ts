@@ -136,6 +136,12 @@ describe('the charts', () => {
     ['a name that is no DNS label', { tenants: [{ name: 'Team_A' }] }, /^tenants: invalid tenants\[0\]\.name "Team_A"/],
     ['no tenant at all', { tenants: [] }, /^tenants: invalid tenants \[\]: name at least one tenant, or leave tenants out$/],
     [
+      'tenants that are no list: a name',
+      { tenants: 'team-a' as any },
+      /^tenants: invalid tenants "team-a": use a list, such as \[\{ name: 'team-a', \.\.\. \}\]$/,
+    ],
+    ['tenants that are no list: one tenant', { tenants: { name: 'a' } as any }, /^tenants: invalid tenants \{"name":"a"\}: use a list, /],
+    [
       'a setting every tenant shares, given to one',
       { tenants: [{ name: 'a', metrics: {} } as any] },
       /^tenant a: "metrics" is one setting for every tenant: set it at the top level of config, beside tenants; a tenant sets only namespace, clientNamespace, loadBalancerIP, /,

@@ -9,12 +9,22 @@ const USAGE = 'usage: npm run doctor -- [--tenant NAME] [--addr tcp://HOST:PORT]
 /** Exit codes by what failed first, so CI can tell an outage from a certificate problem. */
 export const EXIT_CODES: Record<FailureClass, number> = { bundle: 3, network: 4, certificate: 5, grpc: 6 };
 
-/** `npm run doctor -- ...`: parses, diagnoses, prints each step; returns the exit code. */
+/**
+ * `npm run doctor -- ...`: parses, diagnoses, prints each step; returns the exit code. `services` reads
+ * config.ts's services; a config.ts the synth refuses is one line and exit 2, as a usage error is.
+ */
 export async function runDoctor(
   argv: string[],
-  services: ReadonlyMap<string | undefined, DoctorService>,
+  services: () => ReadonlyMap<string | undefined, DoctorService>,
   io: Output = { log: console.log, error: console.error },
 ): Promise<number> {
+  let configured: ReadonlyMap<string | undefined, DoctorService>;
+  try {
+    configured = services();
+  } catch (err) {
+    io.error(`doctor: config.ts: ${(err as Error).message}`);
+    return 2;
+  }
   let options: Omit<Parameters<typeof diagnose>[0], 'now'>;
   try {
     const { values } = parseArgs({
@@ -32,7 +42,7 @@ export async function runDoctor(
       throw new Error(`--timeout ${values.timeout}: use whole seconds, at least 1`);
     // Its address is dialled unless --addr is given (a native builder's, a replica's, a port-forward); its
     // namespace and tenant go into the hints either way, with the daemon behind the address dialled.
-    const service = pickTenant(services, values.tenant);
+    const service = pickTenant(configured, values.tenant);
     const addr = values.addr ?? service.addr;
     options = {
       addr,

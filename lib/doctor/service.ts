@@ -1,10 +1,11 @@
+import { App } from 'cdk8s';
 import type { BuildkitChart } from '../buildkit-chart';
 import type { BuildkitDaemon } from '../buildkit-daemon';
 import { BuildkitService } from '../buildkit-service';
 import { constructsOf } from '../construct-tree';
 import { CONTAINER } from '../daemon/container';
 import { SEED } from '../settings';
-import { certsCommand } from '../tenants';
+import { certsCommand, type ServiceSettings, serviceCharts } from '../tenants';
 
 /** The service the doctor dials, as config.ts sets it up: what to look at with kubectl, and how to type its certs commands. */
 export interface DoctorService {
@@ -50,6 +51,11 @@ export function doctorService(chart: BuildkitChart, tenant?: string): DoctorServ
     ...(tenant ? { tenant } : {}),
     daemonsByAddress,
   };
+}
+
+/** What the doctor knows of each service config.ts sets up, by tenant (undefined without tenants). */
+export function doctorServices(settings: ServiceSettings): Map<string | undefined, DoctorService> {
+  return new Map([...serviceCharts(new App(), settings)].map(([tenant, chart]) => [tenant, doctorService(chart, tenant)]));
 }
 
 /** The service with the daemon behind the address dialled in its hints (the service's own workload for any other). */
