@@ -215,11 +215,13 @@ describe('the doctor command', () => {
       ['team-a', { addr: addrA, namespace: 'buildkit-team-a', workload: 'deployment/buildkitd', tenant: 'team-a' }],
       ['team-b', { addr: addrB, namespace: 'builds-b', workload: 'statefulset/builder', tenant: 'team-b' }],
     ]);
-  const doctor = async (argv: string[], services: ReadonlyMap<string | undefined, DoctorService>) => {
+  /** The command on config.ts's services as `services` reads them, with every line it prints. */
+  const doctorWith = async (argv: string[], services: () => ReadonlyMap<string | undefined, DoctorService>) => {
     const lines: string[] = [];
     const io = { log: (...l: string[]) => lines.push(...l), error: (l: string) => lines.push(l) };
-    return { code: await runDoctor(argv, () => services, io), lines };
+    return { code: await runDoctor(argv, services, io), lines };
   };
+  const doctor = (argv: string[], services: ReadonlyMap<string | undefined, DoctorService>) => doctorWith(argv, () => services);
   /** A port on 127.0.0.2 that refuses for certain: our listener holds it on 127.0.0.1, so no parallel test can. */
   let refusing: string;
   let held: Server;
@@ -395,9 +397,8 @@ describe('the doctor command', () => {
     ['tenants that are no list', { tenants: 'team-a' as any }],
     ['a namespace of Kubernetes', { namespace: 'kube-system' }],
   ])('a config.ts the synth refuses (%s) is one line and exit 2, before anything is dialled', async (_what, settings) => {
-    const lines: string[] = [];
-    const io = { log: (...l: string[]) => lines.push(...l), error: (l: string) => lines.push(l) };
-    expect(await runDoctor(['--tlsdir', goodBundle], () => doctorServices(settings), io)).toBe(2);
+    const { code, lines } = await doctorWith(['--tlsdir', goodBundle], () => doctorServices(settings));
+    expect(code).toBe(2);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^doctor: config\.ts: (tenants|BuildkitChart): invalid /);
   });
