@@ -40,7 +40,7 @@ function baseCertificate(publicKey: forge.pki.PublicKey, options: IssueOptions):
   const cert = forge.pki.createCertificate();
   cert.publicKey = publicKey;
   // 16 random bytes, the first in 0x40-0x7f: a positive serial no two certificates share, in exactly 16 bytes.
-  // A first byte of 0 let node-forge write a non-minimal INTEGER (1 certificate in 65,536), which OpenSSL refuses.
+  // Drawn as 00 00 and a byte under 0x80, node-forge wrote a non-minimal INTEGER (1 in 65,536), which OpenSSL refuses.
   const serial = randomBytes(16);
   serial[0] = (serial[0] & 0x3f) | 0x40;
   cert.serialNumber = serial.toString('hex');
@@ -100,12 +100,12 @@ function issueLeaf(ca: CertifiedKey, options: IssueOptions, extensions: object[]
   // just after its CA, for as many days, is taken.
   const caEnd = caCert.validity.notAfter;
   const most = Math.ceil((caEnd.getTime() - options.now.getTime()) / DAY_MS);
-  cert.validity.notAfter = new Date(Math.min(cert.validity.notAfter.getTime(), caEnd.getTime()));
   if (options.validityDays > most) {
     throw new Error(
       `invalid validity ${options.validityDays} days for ${options.commonName}: it would outlive its CA, which expires ${caEnd.toISOString()}: use at most ${most} days, or rotate the CA first (\`npm run certs -- rotate --ca\`)`,
     );
   }
+  cert.validity.notAfter = new Date(Math.min(cert.validity.notAfter.getTime(), caEnd.getTime()));
   cert.setIssuer(caCert.subject.attributes);
   cert.setExtensions([
     { name: 'basicConstraints', cA: false, critical: true },
