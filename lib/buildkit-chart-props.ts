@@ -90,7 +90,8 @@ export interface BuildkitChartProps extends SharedDaemonSettings {
   readonly perReplicaIPs?: readonly string[];
 
   /**
-   * Port of the daemon and the Services.
+   * Port of the daemon and the Services. Under 1024, the pods lower `net.ipv4.ip_unprivileged_port_start` to
+   * it (a safe sysctl baseline admits): the rootless daemon cannot bind such a port otherwise.
    * @default 1234
    */
   readonly port?: number;

@@ -185,6 +185,7 @@ export class BuildkitDaemon extends Construct {
       kind: this.workloadKind,
       replicas: this.replicas,
       port: this.port,
+      metricsPort: this.metricsPort,
       labels,
       selectorLabels: this.selectorLabels,
       podAnnotations,

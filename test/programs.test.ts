@@ -10,15 +10,22 @@ chmodSync(join(bin, 'dash'), 0o755);
 writeFileSync(join(bin, 'openssl'), 'not executable');
 afterAll(() => rmSync(bin, { recursive: true, force: true }));
 
-/** missingReason as a test file sees it with this PATH and environment. */
-function reason(programs: Parameters<typeof import('./support/programs').missingReason>[0], env: Record<string, string | undefined>) {
+type Programs = typeof import('./support/programs');
+
+/** missingReason (or another gate of programs.ts) as a test file sees it with this PATH and environment. */
+function reason(
+  programs: Parameters<Programs['missingReason']>[0],
+  env: Record<string, string | undefined>,
+  gate?: (p: Programs) => string | undefined,
+) {
   const saved = { PATH: process.env.PATH, BUILDKIT_TEST_REQUIRE_PROGRAMS: process.env.BUILDKIT_TEST_REQUIRE_PROGRAMS };
   Object.assign(process.env, env);
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k];
   try {
     let result: string | undefined;
     jest.isolateModules(() => {
-      result = require('./support/programs').missingReason(programs);
+      const module: Programs = require('./support/programs');
+      result = gate ? gate(module) : module.missingReason(programs);
     });
     return result;
   } finally {
@@ -46,6 +53,28 @@ test('under BUILDKIT_TEST_REQUIRE_PROGRAMS=1 (what .ci/run sets) a missing progr
   expect(() => reason(['docker-registry'], { PATH: bin, BUILDKIT_TEST_REQUIRE_PROGRAMS: '1' })).toThrow(
     /^skipped, needs docker-registry: apt-get install docker-registry \(BUILDKIT_TEST_REQUIRE_PROGRAMS=1 turns this skip into a failure\)$/,
   );
+});
+
+test('namespaces: the programs first, then whether this user may make them, its refusal quoted', () => {
+  const namespaces = (path: string, require?: string) =>
+    reason([], { PATH: path, BUILDKIT_TEST_REQUIRE_PROGRAMS: require }, (p) => p.namespacesMissingReason());
+  expect(namespaces(bin)).toBe('skipped, needs unshare, setpriv: apt-get install util-linux; apt-get install util-linux');
+  const refusing = mkdtempSync(join(tmpdir(), 'buildkit-programs-'));
+  try {
+    writeFileSync(join(refusing, 'unshare'), '#!/bin/sh\necho "unshare: unshare failed: Operation not permitted" >&2\nexit 1\n');
+    writeFileSync(join(refusing, 'setpriv'), '#!/bin/sh\n');
+    for (const p of ['unshare', 'setpriv']) chmodSync(join(refusing, p), 0o755);
+    expect(namespaces(refusing)).toBe(
+      'skipped, needs network and user namespaces: run the tests as root where unshare --net works (unshare: unshare failed: Operation not permitted)',
+    );
+    writeFileSync(join(refusing, 'unshare'), '#!/bin/sh\nexit 3\n');
+    expect(namespaces(refusing)).toMatch(/\(exit 3\)$/);
+    expect(() => namespaces(refusing, '1')).toThrow(/\(exit 3\) \(BUILDKIT_TEST_REQUIRE_PROGRAMS=1 turns this skip into a failure\)$/);
+    writeFileSync(join(refusing, 'unshare'), '#!/bin/sh\nexit 0\n');
+    expect(namespaces(refusing, '1')).toBeUndefined();
+  } finally {
+    rmSync(refusing, { recursive: true, force: true });
+  }
 });
 
 test('the run ends with one line per reason, counting its skipped tests, and nothing for other skips', () => {

@@ -58,7 +58,8 @@ export interface BuildkitDaemonProps {
   readonly workload?: WorkloadKind;
 
   /**
-   * TCP port buildkitd serves mutual TLS on.
+   * TCP port buildkitd serves mutual TLS on. Under 1024 (this or `metricsPort`), the pods lower
+   * `net.ipv4.ip_unprivileged_port_start` to it: the rootless daemon has no NET_BIND_SERVICE.
    * @default 1234
    */
   readonly port?: number;

@@ -19,6 +19,8 @@ export interface DaemonWorkloadInputs {
   readonly kind: 'deployment' | 'statefulset';
   readonly replicas: number;
   readonly port: number;
+  /** The daemon's debug (metrics) port, which it binds too. */
+  readonly metricsPort?: number;
   readonly labels: Record<string, string>;
   readonly selectorLabels: Record<string, string>;
   readonly podAnnotations: Record<string, string>;
@@ -31,6 +33,16 @@ export interface DaemonWorkloadInputs {
   readonly exclusiveCache: boolean;
   /** The StatefulSet's per-replica cache claim. */
   readonly claimTemplate?: KubePersistentVolumeClaimProps;
+}
+
+/**
+ * The rootless daemon binds as a user without NET_BIND_SERVICE, so a port under 1024 needs the pod's network
+ * namespace to lower ip_unprivileged_port_start to it: a namespaced sysctl that Kubernetes counts as safe and
+ * Pod Security baseline admits. Only as far as the lowest port the daemon binds.
+ */
+function portSysctls(ports: readonly number[]) {
+  const lowest = Math.min(...ports);
+  return lowest < 1024 ? [{ name: 'net.ipv4.ip_unprivileged_port_start', value: String(lowest) }] : undefined;
 }
 
 function podTemplate(w: DaemonWorkloadInputs): PodTemplateSpec {
@@ -55,7 +67,14 @@ function podTemplate(w: DaemonWorkloadInputs): PodTemplateSpec {
       tolerations: w.scheduling.tolerations,
       topologySpreadConstraints: spread,
       // OnRootMismatch: a large persistent cache is not re-chowned file by file at every start.
-      securityContext: { runAsUser: UID, runAsGroup: UID, runAsNonRoot: true, fsGroup: UID, fsGroupChangePolicy: 'OnRootMismatch' },
+      securityContext: {
+        runAsUser: UID,
+        runAsGroup: UID,
+        runAsNonRoot: true,
+        fsGroup: UID,
+        fsGroupChangePolicy: 'OnRootMismatch',
+        sysctls: portSysctls(w.metricsPort === undefined ? [w.port] : [w.port, w.metricsPort]),
+      },
       containers: w.containers,
       volumes: w.volumes,
     },
