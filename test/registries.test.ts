@@ -79,12 +79,37 @@ describe('bad registry settings, one line each', () => {
     [
       'a mirror with a scheme',
       { registries: { 'docker.io': { mirrors: ['https://m.lan'] } } },
-      /^BuildkitDaemon: invalid registries\["docker\.io"\]\.mirrors entry "https:\/\/m\.lan": use host\[:port\], such as mirror\.lan:5000 \(no scheme, no path\)$/,
+      /^BuildkitDaemon: invalid registries\["docker\.io"\]\.mirrors entry "https:\/\/m\.lan": not a host\[:port\]; use host\[:port\], such as mirror\.lan:5000 \(no scheme, no path\)$/,
     ],
     [
       'a host that is no host',
       { registries: { 'Docker Hub': { http: true } } },
-      /^BuildkitDaemon: invalid registries\["Docker Hub"\]: the key must be a registry host\[:port\]/,
+      /^BuildkitDaemon: invalid registries\["Docker Hub"\]: not a host\[:port\]; the key must be a registry host\[:port\]/,
+    ],
+    [
+      'a registry port past 65535',
+      { registries: { 'registry.lan:65536': { http: true } } },
+      /^BuildkitDaemon: invalid registries\["registry\.lan:65536"\]: port 65536 is not from 1 to 65535; the key must be a registry host\[:port\], such as docker\.io or registry\.lan:5000$/,
+    ],
+    [
+      'a registry on port 0 (the egress policy had named an allow entry no one wrote)',
+      { registries: { '10.0.0.5:0': { http: true } } },
+      /^BuildkitDaemon: invalid registries\["10\.0\.0\.5:0"\]: port 0 is not from 1 to 65535; /,
+    ],
+    [
+      'a mirror port past 65535',
+      { registries: { 'docker.io': { mirrors: ['10.0.0.5:70000'] } } },
+      /^BuildkitDaemon: invalid registries\["docker\.io"\]\.mirrors entry "10\.0\.0\.5:70000": port 70000 is not from 1 to 65535; use host\[:port\], such as mirror\.lan:5000 \(no scheme, no path\)$/,
+    ],
+    [
+      'a dotted number that is no IPv4 address',
+      { registries: { '999.1.1.1:5000': { http: true } } },
+      /^BuildkitDaemon: invalid registries\["999\.1\.1\.1:5000"\]: 999\.1\.1\.1 is neither an IPv4 address nor a host name; /,
+    ],
+    [
+      'a mirror that is a dotted number',
+      { registries: { 'docker.io': { mirrors: ['10.0.5'] } } },
+      /^BuildkitDaemon: invalid registries\["docker\.io"\]\.mirrors entry "10\.0\.5": 10\.0\.5 is neither an IPv4 address nor a host name; /,
     ],
     [
       'a CA file nothing provides',
@@ -99,7 +124,7 @@ describe('bad registry settings, one line each', () => {
     [
       'a registry host of 257 characters, past the 253 of a DNS name',
       { registries: { [`${`${'a'.repeat(63)}.`.repeat(4)}a`]: { http: true } } },
-      /^BuildkitDaemon: invalid registries\["a{63}\.a{63}\.a{63}\.a{63}\.a"\]: the key must be a registry host\[:port\]/,
+      /^BuildkitDaemon: invalid registries\["a{63}\.a{63}\.a{63}\.a{63}\.a"\]: not a host\[:port\]; the key must be a registry host\[:port\]/,
     ],
     [
       'a keypair Secret that is no DNS name',
@@ -130,6 +155,15 @@ test('a registry host of 253 characters, a DNS name at its limit, is taken', () 
   const host = `${`${'a'.repeat(63)}.`.repeat(3)}${'a'.repeat(61)}`;
   expect(host).toHaveLength(253);
   expect(toml(synthChart({ registries: { [host]: { http: true } } }), 'buildkitd-config').registry[host]).toEqual({ http: true });
+});
+
+test('ports at both ends of the range, IPv4 addresses and names ending in a digit are taken', () => {
+  const registries = {
+    'registry.lan:1': { http: true },
+    '10.0.0.5:65535': { http: true },
+    r2d2: { mirrors: ['mirror-1.lan:5000', '192.168.1.9'] },
+  };
+  expect(Object.keys(toml(synthChart({ registries }), 'buildkitd-config').registry)).toEqual(Object.keys(registries));
 });
 
 describe('the pull-through cache', () => {

@@ -1,3 +1,4 @@
+import { isIPv4 } from 'node:net';
 import type { Construct } from 'constructs';
 import { KubeConfigMap, type Volume } from '../../imports/k8s';
 import type { RenderedRegistry } from '../buildkitd-toml';
@@ -43,6 +44,18 @@ const REGISTRY_DIR = '/etc/buildkit-registry';
 const HOST_PORT = /^(?=.{1,253}(:\d{1,5})?$)([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:\d{1,5})?$/;
 
 /**
+ * What makes `value` no registry host[:port] BuildKit can dial, or undefined: the shape, a port out of range,
+ * or a dotted number that is no IPv4 address (a name's last label is never all digits).
+ */
+function hostPortProblem(value: string): string | undefined {
+  if (!HOST_PORT.test(value)) return 'not a host[:port]';
+  const [host, port] = value.split(':');
+  if (port !== undefined && !(Number(port) >= 1 && Number(port) <= 65535)) return `port ${port} is not from 1 to 65535`;
+  if (/^\d+$/.test(host.split('.').at(-1)!) && !isIPv4(host)) return `${host} is neither an IPv4 address nor a host name`;
+  return undefined;
+}
+
+/**
  * A file name in a mounted folder, as a ConfigMap or Secret key: no path (`../`, `/abs`), no hidden name. The
  * toml points BuildKit at `<folder>/<name>`, so anything else would reach outside the folder.
  */
@@ -86,13 +99,17 @@ export function renderRegistries(owner: string, props: RegistryInputs): Record<s
   const out: Record<string, RenderedRegistry> = {};
   for (const [host, settings] of Object.entries(props.registries ?? {})) {
     const where = `registries["${host}"]`;
-    if (!HOST_PORT.test(host))
-      throw new Error(`${owner}: invalid ${where}: the key must be a registry host[:port], such as docker.io or registry.lan:5000`);
+    const hostProblem = hostPortProblem(host);
+    if (hostProblem)
+      throw new Error(
+        `${owner}: invalid ${where}: ${hostProblem}; the key must be a registry host[:port], such as docker.io or registry.lan:5000`,
+      );
     checkKnownKeys(owner, settings, REGISTRY_SHAPE, `${where}.`);
     for (const mirror of settings.mirrors ?? []) {
-      if (!HOST_PORT.test(mirror))
+      const mirrorProblem = hostPortProblem(mirror);
+      if (mirrorProblem)
         throw new Error(
-          `${owner}: invalid ${where}.mirrors entry ${JSON.stringify(mirror)}: use host[:port], such as mirror.lan:5000 (no scheme, no path)`,
+          `${owner}: invalid ${where}.mirrors entry ${JSON.stringify(mirror)}: ${mirrorProblem}; use host[:port], such as mirror.lan:5000 (no scheme, no path)`,
         );
     }
     for (const file of settings.ca ?? []) {
