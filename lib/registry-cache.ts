@@ -132,7 +132,7 @@ export class RegistryCache extends Construct {
         `${owner}: invalid upstream ${JSON.stringify(upstream)}: use the registry's URL, such as https://registry-1.docker.io`,
       );
     }
-    const image = checkPinnedImage(owner, 'image', props.image ?? SEED.registryCacheImage);
+    const image = checkPinnedImage(owner, 'image', props.image ?? SEED.registryCacheImage, 'registry:2.8.3');
     const labels = {
       'app.kubernetes.io/name': 'registry',
       'app.kubernetes.io/instance': this.name,

@@ -8,11 +8,11 @@ function fail(owner: string, prop: string, value: unknown, fix: string): never {
 
 /** Addresses no LoadBalancer can answer on: unspecified, loopback, link-local, multicast and reserved, broadcast. */
 const UNROUTABLE: Array<[string, number, string]> = [
-  ['0.0.0.0', 8, 'unspecified'],
-  ['127.0.0.0', 8, 'loopback'],
-  ['169.254.0.0', 16, 'link-local'],
-  ['224.0.0.0', 4, 'multicast'],
-  ['240.0.0.0', 4, 'reserved or broadcast'],
+  ['0.0.0.0', 8, 'an unspecified'],
+  ['127.0.0.0', 8, 'a loopback'],
+  ['169.254.0.0', 16, 'a link-local'],
+  ['224.0.0.0', 4, 'a multicast'],
+  ['240.0.0.0', 4, 'a reserved or broadcast'],
 ];
 const ipv4Number = (ip: string) => ip.split('.').reduce((n, part) => n * 256 + Number(part), 0);
 
@@ -21,7 +21,7 @@ export function checkIPv4(owner: string, prop: string, value: string): string {
   if (!isIPv4(value)) fail(owner, prop, value, 'use a dotted IPv4 address such as 192.168.80.110');
   for (const [network, bits, kind] of UNROUTABLE) {
     if (Math.floor(ipv4Number(value) / 2 ** (32 - bits)) === Math.floor(ipv4Number(network) / 2 ** (32 - bits))) {
-      fail(owner, prop, value, `a ${kind} address cannot be a LoadBalancer's; use one from your MetalLB pool, such as 192.168.80.110`);
+      fail(owner, prop, value, `${kind} address cannot be a LoadBalancer's; use one from your MetalLB pool, such as 192.168.80.110`);
     }
   }
   return value;
@@ -101,20 +101,24 @@ const REFERENCE = new RegExp(
   `^((?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*)(?::([\\w][\\w.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$`,
 );
 
-/** An image reference in the registry grammar, pinned to a release: a tag other than `latest`, or a digest. */
-export function checkPinnedImage(owner: string, prop: string, value: string): string {
+/**
+ * An image reference in the registry grammar, pinned: by digest, or by a release tag, one that names a version
+ * (`v0.32.2-rootless`, `2.8.3`). Tags without one move: `latest`, BuildKit's `rootless`, `master-rootless`
+ * and `buildx-stable-1-rootless`, Distribution's `2`.
+ */
+export function checkPinnedImage(owner: string, prop: string, value: string, example = 'moby/buildkit:v0.32.2-rootless'): string {
   const match = REFERENCE.exec(value);
   if (!match || match[1].length > 255)
+    fail(owner, prop, value, `use an image reference such as ${example} or registry.local:5000/${example.split(':')[0]}@sha256:<64 hex>`);
+  const [, , tag, digest] = match;
+  if (!digest && !tag) fail(owner, prop, value, `pin a release tag or digest, such as ${example}`);
+  if (!digest && !/\d+\.\d+/.test(tag))
     fail(
       owner,
       prop,
       value,
-      'use an image reference such as moby/buildkit:v0.32.2-rootless or registry.local:5000/moby/buildkit@sha256:<64 hex>',
+      `${JSON.stringify(tag)} names no release, so it moves under you; pin a release tag such as ${example}, or add the digest`,
     );
-  const [, , tag, digest] = match;
-  if (!digest && !tag) fail(owner, prop, value, 'pin a release tag or digest, such as moby/buildkit:v0.32.2-rootless');
-  if (tag === 'latest' && !digest)
-    fail(owner, prop, value, '"latest" moves under you; pin a release tag such as moby/buildkit:v0.32.2-rootless');
   return value;
 }
 

@@ -200,7 +200,7 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   [
     'the unspecified address',
     { loadBalancerIP: '0.0.0.0' },
-    /^BuildkitService: invalid loadBalancerIP "0\.0\.0\.0": a unspecified address cannot be a LoadBalancer's/,
+    /^BuildkitService: invalid loadBalancerIP "0\.0\.0\.0": an unspecified address cannot be a LoadBalancer's/,
   ],
   ['a loopback address', { loadBalancerIP: '127.0.0.5' }, /invalid loadBalancerIP "127\.0\.0\.5": a loopback address/],
   ['a link-local address', { loadBalancerIP: '169.254.10.1' }, /invalid loadBalancerIP "169\.254\.10\.1": a link-local address/],
@@ -374,7 +374,21 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   ['a CPU request that is not a quantity', { resources: { requests: { cpu: 'two' } } }, /invalid resources\.requests\.cpu "two"/],
   ['an image without a tag', { image: 'moby/buildkit' }, /^BuildkitDaemon: invalid image "moby\/buildkit": pin a release tag or digest/],
   ['an image on a registry port without a tag', { image: 'registry:5000/buildkit' }, /invalid image "registry:5000\/buildkit"/],
-  ['the latest tag', { image: 'moby/buildkit:latest' }, /invalid image "moby\/buildkit:latest": "latest" moves under you/],
+  [
+    'the latest tag',
+    { image: 'moby/buildkit:latest' },
+    /^BuildkitDaemon: invalid image "moby\/buildkit:latest": "latest" names no release, so it moves under you; pin a release tag such as moby\/buildkit:v0\.32\.2-rootless, or add the digest$/,
+  ],
+  [
+    "Distribution's moving major tag for the pull-through cache",
+    { registryCache: { size: '20Gi', image: 'registry:2' } },
+    /^RegistryCache: invalid image "registry:2": "2" names no release, so it moves under you; pin a release tag such as registry:2\.8\.3, or add the digest$/,
+  ],
+  ...['rootless', 'master-rootless', 'buildx-stable-1-rootless', 'nightly-rootless'].map((tag): [string, BuildkitChartProps, RegExp] => [
+    `BuildKit's moving tag ${tag}`,
+    { image: `moby/buildkit:${tag}` },
+    new RegExp(`^BuildkitDaemon: invalid image "moby/buildkit:${tag}": "${tag}" names no release, so it moves under you; `),
+  ]),
   ['a namespace that is not a DNS label', { namespace: 'Build_Kit' }, /^BuildkitChart: invalid namespace "Build_Kit": use a DNS label/],
   ...['default', 'kube-system', 'kube-public', 'kube-node-lease', 'kube-flannel'].map((namespace): [string, BuildkitChartProps, RegExp] => [
     `Kubernetes's own namespace ${namespace}, whose Pod Security the chart would loosen`,
@@ -499,7 +513,13 @@ describe('bad settings fail the synth with one clear line, and dist/ stays as it
       { clusterDomain: `${[...Array(3)].map(() => 'c'.repeat(63)).join('.')}.${'d'.repeat(61)}` },
     ],
     ['an image without a slash', { image: 'buildkit:v0.27.1-rootless' }],
-    ['an image name of 255 characters, the most the registry grammar allows', { image: `registry.local/${'a'.repeat(240)}:v1-rootless` }],
+    ['an image name of 255 characters, the most the registry grammar allows', { image: `registry.local/${'a'.repeat(240)}:v1.0-rootless` }],
+    ['a release tag without a digest', { image: 'moby/buildkit:v0.32.2-rootless' }],
+    [
+      "a mirror's own release tag",
+      { image: 'registry.lan/buildkit:2026.11-rootless', registryCache: { size: '20Gi', image: 'registry:3.0.0' } },
+    ],
+    ['a moving tag held by its digest', { image: `moby/buildkit:rootless@sha256:${'a'.repeat(64)}` }],
     ['a session affinity timeout of 1 second', { replicas: 2, sessionAffinityTimeoutSeconds: 1 }],
     ['a session affinity timeout of a day', { replicas: 2, sessionAffinityTimeoutSeconds: 86400 }],
     [
