@@ -69,7 +69,8 @@ export interface SeccompProfileSettings {
   readonly install?: 'operator' | 'node';
   /**
    * The path under /var/lib/kubelet/seccomp/ that pods reference.
-   * @default - operator/<namespace>/buildkit-rootless.json with the operator, buildkit/buildkit-rootless.json by hand
+   * @default - operator/<namespace>-rootless.json with the operator (its SeccompProfile is named after the
+   * namespace), buildkit/buildkit-rootless.json by hand
    */
   readonly localhostProfile?: string;
 }

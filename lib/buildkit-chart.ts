@@ -241,8 +241,11 @@ export class BuildkitChart extends Chart {
     if (install !== 'operator' && install !== 'node') {
       throw new Error(`BuildkitChart: invalid seccompProfile.install ${JSON.stringify(install)}: use 'operator' or 'node'`);
     }
+    // The operator's profiles are cluster-wide: each service's is named after its namespace, which it owns alone.
     const installedAt =
-      install === 'operator' ? new BuildkitSeccompProfile(this, 'SeccompProfile').localhostProfile : 'buildkit/buildkit-rootless.json';
+      install === 'operator'
+        ? new BuildkitSeccompProfile(this, 'SeccompProfile', { name: `${this.namespace}-rootless` }).localhostProfile
+        : 'buildkit/buildkit-rootless.json';
     return { seccompLocalhostProfile: props.seccompProfile?.localhostProfile ?? installedAt, appArmorProfile: props.appArmorProfile };
   }
 

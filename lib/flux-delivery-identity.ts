@@ -1,3 +1,4 @@
+import { ApiObject, type ApiObjectProps } from 'cdk8s';
 import { Construct } from 'constructs';
 import {
   KubeClusterRole,
@@ -21,6 +22,12 @@ export interface FluxDeliveryIdentityProps {
    */
   readonly name?: string;
   /**
+   * The cluster-scoped objects it delivers besides the namespaces (hardened mode's SeccompProfile), as dist/
+   * holds them: the identity may only get and patch them by name, so the bootstrap creates them.
+   * @default - none
+   */
+  readonly clusterObjects?: readonly ApiObjectProps[];
+  /**
    * Namespace of the Kustomizations: Flux impersonates a ServiceAccount of the Kustomization's own namespace.
    * @default 'flux-system'
    */
@@ -38,7 +45,7 @@ function rulesFor(kinds: ReadonlyArray<{ group: string; kind: string }>, verbs: 
  * The identity Flux applies this service with, instead of its own cluster-admin: a ServiceAccount bound in
  * each of the service's namespaces to a Role over exactly the kinds delivered there, and to get and patch
  * the cluster-scoped objects delivered, by name. Also what that identity cannot create itself: the
- * namespaces. Applied once, by an administrator (gitops/dist/flux-bootstrap.k8s.yaml).
+ * namespaces and the other cluster-scoped objects. Applied once, by an administrator (gitops/dist/flux-bootstrap.k8s.yaml).
  */
 export class FluxDeliveryIdentity extends Construct {
   public readonly serviceAccountName: string;
@@ -72,7 +79,8 @@ export class FluxDeliveryIdentity extends Construct {
       });
     }
 
-    // Cluster-scoped objects (the Namespaces): read and patched by name, never created or deleted by Flux.
+    for (const o of props.clusterObjects ?? []) new ApiObject(this, `${o.kind}-${o.metadata?.name}`, o);
+    // Cluster-scoped objects (Namespaces, a SeccompProfile): read and patched by name, never created or deleted by Flux.
     const clusterScoped = props.kinds.filter((k) => k.namespace === undefined);
     if (clusterScoped.length === 0) return;
     const clusterRole = new KubeClusterRole(this, 'ClusterRole', {

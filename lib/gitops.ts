@@ -68,6 +68,7 @@ export function buildGitops(app: App, services: ReadonlyMap<string | undefined, 
     }));
     const identity = new FluxDeliveryIdentity(bootstrap, id, {
       kinds: deliveredByFlux(service),
+      clusterObjects: service.toJson().filter((o) => o.metadata.namespace === undefined && o.kind !== 'Namespace'),
       ...(tenant ? { name: tenantDeliveryIdentity(tenant) } : {}),
     });
     new FluxKustomizations(flux, id, {

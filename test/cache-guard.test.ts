@@ -190,7 +190,7 @@ describe('the guard container beside every daemon', () => {
     });
     expect(guardOf(synthChart(HARDENED)).securityContext.seccompProfile).toEqual({
       type: 'Localhost',
-      localhostProfile: 'operator/buildkit/buildkit-rootless.json',
+      localhostProfile: 'operator/buildkit-rootless.json',
     });
   });
 

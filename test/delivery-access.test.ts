@@ -6,6 +6,7 @@ import { init } from '../lib/certs/commands';
 import { APPLY_VERBS, READ_VERBS, resourceOf } from '../lib/delivery-access';
 import { synthRepository } from '../lib/repository';
 import { certsContext } from './support/certs';
+import { isNamespaced } from './support/crd';
 import { readManifests } from './support/dist';
 import { keyPool } from './support/keys';
 import { allowed, type Subject } from './support/rbac';
@@ -64,16 +65,17 @@ describe.each(CASES)('%s', (_name, settings) => {
   }, 120_000);
   const rbac = () => repo.gitops.filter((o) => o.apiVersion === 'rbac.authorization.k8s.io/v1');
 
-  test('Flux may apply, prune and correct every delivered object, and the namespaces only by name', () => {
+  test('Flux may apply, prune and correct every delivered object, and cluster-scoped ones only by name', () => {
     const missing: string[] = [];
     for (const o of repo.delivered) {
+      // The scope the API server authorizes in is its kind's, whatever the manifest says.
       const request = {
         group: groupOf(o.apiVersion),
         resource: resourceOf(o.kind),
-        namespace: o.metadata.namespace,
+        namespace: isNamespaced(o) ? o.metadata.namespace : undefined,
         name: o.metadata.name,
       };
-      const verbs = o.metadata.namespace === undefined ? ['get', 'patch'] : APPLY_VERBS;
+      const verbs = isNamespaced(o) ? APPLY_VERBS : ['get', 'patch'];
       for (const verb of verbs) if (!allowed(rbac(), FLUX, { ...request, verb })) missing.push(`${verb} ${o.kind}/${o.metadata.name}`);
     }
     expect(missing).toEqual([]);
@@ -140,6 +142,14 @@ describe.each(CASES)('%s', (_name, settings) => {
     ).toEqual([...namespaces].sort());
   });
 
+  test('the bootstrap creates every cluster-scoped object Flux delivers, as dist/ holds it, since Flux may not', () => {
+    const clusterScoped = repo.delivered.filter((o) => !isNamespaced(o));
+    const created = (o: any) => repo.gitops.find((b) => b.kind === o.kind && b.metadata.name === o.metadata.name);
+    expect(clusterScoped.filter((o) => !created(o)).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
+    for (const o of clusterScoped.filter((c) => c.kind !== 'Namespace')) expect(created(o)).toEqual(o);
+    expect(clusterScoped.some((o) => o.kind === 'SeccompProfile')).toBe(settings.podSecurity === 'baseline');
+  });
+
   test('the Argo CD project admits this repository, the namespaces and the kinds dist/ holds, and no more', () => {
     const project = repo.gitops.find((o) => o.kind === 'AppProject');
     const application = repo.gitops.find((o) => o.kind === 'Application');
@@ -147,8 +157,8 @@ describe.each(CASES)('%s', (_name, settings) => {
     expect(project.spec.sourceRepos).toEqual([application.spec.source.repoURL]);
     const kinds = (objects: any[]) => [...new Set(objects.map((o) => `${groupOf(o.apiVersion)}/${o.kind}`))].sort();
     const whitelist = (list: any[]) => list.map((k) => `${k.group}/${k.kind}`).sort();
-    expect(whitelist(project.spec.namespaceResourceWhitelist)).toEqual(kinds(repo.dist.filter((o) => o.metadata.namespace)));
-    expect(whitelist(project.spec.clusterResourceWhitelist)).toEqual(kinds(repo.dist.filter((o) => !o.metadata.namespace)));
+    expect(whitelist(project.spec.namespaceResourceWhitelist)).toEqual(kinds(repo.dist.filter(isNamespaced)));
+    expect(whitelist(project.spec.clusterResourceWhitelist)).toEqual(kinds(repo.dist.filter((o) => !isNamespaced(o))));
     expect(project.spec.destinations.map((d: any) => d.namespace)).toEqual([
       ...new Set(repo.dist.flatMap((o) => (o.metadata.namespace ? [o.metadata.namespace] : []))),
     ]);

@@ -25,7 +25,7 @@ describe('hardened mode: a namespace that enforces Pod Security baseline', () =>
     const container = daemonContainer(objects);
     expect(container.securityContext.seccompProfile).toEqual({
       type: 'Localhost',
-      localhostProfile: 'operator/buildkit/buildkit-rootless.json',
+      localhostProfile: 'operator/buildkit-rootless.json',
     });
     expect(container.securityContext.appArmorProfile).toBeUndefined();
     expect(JSON.stringify(template(objects))).not.toContain('Unconfined');
@@ -91,6 +91,22 @@ describe('hardened mode: a namespace that enforces Pod Security baseline', () =>
     expect(daemonContainer(synthChart({ runtimeDefaultCapabilities: false })).securityContext.capabilities).toEqual(only);
     expect(() => synthChart({ runtimeDefaultCapabilities: 'true' as any })).toThrow(
       /^BuildkitChart: invalid runtimeDefaultCapabilities "true"/,
+    );
+  });
+
+  test("the operator's profile is cluster-wide: no namespace, named after the service's namespace, at operator/<name>.json", () => {
+    const profile = find(objects, 'SeccompProfile', 'buildkit-rootless');
+    expect(profile.metadata.namespace).toBeUndefined();
+    const moved = synthChart({ ...HARDENED, namespace: 'team-builds' });
+    expect(find(moved, 'SeccompProfile', 'team-builds-rootless').metadata.namespace).toBeUndefined();
+    expect(daemonContainer(moved).securityContext.seccompProfile.localhostProfile).toBe('operator/team-builds-rootless.json');
+    // Used on its own: the operator adds .json only to a name without it.
+    const { Testing } = require('cdk8s');
+    const { BuildkitSeccompProfile } = require('../lib/buildkit-seccomp-profile');
+    expect(new BuildkitSeccompProfile(Testing.chart(), 'P', { name: 'bk.v1.json' }).localhostProfile).toBe('operator/bk.v1.json');
+    expect(new BuildkitSeccompProfile(Testing.chart(), 'P', { name: 'bk.v1' }).localhostProfile).toBe('operator/bk.v1.json');
+    expect(() => new BuildkitSeccompProfile(Testing.chart(), 'P', { name: 'Bk' })).toThrow(
+      /^BuildkitSeccompProfile: invalid name "Bk": use a DNS name/,
     );
   });
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { synthChart } from './support/chart';
-import { validateCustomResources } from './support/crd';
+import { isNamespaced, validateCustomResources } from './support/crd';
 import { isCustomResource as isCustom, OUTPUTS, ROOT, readManifests } from './support/dist';
 import { loadValidator } from './support/k8s-schema';
 
@@ -72,4 +72,19 @@ test('custom resources in the committed outputs validate against their CRD schem
   const custom = OUTPUTS.flatMap((dist) => readManifests(join(ROOT, dist))).filter(isCustom);
   expect(custom.map((m) => m.kind)).toEqual(expect.arrayContaining(['Application', 'Kustomization', 'Kustomization', 'ServiceMonitor']));
   expect(validateCustomResources(custom)).toEqual([]);
+});
+
+test('every object names a namespace exactly when the API server keeps one for its kind (SeccompProfile: Cluster, by its CRD)', () => {
+  const all = [
+    ...Object.values(variants).flat(),
+    ...synthChart({ podSecurity: 'baseline', namespace: 'team-builds' }),
+    ...synthChart({ podSecurity: 'baseline', seccompProfile: { install: 'node' } }),
+  ];
+  const misplaced = all
+    .filter((m) => (m.metadata.namespace !== undefined) !== isNamespaced(m))
+    .map((m) => `${m.kind}/${m.metadata.name} in ${m.metadata.namespace ?? 'no namespace'}`);
+  expect(misplaced).toEqual([]);
+  expect(all.filter((m) => !isNamespaced(m)).map((m) => m.kind)).toEqual(
+    expect.arrayContaining(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'SeccompProfile']),
+  );
 });

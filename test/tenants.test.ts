@@ -192,6 +192,20 @@ describe('the charts', () => {
     ]);
   });
 
+  test("hardened tenants each get a SeccompProfile of their own: the operator's profiles are cluster-wide", () => {
+    const charts = serviceCharts(new App(), { ...TWO, podSecurity: 'baseline' });
+    const profiles = [...charts.values()].map((c) => {
+      const objects = c.toJson();
+      const profile = objects.find((o) => o.kind === 'SeccompProfile');
+      const daemon = objects.find((o) => o.metadata.name === c.daemon.name && ['Deployment', 'StatefulSet'].includes(o.kind));
+      return [profile.metadata.name, daemon.spec.template.spec.containers[0].securityContext.seccompProfile.localhostProfile];
+    });
+    expect(profiles).toEqual([
+      ['buildkit-team-a-rootless', 'operator/buildkit-team-a-rootless.json'],
+      ['buildkit-team-b-rootless', 'operator/buildkit-team-b-rootless.json'],
+    ]);
+  });
+
   test("a tenant's certificate revision reaches only its own daemons (the rollout on a CA change)", () => {
     const tls = (revisions: Map<string | undefined, string>) =>
       [...serviceCharts(new App(), TWO, revisions).values()].map(
