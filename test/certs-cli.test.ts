@@ -9,6 +9,7 @@ import { paths } from '../lib/certs/layout';
 import { runCerts as runCertsWithNewKeys } from '../lib/cli/certs';
 import { serviceCharts } from '../lib/tenants';
 import { editSops, runCertsWithPooledKeys } from './support/certs';
+import { treeDigest } from './support/dist';
 import { keyPool } from './support/keys';
 
 const runCerts = runCertsWithPooledKeys();
@@ -180,6 +181,17 @@ describe('npm run certs', () => {
     expect(printed.every((l) => !l.includes('\n'))).toBe(true);
   });
 
+  test.each([[['--help']], [['-h']], [['help']], [['issue-client', 'x', '--help']]])(
+    'certs %j prints the usage on stdout and exits 0, doing nothing else',
+    async (args) => {
+      const before = treeDigest(secrets);
+      expect(await runCerts([...args, '--secrets', secrets], seed, io())).toBe(0);
+      expect(out).toEqual([expect.stringMatching(/^usage: npm run certs -- <command> \[options\]\n[\s\S]*\nexit codes: 0 ok/)]);
+      expect(errors).toEqual([]);
+      expect(treeDigest(secrets)).toEqual(before);
+    },
+  );
+
   test('on the terminal, errors go to stderr', async () => {
     const printed: string[] = [];
     const spy = jest.spyOn(console, 'error').mockImplementation((...args) => {
@@ -261,7 +273,9 @@ describe('npm run certs', () => {
     [['check', '--min-days', '0'], 2, 'certs: --min-days 0: use a whole number of days from 1 to 36500'],
     [['check', '--min-days', '1x'], 2, 'certs: --min-days 1x: use a whole number of days from 1 to 36500'],
     [['check', '--min-days', 'x1'], 2, 'certs: --min-days x1: use a whole number of days from 1 to 36500'],
-    [['check', '--bogus'], 2, "certs: Unknown option '--bogus'"],
+    // Node's own text advises a `--` before it, which npm run has already taken.
+    [['check', '--bogus'], 2, 'certs: unknown option --bogus'],
+    [['issue-client', '--name', 'ci'], 2, 'certs: unknown option --name'],
     [['issue-client', 'Bad_Name'], 2, 'certs: invalid client name "Bad_Name"'],
     [['rotate', '--force'], 2, 'certs: --force goes with --finish-ca'],
     [['rotate', '--ca', '--finish-ca'], 2, 'certs: rotate takes --ca or --finish-ca, not both'],

@@ -260,11 +260,24 @@ describe('the doctor command', () => {
     ['--timeout 5s', ['--tlsdir', 'x', '--timeout', '5s'], 'doctor: --timeout 5s: use whole seconds, at least 1'],
     ['--timeout -5', ['--tlsdir', 'x', '--timeout=-5'], 'doctor: --timeout -5: use whole seconds, at least 1'],
     ['--timeout s5', ['--tlsdir', 'x', '--timeout', 's5'], 'doctor: --timeout s5: use whole seconds, at least 1'],
+    ['an unknown option', ['--tlsdir', 'x', '--adr', 'tcp://127.0.0.1:1'], 'doctor: unknown option --adr'],
   ])('usage, exit 2, before dialling anything: %s', async (_what, argv, line) => {
     const result = await doctor(argv, single(refusing));
     expect(result.code).toBe(2);
     expect(result.lines).toEqual([line, expect.stringMatching(/^usage: npm run doctor -- /)]);
   });
+
+  test.each([['--help'], ['-h'], ['--tlsdir', 'x', '--help']])(
+    'doctor %s prints the usage on stdout and exits 0, before reading config.ts or dialling',
+    async (...argv) => {
+      const out: string[] = [];
+      const errors: string[] = [];
+      const services = jest.fn(() => single(refusing));
+      const code = await runDoctor(argv, services, { log: (...l: string[]) => out.push(...l), error: (l: string) => errors.push(l) });
+      expect([code, out, errors]).toEqual([0, [expect.stringMatching(/^usage: npm run doctor -- \[--tenant NAME\]/)], []]);
+      expect(services).not.toHaveBeenCalled();
+    },
+  );
 
   test.each(['1', '60'])('--timeout %s is taken: 1 is the shortest, and seconds run to more than one digit', async (timeout) => {
     expect((await doctor(['--addr', daemon.addr, '--tlsdir', goodBundle, '--timeout', timeout], single(refusing))).code).toBe(0);

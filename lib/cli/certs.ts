@@ -13,6 +13,7 @@ import { migrateToTenant } from '../certs/migrate';
 import { certsPlan } from '../certs/plan';
 import { type KeyPair, MAX_VALIDITY_DAYS } from '../pki/issue';
 import { forTenant, pickTenant, tenantSecrets } from '../tenants';
+import { argumentProblem, asksForHelp } from './arguments';
 
 const USAGE = `usage: npm run certs -- <command> [options]
   init [--recipient age1...]... [--ca-days N] [--server-days N] [--client-days N]
@@ -181,10 +182,14 @@ async function runCommand(
   const exit = (code: number) => ({ code, command, secretsRoot });
   try {
     let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true }>>;
+    if (asksForHelp(argv) || argv[0] === 'help') {
+      log(USAGE);
+      return exit(0);
+    }
     try {
       parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
     } catch (err) {
-      throw new CertsUsageError((err as Error).message);
+      throw new CertsUsageError(argumentProblem(err as Error));
     }
     const { values: o, positionals } = parsed;
     const [name, ...extra] = positionals.slice(1);

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { diagnose, type FailureClass } from '../doctor/doctor';
 import { type DoctorService, dialling } from '../doctor/service';
 import { pickTenant } from '../tenants';
+import { argumentProblem, asksForHelp } from './arguments';
 import type { Output } from './certs';
 
 const USAGE = 'usage: npm run doctor -- [--tenant NAME] [--addr tcp://HOST:PORT] --tlsdir DIR [--servername NAME] [--timeout SECONDS]';
@@ -18,6 +19,10 @@ export async function runDoctor(
   services: () => ReadonlyMap<string | undefined, DoctorService>,
   io: Output = { log: console.log, error: console.error },
 ): Promise<number> {
+  if (asksForHelp(argv)) {
+    io.log(USAGE);
+    return 0;
+  }
   let configured: ReadonlyMap<string | undefined, DoctorService>;
   try {
     configured = services();
@@ -52,7 +57,7 @@ export async function runDoctor(
       service: dialling(service, addr),
     };
   } catch (err) {
-    io.error(`doctor: ${(err as Error).message}`);
+    io.error(`doctor: ${argumentProblem(err as Error)}`);
     io.error(USAGE);
     return 2;
   }
