@@ -2,7 +2,7 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { MANAGED_BY } from './labels';
 import { monitoringQueries, type Scope } from './monitoring-queries';
-import { checkKnownKeys, type PropsShape } from './validation';
+import { checkKnownKeys, type PropsShape, withExtraLabels } from './validation';
 
 /** When the alerts fire. */
 export interface AlertThresholds {
@@ -30,6 +30,12 @@ export interface BuildkitAlertsProps extends AlertThresholds, Scope {
    * @default 1
    */
   readonly replicas?: number;
+  /**
+   * Labels on the PrometheusRule besides its own, for a Prometheus that selects rules by label
+   * (kube-prometheus-stack: `release: <its Helm release>`).
+   * @default - none
+   */
+  readonly prometheusLabels?: Readonly<Record<string, string>>;
 }
 
 export const ALERT_THRESHOLDS_SHAPE: PropsShape<AlertThresholds> = {
@@ -50,6 +56,7 @@ export class BuildkitAlerts extends Construct {
       jobs: 'strings',
       container: 'string',
       replicas: 'number',
+      prometheusLabels: 'record',
     });
     const ratio = (prop: 'failureRatio' | 'cacheHitRatio', fallback: number) => {
       const value = props[prop] ?? fallback;
@@ -122,7 +129,7 @@ export class BuildkitAlerts extends Construct {
     new ApiObject(this, 'Resource', {
       apiVersion: 'monitoring.coreos.com/v1',
       kind: 'PrometheusRule',
-      metadata: { name: 'buildkit', labels: { ...MANAGED_BY } },
+      metadata: { name: 'buildkit', labels: withExtraLabels(owner, 'prometheusLabels', props.prometheusLabels ?? {}, { ...MANAGED_BY }) },
       spec: { groups: [{ name: 'buildkit', rules }] },
     });
   }

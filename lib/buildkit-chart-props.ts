@@ -248,6 +248,7 @@ export const CHART_PROPS_SHAPE: PropsShape<BuildkitChartProps> = {
     serviceMonitor: 'boolean',
     scrapeAnnotations: 'boolean',
     monitoringNamespace: 'string',
+    prometheusLabels: 'record',
     dashboard: { labelName: 'string', labelValue: 'string', title: 'string' },
     alerts: ALERT_THRESHOLDS_SHAPE,
   },

@@ -28,6 +28,13 @@ export interface MetricsSettings {
    */
   readonly monitoringNamespace?: string;
   /**
+   * Labels on the ServiceMonitor and the PrometheusRule, for a Prometheus that selects them by label:
+   * kube-prometheus-stack's takes only those labelled `release: <its Helm release>` unless its selectors are
+   * emptied, so `{ release: 'kube-prometheus-stack' }` there.
+   * @default - none
+   */
+  readonly prometheusLabels?: Readonly<Record<string, string>>;
+  /**
    * A Grafana dashboard in a ConfigMap the Grafana sidecar loads (label `grafana_dashboard: "1"` unless set).
    * @default - no dashboard
    */

@@ -213,6 +213,7 @@ export class BuildkitChart extends Chart {
         daemon,
         serviceMonitor: props.metrics.serviceMonitor,
         scrapeAnnotations: props.metrics.scrapeAnnotations,
+        prometheusLabels: props.metrics.prometheusLabels,
       });
       jobs.push(metrics.service.name);
     }
@@ -220,7 +221,12 @@ export class BuildkitChart extends Chart {
     const monitored = { namespace, jobs, container: 'buildkitd' };
     if (props.metrics?.dashboard) new BuildkitDashboard(this, 'Dashboard', { ...monitored, ...props.metrics.dashboard });
     if (props.metrics?.alerts) {
-      new BuildkitAlerts(this, 'Alerts', { ...monitored, ...props.metrics.alerts, replicas: daemons.reduce((n, d) => n + d.replicas, 0) });
+      new BuildkitAlerts(this, 'Alerts', {
+        ...monitored,
+        ...props.metrics.alerts,
+        prometheusLabels: props.metrics.prometheusLabels,
+        replicas: daemons.reduce((n, d) => n + d.replicas, 0),
+      });
     }
   }
 

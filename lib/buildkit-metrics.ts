@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { IntOrString, KubeService } from '../imports/k8s';
 import type { BuildkitDaemon } from './buildkit-daemon';
 import { MANAGED_BY } from './labels';
-import { checkKnownKeys } from './validation';
+import { checkKnownKeys, withExtraLabels } from './validation';
 
 export interface BuildkitMetricsProps {
   /** The daemon to scrape; it must serve metrics (BuildkitDaemonProps.metricsPort). */
@@ -21,6 +21,13 @@ export interface BuildkitMetricsProps {
    * @default true
    */
   readonly scrapeAnnotations?: boolean;
+
+  /**
+   * Labels on the ServiceMonitor besides its own, for a Prometheus that selects by label (kube-prometheus-stack:
+   * `release: <its Helm release>`).
+   * @default - none
+   */
+  readonly prometheusLabels?: Readonly<Record<string, string>>;
 
   /**
    * Scrape interval of the ServiceMonitor.
@@ -44,6 +51,7 @@ export class BuildkitMetrics extends Construct {
       daemon: 'object',
       serviceMonitor: 'boolean',
       scrapeAnnotations: 'boolean',
+      prometheusLabels: 'record',
       interval: 'string',
     });
     const { daemon } = props;
@@ -72,7 +80,10 @@ export class BuildkitMetrics extends Construct {
       new ApiObject(this, 'ServiceMonitor', {
         apiVersion: 'monitoring.coreos.com/v1',
         kind: 'ServiceMonitor',
-        metadata: { name: daemon.name, labels },
+        metadata: {
+          name: daemon.name,
+          labels: withExtraLabels('BuildkitMetrics', 'prometheusLabels', props.prometheusLabels ?? {}, labels),
+        },
         spec: {
           selector: { matchLabels: { 'app.kubernetes.io/instance': daemon.name, 'app.kubernetes.io/component': 'metrics' } },
           endpoints: [{ port: 'metrics', path: '/metrics', interval: props.interval ?? '30s' }],

@@ -213,6 +213,22 @@ export function checkLabelValue(owner: string, prop: string, value: string, exam
   return value;
 }
 
+/** Labels a user puts beside the chart's own (`own`): label names and values, none of the chart's keys. */
+export function withExtraLabels(
+  owner: string,
+  prop: string,
+  extra: Readonly<Record<string, string>>,
+  own: Readonly<Record<string, string>>,
+): Record<string, string> {
+  for (const [key, value] of Object.entries(extra)) {
+    checkLabelName(owner, `${prop} key`, key, 'release');
+    if (Object.hasOwn(own, key))
+      fail(owner, `${prop} key`, key, 'the chart sets that label itself; give the label your Prometheus selects by, such as release');
+    checkLabelValue(owner, `${prop}["${key}"]`, value, 'kube-prometheus-stack');
+  }
+  return { ...extra, ...own };
+}
+
 /** What a setting takes at run time: config.ts runs without type-checking, so `'false'` must not pass for false. */
 export type Leaf = 'string' | 'number' | 'boolean' | 'strings' | 'record' | 'object';
 type LeafOf<V> = [V] extends [boolean]

@@ -174,3 +174,49 @@ describe('the alerts', () => {
     );
   });
 });
+
+describe('labels for a Prometheus that selects by label', () => {
+  // kube-prometheus-stack's Prometheus, as its chart sets it up: serviceMonitorSelector and ruleSelector.
+  const selector = { matchLabels: { release: 'kube-prometheus-stack' } };
+  const selects = (o: any) => Object.entries(selector.matchLabels).every(([k, v]) => o.metadata.labels?.[k] === v);
+  const withMonitors = (metrics: NonNullable<BuildkitChartProps['metrics']>) =>
+    synthChart({ metrics: { serviceMonitor: true, alerts: {}, dashboard: {}, ...metrics } });
+  const monitors = (objects: any[]) => objects.filter((o) => ['ServiceMonitor', 'PrometheusRule'].includes(o.kind));
+
+  test('prometheusLabels put the ServiceMonitor and the PrometheusRule in its selection, and nothing else changes', () => {
+    const plain = withMonitors({});
+    expect(monitors(plain).filter(selects)).toEqual([]);
+    const labelled = withMonitors({ prometheusLabels: { release: 'kube-prometheus-stack' } });
+    expect(monitors(labelled).map((o) => [o.kind, selects(o)])).toEqual([
+      ['ServiceMonitor', true],
+      ['PrometheusRule', true],
+    ]);
+    expect(validateCustomResources(monitors(labelled))).toEqual([]);
+    // Only those two objects: the Service, the dashboard and the rest are as before.
+    const other = (objects: any[]) => objects.filter((o) => !['ServiceMonitor', 'PrometheusRule'].includes(o.kind));
+    expect(other(labelled)).toEqual(other(plain));
+    const unlabel = (o: any) => ({ ...o, metadata: { ...o.metadata, labels: { ...o.metadata.labels, release: undefined } } });
+    expect(JSON.parse(JSON.stringify(monitors(labelled).map(unlabel)))).toEqual(monitors(plain));
+  });
+
+  test.each([
+    [
+      { 'app.kubernetes.io/managed-by': 'helm' },
+      /^BuildkitMetrics: invalid prometheusLabels key "app\.kubernetes\.io\/managed-by": the chart sets that label itself; /,
+    ],
+    [{ 'bad key!': 'x' }, /^BuildkitMetrics: invalid prometheusLabels key "bad key!": use a Kubernetes label name, such as release$/],
+    [
+      { release: 'kube prometheus' },
+      /^BuildkitMetrics: invalid prometheusLabels\["release"\] "kube prometheus": use a Kubernetes label value/,
+    ],
+  ])('%j is refused in one line', (prometheusLabels, message) => {
+    expect(() => withMonitors({ prometheusLabels })).toThrow(message);
+  });
+
+  test('the PrometheusRule alone checks them too', () => {
+    expect(() => synthChart({ metrics: { alerts: {}, prometheusLabels: { 'app.kubernetes.io/managed-by': 'x' } } })).toThrow(
+      /^BuildkitAlerts: invalid prometheusLabels key "app\.kubernetes\.io\/managed-by": the chart sets that label itself/,
+    );
+    expect(() => synthChart({ metrics: { prometheusLabels: 'release' as never } })).toThrow(/invalid metrics\.prometheusLabels "release"/);
+  });
+});
