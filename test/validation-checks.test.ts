@@ -1,3 +1,4 @@
+import { BlockList } from 'node:net';
 import { checkCidr, checkGitRevision, checkGoDuration, checkKnownKeys, checkLabelName, checkRepoURL } from '../lib/validation';
 
 // The checkers on their own, at each limit from both sides; test/validation.test.ts reaches them through a synth.
@@ -14,6 +15,56 @@ describe('checkCidr', () => {
       );
     },
   );
+});
+
+describe('checkCidr: bits past the prefix, which network plugins read three ways', () => {
+  test.each([
+    ['10.0.0.1/8', '10.0.0.0/8', '10.0.0.1/32'],
+    ['192.168.1.1/31', '192.168.1.0/31', '192.168.1.1/32'],
+    ['1.2.3.4/0', '0.0.0.0/0', '1.2.3.4/32'],
+    ['2001:db8::1/64', '2001:db8::/64', '2001:db8::1/128'],
+    ['fd00::1/8', 'fd00::/8', 'fd00::1/128'],
+    ['::ffff:10.0.0.1/120', '::ffff:a00:0/120', '::ffff:10.0.0.1/128'],
+    ['2001:db8:0:0:0:0:0:1/127', '2001:db8::/127', '2001:db8:0:0:0:0:0:1/128'],
+  ])('%s is refused, naming the range and the one address', (cidr, range, one) => {
+    expect(() => checkCidr('P', 'cidr', cidr)).toThrow(
+      new Error(
+        `P: invalid cidr ${JSON.stringify(cidr)}: it has bits set past its prefix; use ${range} for the range, or ${one} for the one address`,
+      ),
+    );
+  });
+  test.each(['192.168.1.0/31', '192.168.1.1/32', '::ffff:10.0.0.0/120', '2001:db8:0:0:0:0:0:0/127', '::1/128', '::/0'])(
+    '%s passes',
+    (cidr) => {
+      expect(checkCidr('P', 'cidr', cidr)).toBe(cidr);
+    },
+  );
+
+  test("the range it names holds the address and passes itself: Node's BlockList agrees, 400 draws", () => {
+    let seed = 7;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let i = 0; i < 400; i++) {
+      const v6 = i % 2 === 1;
+      const address = v6
+        ? Array.from({ length: 8 }, () => next(0x10000).toString(16)).join(':')
+        : Array.from({ length: 4 }, () => next(256)).join('.');
+      const prefix = next(v6 ? 128 : 32);
+      let range: string | undefined;
+      try {
+        checkCidr('P', 'cidr', `${address}/${prefix}`);
+      } catch (err) {
+        range = /use (\S+)\/\d+ for the range/.exec((err as Error).message)![1];
+      }
+      if (range === undefined) continue;
+      expect(checkCidr('P', 'cidr', `${range}/${prefix}`)).toBe(`${range}/${prefix}`);
+      const list = new BlockList();
+      list.addSubnet(range, prefix, v6 ? 'ipv6' : 'ipv4');
+      expect([address, list.check(address, v6 ? 'ipv6' : 'ipv4')]).toEqual([address, true]);
+    }
+  });
 });
 
 describe('checkGoDuration', () => {

@@ -428,6 +428,16 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   ],
   ['a CIDR without a prefix', { networkPolicy: { allowedCidrs: ['10.0.0.0'] } }, /invalid allowedCidrs entry "10\.0\.0\.0"/],
   [
+    'a CIDR with bits past its prefix, which network plugins read three ways',
+    { networkPolicy: { allowedCidrs: ['192.168.1.1/24'] } },
+    /^BuildkitNetworkPolicy: invalid allowedCidrs entry "192\.168\.1\.1\/24": it has bits set past its prefix; use 192\.168\.1\.0\/24 for the range, or 192\.168\.1\.1\/32 for the one address$/,
+  ],
+  [
+    'an egress destination with bits past its prefix',
+    { egress: { allow: [{ cidr: '10.0.0.5/8', port: 443 }] } },
+    /^BuildkitEgressPolicy: invalid allow\[0\]\.cidr "10\.0\.0\.5\/8": it has bits set past its prefix; use 10\.0\.0\.0\/8 for the range/,
+  ],
+  [
     'a metrics port equal to the build port',
     { metrics: { port: 1234 } },
     /^BuildkitDaemon: invalid metricsPort 1234: it must differ from port 1234$/,
