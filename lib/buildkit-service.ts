@@ -130,12 +130,15 @@ export class BuildkitService extends Construct {
     }
     const timeout = checkPositiveInteger(owner, 'sessionAffinityTimeoutSeconds', props.sessionAffinityTimeoutSeconds ?? 10800);
     if (timeout > 86400) throw new Error(`${owner}: invalid sessionAffinityTimeoutSeconds ${timeout}: Kubernetes allows at most 86400`);
+    const trafficPolicy = props.externalTrafficPolicy;
+    if (trafficPolicy !== undefined && trafficPolicy !== 'Cluster' && trafficPolicy !== 'Local')
+      throw new Error(`${owner}: invalid externalTrafficPolicy ${JSON.stringify(trafficPolicy)}: use 'Cluster' or 'Local'`);
     const affinity = props.podName === undefined && props.daemon.replicas > 1;
     this.resource = new KubeService(this, 'Resource', {
       metadata: { name: this.name, labels: { ...props.daemon.selectorLabels, ...MANAGED_BY }, annotations },
       spec: {
         type: 'LoadBalancer',
-        externalTrafficPolicy: props.externalTrafficPolicy,
+        externalTrafficPolicy: trafficPolicy,
         sessionAffinity: affinity ? 'ClientIP' : undefined,
         sessionAffinityConfig: affinity ? { clientIp: { timeoutSeconds: timeout } } : undefined,
         selector,

@@ -428,6 +428,11 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   ],
   ['a CIDR without a prefix', { networkPolicy: { allowedCidrs: ['10.0.0.0'] } }, /invalid allowedCidrs entry "10\.0\.0\.0"/],
   [
+    'an externalTrafficPolicy in the wrong case, which the API server refuses (and with it all of dist/)',
+    { externalTrafficPolicy: 'local' as never },
+    /^BuildkitService: invalid externalTrafficPolicy "local": use 'Cluster' or 'Local'$/,
+  ],
+  [
     'a CIDR with bits past its prefix, which network plugins read three ways',
     { networkPolicy: { allowedCidrs: ['192.168.1.1/24'] } },
     /^BuildkitNetworkPolicy: invalid allowedCidrs entry "192\.168\.1\.1\/24": it has bits set past its prefix; use 192\.168\.1\.0\/24 for the range, or 192\.168\.1\.1\/32 for the one address$/,
@@ -512,6 +517,11 @@ describe('bad settings fail the synth with one clear line, and dist/ stays as it
     ['a registry with a port and a tag', { image: 'registry.local:5000/moby/buildkit:v0.27.1-rootless' }],
     ['replicas 3 on ephemeral caches', { replicas: 3 }],
     ['port 65535', { port: 65535 }],
+    [
+      'either externalTrafficPolicy',
+      { externalTrafficPolicy: 'Cluster', nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.9' }] },
+    ],
+    ['externalTrafficPolicy Local', { externalTrafficPolicy: 'Local' }],
     ['port 1', { port: 1 }],
     ['a 63-character name and a one-character namespace', { name: 'a'.repeat(63), namespace: 'b' }],
     ["namespaces beside Kubernetes's own: kubeflow", { namespace: 'kubeflow' }],
