@@ -83,12 +83,16 @@ const SHAPE: PropsShape<RegistryCacheProps> = {
   scheduling: SCHEDULING_SHAPE,
 };
 
-/** The Distribution registry's config for a pull-through cache; storage path and address as in the pod. */
+/**
+ * The Distribution registry's config for a pull-through cache; storage path and address as in the pod. No
+ * blob descriptor cache: when the proxy's 7-day expiry removes a blob that another repository shares, the
+ * cache keeps vouching for it and every pull of it gets a 200 with no body (distribution#2367), until a restart.
+ */
 export function registryCacheConfig(upstream: string, storage = '/var/lib/registry', addr = `:${PORT}`): string {
   return dump({
     version: 0.1,
     log: { level: 'info', formatter: 'text' },
-    storage: { filesystem: { rootdirectory: storage }, delete: { enabled: true }, cache: { blobdescriptor: 'inmemory' } },
+    storage: { filesystem: { rootdirectory: storage }, delete: { enabled: true } },
     http: { addr, headers: { 'X-Content-Type-Options': ['nosniff'] } },
     health: { storagedriver: { enabled: true, interval: '10s', threshold: 3 } },
     proxy: { remoteurl: upstream },

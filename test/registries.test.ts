@@ -1,8 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { dump, load } from 'js-yaml';
 import { parse } from 'smol-toml';
 import type { BuildkitChartProps } from '../lib';
 import { registryCacheConfig } from '../lib/registry-cache';
@@ -291,6 +293,52 @@ describeWith(['docker-registry'])('the real Distribution registry runs the synth
     expect(await status(cachePort, '/v2/library/alpine/tags/list')).toBe(404);
     // The upstream logs a request after answering it, so its line can reach us after the cache's 404 does.
     expect(await until(async () => /GET \/v2\/library\/alpine\/tags\/list/.test(upstream.log()))).toBe(true);
+  });
+
+  test('a blob removed under a link that stays, as the 7-day expiry leaves a shared one, comes from the upstream again: never a 200 without a body', async () => {
+    const upstream = serve(
+      'blob-upstream',
+      `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${join(work, 'blob-upstream')}\nhttp:\n  addr: 127.0.0.1:0\n`,
+    );
+    const upstreamPort = await portOf(upstream);
+    expect(await until(async () => (await status(upstreamPort, '/v2/')) === 200)).toBe(true);
+    const blob = randomBytes(100_000);
+    const hex = createHash('sha256').update(blob).digest('hex');
+    const started = await fetch(`http://127.0.0.1:${upstreamPort}/v2/library/demo/blobs/uploads/`, { method: 'POST' });
+    const upload = new URL(started.headers.get('location')!, `http://127.0.0.1:${upstreamPort}`);
+    upload.searchParams.set('digest', `sha256:${hex}`);
+    expect((await fetch(upload, { method: 'PUT', body: blob })).status).toBe(201);
+
+    /**
+     * Three pulls of the blob through a cache on the chart's config (with the descriptor cache it leaves out, for
+     * the control): the first fills it, the second is served from disk, the third after the blob's removal.
+     */
+    async function pullsThrough(name: string, descriptorCache: boolean) {
+      const root = join(work, name);
+      const config = load(registryCacheConfig(`http://127.0.0.1:${upstreamPort}`, root, '127.0.0.1:0')) as any;
+      if (descriptorCache) config.storage.cache = { blobdescriptor: 'inmemory' };
+      const cache = serve(name, dump(config));
+      const port = await portOf(cache);
+      expect(await until(async () => (await status(port, '/v2/')) === 200)).toBe(true);
+      const pull = async () => {
+        const response = await fetch(`http://127.0.0.1:${port}/v2/library/demo/blobs/sha256:${hex}`);
+        // A body cut short (the registry claims the length, then sends nothing) rejects here.
+        const body = await response.arrayBuffer().then(Buffer.from, () => undefined);
+        return { status: response.status, whole: body?.equals(blob) ?? false };
+      };
+      const pulls = [await pull()];
+      const stored = join(root, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex);
+      expect(await until(async () => existsSync(join(stored, 'data')))).toBe(true);
+      pulls.push(await pull());
+      // What the expiry's vacuum removes: the blob's data, while another repository's link to it stays.
+      rmSync(stored, { recursive: true });
+      pulls.push(await pull());
+      return pulls;
+    }
+    const whole = { status: 200, whole: true };
+    expect(await pullsThrough('blob-cache', false)).toEqual([whole, whole, whole]);
+    // Control: with a descriptor cache the registry answers 200 and sends no body.
+    expect(await pullsThrough('blob-cache-described', true)).toEqual([whole, whole, { status: 200, whole: false }]);
   });
 
   test('an upstream the chart refuses is refused by the registry too: it dies at startup', async () => {
