@@ -121,6 +121,8 @@ export class BuildkitDaemon extends Construct {
   public readonly workload: KubeDeployment | KubeStatefulSet;
   /** The StatefulSet's governing Service: pods resolve as `<name>-N.<headless>.<namespace>.svc`. */
   public readonly headlessService?: KubeService;
+  /** The longest a rollout of its pods may take with nothing wrong (each replaced pod may drain its builds first). */
+  public readonly rolloutSeconds: number;
 
   constructor(scope: Construct, id: string, props: BuildkitDaemonProps = {}) {
     super(scope, id);
@@ -180,7 +182,11 @@ export class BuildkitDaemon extends Construct {
       guardSocket: guardSeconds !== undefined,
     });
     const guard = guardSeconds ? [cacheGuardContainer(this.image, gcLimits, guardSeconds, confinement)] : [];
-    ({ workload: this.workload, headlessService: this.headlessService } = daemonWorkload(this, {
+    ({
+      workload: this.workload,
+      headlessService: this.headlessService,
+      rolloutSeconds: this.rolloutSeconds,
+    } = daemonWorkload(this, {
       name: this.name,
       kind: this.workloadKind,
       replicas: this.replicas,

@@ -8,6 +8,11 @@ export interface HealthCheckedWorkload {
   readonly kind: 'Deployment' | 'StatefulSet';
   readonly name: string;
   readonly namespace: string;
+  /**
+   * The longest its rollout may take with nothing wrong: the Kustomization waits at least that long.
+   * @default 0: the Kustomization's own 10 minutes
+   */
+  readonly rolloutSeconds?: number;
 }
 
 export interface FluxKustomizationsProps {
@@ -120,7 +125,8 @@ export class FluxKustomizations extends Construct {
         path: props.distPath ?? './dist',
         prune: true,
         wait: true,
-        timeout: '10m',
+        // A slower honest rollout (drains of running builds) would otherwise be reported as failed.
+        timeout: `${Math.max(10, ...props.workloads.map((w) => Math.ceil((w.rolloutSeconds ?? 0) / 60)))}m`,
         dependsOn: [{ name: this.secretsName }],
         healthChecks: props.workloads.map((w) => ({ apiVersion: 'apps/v1', kind: w.kind, name: w.name, namespace: w.namespace })),
         ...identity,

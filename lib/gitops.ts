@@ -65,6 +65,7 @@ export function buildGitops(app: App, services: ReadonlyMap<string | undefined, 
       kind: d.workloadKind === 'statefulset' ? ('StatefulSet' as const) : ('Deployment' as const),
       name: d.name,
       namespace: service.namespace!,
+      rolloutSeconds: d.rolloutSeconds,
     }));
     const identity = new FluxDeliveryIdentity(bootstrap, id, {
       kinds: deliveredByFlux(service),

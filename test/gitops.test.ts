@@ -70,6 +70,39 @@ describe("Flux, for the seed's service", () => {
     expect(validateCustomResources(objects.filter(isCustomResource))).toEqual([]);
   });
 
+  test('waits as long as an honest rollout may take, read off the workloads: each replaced pod its drain and startup budget', () => {
+    /** Seconds a rollout may take by the manifests: pods one at a time; a new pod waits for the old one's drain unless it surges. */
+    const honest = (w: any) => {
+      const pod = w.spec.template.spec;
+      const startup = pod.containers[0].startupProbe.periodSeconds * pod.containers[0].startupProbe.failureThreshold;
+      const surges = w.kind === 'Deployment' && w.spec.strategy.type === 'RollingUpdate';
+      return w.spec.replicas * (startup + (surges ? 0 : pod.terminationGracePeriodSeconds));
+    };
+    const timeouts = (props: BuildkitChartProps) => {
+      const app = new App();
+      const objects = [...delivery(props), ...Testing.synth(new BuildkitChart(app, 'buildkit', props))];
+      const workloads = objects.filter((o) => ['Deployment', 'StatefulSet'].includes(o.kind) && o.metadata.namespace !== 'argocd');
+      return {
+        flux: Number(/^(\d+)m$/.exec(find(objects, 'Kustomization', 'buildkitd').spec.timeout)![1]) * 60,
+        honest: Math.max(...workloads.map(honest)),
+        deadlines: workloads.map((w) => w.spec.progressDeadlineSeconds),
+      };
+    };
+    // The seed: a surge pod starts beside the draining one, so 10 minutes cover it.
+    expect(timeouts({})).toEqual({ flux: 600, honest: 300, deadlines: [undefined] });
+    // Three StatefulSet pods, each draining up to 1800 s and 30 s of grace, then 300 s to start: 107 minutes.
+    const ha = timeouts({ workload: 'statefulset', replicas: 3 });
+    expect(ha).toEqual({ flux: 107 * 60, honest: 3 * 2130, deadlines: [undefined] });
+    // Recreate (one claim): the Deployment must not call the drain a stalled rollout, nor Flux a failed one.
+    const claim = timeouts({ cache: { persistent: true } });
+    expect(claim).toEqual({ flux: 36 * 60, honest: 2130, deadlines: [2130] });
+    // Either side of the Deployment's own 600 s: 270 s of drain needs no more, 271 s does.
+    expect(timeouts({ cache: { persistent: true }, drainTimeoutSeconds: 270 }).deadlines).toEqual([undefined]);
+    expect(timeouts({ cache: { persistent: true }, drainTimeoutSeconds: 271 }).deadlines).toEqual([601]);
+    // A parked builder rolls nothing; the 10 minutes stay.
+    expect(timeouts({ workload: 'statefulset', replicas: 0 }).flux).toBe(600);
+  });
+
   test('refuses a Kustomization with nothing to health-check, and unknown delivery settings', () => {
     expect(() => new FluxKustomizations(new Chart(Testing.app(), 'f'), 'k', { workloads: [] })).toThrow(
       /^FluxKustomizations: invalid workloads \[\]/,

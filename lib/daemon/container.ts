@@ -13,6 +13,10 @@ function probe(periodSeconds: number, timeoutSeconds: number, failureThreshold: 
   return { exec: { command: WORKERS_CHECK }, periodSeconds, timeoutSeconds, failureThreshold };
 }
 
+const STARTUP_PROBE = probe(5, 5, 60);
+/** How long a new daemon may take to answer before the kubelet restarts it: the startup probe's budget. */
+export const STARTUP_SECONDS = STARTUP_PROBE.periodSeconds! * STARTUP_PROBE.failureThreshold!;
+
 /** What the daemon's container is made of; each field is decided (and checked) by the construct. */
 export interface DaemonContainerInputs {
   readonly image: string;
@@ -56,7 +60,7 @@ export function daemonContainer(c: DaemonContainerInputs): Container {
     imagePullPolicy: 'IfNotPresent',
     args,
     ports,
-    startupProbe: probe(5, 5, 60),
+    startupProbe: STARTUP_PROBE,
     readinessProbe: probe(10, 5, 3),
     livenessProbe: probe(30, 10, 5),
     lifecycle: { preStop: { exec: { command: ['sh', `${CONFIG_DIR}/prestop.sh`, String(c.drainSeconds)] } } },

@@ -10,7 +10,7 @@ import {
   type PodTemplateSpec,
   type Volume,
 } from '../../imports/k8s';
-import { UID } from './container';
+import { STARTUP_SECONDS, UID } from './container';
 import type { PodScheduling } from './scheduling';
 
 /** What the daemon's pods and their controller are made of. */
@@ -43,6 +43,16 @@ export interface DaemonWorkloadInputs {
 function portSysctls(ports: readonly number[]) {
   const lowest = Math.min(...ports);
   return lowest < 1024 ? [{ name: 'net.ipv4.ip_unprivileged_port_start', value: String(lowest) }] : undefined;
+}
+
+/**
+ * The longest a rollout may take with nothing wrong: pods are replaced one at a time, each given the startup
+ * probe's budget; a StatefulSet's and a Recreate Deployment's new pod also waits for the old one's drain.
+ */
+function rolloutSeconds(w: DaemonWorkloadInputs): number {
+  const waitsForDrain = w.kind === 'statefulset' || w.exclusiveCache;
+  const pods = w.kind === 'deployment' && w.exclusiveCache ? Math.min(w.replicas, 1) : w.replicas;
+  return pods * (STARTUP_SECONDS + (waitsForDrain ? w.drainSeconds + 30 : 0));
 }
 
 function podTemplate(w: DaemonWorkloadInputs): PodTemplateSpec {
@@ -88,10 +98,11 @@ function podTemplate(w: DaemonWorkloadInputs): PodTemplateSpec {
 export function daemonWorkload(
   scope: Construct,
   w: DaemonWorkloadInputs,
-): { workload: KubeDeployment | KubeStatefulSet; headlessService?: KubeService } {
+): { workload: KubeDeployment | KubeStatefulSet; headlessService?: KubeService; rolloutSeconds: number } {
   const metadata = { name: w.name, labels: w.labels };
   const selector = { matchLabels: w.selectorLabels };
   const template = podTemplate(w);
+  const rollout = rolloutSeconds(w);
   const headlessService =
     w.kind === 'statefulset'
       ? new KubeService(scope, 'Headless', {
@@ -121,6 +132,9 @@ export function daemonWorkload(
         spec: {
           replicas: w.replicas,
           selector,
+          // Recreate waits out the old pod's drain without progress: past the default 600 s, the Deployment
+          // would report ProgressDeadlineExceeded while nothing is wrong.
+          progressDeadlineSeconds: w.exclusiveCache && rollout > 600 ? rollout : undefined,
           // A persistent RWO cache cannot be mounted by a surge pod, and two daemons must never share it.
           strategy: w.exclusiveCache
             ? { type: 'Recreate' }
@@ -135,5 +149,5 @@ export function daemonWorkload(
       spec: { maxUnavailable: IntOrString.fromNumber(1), selector },
     });
   }
-  return { workload, headlessService };
+  return { workload, headlessService, rolloutSeconds: rollout };
 }
