@@ -10,7 +10,7 @@ export interface HealthCheckedWorkload {
   readonly namespace: string;
   /**
    * The longest its rollout may take with nothing wrong: the Kustomization waits at least that long.
-   * @default 0: the Kustomization's own 10 minutes
+   * @default 0 (the Kustomization's own 10 minutes cover it)
    */
   readonly rolloutSeconds?: number;
 }

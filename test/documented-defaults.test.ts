@@ -128,6 +128,8 @@ const BUILD: Record<string, (props: Record<string, unknown>, prop: string) => un
     synth((c) => new RegistryCache(c, 'R', { size: '20Gi', ...(prop === 'storageClassName' ? { persistent: true } : {}), ...p })),
   FluxKustomizationsProps: (p) =>
     synth((c) => new FluxKustomizations(c, 'F', { workloads: [{ kind: 'Deployment', name: 'buildkitd', namespace: 'buildkit' }], ...p })),
+  HealthCheckedWorkload: (p) =>
+    synth((c) => new FluxKustomizations(c, 'F', { workloads: [{ kind: 'Deployment', name: 'buildkitd', namespace: 'buildkit', ...p }] })),
   ArgoCdApplicationProps: (p) =>
     synth(
       (c) =>
