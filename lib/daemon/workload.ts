@@ -49,10 +49,13 @@ function portSysctls(ports: readonly number[]) {
  * The longest a rollout may take with nothing wrong: pods are replaced one at a time, each given the startup
  * probe's budget; a StatefulSet's and a Recreate Deployment's new pod also waits for the old one's drain.
  */
+/** How long a stopping pod may take: its drain, and 30 s for the daemon to stop after it. */
+const terminationGrace = (w: DaemonWorkloadInputs) => w.drainSeconds + 30;
+
 function rolloutSeconds(w: DaemonWorkloadInputs): number {
+  // A Recreate Deployment has one pod: its exclusive cache allows no more.
   const waitsForDrain = w.kind === 'statefulset' || w.exclusiveCache;
-  const pods = w.kind === 'deployment' && w.exclusiveCache ? Math.min(w.replicas, 1) : w.replicas;
-  return pods * (STARTUP_SECONDS + (waitsForDrain ? w.drainSeconds + 30 : 0));
+  return w.replicas * (STARTUP_SECONDS + (waitsForDrain ? terminationGrace(w) : 0));
 }
 
 function podTemplate(w: DaemonWorkloadInputs): PodTemplateSpec {
@@ -72,7 +75,7 @@ function podTemplate(w: DaemonWorkloadInputs): PodTemplateSpec {
     spec: {
       automountServiceAccountToken: false,
       enableServiceLinks: false,
-      terminationGracePeriodSeconds: w.drainSeconds + 30,
+      terminationGracePeriodSeconds: terminationGrace(w),
       nodeSelector: w.scheduling.nodeSelector,
       tolerations: w.scheduling.tolerations,
       topologySpreadConstraints: spread,
