@@ -147,7 +147,7 @@ export function checkPinnedImage(owner: string, prop: string, value: string, exa
     fail(owner, prop, value, `use an image reference such as ${example} or registry.local:5000/${example.split(':')[0]}@sha256:<64 hex>`);
   const [, , tag, digest] = match;
   if (!digest && !tag) fail(owner, prop, value, `pin a release tag or digest, such as ${example}`);
-  if (!digest && !/\d+\.\d+/.test(tag))
+  if (!digest && !/\d\.\d/.test(tag))
     fail(
       owner,
       prop,

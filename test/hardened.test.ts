@@ -105,6 +105,10 @@ describe('hardened mode: a namespace that enforces Pod Security baseline', () =>
     const { BuildkitSeccompProfile } = require('../lib/buildkit-seccomp-profile');
     expect(new BuildkitSeccompProfile(Testing.chart(), 'P', { name: 'bk.v1.json' }).localhostProfile).toBe('operator/bk.v1.json');
     expect(new BuildkitSeccompProfile(Testing.chart(), 'P', { name: 'bk.v1' }).localhostProfile).toBe('operator/bk.v1.json');
+    expect(new BuildkitSeccompProfile(Testing.chart(), 'P').localhostProfile).toBe('operator/buildkit-rootless.json');
+    expect(() => new BuildkitSeccompProfile(Testing.chart(), 'P', { nmae: 'x' } as never)).toThrow(
+      /^BuildkitSeccompProfile: unknown setting "nmae": did you mean "name"\?$/,
+    );
     expect(() => new BuildkitSeccompProfile(Testing.chart(), 'P', { name: 'Bk' })).toThrow(
       /^BuildkitSeccompProfile: invalid name "Bk": use a DNS name/,
     );

@@ -105,8 +105,13 @@ describe('bad registry settings, one line each', () => {
     ],
     [
       'a dotted number that is no IPv4 address',
-      { registries: { '999.1.1.1:5000': { http: true } } },
-      /^BuildkitDaemon: invalid registries\["999\.1\.1\.1:5000"\]: 999\.1\.1\.1 is neither an IPv4 address nor a host name; /,
+      { registries: { '10.0.0.256:5000': { http: true } } },
+      /^BuildkitDaemon: invalid registries\["10\.0\.0\.256:5000"\]: 10\.0\.0\.256 is neither an IPv4 address nor a host name; /,
+    ],
+    [
+      'a name whose last label is all digits',
+      { registries: { 'registry.lan.99': { http: true } } },
+      /^BuildkitDaemon: invalid registries\["registry\.lan\.99"\]: registry\.lan\.99 is neither an IPv4 address nor a host name; /,
     ],
     [
       'a mirror that is a dotted number',
@@ -159,11 +164,12 @@ test('a registry host of 253 characters, a DNS name at its limit, is taken', () 
   expect(toml(synthChart({ registries: { [host]: { http: true } } }), 'buildkitd-config').registry[host]).toEqual({ http: true });
 });
 
-test('ports at both ends of the range, IPv4 addresses and names ending in a digit are taken', () => {
+test('ports at both ends of the range, IPv4 addresses, and names with digits at either end of a label are taken', () => {
   const registries = {
     'registry.lan:1': { http: true },
     '10.0.0.5:65535': { http: true },
     r2d2: { mirrors: ['mirror-1.lan:5000', '192.168.1.9'] },
+    'registry.3com': { http: true },
   };
   expect(Object.keys(toml(synthChart({ registries }), 'buildkitd-config').registry)).toEqual(Object.keys(registries));
 });

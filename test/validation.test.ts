@@ -180,7 +180,7 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   [
     'an image with a space',
     { image: 'moby/build kit:v0.27.1-rootless' },
-    /^BuildkitDaemon: invalid image "moby\/build kit:v0\.27\.1-rootless": use an image reference such as/,
+    /^BuildkitDaemon: invalid image "moby\/build kit:v0\.27\.1-rootless": use an image reference such as moby\/buildkit:v0\.32\.2-rootless or registry\.local:5000\/moby\/buildkit@sha256:<64 hex>$/,
   ],
   [
     'an image with a newline before its last slash',
