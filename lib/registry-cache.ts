@@ -10,6 +10,7 @@ import {
   KubeService,
   Quantity,
 } from '../imports/k8s';
+import { NON_ROOT_POD } from './daemon/container';
 import { podScheduling, SCHEDULING_SHAPE, type SchedulingSettings } from './daemon/scheduling';
 import { MANAGED_BY } from './labels';
 import { SEED } from './settings';
@@ -70,7 +71,6 @@ export interface RegistryCacheProps {
 }
 
 const PORT = 5000;
-const UID = 1000;
 const SHAPE: PropsShape<RegistryCacheProps> = {
   name: 'string',
   size: 'string',
@@ -190,14 +190,7 @@ export class RegistryCache extends Construct {
             automountServiceAccountToken: false,
             enableServiceLinks: false,
             ...podScheduling(owner, props.scheduling),
-            securityContext: {
-              runAsUser: UID,
-              runAsGroup: UID,
-              runAsNonRoot: true,
-              fsGroup: UID,
-              fsGroupChangePolicy: 'OnRootMismatch',
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
+            securityContext: { ...NON_ROOT_POD, seccompProfile: { type: 'RuntimeDefault' } },
             containers: [
               {
                 name: 'registry',

@@ -284,14 +284,20 @@ describeWith(['docker-registry'])('the real Distribution registry runs the synth
     return false;
   }
 
-  test('as a pull-through cache of a second registry on loopback: /v2/ answers 200 and requests reach the upstream', async () => {
-    // Distribution dials remoteurl at startup: the upstream is a second registry, on loopback.
+  /** A plain registry on loopback for a cache to pull through, answering once it is up. */
+  async function upstreamRegistry(name: string) {
     const upstream = serve(
-      'upstream',
-      `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${join(work, 'upstream')}\nhttp:\n  addr: 127.0.0.1:0\n`,
+      name,
+      `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${join(work, name)}\nhttp:\n  addr: 127.0.0.1:0\n`,
     );
     const upstreamPort = await portOf(upstream);
     expect(await until(async () => (await status(upstreamPort, '/v2/')) === 200)).toBe(true);
+    return { upstream, upstreamPort };
+  }
+
+  test('as a pull-through cache of a second registry on loopback: /v2/ answers 200 and requests reach the upstream', async () => {
+    // Distribution dials remoteurl at startup: the upstream is a second registry, on loopback.
+    const { upstream, upstreamPort } = await upstreamRegistry('upstream');
     const cache = serve('cache', registryCacheConfig(`http://127.0.0.1:${upstreamPort}`, join(work, 'cache'), '127.0.0.1:0'));
     const cachePort = await portOf(cache);
     expect(await until(async () => (await status(cachePort, '/v2/')) === 200)).toBe(true);
@@ -302,12 +308,7 @@ describeWith(['docker-registry'])('the real Distribution registry runs the synth
   });
 
   test('a blob removed under a link that stays, as the 7-day expiry leaves a shared one, comes from the upstream again: never a 200 without a body', async () => {
-    const upstream = serve(
-      'blob-upstream',
-      `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${join(work, 'blob-upstream')}\nhttp:\n  addr: 127.0.0.1:0\n`,
-    );
-    const upstreamPort = await portOf(upstream);
-    expect(await until(async () => (await status(upstreamPort, '/v2/')) === 200)).toBe(true);
+    const { upstreamPort } = await upstreamRegistry('blob-upstream');
     const blob = randomBytes(100_000);
     const hex = createHash('sha256').update(blob).digest('hex');
     const started = await fetch(`http://127.0.0.1:${upstreamPort}/v2/library/demo/blobs/uploads/`, { method: 'POST' });

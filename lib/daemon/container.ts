@@ -3,6 +3,8 @@ import { GUARD_SOCKET } from './cache-guard';
 
 export const CONTAINER = 'buildkitd';
 export const UID = 1000;
+/** The pods' user, group and volume ownership; OnRootMismatch: a large volume is not re-chowned file by file at every start. */
+export const NON_ROOT_POD = { runAsUser: UID, runAsGroup: UID, runAsNonRoot: true, fsGroup: UID, fsGroupChangePolicy: 'OnRootMismatch' };
 /** The unix socket stays beside TCP: exec probes use it, since they cannot present a client certificate. */
 export const SOCKET = `unix:///run/user/${UID}/buildkit/buildkitd.sock`;
 /** Where the daemon's ConfigMap (buildkitd.toml, prestop.sh) is mounted. */

@@ -10,7 +10,7 @@ import {
   type PodTemplateSpec,
   type Volume,
 } from '../../imports/k8s';
-import { STARTUP_SECONDS, UID } from './container';
+import { NON_ROOT_POD, STARTUP_SECONDS } from './container';
 import type { PodScheduling } from './scheduling';
 
 /** What the daemon's pods and their controller are made of. */
@@ -79,15 +79,7 @@ function podTemplate(w: DaemonWorkloadInputs): PodTemplateSpec {
       nodeSelector: w.scheduling.nodeSelector,
       tolerations: w.scheduling.tolerations,
       topologySpreadConstraints: spread,
-      // OnRootMismatch: a large persistent cache is not re-chowned file by file at every start.
-      securityContext: {
-        runAsUser: UID,
-        runAsGroup: UID,
-        runAsNonRoot: true,
-        fsGroup: UID,
-        fsGroupChangePolicy: 'OnRootMismatch',
-        sysctls: portSysctls(w.metricsPort === undefined ? [w.port] : [w.port, w.metricsPort]),
-      },
+      securityContext: { ...NON_ROOT_POD, sysctls: portSysctls(w.metricsPort === undefined ? [w.port] : [w.port, w.metricsPort]) },
       containers: w.containers,
       volumes: w.volumes,
     },
