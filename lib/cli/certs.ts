@@ -181,11 +181,11 @@ async function runCommand(
   let tenant: string | undefined;
   const exit = (code: number) => ({ code, command, secretsRoot });
   try {
-    let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true }>>;
     if (asksForHelp(argv) || argv[0] === 'help') {
       log(USAGE);
       return exit(0);
     }
+    let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true }>>;
     try {
       parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
     } catch (err) {
