@@ -39,7 +39,7 @@ export function checkCidr(owner: string, prop: string, value: string): string {
   // Network plugins read 10.0.0.1/8 as 10.0.0.0/8, as 10.0.0.1/32, or drop the rule: say which.
   const hostBits = BigInt(bits - Number(prefix));
   const number = addressBits(address);
-  if (hostBits > 0n && number % (1n << hostBits) !== 0n) {
+  if (number % (1n << hostBits) !== 0n) {
     const network = formatBits((number >> hostBits) << hostBits, family);
     fail(
       owner,
@@ -54,16 +54,15 @@ export function checkCidr(owner: string, prop: string, value: string): string {
 /** A valid IPv4 or IPv6 address as a number (an IPv6 one may end in dotted IPv4). */
 function addressBits(address: string): bigint {
   if (isIPv4(address)) return address.split('.').reduce((n, part) => (n << 8n) | BigInt(part), 0n);
-  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(address)?.[1];
+  // A valid IPv6 address holds a dotted quad only at its end.
+  const dotted = /\d+\.\d+\.\d+\.\d+/.exec(address)?.[0];
   const hex = dotted
     ? `${address.slice(0, -dotted.length)}${(addressBits(dotted) >> 16n).toString(16)}:${(addressBits(dotted) & 0xffffn).toString(16)}`
     : address;
+  // Without "::" the tail is empty and nothing is padded.
   const [head, tail] = hex.split('::');
   const groups = (text: string | undefined) => (text ? text.split(':') : []);
-  const all =
-    tail === undefined
-      ? groups(head)
-      : [...groups(head), ...Array(8 - groups(head).length - groups(tail).length).fill('0'), ...groups(tail)];
+  const all = [...groups(head), ...Array(8 - groups(head).length - groups(tail).length).fill('0'), ...groups(tail)];
   return all.reduce((n, group) => (n << 16n) | BigInt(`0x${group}`), 0n);
 }
 

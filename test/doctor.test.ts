@@ -261,6 +261,17 @@ describe('the doctor command', () => {
     ['--timeout -5', ['--tlsdir', 'x', '--timeout=-5'], 'doctor: --timeout -5: use whole seconds, at least 1'],
     ['--timeout s5', ['--tlsdir', 'x', '--timeout', 's5'], 'doctor: --timeout s5: use whole seconds, at least 1'],
     ['an unknown option', ['--tlsdir', 'x', '--adr', 'tcp://127.0.0.1:1'], 'doctor: unknown option --adr'],
+    ['an option without its value', ['--tlsdir'], 'doctor: --tlsdir needs a value'],
+    [
+      'an argument without an option',
+      ['x', '--tlsdir', 'y'],
+      "doctor: Unexpected argument 'x'. This command does not take positional arguments",
+    ],
+    [
+      'an option followed by another',
+      ['--tlsdir', 'x', '--addr', '--timeout', '5'],
+      'doctor: --addr needs a value; write --addr=VALUE for one that starts with "-"',
+    ],
   ])('usage, exit 2, before dialling anything: %s', async (_what, argv, line) => {
     const result = await doctor(argv, single(refusing));
     expect(result.code).toBe(2);

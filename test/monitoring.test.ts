@@ -207,7 +207,7 @@ describe('labels for a Prometheus that selects by label', () => {
     [{ 'bad key!': 'x' }, /^BuildkitMetrics: invalid prometheusLabels key "bad key!": use a Kubernetes label name, such as release$/],
     [
       { release: 'kube prometheus' },
-      /^BuildkitMetrics: invalid prometheusLabels\["release"\] "kube prometheus": use a Kubernetes label value/,
+      /^BuildkitMetrics: invalid prometheusLabels\["release"\] "kube prometheus": use a Kubernetes label value, such as kube-prometheus-stack$/,
     ],
   ])('%j is refused in one line', (prometheusLabels, message) => {
     expect(() => withMonitors({ prometheusLabels })).toThrow(message);

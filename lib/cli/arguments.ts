@@ -2,10 +2,17 @@
 export const asksForHelp = (argv: readonly string[]): boolean => argv.includes('--help') || argv.includes('-h');
 
 /**
- * A parseArgs error in one line. Its unknown-option text advises a `--` before the argument, which `npm run`
- * has already taken: the usage printed after it is the fix.
+ * A parseArgs error in one line. Node's own text runs to three lines for an option whose value looks like
+ * another option, and advises a `--` before an unknown one, which `npm run` has already taken: the usage
+ * printed after this line is the fix. Its other errors are one line already.
  */
-export function argumentProblem(err: Error & { code?: string }): string {
-  const unknown = /^Unknown option '([^']+)'/.exec(err.message);
-  return err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown ? `unknown option ${unknown[1]}` : err.message;
+export function argumentProblem(err: Error): string {
+  const unknown = /Unknown option '([^']+)'/.exec(err.message);
+  if (unknown) return `unknown option ${unknown[1]}`;
+  const valueless = /Option '([^' ]+)(?: <value>)?' argument (missing|is ambiguous)/.exec(err.message);
+  if (valueless) {
+    const [, option, why] = valueless;
+    return `${option} needs a value${why === 'missing' ? '' : `; write ${option}=VALUE for one that starts with "-"`}`;
+  }
+  return err.message;
 }
