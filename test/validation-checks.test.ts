@@ -25,7 +25,7 @@ describe('checkCidr: bits past the prefix, which network plugins read three ways
     ['2001:db8::1/64', '2001:db8::/64', '2001:db8::1/128'],
     ['fd00::1/8', 'fd00::/8', 'fd00::1/128'],
     ['::ffff:10.0.0.1/120', '::ffff:a00:0/120', '::ffff:10.0.0.1/128'],
-    ['::ffff:192.168.100.201/120', '::ffff:c0a8:6400/120', '::ffff:192.168.100.201/128'],
+    ['::ffff:192.168.100.201/126', '::ffff:c0a8:64c8/126', '::ffff:192.168.100.201/128'],
     ['2001:db8:0:0:0:0:0:1/127', '2001:db8::/127', '2001:db8:0:0:0:0:0:1/128'],
   ])('%s is refused, naming the range and the one address', (cidr, range, one) => {
     expect(() => checkCidr('P', 'cidr', cidr)).toThrow(
