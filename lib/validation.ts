@@ -14,13 +14,13 @@ const UNROUTABLE: Array<[string, number, string]> = [
   ['224.0.0.0', 4, 'a multicast'],
   ['240.0.0.0', 4, 'a reserved or broadcast'],
 ];
-const ipv4Number = (ip: string) => ip.split('.').reduce((n, part) => n * 256 + Number(part), 0);
 
 /** A LoadBalancer address: a dotted IPv4 address that hosts on the network can reach. */
 export function checkIPv4(owner: string, prop: string, value: string): string {
   if (!isIPv4(value)) fail(owner, prop, value, 'use a dotted IPv4 address such as 192.168.80.110');
   for (const [network, bits, kind] of UNROUTABLE) {
-    if (Math.floor(ipv4Number(value) / 2 ** (32 - bits)) === Math.floor(ipv4Number(network) / 2 ** (32 - bits))) {
+    const hostBits = BigInt(32 - bits);
+    if (addressBits(value) >> hostBits === addressBits(network) >> hostBits) {
       fail(owner, prop, value, `${kind} address cannot be a LoadBalancer's; use one from your MetalLB pool, such as 192.168.80.110`);
     }
   }
