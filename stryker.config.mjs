@@ -23,6 +23,8 @@ export default {
     'lib/sops/sops-file.ts',
     'lib/quantity.ts',
     'lib/validation.ts',
+    'lib/addresses.ts',
+    'lib/props-shape.ts',
     'lib/pki/issue.ts',
     'lib/sops/metadata.ts',
   ],

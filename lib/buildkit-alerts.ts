@@ -2,7 +2,8 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { MANAGED_BY } from './labels';
 import { monitoringQueries, type Scope } from './monitoring-queries';
-import { checkKnownKeys, type PropsShape, withExtraLabels } from './validation';
+import { checkKnownKeys, type PropsShape } from './props-shape';
+import { withExtraLabels } from './validation';
 
 /** When the alerts fire. */
 export interface AlertThresholds {

@@ -12,8 +12,8 @@ import { EGRESS_POLICY_SHAPE } from './buildkit-egress-policy';
 import { NETWORK_POLICY_SHAPE } from './buildkit-network-policy';
 import type { CacheVolumeProps } from './cache-volume';
 import { CACHE_VOLUME_SHAPE } from './cache-volume';
+import type { PropsShape } from './props-shape';
 import type { RegistryCacheProps } from './registry-cache';
-import type { PropsShape } from './validation';
 
 // BuildkitChartProps, the settings config.ts holds, each documented where users read it; the nested ones are in
 // buildkit-chart-settings.ts.

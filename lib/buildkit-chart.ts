@@ -1,6 +1,7 @@
 import { Chart, JsonPatch } from 'cdk8s';
 import type { Construct } from 'constructs';
 import { KubeNamespace } from '../imports/k8s';
+import { checkIPv4 } from './addresses';
 import { BuildkitAlerts } from './buildkit-alerts';
 import { type BuildkitChartProps, CHART_PROPS_SHAPE } from './buildkit-chart-props';
 import type { NativeBuilder } from './buildkit-chart-settings';
@@ -13,10 +14,11 @@ import { BuildkitSeccompProfile } from './buildkit-seccomp-profile';
 import { BuildkitService, type BuildkitServiceProps } from './buildkit-service';
 import { CacheVolume, type CacheVolumeProps } from './cache-volume';
 import { MANAGED_BY } from './labels';
+import { checkKnownKeys } from './props-shape';
 import { RegistryCache } from './registry-cache';
 import { type Endpoint, SEED } from './settings';
 import { TlsBundle } from './tls-bundle';
-import { checkArchitecture, checkDnsLabel, checkDnsSubdomain, checkIPv4, checkKnownKeys, checkOwnNamespace } from './validation';
+import { checkArchitecture, checkDnsLabel, checkDnsSubdomain, checkOwnNamespace } from './validation';
 
 export type { BuildkitChartProps } from './buildkit-chart-props';
 export type * from './buildkit-chart-settings';

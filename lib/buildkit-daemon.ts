@@ -15,17 +15,10 @@ import { daemonVolumes } from './daemon/volumes';
 import { daemonWorkload } from './daemon/workload';
 import { MANAGED_BY, selectorLabels } from './labels';
 import { PRESTOP_SCRIPT } from './prestop-script';
+import { checkKnownKeys } from './props-shape';
 import { SEED } from './settings';
 import { TlsBundle } from './tls-bundle';
-import {
-  checkArchitecture,
-  checkBoundedInteger,
-  checkDnsLabel,
-  checkGoDuration,
-  checkKnownKeys,
-  checkPinnedImage,
-  checkPort,
-} from './validation';
+import { checkArchitecture, checkBoundedInteger, checkDnsLabel, checkGoDuration, checkPinnedImage, checkPort } from './validation';
 
 export type { ConfinementSettings, PodSecurityLevel } from './daemon/confinement';
 export type { BuildkitDaemonProps, HistorySettings, WorkloadKind } from './daemon/props';

@@ -2,7 +2,8 @@ import { Construct } from 'constructs';
 import { KubeConfigMap } from '../imports/k8s';
 import { MANAGED_BY } from './labels';
 import { monitoringQueries, type Scope } from './monitoring-queries';
-import { checkKnownKeys, checkLabelName, checkLabelValue } from './validation';
+import { checkKnownKeys } from './props-shape';
+import { checkLabelName, checkLabelValue } from './validation';
 
 export interface BuildkitDashboardProps extends Scope {
   /**

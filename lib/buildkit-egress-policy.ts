@@ -1,9 +1,11 @@
 import { isIPv4 } from 'node:net';
 import { Construct } from 'constructs';
 import { IntOrString, KubeNetworkPolicy, type NetworkPolicyPeer } from '../imports/k8s';
+import { checkCidr } from './addresses';
 import type { BuildkitDaemon } from './buildkit-daemon';
 import { MANAGED_BY } from './labels';
-import { checkCidr, checkDnsLabel, checkKnownKeys, checkLabelName, checkLabelValue, checkPort, type PropsShape } from './validation';
+import { checkKnownKeys, type PropsShape } from './props-shape';
+import { checkDnsLabel, checkLabelName, checkLabelValue, checkPort } from './validation';
 
 /** A destination on a private network that build steps may reach: an address range, or pods, on one port. */
 export interface EgressDestination {

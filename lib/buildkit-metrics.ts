@@ -3,7 +3,8 @@ import { Construct } from 'constructs';
 import { IntOrString, KubeService } from '../imports/k8s';
 import type { BuildkitDaemon } from './buildkit-daemon';
 import { MANAGED_BY } from './labels';
-import { checkKnownKeys, withExtraLabels } from './validation';
+import { checkKnownKeys } from './props-shape';
+import { withExtraLabels } from './validation';
 
 export interface BuildkitMetricsProps {
   /** The daemon to scrape; it must serve metrics (BuildkitDaemonProps.metricsPort). */

@@ -1,8 +1,10 @@
 import { Construct } from 'constructs';
 import { IntOrString, KubeNetworkPolicy, type NetworkPolicyPeer } from '../imports/k8s';
+import { checkCidr } from './addresses';
 import type { BuildkitDaemon } from './buildkit-daemon';
 import { MANAGED_BY } from './labels';
-import { checkCidr, checkDnsLabel, checkKnownKeys, type PropsShape } from './validation';
+import { checkKnownKeys, type PropsShape } from './props-shape';
+import { checkDnsLabel } from './validation';
 
 export interface BuildkitNetworkPolicyProps {
   /** The daemon whose pods the policy guards. */

@@ -2,7 +2,8 @@ import { ApiObject, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
 import profile from '../profiles/seccomp/buildkit-rootless.json';
 import { MANAGED_BY } from './labels';
-import { checkDnsSubdomain, checkKnownKeys } from './validation';
+import { checkKnownKeys } from './props-shape';
+import { checkDnsSubdomain } from './validation';
 
 /** The flat OCI seccomp profile rootless BuildKit runs under in hardened mode (profiles/seccomp/). */
 export const BUILDKIT_SECCOMP_PROFILE = profile;

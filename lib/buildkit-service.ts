@@ -1,17 +1,11 @@
 import { Construct } from 'constructs';
 import { IntOrString, KubeService } from '../imports/k8s';
+import { checkIPv4 } from './addresses';
 import type { BuildkitDaemon } from './buildkit-daemon';
 import { MANAGED_BY } from './labels';
+import { checkKnownKeys, type PropsShape } from './props-shape';
 import { SEED } from './settings';
-import {
-  checkDnsLabel,
-  checkDnsSubdomain,
-  checkIPv4,
-  checkKnownKeys,
-  checkPort,
-  checkPositiveInteger,
-  type PropsShape,
-} from './validation';
+import { checkDnsLabel, checkDnsSubdomain, checkPort, checkPositiveInteger } from './validation';
 
 export interface BuildkitServiceProps {
   /** The daemon whose pods the Service selects. */

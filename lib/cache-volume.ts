@@ -1,8 +1,9 @@
 import { Construct } from 'constructs';
 import { KubePersistentVolumeClaim, type KubePersistentVolumeClaimProps, Quantity, type Volume, type VolumeMount } from '../imports/k8s';
 import { MANAGED_BY } from './labels';
+import { checkKnownKeys, type PropsShape } from './props-shape';
 import { parseQuantity } from './quantity';
-import { checkDnsLabel, checkDnsSubdomain, checkKnownKeys, checkQuantity, type PropsShape } from './validation';
+import { checkDnsLabel, checkDnsSubdomain, checkQuantity } from './validation';
 
 /** Where BuildKit keeps its state and cache inside the rootless image. */
 export const BUILDKIT_STATE_DIR = '/home/user/.local/share/buildkit';

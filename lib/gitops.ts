@@ -10,8 +10,9 @@ import { constructsOf } from './construct-tree';
 import { type DeliveredKind, deliveredKinds } from './delivery-access';
 import { FluxDeliveryIdentity } from './flux-delivery-identity';
 import { FluxKustomizations, type FluxKustomizationsProps } from './flux-kustomizations';
+import { checkKnownKeys } from './props-shape';
 import { tenantDeliveryIdentity } from './tenants';
-import { checkKnownKeys, checkRepoURL } from './validation';
+import { checkRepoURL } from './validation';
 
 /** How GitOps controllers reach this repository. */
 export interface GitopsSettings {

@@ -13,16 +13,9 @@ import {
 import { NON_ROOT_POD } from './daemon/container';
 import { podScheduling, SCHEDULING_SHAPE, type SchedulingSettings } from './daemon/scheduling';
 import { MANAGED_BY } from './labels';
+import { checkKnownKeys, type PropsShape } from './props-shape';
 import { SEED } from './settings';
-import {
-  checkDnsLabel,
-  checkKnownKeys,
-  checkLabelName,
-  checkLabelValue,
-  checkPinnedImage,
-  checkQuantity,
-  type PropsShape,
-} from './validation';
+import { checkDnsLabel, checkLabelName, checkLabelValue, checkPinnedImage, checkQuantity } from './validation';
 
 export interface RegistryCacheProps {
   /**

@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import type { App } from 'cdk8s';
 import { BuildkitChart, type BuildkitChartProps } from './buildkit-chart';
 import { CHART_PROPS_SHAPE } from './buildkit-chart-props';
-import { checkDnsLabel, checkKnownKeys, type PropsShape } from './validation';
+import { checkKnownKeys, type PropsShape } from './props-shape';
+import { checkDnsLabel } from './validation';
 
 /** A team that must not share a daemon with the others: its own daemons, CA, addresses, cache and policies. */
 export interface TenantSettings

@@ -1,7 +1,8 @@
 import { Construct } from 'constructs';
 import type { Volume, VolumeMount } from '../imports/k8s';
+import { checkKnownKeys } from './props-shape';
 import { SEED } from './settings';
-import { checkDnsSubdomain, checkKnownKeys } from './validation';
+import { checkDnsSubdomain } from './validation';
 
 export interface TlsBundleProps {
   /**

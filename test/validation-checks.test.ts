@@ -1,5 +1,7 @@
 import { BlockList } from 'node:net';
-import { checkCidr, checkGitRevision, checkGoDuration, checkKnownKeys, checkLabelName, checkRepoURL } from '../lib/validation';
+import { checkCidr } from '../lib/addresses';
+import { checkKnownKeys } from '../lib/props-shape';
+import { checkGitRevision, checkGoDuration, checkLabelName, checkRepoURL } from '../lib/validation';
 
 // The checkers on their own, at each limit from both sides; test/validation.test.ts reaches them through a synth.
 

@@ -5,9 +5,9 @@ import { App, Testing } from 'cdk8s';
 import { BuildkitChart } from '../lib/buildkit-chart';
 import type { BuildkitChartProps } from '../lib/buildkit-chart-props';
 import { buildGitops } from '../lib/gitops';
+import { checkKnownKeys } from '../lib/props-shape';
 import { RegistryCache } from '../lib/registry-cache';
 import { synthesize } from '../lib/synth';
-import { checkKnownKeys } from '../lib/validation';
 import { daemonContainer, synthChart } from './support/chart';
 import { ROOT, treeDigest } from './support/dist';
 

@@ -1,6 +1,7 @@
 import { type Container, Quantity, type SecurityContext, type Volume, type VolumeMount } from '../../imports/k8s';
 import type { GcLimits } from '../buildkitd-toml';
-import { checkBoundedInteger, type PropsShape } from '../validation';
+import type { PropsShape } from '../props-shape';
+import { checkBoundedInteger } from '../validation';
 import { CONFIG_DIR, UID } from './container';
 
 /** The guard that prunes the cache before a burst of writes passes the volume's limit. */

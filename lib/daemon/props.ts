@@ -1,6 +1,6 @@
 import type { CacheVolume } from '../cache-volume';
+import type { PropsShape } from '../props-shape';
 import type { TlsBundle } from '../tls-bundle';
-import type { PropsShape } from '../validation';
 import { CACHE_GUARD_SHAPE, type CacheGuardSettings } from './cache-guard';
 import type { PodSecurityLevel } from './confinement';
 import type { RegistrySettings } from './registries';

@@ -2,7 +2,8 @@ import { isIPv4 } from 'node:net';
 import type { Construct } from 'constructs';
 import { KubeConfigMap, type Volume } from '../../imports/k8s';
 import type { RenderedRegistry } from '../buildkitd-toml';
-import { checkDnsSubdomain, checkKnownKeys, type PropsShape } from '../validation';
+import { checkKnownKeys, type PropsShape } from '../props-shape';
+import { checkDnsSubdomain } from '../validation';
 
 /** How the daemon reaches one registry (BuildKit's `[registry."HOST"]`). */
 export interface RegistrySettings {

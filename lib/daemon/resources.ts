@@ -1,7 +1,8 @@
 import { Quantity } from '../../imports/k8s';
 import type { CacheVolume } from '../cache-volume';
+import type { PropsShape } from '../props-shape';
 import { parseQuantity } from '../quantity';
-import { checkBoundedInteger, checkQuantity, type PropsShape } from '../validation';
+import { checkBoundedInteger, checkQuantity } from '../validation';
 
 /** CPU and memory, as Kubernetes quantities. */
 export interface ComputeResources {

@@ -1,5 +1,6 @@
 import type { Toleration } from '../../imports/k8s';
-import { checkBoundedInteger, checkLabelName, checkLabelValue, type PropsShape } from '../validation';
+import type { PropsShape } from '../props-shape';
+import { checkBoundedInteger, checkLabelName, checkLabelValue } from '../validation';
 
 /** A taint the pods tolerate, as Kubernetes' Toleration: dedicated nodes are tainted so that nothing else lands there. */
 export interface TolerationSettings {
