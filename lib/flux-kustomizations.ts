@@ -71,24 +71,31 @@ export interface FluxKustomizationsProps {
 /** The source kinds a Flux Kustomization can apply from. */
 const FLUX_SOURCE_KINDS: readonly string[] = ['GitRepository', 'OCIRepository', 'Bucket'];
 
+/** A Flux source reference: one of Flux's source kinds, and a name. `owner` and `prop` name it in the error. */
+export function checkFluxSourceRef(owner: string, prop: string, sourceRef: FluxKustomizationsProps['sourceRef'] & {}) {
+  if (!FLUX_SOURCE_KINDS.includes(sourceRef.kind)) {
+    throw new Error(
+      `${owner}: invalid ${prop}.kind ${JSON.stringify(sourceRef.kind)}: use one of Flux's sources, ${FLUX_SOURCE_KINDS.join(', ')}`,
+    );
+  }
+  if (typeof sourceRef.name !== 'string') {
+    throw new Error(`${owner}: invalid ${prop}.name ${JSON.stringify(sourceRef.name)}: name the ${sourceRef.kind}, such as flux-system`);
+  }
+  checkDnsLabel(owner, `${prop}.name`, sourceRef.name);
+  return sourceRef;
+}
+
 export class FluxKustomizations extends Construct {
   public readonly secretsName: string;
   public readonly serviceName: string;
 
   constructor(scope: Construct, id: string, props: FluxKustomizationsProps) {
     super(scope, id);
-    const sourceRef = props.sourceRef ?? { kind: 'GitRepository', name: 'flux-system' };
-    if (!FLUX_SOURCE_KINDS.includes(sourceRef.kind)) {
-      throw new Error(
-        `FluxKustomizations: invalid sourceRef.kind ${JSON.stringify(sourceRef.kind)}: use one of Flux's sources, ${FLUX_SOURCE_KINDS.join(', ')}`,
-      );
-    }
-    if (typeof sourceRef.name !== 'string') {
-      throw new Error(
-        `FluxKustomizations: invalid sourceRef.name ${JSON.stringify(sourceRef.name)}: name the ${sourceRef.kind}, such as flux-system`,
-      );
-    }
-    checkDnsLabel('FluxKustomizations', 'sourceRef.name', sourceRef.name);
+    const sourceRef = checkFluxSourceRef(
+      'FluxKustomizations',
+      'sourceRef',
+      props.sourceRef ?? { kind: 'GitRepository', name: 'flux-system' },
+    );
     const interval = props.interval ?? '10m';
     if (props.workloads.length === 0) throw new Error("FluxKustomizations: invalid workloads []: give at least the service's workload");
     this.serviceName =

@@ -9,10 +9,10 @@ import { certsPlan } from './certs/plan';
 import { constructsOf } from './construct-tree';
 import { type DeliveredKind, deliveredKinds } from './delivery-access';
 import { FluxDeliveryIdentity } from './flux-delivery-identity';
-import { FluxKustomizations, type FluxKustomizationsProps } from './flux-kustomizations';
+import { checkFluxSourceRef, FluxKustomizations, type FluxKustomizationsProps } from './flux-kustomizations';
 import { checkKnownKeys } from './props-shape';
 import { tenantDeliveryIdentity } from './tenants';
-import { checkRepoURL } from './validation';
+import { checkGitRevision, checkRepoURL } from './validation';
 
 /** How GitOps controllers reach this repository. */
 export interface GitopsSettings {
@@ -57,6 +57,9 @@ function deliveredByFlux(service: BuildkitChart): DeliveredKind[] {
 export function buildGitops(app: App, services: ReadonlyMap<string | undefined, BuildkitChart>, settings: GitopsSettings = {}): void {
   checkKnownKeys('gitops', settings, { fluxSourceRef: { kind: 'string', name: 'string' }, repoURL: 'string', targetRevision: 'string' });
   const repoURL = checkRepoURL('gitops', 'repoURL', settings.repoURL ?? 'https://git.example.com/platform/buildkit-service.git');
+  // Checked here too, so that an error names the setting in config.ts rather than the construct it feeds.
+  if (settings.fluxSourceRef) checkFluxSourceRef('gitops', 'fluxSourceRef', settings.fluxSourceRef);
+  if (settings.targetRevision !== undefined) checkGitRevision('gitops', 'targetRevision', settings.targetRevision);
   const bootstrap = new Chart(app, 'flux-bootstrap');
   const flux = new Chart(app, 'flux');
   const argocd = new Chart(app, 'argocd');

@@ -688,30 +688,31 @@ test('a RegistryCache whose clients are {} is refused: an empty selector would a
 test.each([
   [
     { fluxSourceRef: { kind: 'GitRepository' } },
-    'FluxKustomizations: invalid sourceRef.name undefined: name the GitRepository, such as flux-system',
+    'gitops: invalid fluxSourceRef.name undefined: name the GitRepository, such as flux-system',
   ],
   [
     { fluxSourceRef: { kind: 'Secret', name: 'flux-system' } },
-    'FluxKustomizations: invalid sourceRef.kind "Secret": use one of Flux\'s sources, GitRepository, OCIRepository, Bucket',
+    'gitops: invalid fluxSourceRef.kind "Secret": use one of Flux\'s sources, GitRepository, OCIRepository, Bucket',
   ],
   [{ fluxSourceRef: 'flux-system' }, 'gitops: invalid fluxSourceRef "flux-system": use an object with kind, name'],
+  [
+    { fluxSourceRef: { kind: 'GitRepository', name: 'Flux_System' } },
+    'gitops: invalid fluxSourceRef.name "Flux_System": use a DNS label: at most 63 lowercase letters, digits and "-", starting and ending with a letter or digit',
+  ],
   [{ repoURL: 42 }, 'gitops: invalid repoURL 42: use a string in quotes'],
   [
     { repoURL: 'https://ci:glpat-TOKEN@git.example.com/platform/buildkit-service.git' },
     'gitops: invalid repoURL: it carries credentials (user:token@); give the URL without them and the credentials to Flux or Argo CD as a Secret',
   ],
   [{ targetRevision: 123 }, 'gitops: invalid targetRevision 123: use a string in quotes'],
-  [
-    { targetRevision: '' },
-    'ArgoCdApplication: invalid targetRevision "": use a branch, tag or commit, such as main, v1.2.0 or a commit hash',
-  ],
+  [{ targetRevision: '' }, 'gitops: invalid targetRevision "": use a branch, tag or commit, such as main, v1.2.0 or a commit hash'],
   [
     { targetRevision: '--upload-pack=touch /tmp/x' },
-    'ArgoCdApplication: invalid targetRevision "--upload-pack=touch /tmp/x": use a branch, tag or commit, such as main, v1.2.0 or a commit hash',
+    'gitops: invalid targetRevision "--upload-pack=touch /tmp/x": use a branch, tag or commit, such as main, v1.2.0 or a commit hash',
   ],
   [
     { targetRevision: 'release/..' },
-    'ArgoCdApplication: invalid targetRevision "release/..": use a branch, tag or commit, such as main, v1.2.0 or a commit hash',
+    'gitops: invalid targetRevision "release/..": use a branch, tag or commit, such as main, v1.2.0 or a commit hash',
   ],
 ])('gitops %j is refused with one line', (settings, line) => {
   expect(() => buildGitops(new App(), new Map([[undefined, new BuildkitChart(new App(), 'buildkit')]]), settings as never)).toThrow(
