@@ -18,7 +18,7 @@ import { checkKnownKeys } from './props-shape';
 import { RegistryCache } from './registry-cache';
 import { type Endpoint, SEED } from './settings';
 import { TlsBundle } from './tls-bundle';
-import { checkArchitecture, checkDnsLabel, checkDnsSubdomain, checkOwnNamespace } from './validation';
+import { checkArchitecture, checkDnsLabel, checkDnsSubdomain, checkOwnNamespace, checkPort } from './validation';
 
 export type { BuildkitChartProps } from './buildkit-chart-props';
 export type * from './buildkit-chart-settings';
@@ -65,7 +65,7 @@ export class BuildkitChart extends Chart {
       resources: props.resources,
       tls,
       drainTimeoutSeconds: props.drainTimeoutSeconds,
-      metricsPort: props.metrics ? (props.metrics.port ?? 6060) : undefined,
+      metricsPort: props.metrics ? checkPort('BuildkitChart', 'metrics.port', props.metrics.port ?? 6060) : undefined,
       legacyAppArmorAnnotation: props.legacyAppArmorAnnotation,
       maxParallelism: props.maxParallelism,
       history: props.history,

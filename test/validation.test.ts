@@ -175,6 +175,16 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   [
     'a memory limit of 1 byte',
     { resources: { requests: { memory: '1' }, limits: { memory: '1' } } },
+    /^BuildkitDaemon: invalid resources\.limits\.memory "1": that is under 1048576 base units; use a quantity such as 1Gi$/,
+  ],
+  [
+    'a memory limit that is no quantity, the request left to follow it',
+    { resources: { limits: { memory: 'lots' } } },
+    /^BuildkitDaemon: invalid resources\.limits\.memory "lots": use a positive Kubernetes quantity such as 1Gi$/,
+  ],
+  [
+    'a memory request of 1 byte under a sound limit',
+    { resources: { requests: { memory: '1' } } },
     /^BuildkitDaemon: invalid resources\.requests\.memory "1": that is under 1048576 base units; use a quantity such as 1Gi$/,
   ],
   [
@@ -447,7 +457,12 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
     { metrics: { port: 1234 } },
     /^BuildkitDaemon: invalid metricsPort 1234: it must differ from port 1234$/,
   ],
-  ['a metrics port out of range', { metrics: { port: 70000 } }, /invalid metricsPort 70000/],
+  [
+    'a metrics port out of range',
+    { metrics: { port: 70000 } },
+    /^BuildkitChart: invalid metrics\.port 70000: use a whole number from 1 to 65535$/,
+  ],
+  ['a metrics port of 0', { metrics: { port: 0 } }, /^BuildkitChart: invalid metrics\.port 0: use a whole number from 1 to 65535$/],
   [
     'an affinity timeout over a day',
     { replicas: 2, sessionAffinityTimeoutSeconds: 90000 },

@@ -79,8 +79,9 @@ export function containerResources(owner: string, given: DaemonResources, parall
     memory: given.limits?.memory ?? `${STEP_MEMORY_GIB * parallelism + DAEMON_MEMORY_GIB}Gi`,
   };
   const requests: ComputeResources = { cpu: given.requests?.cpu ?? DEFAULT_CPU_REQUEST, memory: given.requests?.memory ?? limits.memory };
-  const checkedRequests = quantities(owner, 'resources.requests', requests);
+  // Limits first: a memory request left out is the limit, whose error must name the limit the user wrote.
   const checkedLimits = quantities(owner, 'resources.limits', limits);
+  const checkedRequests = quantities(owner, 'resources.requests', requests);
   const result = { requests: checkedRequests.out, limits: checkedLimits.out };
   // An emptyDir cache lives on the node's disk: reserve it, or the scheduler packs several caches onto one disk.
   if (cache.ephemeral) result.requests['ephemeral-storage'] = Quantity.fromString(cache.size);
