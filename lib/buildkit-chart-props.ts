@@ -160,7 +160,8 @@ export interface BuildkitChartProps extends SharedDaemonSettings {
   readonly architecture?: string;
 
   /**
-   * Daemons for other architectures, each with its own name, Service and IP.
+   * Daemons for other architectures, each with its own name, Service and IP. Needs `architecture`: an unpinned
+   * main daemon could run on their nodes.
    * @default - none
    */
   readonly nativeBuilders?: readonly NativeBuilder[];

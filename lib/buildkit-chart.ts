@@ -151,6 +151,14 @@ export class BuildkitChart extends Chart {
     claimName?: string,
   ): BuildkitDaemon {
     const arch = checkArchitecture('BuildkitChart', 'nativeBuilders architecture', builder.architecture);
+    // Unpinned, the main daemon lands on this builder's nodes now and then, and what it was meant to build
+    // natively runs under emulation there, or fails with "exec format error" where the nodes lack QEMU.
+    if (this.daemon.architecture === undefined) {
+      throw new Error(
+        `BuildkitChart: invalid nativeBuilders entry ${JSON.stringify(builder)}: the main daemon has no architecture, so it may run on ${arch} nodes; ` +
+          `pin it with architecture, such as '${arch === 'amd64' ? 'arm64' : 'amd64'}'`,
+      );
+    }
     if (builder.loadBalancerIP === undefined) {
       throw new Error(
         `BuildkitChart: invalid nativeBuilders entry ${JSON.stringify(builder)}: it has no loadBalancerIP; give each native builder an address of its own`,

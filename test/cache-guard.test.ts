@@ -205,11 +205,15 @@ describe('the guard container beside every daemon', () => {
       workload: 'statefulset',
       replicas: 2,
       cache: { persistent: true, size: '100Gi' },
+      architecture: 'amd64',
       nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '192.168.80.111' }],
     });
     expect(guardOf(objects, 'StatefulSet', 'buildkitd').command[2]).toBe(String(76_800 * 2 ** 20));
     expect(guardOf(objects, 'StatefulSet', 'buildkitd-arm64').command[2]).toBe(String(76_800 * 2 ** 20));
-    const deployments = synthChart({ nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '192.168.80.111' }] });
+    const deployments = synthChart({
+      architecture: 'amd64',
+      nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '192.168.80.111' }],
+    });
     expect(guardOf(deployments, 'Deployment', 'buildkitd-arm64').command[2]).toBe(String(38_400 * 2 ** 20));
   });
 

@@ -102,7 +102,10 @@ describe('the commands serve whatever the app composes', () => {
 
   test('each TlsBundle gets its own server certificate; two Secrets of one name in two namespaces are refused', () => {
     const app = new App();
-    new BuildkitChart(app, 'buildkit', { nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '192.168.80.114' }] });
+    new BuildkitChart(app, 'buildkit', {
+      architecture: 'amd64',
+      nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '192.168.80.114' }],
+    });
     teamChart(app);
     const plan = certs.certsPlan(app);
     expect(plan.servers.map((s) => [s.secretName, s.namespace, s.commonName])).toEqual([
@@ -111,7 +114,7 @@ describe('the commands serve whatever the app composes', () => {
     ]);
     expect(plan.servers[0].ips).toEqual(['192.168.80.110', '192.168.80.114', '127.0.0.1']);
     expect(plan.servers[0].endpoints).toEqual([
-      { name: 'buildkitd', address: 'tcp://192.168.80.110:1234', platform: undefined },
+      { name: 'buildkitd', address: 'tcp://192.168.80.110:1234', platform: 'linux/amd64' },
       { name: 'buildkitd-arm64', address: 'tcp://192.168.80.114:1234', platform: 'linux/arm64' },
     ]);
     expect(plan.namespaces).toEqual([
@@ -161,14 +164,14 @@ describe('the commands serve whatever the app composes', () => {
   });
 
   test("export: one runnable line per endpoint and platform, quoted paths, and setup-buildx-action's step with each node's bundle", async () => {
-    const settings = { nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '192.168.80.114' }] };
+    const settings = { architecture: 'amd64', nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '192.168.80.114' }] };
     await certs.init(context(settings));
     await certs.issueClient(context(settings), 'laptop');
     const out = join(work, 'my bundle');
     const { commands } = await certs.exportClient(context(settings), 'laptop', out);
     const tls = `'cacert=${out}/ca.pem,cert=${out}/cert.pem,key=${out}/key.pem'`;
     expect(commands).toEqual([
-      `docker buildx create --name buildkit-builder --node buildkitd --driver remote --driver-opt ${tls} tcp://192.168.80.110:1234`,
+      `docker buildx create --name buildkit-builder --node buildkitd --driver remote --platform linux/amd64 --driver-opt ${tls} tcp://192.168.80.110:1234`,
       `docker buildx create --append --name buildkit-builder --node buildkitd-arm64 --driver remote --platform linux/arm64 --driver-opt ${tls} tcp://192.168.80.114:1234`,
       `buildctl --addr tcp://192.168.80.110:1234 --tlsdir '${out}' build --frontend dockerfile.v0 --local context=. --local dockerfile=.`,
       `buildctl --addr tcp://192.168.80.114:1234 --tlsdir '${out}' build --frontend dockerfile.v0 --local context=. --local dockerfile=.`,
@@ -189,7 +192,7 @@ describe('the commands serve whatever the app composes', () => {
     expect([step.uses, step.with.driver]).toEqual(['docker/setup-buildx-action@v3', 'remote']);
     const nodes = [{ endpoint: step.with.endpoint, platforms: step.with.platforms }, ...(load(step.with.append) as any[])];
     expect(nodes).toEqual([
-      { endpoint: 'tcp://192.168.80.110:1234', platforms: undefined },
+      { endpoint: 'tcp://192.168.80.110:1234', platforms: 'linux/amd64' },
       { name: 'buildkitd-arm64', endpoint: 'tcp://192.168.80.114:1234', platforms: 'linux/arm64' },
     ]);
     const bundleOf = (n: number) => ['CACERT', 'CERT', 'KEY'].map((v) => step.env[`BUILDER_NODE_${n}_AUTH_TLS_${v}`]);

@@ -53,6 +53,7 @@ const CASES: Array<[string, BuildkitChartProps]> = [
       registryCache: { size: '20Gi', persistent: true },
       metrics: { serviceMonitor: true, alerts: {}, dashboard: {} },
       podSecurity: 'baseline',
+      architecture: 'amd64',
       nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '192.168.80.111' }],
     },
   ],

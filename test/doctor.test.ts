@@ -375,7 +375,12 @@ describe('the doctor command', () => {
   test("what the doctor takes from a chart: its first address, namespace, workload and tenant, and each address's daemon", () => {
     const services = doctorServices({
       tenants: [
-        { name: 'team-a', loadBalancerIP: '10.0.0.1', nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.5' }] },
+        {
+          name: 'team-a',
+          loadBalancerIP: '10.0.0.1',
+          architecture: 'amd64',
+          nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.5' }],
+        },
         {
           name: 'team-b',
           namespace: 'builds-b',

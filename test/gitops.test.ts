@@ -56,6 +56,7 @@ describe("Flux, for the seed's service", () => {
         namespace: 'ci',
         name: 'builder',
         workload: 'statefulset',
+        architecture: 'amd64',
         nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.9' }],
       },
       { fluxSourceRef: { kind: 'OCIRepository', name: 'platform' } },

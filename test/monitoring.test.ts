@@ -14,6 +14,7 @@ const EXTERNAL = readFileSync(join(ROOT, 'test/fixtures/monitoring/external-metr
 const SCRAPE_LABELS = new Set(['namespace', 'job', 'pod', 'container', 'service', 'endpoint', 'instance']);
 const MONITORED: BuildkitChartProps = {
   metrics: { dashboard: {}, alerts: {} },
+  architecture: 'amd64',
   nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.9' }],
 };
 const scope = { namespace: 'buildkit', jobs: ['buildkitd-metrics'], container: 'buildkitd' };

@@ -160,7 +160,10 @@ describe('egress: what a build step can reach', () => {
   });
 
   test('native builders and StatefulSet pods are fenced in the same way', () => {
-    const settings: BuildkitChartProps = { nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '192.168.80.111' }] };
+    const settings: BuildkitChartProps = {
+      architecture: 'amd64',
+      nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '192.168.80.111' }],
+    };
     expect(reachable(settings, 'Deployment', 'buildkitd-arm64')).toEqual(PUBLIC_AND_DNS);
     expect(reachable({ workload: 'statefulset', replicas: 2 }, 'StatefulSet', 'buildkitd')).toEqual(PUBLIC_AND_DNS);
     const names = synthChart(settings)

@@ -22,27 +22,33 @@ test.each<[string, BuildkitChartProps, string]>([
   ],
   [
     'a native builder named like the metrics Service',
-    { metrics: {}, nativeBuilders: [arm64('buildkitd-metrics')] },
+    { metrics: {}, architecture: 'amd64', nativeBuilders: [arm64('buildkitd-metrics')] },
     'Service buildkit/buildkitd-metrics: buildkit/Service-arm64/Resource and buildkit/Metrics-buildkitd/Resource',
   ],
   [
     "a native builder named like the StatefulSet's headless Service",
-    { workload: 'statefulset', nativeBuilders: [arm64('buildkitd-headless')] },
+    { workload: 'statefulset', architecture: 'amd64', nativeBuilders: [arm64('buildkitd-headless')] },
     'Service buildkit/buildkitd-headless: buildkit/Daemon/Headless and buildkit/Service-arm64/Resource',
   ],
   [
     'a native builder named like a replica Service',
-    { workload: 'statefulset', replicas: 2, perReplicaIPs: ['192.168.80.111', '192.168.80.112'], nativeBuilders: [arm64('buildkitd-0')] },
+    {
+      workload: 'statefulset',
+      replicas: 2,
+      perReplicaIPs: ['192.168.80.111', '192.168.80.112'],
+      architecture: 'amd64',
+      nativeBuilders: [arm64('buildkitd-0')],
+    },
     'Service buildkit/buildkitd-0: buildkit/Replica0/Resource and buildkit/Service-arm64/Resource',
   ],
   [
     'a native builder and the registry cache of one name',
-    { registryCache: { size: '50Gi', name: 'cachey' }, nativeBuilders: [arm64('cachey')] },
+    { registryCache: { size: '50Gi', name: 'cachey' }, architecture: 'amd64', nativeBuilders: [arm64('cachey')] },
     'ConfigMap buildkit/cachey-config: buildkit/RegistryCache/Config and buildkit/Daemon-arm64/Config',
   ],
   [
     "a native builder named like the daemon's egress policy",
-    { nativeBuilders: [arm64('buildkitd-egress')] },
+    { architecture: 'amd64', nativeBuilders: [arm64('buildkitd-egress')] },
     'NetworkPolicy.networking.k8s.io buildkit/buildkitd-egress: buildkit/EgressPolicy-buildkitd/Resource and buildkit/NetworkPolicy-buildkitd-egress/Resource',
   ],
 ])('%s: refused with one line naming both, and the output folder is left as it was', (_name, props, clash) => {

@@ -24,6 +24,7 @@ test('every daemon gets it: StatefulSet replicas and native builders', () => {
     port: 443,
     workload: 'statefulset',
     replicas: 2,
+    architecture: 'amd64',
     nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '192.168.80.111' }],
   };
   expect(sysctls(props, 'StatefulSet')).toEqual(lowered(443));

@@ -177,6 +177,7 @@ test('ports at both ends of the range, IPv4 addresses, and names with digits at 
 describe('the pull-through cache', () => {
   const objects = synthChart({
     registryCache: { size: '50Gi', credentialsSecret: 'dockerhub' },
+    architecture: 'amd64',
     nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.9' }],
   });
   const deployment = find(objects, 'Deployment', 'buildkit-registry-cache');

@@ -21,6 +21,7 @@ const podSpec = (objects: any[], kind: string, name: string) => find(objects, ki
 describe('where the pods run', () => {
   const props: BuildkitChartProps = {
     scheduling: POOL,
+    architecture: 'amd64',
     nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '192.168.80.111' }],
     registryCache: { size: '20Gi' },
   };
@@ -28,7 +29,7 @@ describe('where the pods run', () => {
 
   test('every pod the service runs carries the selector and the tolerations; a native builder keeps its architecture', () => {
     const daemon = podSpec(objects, 'Deployment', 'buildkitd');
-    expect(daemon.nodeSelector).toEqual({ 'example.com/pool': 'builds' });
+    expect(daemon.nodeSelector).toEqual({ 'example.com/pool': 'builds', 'kubernetes.io/arch': 'amd64' });
     expect(daemon.tolerations).toEqual([
       { key: 'example.com/dedicated', value: 'builds', effect: 'NoSchedule' },
       { key: 'example.com/spot', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },

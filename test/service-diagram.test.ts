@@ -53,13 +53,14 @@ test('it follows the configuration: replicas, per-replica addresses, native buil
     cache: { persistent: true },
     perReplicaIPs: ['10.0.0.1', '10.0.0.2'],
     loadBalancerIP: '10.0.0.10',
+    architecture: 'amd64',
     nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.20' }],
     metrics: {},
     networkPolicy: {},
     registryCache: { size: '20Gi' },
   });
   expectLines(d, [
-    'workload_buildkitd["StatefulSet buildkitd<br/>2 replicas, mutual TLS on 1234"]',
+    'workload_buildkitd["StatefulSet buildkitd<br/>2 replicas, amd64, mutual TLS on 1234"]',
     'cache_buildkitd[("cache: a claim per replica, 50Gi")]',
     'service_buildkitd_1["Service buildkitd-1<br/>LoadBalancer 10.0.0.2:1234<br/>pod buildkitd-1"]',
     'workload_buildkitd_arm64["StatefulSet buildkitd-arm64<br/>1 replica, arm64, mutual TLS on 1234"]',

@@ -29,7 +29,12 @@ const THREE: ServiceSettings = {
       loadBalancerIP: '192.168.80.122',
       perReplicaIPs: ['192.168.80.123', '192.168.80.124'],
     },
-    { name: 'team-c', loadBalancerIP: '192.168.80.125', nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '192.168.80.126' }] },
+    {
+      name: 'team-c',
+      loadBalancerIP: '192.168.80.125',
+      architecture: 'amd64',
+      nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '192.168.80.126' }],
+    },
   ],
 };
 const TENANTS = ['team-a', 'team-b', 'team-c'];

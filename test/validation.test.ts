@@ -114,12 +114,22 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   ['registries as a list', { registries: ['docker.io'] as never }, /^BuildkitChart: invalid registries \["docker\.io"\]: use an object$/],
   [
     'a native builder of null',
-    { nativeBuilders: [null as never] },
+    { architecture: 'amd64', nativeBuilders: [null as never] },
     /^BuildkitChart: invalid nativeBuilders\[0\] null: use an object with architecture, loadBalancerIP, name$/,
   ],
   [
+    'a native builder beside a main daemon pinned to no architecture',
+    { nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.9' }] },
+    /^BuildkitChart: invalid nativeBuilders entry \{"architecture":"arm64","loadBalancerIP":"10\.0\.0\.9"\}: the main daemon has no architecture, so it may run on arm64 nodes; pin it with architecture, such as 'amd64'$/,
+  ],
+  [
+    'an amd64 native builder beside a main daemon pinned to no architecture',
+    { nativeBuilders: [{ architecture: 'amd64', loadBalancerIP: '10.0.0.9' }] },
+    /: the main daemon has no architecture, so it may run on amd64 nodes; pin it with architecture, such as 'arm64'$/,
+  ],
+  [
     'a native builder without its address',
-    { nativeBuilders: [{ architecture: 'arm64' } as never] },
+    { architecture: 'amd64', nativeBuilders: [{ architecture: 'arm64' } as never] },
     /^BuildkitChart: invalid nativeBuilders entry \{"architecture":"arm64"\}: it has no loadBalancerIP; give each native builder an address of its own$/,
   ],
   ['replicas as a string', { replicas: '2' as never }, /^BuildkitChart: invalid replicas "2": use a number \(without quotes\)$/],
@@ -227,17 +237,18 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   ],
   [
     'a native builder on a multicast IP',
-    { nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '224.0.0.1' }] },
+    { architecture: 'amd64', nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '224.0.0.1' }] },
     /invalid loadBalancerIP "224\.0\.0\.1": a multicast address/,
   ],
   [
     'a native builder named like the main daemon',
-    { nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.9', name: 'buildkitd' }] },
+    { architecture: 'amd64', nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.9', name: 'buildkitd' }] },
     /^BuildkitChart: invalid nativeBuilders entry .*: the name buildkitd is taken by another daemon; give each native builder its own name and architecture$/,
   ],
   [
     'two native builders of one architecture',
     {
+      architecture: 'amd64',
       nativeBuilders: [
         { architecture: 'arm64', loadBalancerIP: '10.0.0.9' },
         { architecture: 'arm64', loadBalancerIP: '10.0.0.10', name: 'other' },
@@ -258,7 +269,7 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   ],
   [
     'a misspelt setting in a list',
-    { nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.9', nmae: 'b' }] } as any,
+    { architecture: 'amd64', nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.9', nmae: 'b' }] } as any,
     /^BuildkitChart: unknown setting "nativeBuilders\[0\]\.nmae": did you mean "nativeBuilders\[0\]\.name"\?$/,
   ],
   [
@@ -327,7 +338,7 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   ],
   [
     'a native builder of an unknown architecture',
-    { nativeBuilders: [{ architecture: 'aarch64', loadBalancerIP: '10.0.0.9' }] },
+    { architecture: 'amd64', nativeBuilders: [{ architecture: 'aarch64', loadBalancerIP: '10.0.0.9' }] },
     /^BuildkitChart: invalid nativeBuilders architecture "aarch64": no node carries/,
   ],
   [
@@ -472,7 +483,7 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   ['an unknown workload', { workload: 'daemonset' as any }, /invalid workload "daemonset": use 'deployment' or 'statefulset'/],
   [
     'a native builder on the main IP',
-    { nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '192.168.80.110' }] },
+    { architecture: 'amd64', nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '192.168.80.110' }] },
     /192\.168\.80\.110 is used twice/,
   ],
   ['a cluster domain with a space', { clusterDomain: 'cluster local' }, /^BuildkitChart: invalid clusterDomain "cluster local"/],
@@ -525,7 +536,11 @@ describe('bad settings fail the synth with one clear line, and dist/ stays as it
     ['64 parallel steps', { maxParallelism: 64 }],
     [
       'a headroom of 2Gi and of half the cache',
-      { cache: { size: '20Gi', headroom: '10Gi' }, nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.9' }] },
+      {
+        cache: { size: '20Gi', headroom: '10Gi' },
+        architecture: 'amd64',
+        nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.9' }],
+      },
     ],
     ['spc_t on SELinux nodes', { seLinuxType: 'spc_t' }],
     ['every architecture nodes carry', { architecture: 'riscv64', nativeBuilders: [{ architecture: '386', loadBalancerIP: '10.0.0.9' }] }],
@@ -534,7 +549,7 @@ describe('bad settings fail the synth with one clear line, and dist/ stays as it
     ['port 65535', { port: 65535 }],
     [
       'either externalTrafficPolicy',
-      { externalTrafficPolicy: 'Cluster', nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.9' }] },
+      { externalTrafficPolicy: 'Cluster', architecture: 'amd64', nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.9' }] },
     ],
     ['externalTrafficPolicy Local', { externalTrafficPolicy: 'Local' }],
     ['port 1', { port: 1 }],
