@@ -192,7 +192,7 @@ export class BuildkitChart extends Chart {
     registryCache?: RegistryCache,
   ): void {
     const { enabled: ingress = true, ...access } = props.networkPolicy ?? {};
-    const { enabled: egress = true, allow = [], dns } = props.egress ?? {};
+    const { enabled: egress = true, allow = [], dns, clusterCidrs } = props.egress ?? {};
     const cache = registryCache ? [{ podLabels: registryCache.selectorLabels, port: registryCache.port }] : [];
     const destinations = [...cache, ...addressedRegistries(registries), ...allow];
     // pprof shares the metrics port: whenever it is open, only the monitoring namespace reaches it.
@@ -201,7 +201,7 @@ export class BuildkitChart extends Chart {
       if (ingress) new BuildkitNetworkPolicy(this, `NetworkPolicy-${daemon.name}`, { ...access, monitoringNamespace, daemon });
       else if (props.metrics)
         new BuildkitNetworkPolicy(this, `NetworkPolicy-${daemon.name}`, { daemon, monitoringNamespace, openBuildPort: true });
-      if (egress) new BuildkitEgressPolicy(this, `EgressPolicy-${daemon.name}`, { daemon, allow: destinations, dns });
+      if (egress) new BuildkitEgressPolicy(this, `EgressPolicy-${daemon.name}`, { daemon, allow: destinations, dns, clusterCidrs });
     }
 
     const { allowedNamespaces: admitted, allowedCidrs } = access;

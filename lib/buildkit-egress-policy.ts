@@ -65,6 +65,12 @@ export interface BuildkitEgressPolicyProps {
    * @default { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' }, port: 53 }
    */
   readonly dns?: ClusterDnsSettings;
+  /**
+   * The cluster's own addresses outside the private ranges, kept out of "the internet" as those are: public
+   * node addresses (cloud and VPS nodes), globally routed IPv6 pod and Service prefixes, a public API endpoint.
+   * @default - none: the cluster's pods, Services, nodes and API are all in private ranges
+   */
+  readonly clusterCidrs?: readonly string[];
 }
 
 const DESTINATION_SHAPE: PropsShape<EgressDestination> = {
@@ -75,7 +81,12 @@ const DESTINATION_SHAPE: PropsShape<EgressDestination> = {
   protocol: 'string',
 };
 export const DNS_SHAPE: PropsShape<ClusterDnsSettings> = { namespace: 'string', podLabels: 'record', port: 'number' };
-export const EGRESS_POLICY_SHAPE: PropsShape<BuildkitEgressPolicyProps> = { daemon: 'object', allow: [DESTINATION_SHAPE], dns: DNS_SHAPE };
+export const EGRESS_POLICY_SHAPE: PropsShape<BuildkitEgressPolicyProps> = {
+  daemon: 'object',
+  allow: [DESTINATION_SHAPE],
+  dns: DNS_SHAPE,
+  clusterCidrs: 'strings',
+};
 
 /**
  * What "the internet" excludes: private (RFC 1918, ULA), loopback, link-local (the cloud metadata address
@@ -128,6 +139,17 @@ function destinationRule(d: EgressDestination, where: string) {
   return { to: [podsPeer(d.namespace, d.podLabels, where)], ports };
 }
 
+/** A range carved out of the internet rule: the API server takes only a strict subset of 0.0.0.0/0 or ::/0 there. */
+function clusterRange(cidr: string, where: string): string {
+  checkCidr(OWNER, where, cidr);
+  if (cidr.endsWith('/0')) {
+    throw new Error(
+      `${OWNER}: invalid ${where} ${JSON.stringify(cidr)}: it is every address of its family; give the cluster's own ranges, such as 203.0.113.0/24 or 2001:db8:42::/56`,
+    );
+  }
+  return cidr;
+}
+
 /** A destination in a few words: its range or its pods, and its port. */
 function describe(d: EgressDestination): string {
   const labels = d.podLabels ?? {};
@@ -160,14 +182,17 @@ export class BuildkitEgressPolicy extends Construct {
       to: [podsPeer(dns.namespace ?? 'kube-system', dns.podLabels ?? { 'k8s-app': 'kube-dns' }, 'dns')],
       ports: (['UDP', 'TCP'] as const).map((protocol) => ({ port: IntOrString.fromNumber(dnsPort), protocol })),
     };
+    const cluster = (props.clusterCidrs ?? []).map((cidr, i) => clusterRange(cidr, `clusterCidrs[${i}]`));
+    const ofFamily = (ipv4: boolean) => cluster.filter((cidr) => isIPv4(cidr.split('/')[0]) === ipv4);
     const internet = {
       to: [
-        { ipBlock: { cidr: '0.0.0.0/0', except: [...NON_PUBLIC_RANGES.ipv4] } },
-        { ipBlock: { cidr: '::/0', except: [...NON_PUBLIC_RANGES.ipv6] } },
+        { ipBlock: { cidr: '0.0.0.0/0', except: [...NON_PUBLIC_RANGES.ipv4, ...ofFamily(true)] } },
+        { ipBlock: { cidr: '::/0', except: [...NON_PUBLIC_RANGES.ipv6, ...ofFamily(false)] } },
       ],
     };
     const allowed = (props.allow ?? []).map((d, i) => destinationRule(d, `allow[${i}]`));
-    this.admits = ['cluster DNS', 'public addresses', ...(props.allow ?? []).map(describe)];
+    const publicAddresses = cluster.length ? `public addresses but ${cluster.join(', ')}` : 'public addresses';
+    this.admits = ['cluster DNS', publicAddresses, ...(props.allow ?? []).map(describe)];
     this.resource = new KubeNetworkPolicy(this, 'Resource', {
       metadata: { name: `${daemon.name}-egress`, labels: { ...daemon.selectorLabels, ...MANAGED_BY } },
       spec: {

@@ -153,6 +153,57 @@ describe('egress: what a build step can reach', () => {
     expect(egressAdmitted(objects, pod, ...PLACES['the cluster DNS over UDP'])).toBe(false);
   });
 
+  test('a cluster on public addresses: clusterCidrs keeps its nodes and pods out of "the internet", up to the edge of each range', () => {
+    // Cloud and VPS nodes, GKE's privately used public ranges and globally routed IPv6 pod prefixes are public.
+    const cluster = { egress: { clusterCidrs: ['203.0.113.0/24', '2001:db8:42::/56'] } };
+    const places: Array<[string, number]> = [
+      ['203.0.113.0', 10250], // the range's first address: a node's kubelet
+      ['203.0.113.255', 9100], // its last: a node exporter on the host network
+      ['2001:db8:42::7', 8080], // a pod
+      ['2001:db8:42:ff:ffff:ffff:ffff:ffff', 443], // the prefix's last address
+      ['203.0.112.255', 443], // just below the range: the internet
+      ['203.0.114.0', 443], // just above
+      ['2001:db8:42:100::', 443], // just past the prefix
+      ['140.82.112.3', 443],
+    ];
+    const admitted = (settings: BuildkitChartProps) => {
+      const objects = synthChart(settings);
+      const pod = podOf(objects, 'Deployment', 'buildkitd');
+      return places.map(([ip, port]) => egressAdmitted(objects, pod, { ip }, TCP(port)));
+    };
+    expect(admitted({})).toEqual(places.map(() => true));
+    expect(admitted(cluster)).toEqual([false, false, false, false, true, true, true, true]);
+    // A destination it needs there is admitted as any other.
+    const withKubelet = { egress: { ...cluster.egress, allow: [{ cidr: '203.0.113.7/32', port: 10250 }] } };
+    const objects = synthChart(withKubelet);
+    const pod = podOf(objects, 'Deployment', 'buildkitd');
+    expect([10250, 22].map((port) => egressAdmitted(objects, pod, { ip: '203.0.113.7' }, TCP(port)))).toEqual([true, false]);
+    // Private places stay refused, and the public ones beside them reachable.
+    expect(reachable(cluster)).toEqual(PUBLIC_AND_DNS);
+  });
+
+  const everyAddress = "it is every address of its family; give the cluster's own ranges, such as 203.0.113.0/24 or 2001:db8:42::/56";
+  test.each([
+    ['0.0.0.0/0', everyAddress],
+    ['::/0', everyAddress],
+    ['203.0.113.7/24', 'it has bits set past its prefix; use 203.0.113.0/24 for the range, or 203.0.113.7/32 for the one address'],
+    ['203.0.113.0', 'use address/prefix such as 192.168.0.0/16'],
+  ])('clusterCidrs %s is refused, one line', (cidr, fix) => {
+    expect(() => synthChart({ egress: { clusterCidrs: ['198.51.100.0/24', cidr] } })).toThrow(
+      new Error(`BuildkitEgressPolicy: invalid clusterCidrs[1] ${JSON.stringify(cidr)}: ${fix}`),
+    );
+  });
+
+  test('clusterCidrs: the widest ranges short of every address are taken, and a string is no list', () => {
+    const policy = synthChart({ egress: { clusterCidrs: ['128.0.0.0/1', '8000::/1'] } }).find(
+      (o) => o.metadata.name === 'buildkitd-egress',
+    );
+    expect(policy.spec.egress[1].to.map((peer: any) => peer.ipBlock.except.at(-1))).toEqual(['128.0.0.0/1', '8000::/1']);
+    expect(() => synthChart({ egress: { clusterCidrs: '203.0.113.0/24' as never } })).toThrow(
+      /^BuildkitChart: invalid egress\.clusterCidrs "203\.0\.113\.0\/24": use a list of strings/,
+    );
+  });
+
   test('egress off: no egress policy, so every place is reachable', () => {
     const objects = synthChart({ egress: { enabled: false } });
     expect(objects.filter((o) => o.kind === 'NetworkPolicy').map((o) => o.metadata.name)).toEqual(['buildkitd']);
@@ -256,6 +307,11 @@ describe('egress: what a build step can reach', () => {
       'pods app=nexus,tier=proxy port 8082',
       'namespace git pods gitea port 22',
     ]);
+    const onPublicAddresses = new BuildkitChart(Testing.app(), 'buildkit', {
+      egress: { clusterCidrs: ['203.0.113.0/24', '2001:db8:42::/56'] },
+    });
+    const fenced = onPublicAddresses.node.findAll().find((c): c is BuildkitEgressPolicy => c instanceof BuildkitEgressPolicy)!;
+    expect(fenced.admits).toEqual(['cluster DNS', 'public addresses but 203.0.113.0/24, 2001:db8:42::/56']);
   });
 
   test('the edges: port 1 and 65535, a /16 and a /32, UDP', () => {
