@@ -31,6 +31,12 @@ export interface GitopsSettings {
    * @default 'main'
    */
   readonly targetRevision?: string;
+  /**
+   * Argo CD's project admits the service's Namespaces (and SeccompProfile) by name; false for Argo CD before
+   * 3.2, which can admit them only by kind (README, "How Flux or Argo CD consume dist/").
+   * @default true
+   */
+  readonly argocdClusterResourceNames?: boolean;
 }
 
 /** What the GitOps controllers apply: dist/ (the chart) and secrets/apps (the Secrets and their namespaces). */
@@ -55,7 +61,12 @@ function deliveredByFlux(service: BuildkitChart): DeliveredKind[] {
  * block the others.
  */
 export function buildGitops(app: App, services: ReadonlyMap<string | undefined, BuildkitChart>, settings: GitopsSettings = {}): void {
-  checkKnownKeys('gitops', settings, { fluxSourceRef: { kind: 'string', name: 'string' }, repoURL: 'string', targetRevision: 'string' });
+  checkKnownKeys('gitops', settings, {
+    fluxSourceRef: { kind: 'string', name: 'string' },
+    repoURL: 'string',
+    targetRevision: 'string',
+    argocdClusterResourceNames: 'boolean',
+  });
   const repoURL = checkRepoURL('gitops', 'repoURL', settings.repoURL ?? 'https://git.example.com/platform/buildkit-service.git');
   // Checked here too, so that an error names the setting in config.ts rather than the construct it feeds.
   if (settings.fluxSourceRef) checkFluxSourceRef('gitops', 'fluxSourceRef', settings.fluxSourceRef);
@@ -92,6 +103,7 @@ export function buildGitops(app: App, services: ReadonlyMap<string | undefined, 
     const project = new ArgoCdProject(argocd, tenant ? `Project-${tenant}` : 'Project', {
       repoURL,
       kinds: deliveredKinds(service.toJson()),
+      clusterResourceNames: settings.argocdClusterResourceNames,
       ...(tenant ? { name: tenant } : {}),
     });
     new ArgoCdApplication(argocd, id, {

@@ -16,6 +16,23 @@ import { allowed, type Subject } from './support/rbac';
 // Argo CD project admits; nothing else is granted, and no rule has a wildcard.
 
 const FLUX: Subject = { kind: 'ServiceAccount', name: 'buildkit-delivery', namespace: 'flux-system' };
+
+/**
+ * Whether an Argo CD project lets its Applications sync an object, as Argo CD (3.2 and later) decides it: a
+ * namespaced object by its namespace and kind; a cluster-scoped one by kind and, where an entry names one, by
+ * name (a glob pattern to Argo CD; an exact name here, since no Kubernetes name holds a glob character).
+ */
+function argoPermits(project: any, o: any): boolean {
+  const group = groupOf(o.apiVersion);
+  const ofKind = (list: any[] = []) => list.filter((k) => k.group === group && k.kind === o.kind);
+  if (isNamespaced(o)) {
+    return (
+      ofKind(project.spec.namespaceResourceWhitelist).length > 0 &&
+      project.spec.destinations.some((d: any) => d.namespace === o.metadata.namespace)
+    );
+  }
+  return ofKind(project.spec.clusterResourceWhitelist).some((k) => k.name === undefined || k.name === o.metadata.name);
+}
 const newKeyPair = keyPool(4);
 const groupOf = (apiVersion: string) => (apiVersion.includes('/') ? apiVersion.split('/')[0] : '');
 
@@ -157,13 +174,23 @@ describe.each(CASES)('%s', (_name, settings) => {
     expect(application.spec.project).toBe(project.metadata.name);
     expect(project.spec.sourceRepos).toEqual([application.spec.source.repoURL]);
     const kinds = (objects: any[]) => [...new Set(objects.map((o) => `${groupOf(o.apiVersion)}/${o.kind}`))].sort();
-    const whitelist = (list: any[]) => list.map((k) => `${k.group}/${k.kind}`).sort();
+    const whitelist = (list: any[]) => [...new Set(list.map((k) => `${k.group}/${k.kind}`))].sort();
     expect(whitelist(project.spec.namespaceResourceWhitelist)).toEqual(kinds(repo.dist.filter(isNamespaced)));
     expect(whitelist(project.spec.clusterResourceWhitelist)).toEqual(kinds(repo.dist.filter((o) => !isNamespaced(o))));
     expect(project.spec.destinations.map((d: any) => d.namespace)).toEqual([
       ...new Set(repo.dist.flatMap((o) => (o.metadata.namespace ? [o.metadata.namespace] : []))),
     ]);
     expect(JSON.stringify(project.spec)).not.toContain('*');
+    // Each object dist/ holds, and no other cluster-scoped one: not another Namespace (a branch write could
+    // otherwise adopt it, relabel its Pod Security, and prune it), not another SeccompProfile.
+    expect(repo.dist.filter((o) => !argoPermits(project, o)).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
+    const others = [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kube-system' } },
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: `${repo.dist.find((o) => o.kind === 'Namespace').metadata.name}-x` } },
+      { apiVersion: 'security-profiles-operator.x-k8s.io/v1beta1', kind: 'SeccompProfile', metadata: { name: 'other-rootless' } },
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'kube-system' } },
+    ];
+    expect(others.filter((o) => argoPermits(project, o))).toEqual([]);
   });
 });
 
@@ -230,6 +257,32 @@ describe('the pieces, on hand-made kinds', () => {
     expect(() => new FluxDeliveryIdentity(Testing.chart(), 'G', { kinds: [], name: 'Bad_Name' })).toThrow(
       /^FluxDeliveryIdentity: invalid name "Bad_Name"/,
     );
+  });
+
+  test('the Argo CD project admits cluster-scoped objects by name, sorted; by kind alone for Argo CD before 3.2', () => {
+    const kinds = [
+      { group: '', kind: 'Namespace', names: ['b-ns', 'a-ns'] },
+      { group: 'security-profiles-operator.x-k8s.io', kind: 'SeccompProfile', names: ['a-ns-rootless'] },
+      { group: 'apps', kind: 'Deployment', namespace: 'a-ns' },
+    ];
+    const project = (clusterResourceNames?: boolean) => {
+      const chart = Testing.chart();
+      new ArgoCdProject(chart, 'P', { repoURL: 'https://git.example.com/a.git', kinds, clusterResourceNames });
+      return Testing.synth(chart)[0];
+    };
+    const byName = [
+      { group: '', kind: 'Namespace', name: 'a-ns' },
+      { group: '', kind: 'Namespace', name: 'b-ns' },
+      { group: 'security-profiles-operator.x-k8s.io', kind: 'SeccompProfile', name: 'a-ns-rootless' },
+    ];
+    expect([project().spec.clusterResourceWhitelist, project(true).spec.clusterResourceWhitelist]).toEqual([byName, byName]);
+    const byKind = project(false);
+    expect(byKind.spec.clusterResourceWhitelist).toEqual([
+      { group: '', kind: 'Namespace' },
+      { group: 'security-profiles-operator.x-k8s.io', kind: 'SeccompProfile' },
+    ]);
+    const other = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kube-system' } };
+    expect([argoPermits(project(), other), argoPermits(byKind, other)]).toEqual([false, true]);
   });
 
   test('the Argo CD project lists each kind once, sorted by group and kind', () => {

@@ -161,6 +161,17 @@ describe("Argo CD, for the seed's service", () => {
     expect(moved.spec.destination.namespace).toBe('ci');
   });
 
+  test("its project admits the service's Namespace by name; by kind alone with argocdClusterResourceNames: false", () => {
+    const whitelist = (settings: GitopsSettings) =>
+      find(delivery({ namespace: 'ci' }, settings), 'AppProject', 'buildkit').spec.clusterResourceWhitelist;
+    expect(whitelist({})).toEqual([{ group: '', kind: 'Namespace', name: 'ci' }]);
+    expect(whitelist({ argocdClusterResourceNames: true })).toEqual([{ group: '', kind: 'Namespace', name: 'ci' }]);
+    expect(whitelist({ argocdClusterResourceNames: false })).toEqual([{ group: '', kind: 'Namespace' }]);
+    expect(() => delivery({}, { argocdClusterResourceNames: 'false' as never })).toThrow(
+      new Error('gitops: invalid argocdClusterResourceNames "false": use true or false (without quotes)'),
+    );
+  });
+
   test('refuses a repository URL Argo CD cannot clone', () => {
     expect(() => new ArgoCdApplication(Testing.chart(), 'a', { repoURL: 'not a url', namespace: 'buildkit' })).toThrow(
       /^ArgoCdApplication: invalid repoURL "not a url"/,
