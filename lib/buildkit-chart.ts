@@ -13,7 +13,7 @@ import { BuildkitNetworkPolicy } from './buildkit-network-policy';
 import { BuildkitSeccompProfile } from './buildkit-seccomp-profile';
 import { BuildkitService, type BuildkitServiceProps } from './buildkit-service';
 import { CacheVolume, type CacheVolumeProps } from './cache-volume';
-import { MANAGED_BY } from './labels';
+import { MANAGED_BY, NEVER_PRUNED } from './labels';
 import { checkKnownKeys } from './props-shape';
 import { RegistryCache } from './registry-cache';
 import { type Endpoint, SEED } from './settings';
@@ -130,6 +130,7 @@ export class BuildkitChart extends Chart {
     const ns = new KubeNamespace(this, 'Namespace', {
       metadata: {
         name: namespace,
+        annotations: { ...NEVER_PRUNED },
         labels: {
           ...MANAGED_BY,
           'pod-security.kubernetes.io/enforce': level,

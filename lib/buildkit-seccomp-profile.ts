@@ -1,7 +1,7 @@
 import { ApiObject, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
 import profile from '../profiles/seccomp/buildkit-rootless.json';
-import { MANAGED_BY } from './labels';
+import { MANAGED_BY, NEVER_PRUNED } from './labels';
 import { checkKnownKeys } from './props-shape';
 import { checkDnsSubdomain } from './validation';
 
@@ -34,7 +34,7 @@ export class BuildkitSeccompProfile extends Construct {
     const resource = new ApiObject(this, 'Resource', {
       apiVersion: 'security-profiles-operator.x-k8s.io/v1',
       kind: 'SeccompProfile',
-      metadata: { name: this.name, labels: { ...MANAGED_BY } },
+      metadata: { name: this.name, annotations: { ...NEVER_PRUNED }, labels: { ...MANAGED_BY } },
       spec: profile,
     });
     // cdk8s gives every object the chart's namespace; the API server has no namespace for this kind.

@@ -12,3 +12,14 @@ export function selectorLabels(daemonName: string): Record<string, string> {
 
 /** Labels on every object this project writes, for `kubectl get -l` and ownership. */
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'buildkit-service' } as const;
+
+/**
+ * On the cluster-scoped objects dist/ holds (the Namespace, the SeccompProfile): Flux and Argo CD leave them in
+ * place when dist/ stops holding them (a renamed namespace) rather than prune them. An administrator's bootstrap
+ * creates them, the delivery identity may not delete them (so Flux's prune would fail, and the Kustomization with
+ * it, on every reconcile), and deleting a Namespace deletes everything in it.
+ */
+export const NEVER_PRUNED = {
+  'kustomize.toolkit.fluxcd.io/prune': 'disabled',
+  'argocd.argoproj.io/sync-options': 'Prune=false',
+} as const;

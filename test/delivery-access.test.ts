@@ -160,6 +160,31 @@ describe.each(CASES)('%s', (_name, settings) => {
     ).toEqual([...namespaces].sort());
   });
 
+  test('Flux and Argo CD never prune a cluster-scoped object (the identity may not delete it), and prune every other', () => {
+    // A renamed namespace leaves the old Namespace behind: pruning it would fail every reconcile (Flux) or
+    // delete all in it (Argo CD). Workloads must still be pruned: switching kind replaces one with the other.
+    const annotations = (o: any) => o.metadata.annotations ?? {};
+    const pruned = (o: any) =>
+      annotations(o)['kustomize.toolkit.fluxcd.io/prune'] !== 'disabled' &&
+      annotations(o)['argocd.argoproj.io/sync-options'] !== 'Prune=false';
+    const kept = (o: any) =>
+      annotations(o)['kustomize.toolkit.fluxcd.io/prune'] === 'disabled' &&
+      annotations(o)['argocd.argoproj.io/sync-options'] === 'Prune=false';
+    const clusterScoped = repo.dist.filter((o) => !isNamespaced(o));
+    expect(clusterScoped.filter((o) => !kept(o)).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
+    expect(
+      repo.dist
+        .filter(isNamespaced)
+        .filter((o) => !pruned(o))
+        .map((o) => `${o.kind}/${o.metadata.name}`),
+    ).toEqual([]);
+    // Nothing in the identity's rules could delete them anyway.
+    for (const o of clusterScoped) {
+      const request = { group: groupOf(o.apiVersion), resource: resourceOf(o.kind), name: o.metadata.name, verb: 'delete' };
+      expect(allowed(rbac(), FLUX, request)).toBe(false);
+    }
+  });
+
   test('the bootstrap creates every cluster-scoped object Flux delivers, as dist/ holds it, since Flux may not', () => {
     const clusterScoped = repo.delivered.filter((o) => !isNamespaced(o));
     const created = (o: any) => repo.gitops.find((b) => b.kind === o.kind && b.metadata.name === o.metadata.name);
