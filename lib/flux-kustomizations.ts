@@ -72,7 +72,7 @@ export interface FluxKustomizationsProps {
 const FLUX_SOURCE_KINDS: readonly string[] = ['GitRepository', 'OCIRepository', 'Bucket'];
 
 /** A Flux source reference: one of Flux's source kinds, and a name. `owner` and `prop` name it in the error. */
-export function checkFluxSourceRef(owner: string, prop: string, sourceRef: FluxKustomizationsProps['sourceRef'] & {}) {
+export function checkFluxSourceRef(owner: string, prop: string, sourceRef: NonNullable<FluxKustomizationsProps['sourceRef']>) {
   if (!FLUX_SOURCE_KINDS.includes(sourceRef.kind)) {
     throw new Error(
       `${owner}: invalid ${prop}.kind ${JSON.stringify(sourceRef.kind)}: use one of Flux's sources, ${FLUX_SOURCE_KINDS.join(', ')}`,
