@@ -90,11 +90,23 @@ export const EGRESS_POLICY_SHAPE: PropsShape<BuildkitEgressPolicyProps> = {
 
 /**
  * What "the internet" excludes: private (RFC 1918, ULA), loopback, link-local (the cloud metadata address
- * 169.254.169.254 among them) and CGNAT ranges, where the cluster's pods, Services, nodes and API live.
+ * 169.254.169.254 among them) and CGNAT ranges, where the cluster's pods, Services, nodes and API live; and the
+ * same IPv4 ranges behind NAT64's well-known prefix (64:ff9b::/96), where an IPv6-only pod could reach them
+ * through a translator that, against RFC 6052, translates them.
  */
 export const NON_PUBLIC_RANGES = {
   ipv4: ['10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.168.0.0/16'],
-  ipv6: ['::1/128', 'fc00::/7', 'fe80::/10'],
+  ipv6: [
+    '::1/128',
+    'fc00::/7',
+    'fe80::/10',
+    '64:ff9b::a00:0/104',
+    '64:ff9b::6440:0/106',
+    '64:ff9b::7f00:0/104',
+    '64:ff9b::a9fe:0/112',
+    '64:ff9b::ac10:0/108',
+    '64:ff9b::c0a8:0/112',
+  ],
 } as const;
 
 const OWNER = 'BuildkitEgressPolicy';

@@ -2,7 +2,7 @@ import { Chart, Testing } from 'cdk8s';
 import type { BuildkitChartProps } from '../lib';
 import { BuildkitChart } from '../lib/buildkit-chart';
 import { BuildkitDaemon } from '../lib/buildkit-daemon';
-import { BuildkitEgressPolicy, type EgressDestination } from '../lib/buildkit-egress-policy';
+import { BuildkitEgressPolicy, type EgressDestination, NON_PUBLIC_RANGES } from '../lib/buildkit-egress-policy';
 import { BuildkitNetworkPolicy } from '../lib/buildkit-network-policy';
 import { CacheVolume } from '../lib/cache-volume';
 import { TlsBundle } from '../lib/tls-bundle';
@@ -25,6 +25,8 @@ const PLACES: Record<string, [Peer, Connection]> = {
   'the cloud metadata address': [{ ip: '169.254.169.254' }, TCP(80)],
   "AWS's IPv6 metadata address": [{ ip: 'fd00:ec2::254' }, TCP(80)],
   "Alibaba's metadata address (CGNAT)": [{ ip: '100.100.100.200' }, TCP(80)],
+  'the metadata address behind NAT64': [{ ip: '64:ff9b::a9fe:a9fe' }, TCP(80)],
+  'a node behind NAT64': [{ ip: '64:ff9b::192.168.1.11' }, TCP(10250)],
   'the Kubernetes API behind its Service': [{ ip: '192.168.1.10' }, TCP(6443)],
   'a pod in another namespace': [{ ip: '10.42.1.7', pod: { namespace: 'apps', labels: { app: 'web' } } }, TCP(8080)],
   'a Service IP': [{ ip: '10.43.0.15' }, TCP(443)],
@@ -32,6 +34,7 @@ const PLACES: Record<string, [Peer, Connection]> = {
   'the loopback range': [{ ip: '127.0.0.2' }, TCP(6060)],
   'a public address': [{ ip: '140.82.112.3' }, TCP(443)],
   'a public IPv6 address': [{ ip: '2606:4700::1111' }, TCP(443)],
+  'a public address behind NAT64': [{ ip: '64:ff9b::140.82.112.3' }, TCP(443)],
   'a public address on another port': [{ ip: '151.101.1.69' }, TCP(9418)],
   'the cluster DNS over UDP': [{ ip: '10.42.0.5', pod: { namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } } }, UDP(53)],
   'the cluster DNS over TCP': [{ ip: '10.42.0.5', pod: { namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } } }, TCP(53)],
@@ -55,6 +58,7 @@ function reachable(settings: BuildkitChartProps, kind = 'Deployment', name = 'bu
 const PUBLIC_AND_DNS = [
   'a public address',
   'a public IPv6 address',
+  'a public address behind NAT64',
   'a public address on another port',
   'the cluster DNS over UDP',
   'the cluster DNS over TCP',
@@ -107,6 +111,22 @@ describe('the evaluator follows the NetworkPolicy rules', () => {
 describe('egress: what a build step can reach', () => {
   test('by default: DNS and public addresses on any port, nothing private, no metadata address', () => {
     expect(reachable({})).toEqual(PUBLIC_AND_DNS);
+  });
+
+  test("NAT64's well-known prefix: each non-public IPv4 range is refused behind it, to its edges, and the rest of it admitted", () => {
+    const objects = synthChart({});
+    const pod = podOf(objects, 'Deployment', 'buildkitd');
+    const viaNat64 = (ipv4: number) => `64:ff9b::${(ipv4 >>> 16).toString(16)}:${(ipv4 & 0xffff).toString(16)}`;
+    const admitted = (ipv4: number) => egressAdmitted(objects, pod, { ip: viaNat64(ipv4) }, TCP(443));
+    const number = (dotted: string) => dotted.split('.').reduce((n, part) => n * 256 + Number(part), 0);
+    for (const cidr of NON_PUBLIC_RANGES.ipv4) {
+      const [network, prefix] = cidr.split('/');
+      const first = number(network);
+      const last = first + 2 ** (32 - Number(prefix)) - 1;
+      // Inside, at both edges, as the plain IPv4 range is; outside, public (no two of these ranges touch).
+      expect([admitted(first), admitted(last), admitted(first - 1), admitted(last + 1)]).toEqual([false, false, true, true]);
+      expect(egressAdmitted(objects, pod, { ip: network }, TCP(443))).toBe(false);
+    }
   });
 
   test('with a registry cache: the cache on its port too', () => {
