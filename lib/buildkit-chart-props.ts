@@ -10,6 +10,7 @@ import type { BuildkitDaemonProps, DaemonResources, PodSecurityLevel, WorkloadKi
 import { DAEMON_PROPS_SHAPE, DAEMON_RESOURCES_SHAPE } from './buildkit-daemon';
 import { EGRESS_POLICY_SHAPE } from './buildkit-egress-policy';
 import { NETWORK_POLICY_SHAPE } from './buildkit-network-policy';
+import type { LoadBalancerImplementation } from './buildkit-service';
 import type { CacheVolumeProps } from './cache-volume';
 import { CACHE_VOLUME_SHAPE } from './cache-volume';
 import type { PropsShape } from './props-shape';
@@ -204,6 +205,12 @@ export interface BuildkitChartProps extends SharedDaemonSettings {
   readonly certRevision?: string;
 
   /**
+   * What assigns LoadBalancer addresses: 'metallb', 'cilium' (LB IPAM) or 'kube-vip'.
+   * @default 'metallb'
+   */
+  readonly loadBalancer?: LoadBalancerImplementation;
+
+  /**
    * MetalLB address pool.
    * @default - MetalLB picks the pool that holds the IP
    */
@@ -259,6 +266,7 @@ export const CHART_PROPS_SHAPE: PropsShape<BuildkitChartProps> = {
   certSecretName: 'string',
   certRevision: 'string',
   addressPool: 'string',
+  loadBalancer: 'string',
   legacyMetallbAnnotations: 'boolean',
   legacyAppArmorAnnotation: 'boolean',
   podSecurity: 'string',

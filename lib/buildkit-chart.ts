@@ -82,6 +82,7 @@ export class BuildkitChart extends Chart {
     const serviceSettings: Omit<BuildkitServiceProps, 'daemon'> = {
       clusterDomain,
       addressPool: props.addressPool,
+      loadBalancer: props.loadBalancer,
       legacyMetallbAnnotations: props.legacyMetallbAnnotations,
       externalTrafficPolicy: props.externalTrafficPolicy,
       sessionAffinityTimeoutSeconds: props.sessionAffinityTimeoutSeconds,

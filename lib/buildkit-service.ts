@@ -51,6 +51,14 @@ export interface BuildkitServiceProps {
   readonly externalTrafficPolicy?: 'Cluster' | 'Local';
 
   /**
+   * What assigns LoadBalancer addresses in the cluster, and so which annotation asks it for `loadBalancerIP`:
+   * MetalLB (`metallb.io/loadBalancerIPs`), Cilium's LB IPAM (`lbipam.cilium.io/ips`) or kube-vip
+   * (`kube-vip.io/loadbalancerIPs`). Each ignores the others' annotation and assigns an address of its own.
+   * @default 'metallb'
+   */
+  readonly loadBalancer?: LoadBalancerImplementation;
+
+  /**
    * MetalLB address pool to take the IP from.
    * @default - MetalLB picks the pool that holds the IP
    */
@@ -77,10 +85,42 @@ const PROPS_SHAPE: PropsShape<BuildkitServiceProps> = {
   podName: 'string',
   sessionAffinityTimeoutSeconds: 'number',
   externalTrafficPolicy: 'string',
+  loadBalancer: 'string',
   addressPool: 'string',
   legacyMetallbAnnotations: 'boolean',
   clusterDomain: 'string',
 };
+
+/** The annotation each LoadBalancer implementation reads a requested address from (spec.loadBalancerIP is deprecated). */
+const ADDRESS_ANNOTATIONS = {
+  metallb: 'metallb.io/loadBalancerIPs',
+  cilium: 'lbipam.cilium.io/ips',
+  'kube-vip': 'kube-vip.io/loadbalancerIPs',
+} as const;
+export type LoadBalancerImplementation = keyof typeof ADDRESS_ANNOTATIONS;
+
+/** The annotations that ask the implementation for the address (and, for MetalLB, the pool). */
+function addressAnnotations(owner: string, ip: string, props: BuildkitServiceProps): Record<string, string> {
+  const implementation = props.loadBalancer ?? 'metallb';
+  if (!Object.hasOwn(ADDRESS_ANNOTATIONS, implementation)) {
+    throw new Error(`${owner}: invalid loadBalancer ${JSON.stringify(implementation)}: use 'metallb', 'cilium' or 'kube-vip'`);
+  }
+  if (implementation !== 'metallb') {
+    const metallbOnly =
+      props.addressPool !== undefined ? 'addressPool' : props.legacyMetallbAnnotations ? 'legacyMetallbAnnotations' : undefined;
+    if (metallbOnly) {
+      throw new Error(
+        `${owner}: invalid ${metallbOnly} ${JSON.stringify(props[metallbOnly])}: it is MetalLB's, and loadBalancer is '${implementation}'; leave it out`,
+      );
+    }
+    return { [ADDRESS_ANNOTATIONS[implementation]]: ip };
+  }
+  const prefix = props.legacyMetallbAnnotations ? 'metallb.universe.tf' : 'metallb.io';
+  return {
+    [`${prefix}/loadBalancerIPs`]: ip,
+    ...(props.addressPool === undefined ? {} : { [`${prefix}/address-pool`]: checkDnsLabel(owner, 'addressPool', props.addressPool) }),
+  };
+}
 
 /**
  * A LoadBalancer in front of the daemon. Plain L4: one build session is one HTTP/2 connection, which stays on
@@ -107,12 +147,7 @@ export class BuildkitService extends Construct {
     this.port = checkPort(owner, 'port', props.port ?? props.daemon.port);
     this.loadBalancerIP = checkIPv4(owner, 'loadBalancerIP', props.loadBalancerIP ?? SEED.loadBalancerIP);
     this.clusterDomain = checkDnsSubdomain(owner, 'clusterDomain', props.clusterDomain ?? SEED.clusterDomain);
-    // spec.loadBalancerIP is deprecated since Kubernetes 1.24; MetalLB reads its own annotation.
-    const prefix = props.legacyMetallbAnnotations ? 'metallb.universe.tf' : 'metallb.io';
-    const annotations: Record<string, string> = { [`${prefix}/loadBalancerIPs`]: this.loadBalancerIP };
-    if (props.addressPool !== undefined) {
-      annotations[`${prefix}/address-pool`] = checkDnsLabel(owner, 'addressPool', props.addressPool);
-    }
+    const annotations = addressAnnotations(owner, this.loadBalancerIP, props);
     const selector = { ...props.daemon.selectorLabels };
     if (props.podName !== undefined) {
       if (props.daemon.workloadKind !== 'statefulset') {

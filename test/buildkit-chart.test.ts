@@ -1,4 +1,5 @@
 import { parse } from 'smol-toml';
+import type { BuildkitChartProps } from '../lib/buildkit-chart-props';
 import { daemonContainer, find, synthChart } from './support/chart';
 
 const SELECTOR = {
@@ -272,6 +273,38 @@ describe('settings', () => {
     });
     const current = find(synthChart({ addressPool: 'internal' }), 'Service', 'buildkitd').metadata.annotations;
     expect(current['metallb.io/address-pool']).toBe('internal');
+  });
+
+  test("Cilium's LB IPAM and kube-vip are asked for the address in their own annotation, and MetalLB's settings refused there", () => {
+    const annotations = (settings: BuildkitChartProps) =>
+      synthChart(settings)
+        .filter((o) => o.kind === 'Service' && o.spec.type === 'LoadBalancer')
+        .map((o) => o.metadata.annotations);
+    expect(annotations({ loadBalancer: 'cilium' })).toEqual([{ 'lbipam.cilium.io/ips': '192.168.80.110' }]);
+    expect(annotations({ loadBalancer: 'kube-vip', loadBalancerIP: '10.0.0.7' })).toEqual([{ 'kube-vip.io/loadbalancerIPs': '10.0.0.7' }]);
+    expect(annotations({ loadBalancer: 'metallb' })).toEqual(annotations({}));
+    // Every LoadBalancer Service: per-replica ones and native builders' too.
+    const all = annotations({
+      loadBalancer: 'cilium',
+      workload: 'statefulset',
+      replicas: 2,
+      perReplicaIPs: ['10.0.0.1', '10.0.0.2'],
+      architecture: 'amd64',
+      nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.3' }],
+    });
+    expect(all.map((a) => a['lbipam.cilium.io/ips']).sort()).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.3', '192.168.80.110']);
+    expect(all.every((a) => Object.keys(a).length === 1)).toBe(true);
+    expect(() => synthChart({ loadBalancer: 'cilium', addressPool: 'internal' })).toThrow(
+      new Error(`BuildkitService: invalid addressPool "internal": it is MetalLB's, and loadBalancer is 'cilium'; leave it out`),
+    );
+    expect(() => synthChart({ loadBalancer: 'kube-vip', legacyMetallbAnnotations: true })).toThrow(
+      new Error(`BuildkitService: invalid legacyMetallbAnnotations true: it is MetalLB's, and loadBalancer is 'kube-vip'; leave it out`),
+    );
+    expect(() => synthChart({ loadBalancer: 'cilium', legacyMetallbAnnotations: false })).not.toThrow();
+    expect(() => synthChart({ loadBalancer: 'klipper' as never })).toThrow(
+      new Error(`BuildkitService: invalid loadBalancer "klipper": use 'metallb', 'cilium' or 'kube-vip'`),
+    );
+    expect(() => synthChart({ loadBalancer: 'toString' as never })).toThrow(/invalid loadBalancer "toString"/);
   });
 
   test('the certificate Secret is referenced by name', () => {
