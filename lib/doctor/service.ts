@@ -73,7 +73,7 @@ export function doctorHints(service: DoctorService) {
     noBundle: `export one: ${certs('export NAME --out DIR')} (it writes ca.pem, cert.pem, key.pem)`,
     badClient: `issue a fresh one: ${certs('issue-client NAME --renew')}, then export it`,
     refused: `nothing listens there: kubectl get pods,endpoints ${n} (are the daemons ready?)`,
-    unreachable: `no route or no answer: kubectl get svc ${n} (did MetalLB assign the IP?), and check the BGP routes on the edge router`,
+    unreachable: `no route or no answer: kubectl get svc ${n} (its EXTERNAL-IP must be this address: did the load balancer assign it?), and check the L2 announcements or BGP routes on the edge router`,
     noTls: `is this a buildkitd with TLS? ${logs}`,
     expired: `${certs('rotate')} (it synthesizes again), then commit secrets/ and dist/: the pods roll onto the new certificate`,
     otherCa: `this bundle is from another CA: export a fresh one (${certs('export NAME --out DIR')}), and ${certs('check')}`,
