@@ -93,7 +93,15 @@ export function tenantSettings(settings: ServiceSettings, tenant: TenantSettings
   // Grafana refuses two dashboards of one title in a folder: each tenant's carries its name.
   const dashboard = defaults.metrics?.dashboard;
   const metrics = dashboard && { ...defaults.metrics, dashboard: { ...dashboard, title: `${dashboard.title ?? 'BuildKit'} (${name})` } };
-  return { ...defaults, ...(metrics ? { metrics } : {}), ...own, namespace: own.namespace ?? `${NAMESPACE_PREFIX}${name}` };
+  // The DNS pods and the public ranges describe the cluster, not the tenant: a tenant's own egress keeps them.
+  const egress = own.egress && { dns: defaults.egress?.dns, clusterCidrs: defaults.egress?.clusterCidrs, ...own.egress };
+  return {
+    ...defaults,
+    ...(metrics ? { metrics } : {}),
+    ...own,
+    ...(egress ? { egress } : {}),
+    namespace: own.namespace ?? `${NAMESPACE_PREFIX}${name}`,
+  };
 }
 
 /**

@@ -1,10 +1,11 @@
-import { Chart, Testing } from 'cdk8s';
+import { App, Chart, Testing } from 'cdk8s';
 import type { BuildkitChartProps } from '../lib';
 import { BuildkitChart } from '../lib/buildkit-chart';
 import { BuildkitDaemon } from '../lib/buildkit-daemon';
 import { BuildkitEgressPolicy, type EgressDestination, NON_PUBLIC_RANGES } from '../lib/buildkit-egress-policy';
 import { BuildkitNetworkPolicy } from '../lib/buildkit-network-policy';
 import { CacheVolume } from '../lib/cache-volume';
+import { serviceCharts } from '../lib/tenants';
 import { TlsBundle } from '../lib/tls-bundle';
 import { synthChart } from './support/chart';
 import { type Connection, egressAdmitted, ingressAdmitted, type Peer, type Pod, podOf, selects } from './support/network-policy';
@@ -222,6 +223,34 @@ describe('egress: what a build step can reach', () => {
     expect(() => synthChart({ egress: { clusterCidrs: '203.0.113.0/24' as never } })).toThrow(
       /^BuildkitChart: invalid egress\.clusterCidrs "203\.0\.113\.0\/24": use a list of strings/,
     );
+  });
+
+  test("a tenant's own egress keeps the cluster's DNS pods and public ranges from the top level; its allow list is its own", () => {
+    const openshift = { namespace: 'openshift-dns', podLabels: { 'dns.operator.openshift.io/daemonset-dns': 'default' }, port: 5353 };
+    const charts = serviceCharts(new App(), {
+      egress: { dns: openshift, clusterCidrs: ['203.0.113.0/24'], allow: [{ cidr: '192.168.1.20/32', port: 443 }] },
+      tenants: [
+        { name: 'team-a', loadBalancerIP: '10.0.0.1' },
+        { name: 'team-b', loadBalancerIP: '10.0.0.2', egress: { allow: [{ cidr: '192.168.1.30/32', port: 22 }] } },
+        { name: 'team-c', loadBalancerIP: '10.0.0.3', egress: { clusterCidrs: ['198.51.100.0/24'] } },
+      ],
+    });
+    const reaches = (tenant: string) => {
+      const objects = Testing.synth(charts.get(tenant)!);
+      const pod = podOf(objects, 'Deployment', 'buildkitd');
+      const dnsPod = { namespace: 'openshift-dns', labels: openshift.podLabels };
+      return [
+        egressAdmitted(objects, pod, { ip: '10.128.0.5', pod: dnsPod }, UDP(5353)),
+        egressAdmitted(objects, pod, { ip: '203.0.113.9' }, TCP(443)),
+        egressAdmitted(objects, pod, { ip: '198.51.100.9' }, TCP(443)),
+        egressAdmitted(objects, pod, { ip: '192.168.1.20' }, TCP(443)),
+        egressAdmitted(objects, pod, { ip: '192.168.1.30' }, TCP(22)),
+      ];
+    };
+    expect(reaches('team-a')).toEqual([true, false, true, true, false]);
+    expect(reaches('team-b')).toEqual([true, false, true, false, true]);
+    // A tenant's own ranges replace the top level's, as its allow list does.
+    expect(reaches('team-c')).toEqual([true, true, false, false, false]);
   });
 
   test('egress off: no egress policy, so every place is reachable', () => {
