@@ -286,25 +286,32 @@ describe('the pieces, on hand-made kinds', () => {
 
   test('the Argo CD project admits cluster-scoped objects by name, sorted; by kind alone for Argo CD before 3.2', () => {
     const kinds = [
+      { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole', names: ['reader'] },
       { group: '', kind: 'Namespace', names: ['b-ns', 'a-ns'] },
       { group: 'security-profiles-operator.x-k8s.io', kind: 'SeccompProfile', names: ['a-ns-rootless'] },
       { group: 'apps', kind: 'Deployment', namespace: 'a-ns' },
+      // Hand-made, without the names deliveredKinds gives: admitted by no name, so by nothing.
+      { group: 'storage.k8s.io', kind: 'StorageClass' },
     ];
     const project = (clusterResourceNames?: boolean) => {
       const chart = Testing.chart();
       new ArgoCdProject(chart, 'P', { repoURL: 'https://git.example.com/a.git', kinds, clusterResourceNames });
       return Testing.synth(chart)[0];
     };
+    // Sorted by group first: the core group's Namespace before rbac's ClusterRole, though C sorts before N.
     const byName = [
       { group: '', kind: 'Namespace', name: 'a-ns' },
       { group: '', kind: 'Namespace', name: 'b-ns' },
+      { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'reader' },
       { group: 'security-profiles-operator.x-k8s.io', kind: 'SeccompProfile', name: 'a-ns-rootless' },
     ];
     expect([project().spec.clusterResourceWhitelist, project(true).spec.clusterResourceWhitelist]).toEqual([byName, byName]);
     const byKind = project(false);
     expect(byKind.spec.clusterResourceWhitelist).toEqual([
       { group: '', kind: 'Namespace' },
+      { group: 'rbac.authorization.k8s.io', kind: 'ClusterRole' },
       { group: 'security-profiles-operator.x-k8s.io', kind: 'SeccompProfile' },
+      { group: 'storage.k8s.io', kind: 'StorageClass' },
     ]);
     const other = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kube-system' } };
     expect([argoPermits(project(), other), argoPermits(byKind, other)]).toEqual([false, true]);
