@@ -91,35 +91,31 @@ const PROPS_SHAPE: PropsShape<BuildkitServiceProps> = {
   clusterDomain: 'string',
 };
 
-/** The annotation each LoadBalancer implementation reads a requested address from (spec.loadBalancerIP is deprecated). */
-const ADDRESS_ANNOTATIONS = {
-  metallb: 'metallb.io/loadBalancerIPs',
-  cilium: 'lbipam.cilium.io/ips',
-  'kube-vip': 'kube-vip.io/loadbalancerIPs',
-} as const;
-export type LoadBalancerImplementation = keyof typeof ADDRESS_ANNOTATIONS;
+/** The annotation Cilium's LB IPAM and kube-vip read a requested address from (spec.loadBalancerIP is deprecated). */
+const OTHER_IMPLEMENTATIONS = { cilium: 'lbipam.cilium.io/ips', 'kube-vip': 'kube-vip.io/loadbalancerIPs' } as const;
+export type LoadBalancerImplementation = 'metallb' | keyof typeof OTHER_IMPLEMENTATIONS;
 
 /** The annotations that ask the implementation for the address (and, for MetalLB, the pool). */
 function addressAnnotations(owner: string, ip: string, props: BuildkitServiceProps): Record<string, string> {
   const implementation = props.loadBalancer ?? 'metallb';
-  if (!Object.hasOwn(ADDRESS_ANNOTATIONS, implementation)) {
+  if (implementation === 'metallb') {
+    const prefix = props.legacyMetallbAnnotations ? 'metallb.universe.tf' : 'metallb.io';
+    return {
+      [`${prefix}/loadBalancerIPs`]: ip,
+      ...(props.addressPool === undefined ? {} : { [`${prefix}/address-pool`]: checkDnsLabel(owner, 'addressPool', props.addressPool) }),
+    };
+  }
+  if (!Object.hasOwn(OTHER_IMPLEMENTATIONS, implementation)) {
     throw new Error(`${owner}: invalid loadBalancer ${JSON.stringify(implementation)}: use 'metallb', 'cilium' or 'kube-vip'`);
   }
-  if (implementation !== 'metallb') {
-    const metallbOnly =
-      props.addressPool !== undefined ? 'addressPool' : props.legacyMetallbAnnotations ? 'legacyMetallbAnnotations' : undefined;
-    if (metallbOnly) {
-      throw new Error(
-        `${owner}: invalid ${metallbOnly} ${JSON.stringify(props[metallbOnly])}: it is MetalLB's, and loadBalancer is '${implementation}'; leave it out`,
-      );
-    }
-    return { [ADDRESS_ANNOTATIONS[implementation]]: ip };
+  const metallbOnly =
+    props.addressPool !== undefined ? 'addressPool' : props.legacyMetallbAnnotations ? 'legacyMetallbAnnotations' : undefined;
+  if (metallbOnly) {
+    throw new Error(
+      `${owner}: invalid ${metallbOnly} ${JSON.stringify(props[metallbOnly])}: it is MetalLB's, and loadBalancer is '${implementation}'; leave it out`,
+    );
   }
-  const prefix = props.legacyMetallbAnnotations ? 'metallb.universe.tf' : 'metallb.io';
-  return {
-    [`${prefix}/loadBalancerIPs`]: ip,
-    ...(props.addressPool === undefined ? {} : { [`${prefix}/address-pool`]: checkDnsLabel(owner, 'addressPool', props.addressPool) }),
-  };
+  return { [OTHER_IMPLEMENTATIONS[implementation]]: ip };
 }
 
 /**
