@@ -69,7 +69,7 @@ test("ci runs on pull requests and pushes: npm ci, the README's test command and
 test("ci tests every Node line that package.json's engines admits, and no other", () => {
   const { test: job } = (load(files.find((f) => f.name === '.github/workflows/ci.yml')!.content) as any).jobs;
   const matrix = job.strategy.matrix.node as number[];
-  expect(matrix).toEqual([20, 22, 24]);
+  expect(matrix).toEqual([20, 22, 24, 26]);
   // biome-ignore lint/suspicious/noTemplateCurlyInString: GitHub Actions' expression syntax, meant literally
   expect(job.steps.find((s: any) => s.uses?.startsWith('actions/setup-node')).with['node-version']).toBe('${{ matrix.node }}');
   const engines: string = require('../package.json').engines.node;
