@@ -220,7 +220,7 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   [
     'the unspecified address',
     { loadBalancerIP: '0.0.0.0' },
-    /^BuildkitService: invalid loadBalancerIP "0\.0\.0\.0": an unspecified address cannot be a LoadBalancer's/,
+    /^BuildkitService: invalid loadBalancerIP "0\.0\.0\.0": an unspecified address cannot be a LoadBalancer's; use one from your load balancer's address pool, such as 192\.168\.80\.110$/,
   ],
   ['a loopback address', { loadBalancerIP: '127.0.0.5' }, /invalid loadBalancerIP "127\.0\.0\.5": a loopback address/],
   ['a link-local address', { loadBalancerIP: '169.254.10.1' }, /invalid loadBalancerIP "169\.254\.10\.1": a link-local address/],
