@@ -78,7 +78,7 @@ export interface BuildkitChartProps extends SharedDaemonSettings {
   readonly imageIsRootless?: boolean;
 
   /**
-   * The Service's MetalLB address.
+   * The Service's LoadBalancer address, asked of MetalLB (or of what `loadBalancer` names).
    * @default '192.168.80.110'
    */
   readonly loadBalancerIP?: string;
