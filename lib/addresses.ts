@@ -16,7 +16,12 @@ export function checkIPv4(owner: string, prop: string, value: string): string {
   for (const [network, bits, kind] of UNROUTABLE) {
     const hostBits = BigInt(32 - bits);
     if (addressBits(value) >> hostBits === addressBits(network) >> hostBits) {
-      fail(owner, prop, value, `${kind} address cannot be a LoadBalancer's; use one from your load balancer's address pool, such as 192.168.80.110`);
+      fail(
+        owner,
+        prop,
+        value,
+        `${kind} address cannot be a LoadBalancer's; use one from your load balancer's address pool, such as 192.168.80.110`,
+      );
     }
   }
   return value;
