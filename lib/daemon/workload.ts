@@ -45,13 +45,13 @@ function portSysctls(ports: readonly number[]) {
   return lowest < 1024 ? [{ name: 'net.ipv4.ip_unprivileged_port_start', value: String(lowest) }] : undefined;
 }
 
+/** How long a stopping pod may take: its drain, and 30 s for the daemon to stop after it. */
+const terminationGrace = (w: DaemonWorkloadInputs) => w.drainSeconds + 30;
+
 /**
  * The longest a rollout may take with nothing wrong: pods are replaced one at a time, each given the startup
  * probe's budget; a StatefulSet's and a Recreate Deployment's new pod also waits for the old one's drain.
  */
-/** How long a stopping pod may take: its drain, and 30 s for the daemon to stop after it. */
-const terminationGrace = (w: DaemonWorkloadInputs) => w.drainSeconds + 30;
-
 function rolloutSeconds(w: DaemonWorkloadInputs): number {
   // A Recreate Deployment has one pod: its exclusive cache allows no more.
   const waitsForDrain = w.kind === 'statefulset' || w.exclusiveCache;
