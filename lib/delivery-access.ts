@@ -9,7 +9,7 @@ export interface DeliveredKind {
   readonly names?: readonly string[];
 }
 
-interface Manifest {
+export interface Manifest {
   readonly apiVersion: string;
   readonly kind: string;
   readonly metadata: { readonly name: string; readonly namespace?: string };

@@ -7,7 +7,7 @@ import { BuildkitDaemon } from './buildkit-daemon';
 import { decryptionSecret, IN_CLUSTER_SECRET } from './certs/layout';
 import { certsPlan } from './certs/plan';
 import { constructsOf } from './construct-tree';
-import { type DeliveredKind, deliveredKinds } from './delivery-access';
+import { type DeliveredKind, deliveredKinds, type Manifest } from './delivery-access';
 import { FluxDeliveryIdentity } from './flux-delivery-identity';
 import { checkFluxSourceRef, FluxKustomizations, type FluxKustomizationsProps } from './flux-kustomizations';
 import { checkKnownKeys } from './props-shape';
@@ -40,14 +40,14 @@ export interface GitopsSettings {
 }
 
 /** What the GitOps controllers apply: dist/ (the chart) and secrets/apps (the Secrets and their namespaces). */
-function deliveredByFlux(service: BuildkitChart): DeliveredKind[] {
+function deliveredByFlux(service: BuildkitChart, manifests: readonly Manifest[]): DeliveredKind[] {
   const plan = certsPlan(service);
   const secrets = [
     ...plan.servers.map((s) => ({ name: s.secretName, namespace: s.namespace })),
     { name: IN_CLUSTER_SECRET, namespace: plan.clientNamespace },
   ];
   return deliveredKinds([
-    ...service.toJson(),
+    ...manifests,
     ...secrets.map((metadata) => ({ apiVersion: 'v1', kind: 'Secret', metadata })),
     ...plan.namespaces.map(({ name }) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } })),
   ]);
@@ -82,9 +82,11 @@ export function buildGitops(app: App, services: ReadonlyMap<string | undefined, 
       namespace: service.namespace!,
       rolloutSeconds: d.rolloutSeconds,
     }));
+    // Synthesized once: the identity, its bootstrap and the Argo CD project all read the same manifests.
+    const manifests = service.toJson();
     const identity = new FluxDeliveryIdentity(bootstrap, id, {
-      kinds: deliveredByFlux(service),
-      clusterObjects: service.toJson().filter((o) => o.metadata.namespace === undefined && o.kind !== 'Namespace'),
+      kinds: deliveredByFlux(service, manifests),
+      clusterObjects: manifests.filter((o) => o.metadata.namespace === undefined && o.kind !== 'Namespace'),
       ...(tenant ? { name: tenantDeliveryIdentity(tenant) } : {}),
     });
     new FluxKustomizations(flux, id, {
@@ -102,7 +104,7 @@ export function buildGitops(app: App, services: ReadonlyMap<string | undefined, 
     });
     const project = new ArgoCdProject(argocd, tenant ? `Project-${tenant}` : 'Project', {
       repoURL,
-      kinds: deliveredKinds(service.toJson()),
+      kinds: deliveredKinds(manifests),
       clusterResourceNames: settings.argocdClusterResourceNames,
       ...(tenant ? { name: tenant } : {}),
     });
