@@ -163,21 +163,16 @@ describe.each(CASES)('%s', (_name, settings) => {
   test('Flux and Argo CD never prune a cluster-scoped object (the identity may not delete it), and prune every other', () => {
     // A renamed namespace leaves the old Namespace behind: pruning it would fail every reconcile (Flux) or
     // delete all in it (Argo CD). Workloads must still be pruned: switching kind replaces one with the other.
-    const annotations = (o: any) => o.metadata.annotations ?? {};
-    const pruned = (o: any) =>
-      annotations(o)['kustomize.toolkit.fluxcd.io/prune'] !== 'disabled' &&
-      annotations(o)['argocd.argoproj.io/sync-options'] !== 'Prune=false';
-    const kept = (o: any) =>
-      annotations(o)['kustomize.toolkit.fluxcd.io/prune'] === 'disabled' &&
-      annotations(o)['argocd.argoproj.io/sync-options'] === 'Prune=false';
+    // Per object: whether Flux and Argo CD each leave it; every cluster-scoped one kept by both, no other by either.
+    const leftBy = (o: any) => [
+      o.metadata.annotations?.['kustomize.toolkit.fluxcd.io/prune'] === 'disabled',
+      o.metadata.annotations?.['argocd.argoproj.io/sync-options'] === 'Prune=false',
+    ];
     const clusterScoped = repo.dist.filter((o) => !isNamespaced(o));
-    expect(clusterScoped.filter((o) => !kept(o)).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
-    expect(
-      repo.dist
-        .filter(isNamespaced)
-        .filter((o) => !pruned(o))
-        .map((o) => `${o.kind}/${o.metadata.name}`),
-    ).toEqual([]);
+    const expected = (o: any) => (isNamespaced(o) ? [false, false] : [true, true]);
+    expect(repo.dist.map((o) => [`${o.kind}/${o.metadata.name}`, ...leftBy(o)])).toEqual(
+      repo.dist.map((o) => [`${o.kind}/${o.metadata.name}`, ...expected(o)]),
+    );
     // Nothing in the identity's rules could delete them anyway.
     for (const o of clusterScoped) {
       const request = { group: groupOf(o.apiVersion), resource: resourceOf(o.kind), name: o.metadata.name, verb: 'delete' };
