@@ -14,7 +14,7 @@ import type { LoadBalancerImplementation } from './buildkit-service';
 import type { CacheVolumeProps } from './cache-volume';
 import { CACHE_VOLUME_SHAPE } from './cache-volume';
 import type { PropsShape } from './props-shape';
-import type { RegistryCacheProps } from './registry-cache';
+import { REGISTRY_CACHE_SHAPE, type RegistryCacheProps } from './registry-cache';
 
 // BuildkitChartProps, the settings config.ts holds, each documented where users read it; the nested ones are in
 // buildkit-chart-settings.ts.
@@ -232,6 +232,7 @@ export interface BuildkitChartProps extends SharedDaemonSettings {
 const { daemon: _daemon, monitoringNamespace: _monitoring, openBuildPort: _open, ...networkPolicyShape } = NETWORK_POLICY_SHAPE;
 const { perReplica: _perReplica, ...cacheShape } = CACHE_VOLUME_SHAPE;
 const { daemon: _egressDaemon, ...egressShape } = EGRESS_POLICY_SHAPE;
+const { clientLabels: _clientLabels, ...registryCacheShape } = REGISTRY_CACHE_SHAPE;
 /** Every setting config.ts may hold, for the unknown-key check (tsc keeps it complete). */
 export const CHART_PROPS_SHAPE: PropsShape<BuildkitChartProps> = {
   namespace: 'string',
@@ -272,7 +273,7 @@ export const CHART_PROPS_SHAPE: PropsShape<BuildkitChartProps> = {
   podSecurity: 'string',
   seccompProfile: { install: 'string', localhostProfile: 'string' },
   appArmorProfile: 'string',
-  registryCache: 'object',
+  registryCache: registryCacheShape,
   // The daemon's own settings, passed through: checked by its shapes.
   ...(Object.fromEntries(SHARED_DAEMON_SETTINGS.map((k) => [k, DAEMON_PROPS_SHAPE[k]])) as PropsShape<SharedDaemonSettings>),
 };

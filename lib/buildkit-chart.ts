@@ -18,7 +18,7 @@ import { checkKnownKeys } from './props-shape';
 import { RegistryCache } from './registry-cache';
 import { type Endpoint, SEED } from './settings';
 import { TlsBundle } from './tls-bundle';
-import { checkArchitecture, checkDnsLabel, checkDnsSubdomain, checkOwnNamespace, checkPort } from './validation';
+import { checkArchitecture, checkDnsLabel, checkDnsSubdomain, checkOwnNamespace, checkPort, fail } from './validation';
 
 export type { BuildkitChartProps } from './buildkit-chart-props';
 export type * from './buildkit-chart-settings';
@@ -176,9 +176,10 @@ export class BuildkitChart extends Chart {
       );
     }
     // A claim name cannot be shared.
+    const sharedClaim = cacheSettings.persistent && !cacheSettings.perReplica;
     const cache = new CacheVolume(this, `Cache-${arch}`, {
       ...cacheSettings,
-      claimName: claimName ? `${claimName}-${arch}` : `${name}-cache`,
+      claimName: sharedClaim ? (claimName ? `${claimName}-${arch}` : `${name}-cache`) : undefined,
     });
     return new BuildkitDaemon(this, `Daemon-${arch}`, { ...settings, name, architecture: arch, cache });
   }
@@ -219,24 +220,33 @@ export class BuildkitChart extends Chart {
   /** Per daemon its metrics Service; over all of them the dashboard and the alerts. */
   private addMonitoring(props: BuildkitChartProps, daemons: readonly BuildkitDaemon[], namespace: string): void {
     const jobs: string[] = [];
+    const { serviceMonitor, alerts, prometheusLabels } = props.metrics ?? {};
+    if (prometheusLabels !== undefined && !serviceMonitor && !alerts) {
+      fail(
+        'BuildkitChart',
+        'metrics.prometheusLabels',
+        prometheusLabels,
+        'it labels the ServiceMonitor and the PrometheusRule, and there is neither; set metrics.serviceMonitor: true or metrics.alerts, or leave it out',
+      );
+    }
     for (const daemon of daemons) {
       if (!props.metrics) continue;
       const metrics = new BuildkitMetrics(this, `Metrics-${daemon.name}`, {
         daemon,
-        serviceMonitor: props.metrics.serviceMonitor,
+        serviceMonitor,
         scrapeAnnotations: props.metrics.scrapeAnnotations,
-        prometheusLabels: props.metrics.prometheusLabels,
+        prometheusLabels: serviceMonitor ? prometheusLabels : undefined,
       });
       jobs.push(metrics.service.name);
     }
     // What to look at and what pages someone: over every daemon's scrape job.
     const monitored = { namespace, jobs, container: 'buildkitd' };
     if (props.metrics?.dashboard) new BuildkitDashboard(this, 'Dashboard', { ...monitored, ...props.metrics.dashboard });
-    if (props.metrics?.alerts) {
+    if (alerts) {
       new BuildkitAlerts(this, 'Alerts', {
         ...monitored,
-        ...props.metrics.alerts,
-        prometheusLabels: props.metrics.prometheusLabels,
+        ...alerts,
+        prometheusLabels,
         replicas: daemons.reduce((n, d) => n + d.replicas, 0),
       });
     }

@@ -4,7 +4,7 @@ import { IntOrString, KubeService } from '../imports/k8s';
 import type { BuildkitDaemon } from './buildkit-daemon';
 import { MANAGED_BY } from './labels';
 import { checkKnownKeys } from './props-shape';
-import { withExtraLabels } from './validation';
+import { fail, withExtraLabels } from './validation';
 
 export interface BuildkitMetricsProps {
   /** The daemon to scrape; it must serve metrics (BuildkitDaemonProps.metricsPort). */
@@ -57,6 +57,16 @@ export class BuildkitMetrics extends Construct {
     });
     const { daemon } = props;
     this.daemon = daemon;
+    for (const prop of ['prometheusLabels', 'interval'] as const) {
+      if (!props.serviceMonitor && props[prop] !== undefined) {
+        fail(
+          'BuildkitMetrics',
+          prop,
+          props[prop],
+          'it applies to the ServiceMonitor, and serviceMonitor is off; set serviceMonitor: true, or leave it out',
+        );
+      }
+    }
     if (daemon.metricsPort === undefined) {
       throw new Error("BuildkitMetrics: invalid daemon: it serves no metrics; set the daemon's metricsPort (such as 6060)");
     }

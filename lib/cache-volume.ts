@@ -3,7 +3,7 @@ import { KubePersistentVolumeClaim, type KubePersistentVolumeClaimProps, Quantit
 import { MANAGED_BY } from './labels';
 import { checkKnownKeys, type PropsShape } from './props-shape';
 import { parseQuantity } from './quantity';
-import { checkDnsLabel, checkDnsSubdomain, checkQuantity } from './validation';
+import { checkDnsLabel, checkDnsSubdomain, checkQuantity, fail } from './validation';
 
 /** Where BuildKit keeps its state and cache inside the rootless image. */
 export const BUILDKIT_STATE_DIR = '/home/user/.local/share/buildkit';
@@ -105,6 +105,20 @@ export class CacheVolume extends Construct {
     this.perReplica = props.perReplica ?? false;
     if (this.perReplica && !persistent) {
       throw new Error('CacheVolume: invalid perReplica true: a claim per replica is a persistent cache; set persistent true as well');
+    }
+    // A claim's setting on an emptyDir would be dropped in silence, and with it the cache the user meant to keep.
+    for (const prop of ['storageClassName', 'claimName'] as const) {
+      if (!persistent && props[prop] !== undefined) {
+        fail(
+          'CacheVolume',
+          prop,
+          props[prop],
+          'it applies to a persistent cache only, and this one is an emptyDir; set persistent: true, or leave it out',
+        );
+      }
+    }
+    if (this.perReplica && props.claimName !== undefined) {
+      fail('CacheVolume', 'claimName', props.claimName, `each replica's claim is named by its StatefulSet (${VOLUME}-<pod>); leave it out`);
     }
     this.ephemeral = !persistent;
     if (!persistent) return;

@@ -15,7 +15,7 @@ import { podScheduling, SCHEDULING_SHAPE, type SchedulingSettings } from './daem
 import { MANAGED_BY } from './labels';
 import { checkKnownKeys, type PropsShape } from './props-shape';
 import { SEED } from './settings';
-import { checkDnsLabel, checkLabelName, checkLabelValue, checkPinnedImage, checkQuantity } from './validation';
+import { checkDnsLabel, checkDnsSubdomain, checkLabelName, checkLabelValue, checkPinnedImage, checkQuantity, fail } from './validation';
 
 export interface RegistryCacheProps {
   /**
@@ -64,7 +64,7 @@ export interface RegistryCacheProps {
 }
 
 const PORT = 5000;
-const SHAPE: PropsShape<RegistryCacheProps> = {
+export const REGISTRY_CACHE_SHAPE: PropsShape<RegistryCacheProps> = {
   name: 'string',
   size: 'string',
   persistent: 'boolean',
@@ -109,7 +109,7 @@ export class RegistryCache extends Construct {
   constructor(scope: Construct, id: string, props: RegistryCacheProps) {
     super(scope, id);
     const owner = 'RegistryCache';
-    checkKnownKeys(owner, props, SHAPE);
+    checkKnownKeys(owner, props, REGISTRY_CACHE_SHAPE);
     this.name = checkDnsLabel(owner, 'name', props.name ?? 'buildkit-registry-cache');
     if (props.size === undefined) throw new Error(`${owner}: invalid size undefined: a cache needs a bound; set size, such as 50Gi`);
     checkQuantity(owner, 'size', props.size, '50Gi', 2 ** 30);
@@ -142,6 +142,14 @@ export class RegistryCache extends Construct {
       data: { 'config.yml': config },
     });
 
+    if (!props.persistent && props.storageClassName !== undefined) {
+      fail(
+        owner,
+        'storageClassName',
+        props.storageClassName,
+        'it applies to a persistent cache only, and this one is an emptyDir; set persistent: true, or leave it out',
+      );
+    }
     const storage = props.persistent
       ? {
           name: 'storage',
@@ -150,7 +158,7 @@ export class RegistryCache extends Construct {
               metadata: { name: `${this.name}-storage`, labels: { ...MANAGED_BY } },
               spec: {
                 accessModes: ['ReadWriteOnce'],
-                storageClassName: props.storageClassName ?? 'longhorn',
+                storageClassName: checkDnsSubdomain(owner, 'storageClassName', props.storageClassName ?? 'longhorn'),
                 resources: { requests: { storage: Quantity.fromString(props.size) } },
               },
             }).name,

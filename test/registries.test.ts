@@ -151,10 +151,18 @@ describe('bad registry settings, one line each', () => {
     [
       'an unknown pull-through cache key',
       { registryCache: { size: '20Gi', sise: '1' } as any },
-      /^RegistryCache: unknown setting "sise": did you mean "size"\?$/,
+      /^BuildkitChart: unknown setting "registryCache\.sise": did you mean "registryCache\.size"\?$/,
     ],
   ] as Array<[string, BuildkitChartProps, RegExp]>)('%s', (_name, props, message) => {
     expect(() => synthChart(props)).toThrow(message);
+  });
+
+  test('the construct on its own names its own key', () => {
+    const { Testing } = require('cdk8s');
+    const { RegistryCache } = require('../lib');
+    expect(() => new RegistryCache(Testing.chart(), 'r', { size: '20Gi', sise: '1' })).toThrow(
+      /^RegistryCache: unknown setting "sise": did you mean "size"\?$/,
+    );
   });
 });
 

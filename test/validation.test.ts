@@ -373,6 +373,36 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   ],
   ['a zero cache size', { cache: { size: '0' } }, /^CacheVolume: invalid size "0": use a positive Kubernetes quantity such as 50Gi$/],
   [
+    'a storage class for an emptyDir cache, which would be dropped',
+    { cache: { storageClassName: 'fast' } },
+    /^CacheVolume: invalid storageClassName "fast": it applies to a persistent cache only, and this one is an emptyDir; set persistent: true, or leave it out$/,
+  ],
+  [
+    'a claim name for an emptyDir cache, which would be dropped',
+    { cache: { persistent: false, claimName: 'my-cache' } },
+    /^CacheVolume: invalid claimName "my-cache": it applies to a persistent cache only/,
+  ],
+  [
+    'a claim name where each replica has its own claim',
+    { workload: 'statefulset', cache: { persistent: true, claimName: 'my-cache' } },
+    /^CacheVolume: invalid claimName "my-cache": each replica's claim is named by its StatefulSet \(cache-<pod>\); leave it out$/,
+  ],
+  [
+    'a storage class for an emptyDir registry cache, which would be dropped',
+    { registryCache: { size: '20Gi', storageClassName: 'fast' } },
+    /^RegistryCache: invalid storageClassName "fast": it applies to a persistent cache only, and this one is an emptyDir; set persistent: true, or leave it out$/,
+  ],
+  [
+    'a registry cache storage class that is no Kubernetes name',
+    { registryCache: { size: '20Gi', persistent: true, storageClassName: 'Fast_SSD' } },
+    /^RegistryCache: invalid storageClassName "Fast_SSD": use a DNS name of lowercase labels/,
+  ],
+  [
+    'Prometheus labels with nothing to label',
+    { metrics: { serviceMonitor: false, prometheusLabels: { release: 'kube-prometheus-stack' } } },
+    /^BuildkitChart: invalid metrics\.prometheusLabels \{"release":"kube-prometheus-stack"\}: it labels the ServiceMonitor and the PrometheusRule, and there is neither; set metrics\.serviceMonitor: true or metrics\.alerts, or leave it out$/,
+  ],
+  [
     'a zero CPU request',
     { resources: { requests: { cpu: '0' } } },
     /^BuildkitDaemon: invalid resources\.requests\.cpu "0": use a positive Kubernetes quantity such as 500m$/,
@@ -572,6 +602,7 @@ describe('bad settings fail the synth with one clear line, and dist/ stays as it
     ['a moving tag held by its digest', { image: `moby/buildkit:rootless@sha256:${'a'.repeat(64)}` }],
     ['a session affinity timeout of 1 second', { replicas: 2, sessionAffinityTimeoutSeconds: 1 }],
     ['a session affinity timeout of a day', { replicas: 2, sessionAffinityTimeoutSeconds: 86400 }],
+    ['Prometheus labels on the alerts alone', { metrics: { alerts: {}, prometheusLabels: { release: 'kube-prometheus-stack' } } }],
     [
       'a StatefulSet with a per-replica Longhorn cache and 3 replicas',
       { workload: 'statefulset', replicas: 3, cache: { persistent: true } },
@@ -608,6 +639,22 @@ describe('constructs used on their own check their combinations', () => {
       type: 'Localhost',
       localhostProfile: 'buildkit/buildkit-rootless.json',
     });
+  });
+
+  test('ServiceMonitor settings without a ServiceMonitor', () => {
+    const chart = Testing.chart();
+    const daemon = new BuildkitDaemon(chart, 'd', { metricsPort: 6060 });
+    for (const [prop, value] of [
+      ['prometheusLabels', { release: 'x' }],
+      ['interval', '1m'],
+    ] as const) {
+      expect(() => new BuildkitMetrics(chart, `m-${prop}`, { daemon, [prop]: value })).toThrow(
+        new RegExp(
+          `^BuildkitMetrics: invalid ${prop} .*: it applies to the ServiceMonitor, and serviceMonitor is off; set serviceMonitor: true, or leave it out$`,
+        ),
+      );
+      expect(() => new BuildkitMetrics(chart, `s-${prop}`, { daemon, serviceMonitor: true, [prop]: value })).not.toThrow();
+    }
   });
 
   test('a per-replica cache on a Deployment', () => {
