@@ -7,7 +7,7 @@ import { type BuildkitChartProps, CHART_PROPS_SHAPE } from './buildkit-chart-pro
 import type { NativeBuilder } from './buildkit-chart-settings';
 import { BuildkitDaemon, type BuildkitDaemonProps, type PodSecurityLevel, type RegistrySettings } from './buildkit-daemon';
 import { BuildkitDashboard } from './buildkit-dashboard';
-import { addressedRegistries, BuildkitEgressPolicy } from './buildkit-egress-policy';
+import { addressedRegistries, BuildkitEgressPolicy, checkEgressDestinations } from './buildkit-egress-policy';
 import { BuildkitMetrics } from './buildkit-metrics';
 import { BuildkitNetworkPolicy } from './buildkit-network-policy';
 import { BuildkitSeccompProfile } from './buildkit-seccomp-profile';
@@ -15,7 +15,7 @@ import { BuildkitService, type BuildkitServiceProps } from './buildkit-service';
 import { CacheVolume, type CacheVolumeProps } from './cache-volume';
 import { MANAGED_BY, NEVER_PRUNED } from './labels';
 import { checkKnownKeys } from './props-shape';
-import { RegistryCache } from './registry-cache';
+import { RegistryCache, withCacheMirror } from './registry-cache';
 import { type Endpoint, SEED } from './settings';
 import { TlsBundle } from './tls-bundle';
 import { checkArchitecture, checkDnsLabel, checkDnsSubdomain, checkOwnNamespace, checkPort, fail } from './validation';
@@ -57,7 +57,10 @@ export class BuildkitChart extends Chart {
           clientLabels: { 'app.kubernetes.io/name': 'buildkit' },
         })
       : undefined;
-    const registries = this.registries(props, clusterDomain, registryCache);
+    const registries = withCacheMirror(
+      props.registries ?? {},
+      registryCache && `${registryCache.name}.${namespace}.svc.${clusterDomain}:${registryCache.port}`,
+    );
     const daemonSettings = {
       image: props.image,
       imageIsRootless: props.imageIsRootless,
@@ -101,8 +104,9 @@ export class BuildkitChart extends Chart {
     const services = [this.service, ...this.replicaServices(props.perReplicaIPs ?? [], serviceSettings)];
     const daemons = [this.daemon];
 
-    for (const builder of props.nativeBuilders ?? []) {
-      const daemon = this.nativeBuilder(builder, daemons, { ...daemonSettings, workload }, cacheSettings, props.cache?.claimName);
+    for (const [i, builder] of (props.nativeBuilders ?? []).entries()) {
+      const where = `nativeBuilders[${i}]`;
+      const daemon = this.nativeBuilder(builder, where, daemons, { ...daemonSettings, workload }, cacheSettings, props.cache?.claimName);
       daemons.push(daemon);
       services.push(
         new BuildkitService(this, `Service-${daemon.architecture}`, { ...serviceSettings, daemon, loadBalancerIP: builder.loadBalancerIP }),
@@ -147,31 +151,34 @@ export class BuildkitChart extends Chart {
   /** A daemon of another architecture: the same certificates and settings, its own name and cache volume. */
   private nativeBuilder(
     builder: NativeBuilder,
+    where: string,
     daemons: readonly BuildkitDaemon[],
     settings: BuildkitDaemonProps,
     cacheSettings: CacheVolumeProps,
     claimName?: string,
   ): BuildkitDaemon {
-    const arch = checkArchitecture('BuildkitChart', 'nativeBuilders architecture', builder.architecture);
+    const arch = checkArchitecture('BuildkitChart', `${where}.architecture`, builder.architecture);
     // Unpinned, the main daemon lands on this builder's nodes now and then, and what it was meant to build
     // natively runs under emulation there, or fails with "exec format error" where the nodes lack QEMU.
     if (this.daemon.architecture === undefined) {
       throw new Error(
-        `BuildkitChart: invalid nativeBuilders entry ${JSON.stringify(builder)}: the main daemon has no architecture, so it may run on ${arch} nodes; ` +
+        `BuildkitChart: invalid ${where} ${JSON.stringify(builder)}: the main daemon has no architecture, so it may run on ${arch} nodes; ` +
           `pin it with architecture, such as '${arch === 'amd64' ? 'arm64' : 'amd64'}'`,
       );
     }
     if (builder.loadBalancerIP === undefined) {
       throw new Error(
-        `BuildkitChart: invalid nativeBuilders entry ${JSON.stringify(builder)}: it has no loadBalancerIP; give each native builder an address of its own`,
+        `BuildkitChart: invalid ${where} ${JSON.stringify(builder)}: it has no loadBalancerIP; give each native builder an address of its own`,
       );
     }
-    const name = builder.name ?? `${this.daemon.name}-${arch}`;
+    // Checked here, where the daemon's and the Service's refusals would not say which builder.
+    checkIPv4('BuildkitChart', `${where}.loadBalancerIP`, builder.loadBalancerIP);
+    const name = builder.name === undefined ? `${this.daemon.name}-${arch}` : checkDnsLabel('BuildkitChart', `${where}.name`, builder.name);
     // Two workloads of one name would be one object in the cluster, each apply overwriting the other.
     const clash = daemons.find((d) => d.name === name || d.architecture === arch);
     if (clash) {
       throw new Error(
-        `BuildkitChart: invalid nativeBuilders entry ${JSON.stringify(builder)}: ${clash.name === name ? `the name ${name}` : `architecture ${arch}`} ` +
+        `BuildkitChart: invalid ${where} ${JSON.stringify(builder)}: ${clash.name === name ? `the name ${name}` : `architecture ${arch}`} ` +
           'is taken by another daemon; give each native builder its own name and architecture',
       );
     }
@@ -197,6 +204,7 @@ export class BuildkitChart extends Chart {
     const { enabled: ingress = true, ...access } = props.networkPolicy ?? {};
     const { enabled: egress = true, allow = [], dns, clusterCidrs } = props.egress ?? {};
     const cache = registryCache ? [{ podLabels: registryCache.selectorLabels, port: registryCache.port }] : [];
+    checkEgressDestinations(allow); // before the chart's own destinations join them, so a refusal counts only these
     const destinations = [...cache, ...addressedRegistries(registries), ...allow];
     // pprof shares the metrics port: whenever it is open, only the monitoring namespace reaches it.
     const monitoringNamespace = props.metrics?.monitoringNamespace;
@@ -250,17 +258,6 @@ export class BuildkitChart extends Chart {
         replicas: daemons.reduce((n, d) => n + d.replicas, 0),
       });
     }
-  }
-
-  /** The registry settings, with the pull-through cache (if any) as docker.io's first mirror, over plain HTTP inside the cluster. */
-  private registries(props: BuildkitChartProps, clusterDomain: string, cache?: RegistryCache): Record<string, RegistrySettings> {
-    const registries: Record<string, RegistrySettings> = { ...props.registries };
-    if (!cache) return registries;
-    const mirror = `${cache.name}.${this.namespace}.svc.${clusterDomain}:${cache.port}`;
-    const hub = registries['docker.io'] ?? {};
-    registries['docker.io'] = { ...hub, mirrors: [mirror, ...(hub.mirrors ?? []).filter((m) => m !== mirror)] };
-    registries[mirror] = { ...registries[mirror], http: true };
-    return registries;
   }
 
   /** Hardened mode: where the daemons find the seccomp profile, and the AppArmor profile if any. */

@@ -151,6 +151,11 @@ function destinationRule(d: EgressDestination, where: string) {
   return { to: [podsPeer(d.namespace, d.podLabels, where)], ports };
 }
 
+/** Destinations checked as `allow` lists them, for a caller that adds its own before them (the chart). */
+export function checkEgressDestinations(allow: readonly EgressDestination[]): void {
+  for (const [i, d] of allow.entries()) destinationRule(d, `allow[${i}]`);
+}
+
 /** A range carved out of the internet rule: the API server takes only a strict subset of 0.0.0.0/0 or ::/0 there. */
 function clusterRange(cidr: string, where: string): string {
   checkCidr(OWNER, where, cidr);

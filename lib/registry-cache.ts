@@ -11,6 +11,7 @@ import {
   Quantity,
 } from '../imports/k8s';
 import { NON_ROOT_POD } from './daemon/container';
+import type { RegistrySettings } from './daemon/registries';
 import { podScheduling, SCHEDULING_SHAPE, type SchedulingSettings } from './daemon/scheduling';
 import { MANAGED_BY } from './labels';
 import { checkKnownKeys, type PropsShape } from './props-shape';
@@ -243,4 +244,15 @@ export class RegistryCache extends Construct {
     });
     this.endpoint = `${service.name}:${PORT}`;
   }
+}
+
+/** Registry settings with the pull-through cache at `mirror` (if any) as docker.io's first mirror, over plain HTTP inside the cluster. */
+export function withCacheMirror(registries: Readonly<Record<string, RegistrySettings>>, mirror?: string): Record<string, RegistrySettings> {
+  if (!mirror) return { ...registries };
+  const hub = registries['docker.io'] ?? {};
+  return {
+    ...registries,
+    'docker.io': { ...hub, mirrors: [mirror, ...(hub.mirrors ?? []).filter((m) => m !== mirror)] },
+    [mirror]: { ...registries[mirror], http: true },
+  };
 }

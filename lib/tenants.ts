@@ -3,6 +3,7 @@ import type { App } from 'cdk8s';
 import { BuildkitChart, type BuildkitChartProps } from './buildkit-chart';
 import { CHART_PROPS_SHAPE } from './buildkit-chart-props';
 import { checkKnownKeys, type PropsShape } from './props-shape';
+import { namedBySetting } from './setting-paths';
 import { checkDnsLabel } from './validation';
 
 /** A team that must not share a daemon with the others: its own daemons, CA, addresses, cache and policies. */
@@ -118,7 +119,9 @@ export function serviceCharts(
   if (names.length === 0) {
     const { tenants: _tenants, ...single } = settings;
     const certRevision = certRevisions.get(undefined);
-    return new Map([[undefined, new BuildkitChart(app, SINGLE_CHART, certRevision ? { ...single, certRevision } : single)]]);
+    return new Map([
+      [undefined, fromConfig(undefined, () => new BuildkitChart(app, SINGLE_CHART, certRevision ? { ...single, certRevision } : single))],
+    ]);
   }
   // Every tenant's namespace is its own (buildkit-<name> by default): a top-level one would be no tenant's.
   if (settings.namespace !== undefined) {
@@ -132,7 +135,7 @@ export function serviceCharts(
   for (const tenant of settings.tenants!) {
     const certRevision = certRevisions.get(tenant.name);
     const props = { ...tenantSettings(settings, tenant), ...(certRevision ? { certRevision } : {}) };
-    const chart = namingTenant(tenant.name, () => new BuildkitChart(app, tenant.name, props));
+    const chart = fromConfig(tenant.name, () => new BuildkitChart(app, tenant.name, props));
     for (const ip of chart.endpoint.ips)
       claim(addresses, ip, { tenant: tenant.name, setting: 'address' }, 'give every tenant its own address');
     // Its delivery writes Secrets in these namespaces, and its client Secret is read there: no other tenant's may.
@@ -192,12 +195,16 @@ function claim(owners: Map<string, Claim>, value: string, mine: Claim, fix: stri
   owners.set(value, other ?? mine);
 }
 
-/** Builds one tenant's chart; a setting it refuses is named with the tenant, which may have it from the top level. */
-function namingTenant(name: string, build: () => BuildkitChart): BuildkitChart {
+/**
+ * Builds a chart from config.ts's settings: a refusal names the setting as config.ts does (cache.size), and the
+ * tenant, which may have the setting from the top level.
+ */
+function fromConfig(tenant: string | undefined, build: () => BuildkitChart): BuildkitChart {
   try {
     return build();
   } catch (e) {
-    throw new Error(`tenant ${name}: ${(e as Error).message}`);
+    const named = namedBySetting(e) as Error;
+    throw tenant ? new Error(`tenant ${tenant}: ${named.message}`) : named;
   }
 }
 

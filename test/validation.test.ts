@@ -8,6 +8,7 @@ import { buildGitops } from '../lib/gitops';
 import { checkKnownKeys } from '../lib/props-shape';
 import { RegistryCache } from '../lib/registry-cache';
 import { synthesize } from '../lib/synth';
+import { serviceCharts } from '../lib/tenants';
 import { daemonContainer, synthChart } from './support/chart';
 import { ROOT, treeDigest } from './support/dist';
 
@@ -64,12 +65,12 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   [
     'a cache of 1000Ei',
     { cache: { size: '1000Ei' } },
-    /^CacheVolume: invalid size "1000Ei": that is over 1Pi, past any disk or node; use a quantity such as 50Gi$/,
+    /^BuildkitChart: invalid cache\.size "1000Ei": that is over 1Pi, past any disk or node; use a quantity such as 50Gi$/,
   ],
-  ['a cache of 9Ei', { cache: { size: '9Ei' } }, /^CacheVolume: invalid size "9Ei": that is over 1Pi/],
-  ['a cache of 1e28 bytes', { cache: { size: '1e28' } }, /^CacheVolume: invalid size "1e28": that is over 1Pi/],
-  ['a cache just over 1Pi', { cache: { size: '1025Ti' } }, /^CacheVolume: invalid size "1025Ti": that is over 1Pi/],
-  ['a registry cache of 2Pi', { registryCache: { size: '2Pi' } }, /^RegistryCache: invalid size "2Pi": that is over 1Pi/],
+  ['a cache of 9Ei', { cache: { size: '9Ei' } }, /^BuildkitChart: invalid cache\.size "9Ei": that is over 1Pi/],
+  ['a cache of 1e28 bytes', { cache: { size: '1e28' } }, /^BuildkitChart: invalid cache\.size "1e28": that is over 1Pi/],
+  ['a cache just over 1Pi', { cache: { size: '1025Ti' } }, /^BuildkitChart: invalid cache\.size "1025Ti": that is over 1Pi/],
+  ['a registry cache of 2Pi', { registryCache: { size: '2Pi' } }, /^BuildkitChart: invalid registryCache\.size "2Pi": that is over 1Pi/],
   [
     "a history age past Go's longest duration",
     { history: { maxAge: '9999999999999h' } },
@@ -120,7 +121,7 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   [
     'a native builder beside a main daemon pinned to no architecture',
     { nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.9' }] },
-    /^BuildkitChart: invalid nativeBuilders entry \{"architecture":"arm64","loadBalancerIP":"10\.0\.0\.9"\}: the main daemon has no architecture, so it may run on arm64 nodes; pin it with architecture, such as 'amd64'$/,
+    /^BuildkitChart: invalid nativeBuilders\[0\] \{"architecture":"arm64","loadBalancerIP":"10\.0\.0\.9"\}: the main daemon has no architecture, so it may run on arm64 nodes; pin it with architecture, such as 'amd64'$/,
   ],
   [
     'an amd64 native builder beside a main daemon pinned to no architecture',
@@ -130,7 +131,7 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   [
     'a native builder without its address',
     { architecture: 'amd64', nativeBuilders: [{ architecture: 'arm64' } as never] },
-    /^BuildkitChart: invalid nativeBuilders entry \{"architecture":"arm64"\}: it has no loadBalancerIP; give each native builder an address of its own$/,
+    /^BuildkitChart: invalid nativeBuilders\[0\] \{"architecture":"arm64"\}: it has no loadBalancerIP; give each native builder an address of its own$/,
   ],
   ['replicas as a string', { replicas: '2' as never }, /^BuildkitChart: invalid replicas "2": use a number \(without quotes\)$/],
   [
@@ -179,9 +180,9 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   [
     'a cache of 1e400 bytes',
     { cache: { size: '1e400' } },
-    /^CacheVolume: invalid size "1e400": use a positive Kubernetes quantity such as 50Gi$/,
+    /^BuildkitChart: invalid cache\.size "1e400": use a positive Kubernetes quantity such as 50Gi$/,
   ],
-  ['a cache of 1 byte', { cache: { size: '1' } }, /^CacheVolume: invalid size "1": below the 10Gi minimum/],
+  ['a cache of 1 byte', { cache: { size: '1' } }, /^BuildkitChart: invalid cache\.size "1": below the 10Gi minimum/],
   [
     'a memory limit of 1 byte',
     { resources: { requests: { memory: '1' }, limits: { memory: '1' } } },
@@ -238,12 +239,12 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   [
     'a native builder on a multicast IP',
     { architecture: 'amd64', nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '224.0.0.1' }] },
-    /invalid loadBalancerIP "224\.0\.0\.1": a multicast address/,
+    /^BuildkitChart: invalid nativeBuilders\[0\]\.loadBalancerIP "224\.0\.0\.1": a multicast address/,
   ],
   [
     'a native builder named like the main daemon',
     { architecture: 'amd64', nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '10.0.0.9', name: 'buildkitd' }] },
-    /^BuildkitChart: invalid nativeBuilders entry .*: the name buildkitd is taken by another daemon; give each native builder its own name and architecture$/,
+    /^BuildkitChart: invalid nativeBuilders\[0\] .*: the name buildkitd is taken by another daemon; give each native builder its own name and architecture$/,
   ],
   [
     'two native builders of one architecture',
@@ -254,7 +255,7 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
         { architecture: 'arm64', loadBalancerIP: '10.0.0.10', name: 'other' },
       ],
     },
-    /invalid nativeBuilders entry .*: architecture arm64 is taken by another daemon/,
+    /^BuildkitChart: invalid nativeBuilders\[1\] .*: architecture arm64 is taken by another daemon/,
   ],
   [
     'a client namespace that is no DNS label',
@@ -307,9 +308,9 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   [
     'a headroom under 2Gi',
     { cache: { headroom: '1Gi' } },
-    /^CacheVolume: invalid headroom "1Gi": it must hold the writes of one cache-guard interval \(at least 2Gi\) and leave the cache at least half of the 50Gi size/,
+    /^BuildkitChart: invalid cache\.headroom "1Gi": it must hold the writes of one cache-guard interval \(at least 2Gi\) and leave the cache at least half of the 50Gi size/,
   ],
-  ['a headroom over half the cache', { cache: { size: '20Gi', headroom: '11Gi' } }, /invalid headroom "11Gi"/],
+  ['a headroom over half the cache', { cache: { size: '20Gi', headroom: '11Gi' } }, /^BuildkitChart: invalid cache\.headroom "11Gi"/],
   [
     'an SELinux type that is no type',
     { seLinuxType: 'spc' },
@@ -339,17 +340,17 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   [
     'a native builder of an unknown architecture',
     { architecture: 'amd64', nativeBuilders: [{ architecture: 'aarch64', loadBalancerIP: '10.0.0.9' }] },
-    /^BuildkitChart: invalid nativeBuilders architecture "aarch64": no node carries/,
+    /^BuildkitChart: invalid nativeBuilders\[0\]\.architecture "aarch64": no node carries/,
   ],
   [
     'a cache below the GC headroom minimum',
     { cache: { size: '1Mi' } },
-    /^CacheVolume: invalid size "1Mi": below the 10Gi minimum, .*; use at least 10Gi$/,
+    /^BuildkitChart: invalid cache\.size "1Mi": below the 10Gi minimum, .*; use at least 10Gi$/,
   ],
   [
     'a cache one byte short of the minimum',
     { cache: { size: String(10 * 2 ** 30 - 1) } },
-    /invalid size "10737418239": below the 10Gi minimum/,
+    /^BuildkitChart: invalid cache\.size "10737418239": below the 10Gi minimum/,
   ],
   [
     'an image that is not rootless',
@@ -369,33 +370,37 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   [
     'a cache size that is not a quantity',
     { cache: { size: '50GB' } },
-    /^CacheVolume: invalid size "50GB": use a positive Kubernetes quantity such as 50Gi$/,
+    /^BuildkitChart: invalid cache\.size "50GB": use a positive Kubernetes quantity such as 50Gi$/,
   ],
-  ['a zero cache size', { cache: { size: '0' } }, /^CacheVolume: invalid size "0": use a positive Kubernetes quantity such as 50Gi$/],
+  [
+    'a zero cache size',
+    { cache: { size: '0' } },
+    /^BuildkitChart: invalid cache\.size "0": use a positive Kubernetes quantity such as 50Gi$/,
+  ],
   [
     'a storage class for an emptyDir cache, which would be dropped',
     { cache: { storageClassName: 'fast' } },
-    /^CacheVolume: invalid storageClassName "fast": it applies to a persistent cache only, and this one is an emptyDir; set persistent: true, or leave it out$/,
+    /^BuildkitChart: invalid cache\.storageClassName "fast": it applies to a persistent cache only, and this one is an emptyDir; set persistent: true, or leave it out$/,
   ],
   [
     'a claim name for an emptyDir cache, which would be dropped',
     { cache: { persistent: false, claimName: 'my-cache' } },
-    /^CacheVolume: invalid claimName "my-cache": it applies to a persistent cache only/,
+    /^BuildkitChart: invalid cache\.claimName "my-cache": it applies to a persistent cache only/,
   ],
   [
     'a claim name where each replica has its own claim',
     { workload: 'statefulset', cache: { persistent: true, claimName: 'my-cache' } },
-    /^CacheVolume: invalid claimName "my-cache": each replica's claim is named by its StatefulSet \(cache-<pod>\); leave it out$/,
+    /^BuildkitChart: invalid cache\.claimName "my-cache": each replica's claim is named by its StatefulSet \(cache-<pod>\); leave it out$/,
   ],
   [
     'a storage class for an emptyDir registry cache, which would be dropped',
     { registryCache: { size: '20Gi', storageClassName: 'fast' } },
-    /^RegistryCache: invalid storageClassName "fast": it applies to a persistent cache only, and this one is an emptyDir; set persistent: true, or leave it out$/,
+    /^BuildkitChart: invalid registryCache\.storageClassName "fast": it applies to a persistent cache only, and this one is an emptyDir; set persistent: true, or leave it out$/,
   ],
   [
     'a registry cache storage class that is no Kubernetes name',
     { registryCache: { size: '20Gi', persistent: true, storageClassName: 'Fast_SSD' } },
-    /^RegistryCache: invalid storageClassName "Fast_SSD": use a DNS name of lowercase labels/,
+    /^BuildkitChart: invalid registryCache\.storageClassName "Fast_SSD": use a DNS name of lowercase labels/,
   ],
   [
     'Prometheus labels with nothing to label',
@@ -433,7 +438,7 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   [
     "Distribution's moving major tag for the pull-through cache",
     { registryCache: { size: '20Gi', image: 'registry:2' } },
-    /^RegistryCache: invalid image "registry:2": "2" names no release, so it moves under you; pin a release tag such as registry:2\.8\.3, or add the digest$/,
+    /^BuildkitChart: invalid registryCache\.image "registry:2": "2" names no release, so it moves under you; pin a release tag such as registry:2\.8\.3, or add the digest$/,
   ],
   ...['rootless', 'master-rootless', 'buildx-stable-1-rootless', 'nightly-rootless'].map((tag): [string, BuildkitChartProps, RegExp] => [
     `BuildKit's moving tag ${tag}`,
@@ -475,9 +480,13 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   [
     'an invalid CIDR',
     { networkPolicy: { allowedCidrs: ['10.0.0.0/33'] } },
-    /^BuildkitNetworkPolicy: invalid allowedCidrs entry "10\.0\.0\.0\/33"/,
+    /^BuildkitChart: invalid networkPolicy\.allowedCidrs entry "10\.0\.0\.0\/33"/,
   ],
-  ['a CIDR without a prefix', { networkPolicy: { allowedCidrs: ['10.0.0.0'] } }, /invalid allowedCidrs entry "10\.0\.0\.0"/],
+  [
+    'a CIDR without a prefix',
+    { networkPolicy: { allowedCidrs: ['10.0.0.0'] } },
+    /^BuildkitChart: invalid networkPolicy\.allowedCidrs entry "10\.0\.0\.0"/,
+  ],
   [
     'an externalTrafficPolicy in the wrong case, which the API server refuses (and with it all of dist/)',
     { externalTrafficPolicy: 'local' as never },
@@ -486,12 +495,12 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   [
     'a CIDR with bits past its prefix, which network plugins read three ways',
     { networkPolicy: { allowedCidrs: ['192.168.1.1/24'] } },
-    /^BuildkitNetworkPolicy: invalid allowedCidrs entry "192\.168\.1\.1\/24": it has bits set past its prefix; use 192\.168\.1\.0\/24 for the range, or 192\.168\.1\.1\/32 for the one address$/,
+    /^BuildkitChart: invalid networkPolicy\.allowedCidrs entry "192\.168\.1\.1\/24": it has bits set past its prefix; use 192\.168\.1\.0\/24 for the range, or 192\.168\.1\.1\/32 for the one address$/,
   ],
   [
     'an egress destination with bits past its prefix',
     { egress: { allow: [{ cidr: '10.0.0.5/8', port: 443 }] } },
-    /^BuildkitEgressPolicy: invalid allow\[0\]\.cidr "10\.0\.0\.5\/8": it has bits set past its prefix; use 10\.0\.0\.0\/8 for the range/,
+    /^BuildkitChart: invalid egress\.allow\[0\]\.cidr "10\.0\.0\.5\/8": it has bits set past its prefix; use 10\.0\.0\.0\/8 for the range/,
   ],
   [
     'a metrics port equal to the build port',
@@ -530,6 +539,7 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   ['a cluster domain with one bad label among good ones', { clusterDomain: 'cluster.Local' }, /invalid clusterDomain "cluster\.Local"/],
 ];
 
+// As config.ts's users meet them: through serviceCharts, which names each refusal by its setting.
 describe('bad settings fail the synth with one clear line, and dist/ stays as it was', () => {
   const work = mkdtempSync(join(tmpdir(), 'buildkit-validation-'));
   const dist = join(work, 'dist');
@@ -540,7 +550,7 @@ describe('bad settings fail the synth with one clear line, and dist/ stays as it
   test.each(cases)('%s', (_name, props, message) => {
     let error: Error | undefined;
     try {
-      synthesize(dist, (app) => new BuildkitChart(app, 'buildkit', props));
+      synthesize(dist, (app) => serviceCharts(app, props));
     } catch (e) {
       error = e as Error;
     }
