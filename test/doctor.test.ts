@@ -15,6 +15,7 @@ import { type ServiceSettings, serviceCharts } from '../lib/tenants';
 import { ROOT } from './support/dist';
 import { type FakeBuildkitd, REAL_WORKERS, startFakeBuildkitd } from './support/fake-buildkitd';
 import { keyPool } from './support/keys';
+import { namespacesMissingReason, testUnless } from './support/programs';
 
 // Every test dials only 127.0.0.1.
 const now = new Date();
@@ -134,6 +135,22 @@ describe('npm run doctor against a buildkitd stand-in on 127.0.0.1', () => {
     expect(stdout.split('\n').filter((l) => l.startsWith('OK   '))).toHaveLength(9);
     expect(stdout).toMatch(/^WARN server certificate expiry: the server certificate expires within 30 days/m);
     expect(stderr).not.toMatch(/DEP0123|DeprecationWarning/);
+  });
+
+  // Nothing on loopback answers "no route": a network namespace of its own, its loopback down, does.
+  testUnless(namespacesMissingReason())('an address with no route to it: the hint names the load balancer and the routes', async () => {
+    const [tenant] = serviceCharts(new App(), config).keys();
+    const firstTenant = tenant ? ['--tenant', tenant] : [];
+    const args = ['--net', 'node', '--require', './scripts/strip-types.js', 'doctor.ts', ...firstTenant];
+    const result = await promisify(execFile)('unshare', [...args, '--addr', 'tcp://127.0.0.1:1234', '--tlsdir', goodBundle], {
+      cwd: ROOT,
+    }).catch((e: { code: number; stdout: string }) => e);
+    expect(result).toMatchObject({ code: 4 });
+    const lines = result.stdout.split('\n');
+    expect(lines).toContain('FAIL tcp: 127.0.0.1:1234: ENETUNREACH');
+    expect(lines.find((l) => l.startsWith('     hint: '))).toMatch(
+      /^ {5}hint: no route or no answer: kubectl get svc -n \S+ \(its EXTERNAL-IP must be this address: did the load balancer assign it\?\), and check the L2 announcements or BGP routes/,
+    );
   });
 
   test('SAN mismatch: a name the certificate lacks', async () => {
