@@ -335,3 +335,31 @@ describe('pods roll when what buildkitd reads once at start changes', () => {
     }
   });
 });
+
+describe("a native builder's cache", () => {
+  const native = { architecture: 'amd64', nativeBuilders: [{ architecture: 'arm64', loadBalancerIP: '192.168.80.115' }] } as const;
+  const claims = (props: BuildkitChartProps) =>
+    synthChart({ ...native, ...props })
+      .filter((o: any) => o.kind === 'PersistentVolumeClaim')
+      .map((o: any) => o.metadata.name);
+  const volumeOf = (props: BuildkitChartProps, kind: string, name: string) =>
+    find(synthChart({ ...native, ...props }), kind, name).spec.template.spec.volumes?.find((v: any) => v.name === 'cache');
+
+  test('persistent: a claim of its own, named after the builder or after the shared claim name', () => {
+    expect(claims({ cache: { persistent: true } })).toEqual(['buildkitd-cache', 'buildkitd-arm64-cache']);
+    expect(claims({ cache: { persistent: true, claimName: 'builds' } })).toEqual(['builds', 'builds-arm64']);
+    expect(volumeOf({ cache: { persistent: true } }, 'Deployment', 'buildkitd-arm64')).toEqual({
+      name: 'cache',
+      persistentVolumeClaim: { claimName: 'buildkitd-arm64-cache' },
+    });
+  });
+
+  test('an emptyDir, or a claim per StatefulSet replica: no claim name to give it', () => {
+    expect(claims({})).toEqual([]);
+    expect(volumeOf({}, 'Deployment', 'buildkitd-arm64')).toEqual({ name: 'cache', emptyDir: { sizeLimit: '50Gi' } });
+    const perReplica = synthChart({ ...native, workload: 'statefulset', cache: { persistent: true } });
+    const builder = find(perReplica, 'StatefulSet', 'buildkitd-arm64');
+    expect(builder.spec.volumeClaimTemplates.map((t: any) => t.metadata.name)).toEqual(['cache']);
+    expect(perReplica.filter((o: any) => o.kind === 'PersistentVolumeClaim')).toEqual([]);
+  });
+});

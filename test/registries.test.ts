@@ -198,6 +198,24 @@ describe('the pull-through cache', () => {
     }
   });
 
+  test("docker.io's own mirrors follow the cache, which is listed once; other registries keep their settings and order", () => {
+    const registries = {
+      'registry.lan': { http: true },
+      'docker.io': { mirrors: ['mirror.lan:5000', MIRROR, 'other.lan'] },
+      [MIRROR]: { insecure: true },
+    };
+    const configured = toml(synthChart({ registries, registryCache: { size: '50Gi' } }), 'buildkitd-config').registry;
+    expect(configured).toEqual({
+      'registry.lan': { http: true },
+      'docker.io': { mirrors: [MIRROR, 'mirror.lan:5000', 'other.lan'] },
+      [MIRROR]: { insecure: true, http: true },
+    });
+    expect(Object.keys(configured)).toEqual(['registry.lan', 'docker.io', MIRROR]);
+    const { withCacheMirror } = require('../lib/registry-cache');
+    expect(withCacheMirror(registries)).toEqual(registries);
+    expect(withCacheMirror(registries)).not.toBe(registries);
+  });
+
   test('a pinned Distribution registry, non-root, with probes, resources and a bounded emptyDir', () => {
     expect(container.image).toBe('registry:2.8.3@sha256:a3d8aaa63ed8681a604f1dea0aa03f100d5895b6a58ace528858a7b332415373');
     expect(deployment.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });

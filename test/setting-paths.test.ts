@@ -28,6 +28,7 @@ test.each([
   [{ metrics: { dashboard: { labelName: 'a b' } } }, /^BuildkitChart: invalid metrics\.dashboard\.labelName "a b"/],
   [{ metrics: { alerts: { failureRatio: 2 } } }, /^BuildkitChart: invalid metrics\.alerts\.failureRatio 2/],
   [{ metrics: { alerts: {}, prometheusLabels: { 'a b': 'x' } } }, /^BuildkitChart: invalid metrics\.prometheusLabels key "a b"/],
+  [{ metrics: { serviceMonitor: true, prometheusLabels: { 'a b': 'x' } } }, /^BuildkitChart: invalid metrics\.prometheusLabels key "a b"/],
   [{ certSecretName: 'TLS' }, /^BuildkitChart: invalid certSecretName "TLS"/],
   [
     { podSecurity: 'baseline', seccompProfile: { localhostProfile: '../p.json' } },
@@ -79,6 +80,7 @@ test('anything but a construct’s refusal of a known setting passes through as 
   same(undefined);
   same(new Error('CacheVolume: size is wrong'));
   same(new Error('SomethingElse: invalid size "1"'));
+  same(new Error('the chart said CacheVolume: invalid size "1"'));
   same(new Error('BuildkitService: invalid port 0: use a whole number'));
   same(new Error('TlsBundle: invalid mountPath "x": use an absolute path'));
   same(new Error('TlsBundle: invalid constructor "x"'));
