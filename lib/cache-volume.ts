@@ -3,7 +3,7 @@ import { KubePersistentVolumeClaim, type KubePersistentVolumeClaimProps, Quantit
 import { MANAGED_BY } from './labels';
 import { checkKnownKeys, type PropsShape } from './props-shape';
 import { parseQuantity } from './quantity';
-import { checkDnsLabel, checkDnsSubdomain, checkQuantity, fail } from './validation';
+import { checkClaimSetting, checkDnsLabel, checkDnsSubdomain, checkQuantity, fail } from './validation';
 
 /** Where BuildKit keeps its state and cache inside the rootless image. */
 export const BUILDKIT_STATE_DIR = '/home/user/.local/share/buildkit';
@@ -106,17 +106,7 @@ export class CacheVolume extends Construct {
     if (this.perReplica && !persistent) {
       throw new Error('CacheVolume: invalid perReplica true: a claim per replica is a persistent cache; set persistent true as well');
     }
-    // A claim's setting on an emptyDir would be dropped in silence, and with it the cache the user meant to keep.
-    for (const prop of ['storageClassName', 'claimName'] as const) {
-      if (!persistent && props[prop] !== undefined) {
-        fail(
-          'CacheVolume',
-          prop,
-          props[prop],
-          'it applies to a persistent cache only, and this one is an emptyDir; set persistent: true, or leave it out',
-        );
-      }
-    }
+    for (const prop of ['storageClassName', 'claimName'] as const) checkClaimSetting('CacheVolume', prop, props[prop], persistent);
     if (this.perReplica && props.claimName !== undefined) {
       fail('CacheVolume', 'claimName', props.claimName, `each replica's claim is named by its StatefulSet (${VOLUME}-<pod>); leave it out`);
     }

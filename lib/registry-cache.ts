@@ -16,7 +16,15 @@ import { podScheduling, SCHEDULING_SHAPE, type SchedulingSettings } from './daem
 import { MANAGED_BY } from './labels';
 import { checkKnownKeys, type PropsShape } from './props-shape';
 import { SEED } from './settings';
-import { checkDnsLabel, checkDnsSubdomain, checkLabelName, checkLabelValue, checkPinnedImage, checkQuantity, fail } from './validation';
+import {
+  checkClaimSetting,
+  checkDnsLabel,
+  checkDnsSubdomain,
+  checkLabelName,
+  checkLabelValue,
+  checkPinnedImage,
+  checkQuantity,
+} from './validation';
 
 export interface RegistryCacheProps {
   /**
@@ -143,14 +151,7 @@ export class RegistryCache extends Construct {
       data: { 'config.yml': config },
     });
 
-    if (!props.persistent && props.storageClassName !== undefined) {
-      fail(
-        owner,
-        'storageClassName',
-        props.storageClassName,
-        'it applies to a persistent cache only, and this one is an emptyDir; set persistent: true, or leave it out',
-      );
-    }
+    checkClaimSetting(owner, 'storageClassName', props.storageClassName, props.persistent ?? false);
     const storage = props.persistent
       ? {
           name: 'storage',

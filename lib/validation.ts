@@ -5,6 +5,13 @@ export function fail(owner: string, prop: string, value: unknown, fix: string): 
   throw new Error(`${owner}: invalid ${prop} ${JSON.stringify(value)}: ${fix}`);
 }
 
+/** A claim's setting for a cache that is an emptyDir would be dropped in silence, and the cache meant to be kept with it. */
+export function checkClaimSetting(owner: string, prop: string, value: unknown, persistent: boolean): void {
+  if (!persistent && value !== undefined) {
+    fail(owner, prop, value, 'it applies to a persistent cache only, and this one is an emptyDir; set persistent: true, or leave it out');
+  }
+}
+
 export function checkPort(owner: string, prop: string, value: number): number {
   if (!Number.isInteger(value) || value < 1 || value > 65535) fail(owner, prop, value, 'use a whole number from 1 to 65535');
   return value;
