@@ -139,6 +139,12 @@ describe('bad registry settings, one line each', () => {
       /^BuildkitDaemon: invalid registryKeypairSecret "Keys_X": use a DNS name/,
     ],
     [
+      'a blank keypair Secret, which would leave the keypairs without their files',
+      { registryKeypairSecret: '', registries: { 'r.lan': { keypairs: [{ key: 'k', cert: 'c' }] } } },
+      /^BuildkitDaemon: invalid registryKeypairSecret "": use a DNS name/,
+    ],
+    ['a blank keypair Secret alone', { registryKeypairSecret: '' }, /^BuildkitDaemon: invalid registryKeypairSecret "": use a DNS name/],
+    [
       'a pull-through cache without a size',
       { registryCache: {} as any },
       /^RegistryCache: invalid size undefined: a cache needs a bound; set size, such as 50Gi$/,

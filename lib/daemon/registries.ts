@@ -162,7 +162,8 @@ export function registryVolumes(
     : undefined;
   return [
     ...(caConfigMap ? [{ volume: { name: 'registry-ca', configMap: { name: caConfigMap.name } }, mountPath: `${REGISTRY_DIR}/ca` }] : []),
-    ...(props.registryKeypairSecret
+    // A blank name is refused, not read as none: keypairs would name files no Secret provides.
+    ...(props.registryKeypairSecret !== undefined
       ? [
           {
             volume: {
