@@ -7,6 +7,7 @@ import { BuildkitChart } from '../lib/buildkit-chart';
 import type { BuildkitChartProps } from '../lib/buildkit-chart-props';
 import { paths } from '../lib/certs/layout';
 import { runCerts as runCertsWithNewKeys } from '../lib/cli/certs';
+import { parseCertsArguments, USAGE } from '../lib/cli/certs-arguments';
 import { serviceCharts } from '../lib/tenants';
 import { editSops, runCertsWithPooledKeys } from './support/certs';
 import { treeDigest } from './support/dist';
@@ -308,7 +309,14 @@ describe('npm run certs', () => {
     [['sync', '--server-days', '0'], 2, 'certs: --server-days 0: use a whole number of days from 1 to 36500'],
     [['revoke'], 2, 'certs: revoke needs a client NAME'],
     [['export', '--out', 'bundle'], 2, 'certs: export needs a client NAME'],
-    [['check', 'one', 'two'], 2, 'certs: unexpected two'],
+    [['check', 'one', 'two'], 2, 'certs: unexpected one two'],
+    // A word or an option the command does not take is refused, not ignored: rotate would issue for the default days.
+    [['check', 'team-a'], 2, 'certs: unexpected team-a'],
+    [['sync', 'extra'], 2, 'certs: unexpected extra'],
+    [['rotate', '--days', '30'], 2, 'certs: rotate takes no --days: it takes --ca, --finish-ca, --force, --server-days'],
+    [['check', '--days', '5'], 2, 'certs: check takes no --days: it takes --min-days'],
+    [['issue-client', 'x', '--force'], 2, 'certs: issue-client takes no --force: it takes --renew, --days, --namespace'],
+    [['revoke', 'x', '--renew'], 2, 'certs: revoke takes no --renew: it takes only --secrets and --tenant'],
     [['recipients', 'add', WELL_FORMED_RECIPIENT, 'x', 'y'], 2, 'certs: unexpected x y'],
     [['check', '--tenant', 'team-a'], 2, 'certs: --tenant team-a: config.ts has no tenants; leave --tenant out'],
     [['init', '--client-namespace', 'ci'], 2, 'certs: --client-namespace is a setting now'],
@@ -321,5 +329,54 @@ describe('npm run certs', () => {
       expect(errors[1]).toMatch(
         /^usage: npm run certs -- <command> \[options\]\n[\s\S]*\nexit codes: 0 ok, 1 a check or the command failed, 2 usage$/,
       );
+  });
+});
+
+describe('what each command takes, as the usage lists it', () => {
+  // Every option the usage shows on a command's line is taken with it; every other option is refused. A line is
+  // the command's synopsis, then (after two spaces or more) what it does.
+  const lines = USAGE.split('\n')
+    .filter((l) => /^ {2}[a-z-]+/.test(l))
+    .map((l) => l.trim().split(/ {2,}/)[0]);
+  const commands = lines.map((l) => ({ command: l.split(' ')[0], options: [...new Set(l.match(/--[a-z-]+/g) ?? [])] }));
+  const allOptions = [...new Set(USAGE.match(/--[a-z-]+/g))].filter((o) => o !== '--secrets' && o !== '--tenant');
+  const sampleValue = (option: string) => (option.endsWith('days') ? '5' : 'x');
+  const argv = (command: string, option: string) => [
+    command,
+    ...(['issue-client', 'revoke', 'export'].includes(command) ? ['c'] : []),
+    ...(option === '--renew' || option === '--ca' || option === '--finish-ca' || option === '--force'
+      ? [option]
+      : [option, sampleValue(option)]),
+  ];
+
+  test('the usage lists the nine commands', () => {
+    expect(commands.map((c) => c.command)).toEqual([
+      'init',
+      'issue-client',
+      'rotate',
+      'revoke',
+      'sync',
+      'recipients',
+      'export',
+      'check',
+      'migrate',
+    ]);
+  });
+
+  test.each(commands.flatMap(({ command, options }) => allOptions.map((option) => [command, option, options.includes(option)] as const)))(
+    '%s %s: taken %s',
+    (command, option, taken) => {
+      const parse = () => parseCertsArguments(argv(command, option));
+      if (taken) expect(parse).not.toThrow();
+      else expect(parse).toThrow(`${command} takes no ${option}: it takes `);
+    },
+  );
+
+  test('--secrets and --tenant go with every command', () => {
+    for (const { command } of commands) expect(() => parseCertsArguments([command, '--secrets', 's', '--tenant', 't'])).not.toThrow();
+  });
+
+  test('an unknown command is left to the caller to name', () => {
+    expect(parseCertsArguments(['toString', 'x', '--days', '1']).command).toBe('toString');
   });
 });

@@ -1,5 +1,4 @@
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { App } from 'cdk8s';
 import type { IConstruct } from 'constructs';
 import { revoke, rotate } from '../certs/ca-rotation';
@@ -11,40 +10,10 @@ import type { CertsContext } from '../certs/issuing';
 import { CertsUsageError } from '../certs/layout';
 import { migrateToTenant } from '../certs/migrate';
 import { certsPlan } from '../certs/plan';
-import { type KeyPair, MAX_VALIDITY_DAYS } from '../pki/issue';
+import type { KeyPair } from '../pki/issue';
 import { forTenant, pickTenant, tenantSecrets } from '../tenants';
-import { argumentProblem, asksForHelp } from './arguments';
-
-const USAGE = `usage: npm run certs -- <command> [options]
-  init [--recipient age1...]... [--ca-days N] [--server-days N] [--client-days N]
-  issue-client NAME [--renew] [--days N] [--namespace NS]
-  rotate [--ca | --finish-ca [--force]] [--server-days N]
-  revoke NAME                     a CA rotation that re-issues every client but NAME; rotate --finish-ca ends it
-  sync [--server-days N]          after a change of the app: re-home every Secret, re-issue server certificates if needed
-  recipients add|remove age1...   re-encrypt every file in secrets/ to the new set of age recipients
-  export NAME --out DIR [--force]
-  check [--min-days N]
-  migrate --tenant NAME           move a secrets/ of one CA (from before tenants) into that tenant's folder
-common: --secrets DIR (default secrets); --tenant NAME when config.ts has tenants (check without it checks them all)
-exit codes: 0 ok, 1 a check or the command failed, 2 usage`;
-
-const OPTIONS = {
-  secrets: { type: 'string', default: 'secrets' },
-  recipient: { type: 'string', multiple: true },
-  'client-namespace': { type: 'string' },
-  namespace: { type: 'string' },
-  'ca-days': { type: 'string' },
-  'server-days': { type: 'string' },
-  'client-days': { type: 'string' },
-  days: { type: 'string' },
-  'min-days': { type: 'string' },
-  renew: { type: 'boolean' },
-  ca: { type: 'boolean' },
-  'finish-ca': { type: 'boolean' },
-  force: { type: 'boolean' },
-  out: { type: 'string' },
-  tenant: { type: 'string' },
-} as const;
+import { asksForHelp } from './arguments';
+import { days, parseCertsArguments, USAGE } from './certs-arguments';
 
 interface Tenant {
   readonly chart: IConstruct;
@@ -106,13 +75,6 @@ async function checkTenants(tenants: ReadonlyMap<string, Tenant>, minDays: numbe
   const problems = crossTenantProblems(new Map([...tenants].map(([name, t]) => [name, t.root])));
   for (const p of problems) log(p);
   return ok && problems.length === 0 ? 0 : 1;
-}
-
-function days(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_VALIDITY_DAYS)
-    throw new CertsUsageError(`--${flag} ${value}: use a whole number of days from 1 to ${MAX_VALIDITY_DAYS}`);
-  return Number(value);
 }
 
 export interface Output {
@@ -185,24 +147,14 @@ async function runCommand(
       log(USAGE);
       return exit(0);
     }
-    let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true }>>;
-    try {
-      parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
-    } catch (err) {
-      throw new CertsUsageError(argumentProblem(err as Error));
-    }
-    const { values: o, positionals } = parsed;
-    const [name, ...extra] = positionals.slice(1);
-    command = positionals[0];
+    const { command: given, words, values: o } = parseCertsArguments(argv);
+    const [name, ...extra] = words;
+    command = given;
     secretsRoot = resolve(o.secrets);
     const need = (what: string) => {
       if (!name) throw new CertsUsageError(`${command} needs ${what}`);
       return name;
     };
-    const expect = (count: number) => {
-      if (extra.length > count) throw new CertsUsageError(`unexpected ${extra.slice(count).join(' ')}`);
-    };
-    expect(command === 'recipients' ? 1 : 0);
     // The app decides what the certificates must cover and which Secrets the daemons mount.
     const app = new App();
     const tenants = tenantRoots(compose(app), secretsRoot);
