@@ -272,11 +272,14 @@ describe('the doctor command', () => {
 
   test.each([
     ['no --tlsdir', [], 'doctor: --tlsdir DIR is required (the folder with ca.pem, cert.pem, key.pem)'],
-    ['--timeout 0', ['--tlsdir', 'x', '--timeout', '0'], 'doctor: --timeout 0: use whole seconds, at least 1'],
-    ['--timeout 1.5', ['--tlsdir', 'x', '--timeout', '1.5'], 'doctor: --timeout 1.5: use whole seconds, at least 1'],
-    ['--timeout 5s', ['--tlsdir', 'x', '--timeout', '5s'], 'doctor: --timeout 5s: use whole seconds, at least 1'],
-    ['--timeout -5', ['--tlsdir', 'x', '--timeout=-5'], 'doctor: --timeout -5: use whole seconds, at least 1'],
-    ['--timeout s5', ['--tlsdir', 'x', '--timeout', 's5'], 'doctor: --timeout s5: use whole seconds, at least 1'],
+    ['--timeout 0', ['--tlsdir', 'x', '--timeout', '0'], 'doctor: --timeout 0: use whole seconds from 1 to 3600'],
+    ['--timeout 1.5', ['--tlsdir', 'x', '--timeout', '1.5'], 'doctor: --timeout 1.5: use whole seconds from 1 to 3600'],
+    ['--timeout 5s', ['--tlsdir', 'x', '--timeout', '5s'], 'doctor: --timeout 5s: use whole seconds from 1 to 3600'],
+    ['--timeout -5', ['--tlsdir', 'x', '--timeout=-5'], 'doctor: --timeout -5: use whole seconds from 1 to 3600'],
+    ['--timeout s5', ['--tlsdir', 'x', '--timeout', 's5'], 'doctor: --timeout s5: use whole seconds from 1 to 3600'],
+    // Past 2^31 ms Node's timers fire after 1 ms instead: a long timeout would fail every dial over a real network.
+    ['--timeout 3601', ['--tlsdir', 'x', '--timeout', '3601'], 'doctor: --timeout 3601: use whole seconds from 1 to 3600'],
+    ['--timeout 2147484', ['--tlsdir', 'x', '--timeout', '2147484'], 'doctor: --timeout 2147484: use whole seconds from 1 to 3600'],
     ['an unknown option', ['--tlsdir', 'x', '--adr', 'tcp://127.0.0.1:1'], 'doctor: unknown option --adr'],
     ['an option without its value', ['--tlsdir'], 'doctor: --tlsdir needs a value'],
     [
@@ -307,9 +310,12 @@ describe('the doctor command', () => {
     },
   );
 
-  test.each(['1', '60'])('--timeout %s is taken: 1 is the shortest, and seconds run to more than one digit', async (timeout) => {
-    expect((await doctor(['--addr', daemon.addr, '--tlsdir', goodBundle, '--timeout', timeout], single(refusing))).code).toBe(0);
-  });
+  test.each(['1', '60', '3600'])(
+    '--timeout %s is taken: 1 is the shortest, an hour the longest, and seconds run to more than one digit',
+    async (timeout) => {
+      expect((await doctor(['--addr', daemon.addr, '--tlsdir', goodBundle, '--timeout', timeout], single(refusing))).code).toBe(0);
+    },
+  );
 
   test.each<[string, DoctorService]>([
     ['a tenant', { addr: 'tcp://127.0.0.1:1', namespace: 'builds-b', workload: 'statefulset/builder', tenant: 'team-b' }],

@@ -7,6 +7,8 @@ import type { Output } from './certs';
 
 const USAGE = 'usage: npm run doctor -- [--tenant NAME] [--addr tcp://HOST:PORT] --tlsdir DIR [--servername NAME] [--timeout SECONDS]';
 
+const MAX_TIMEOUT_SECONDS = 3600;
+
 /** Exit codes by what failed first, so CI can tell an outage from a certificate problem. */
 export const EXIT_CODES: Record<FailureClass, number> = { bundle: 3, network: 4, certificate: 5, grpc: 6 };
 
@@ -43,8 +45,9 @@ export async function runDoctor(
       },
     });
     if (!values.tlsdir) throw new Error('--tlsdir DIR is required (the folder with ca.pem, cert.pem, key.pem)');
-    if (!/^\d+$/.test(values.timeout) || Number(values.timeout) < 1)
-      throw new Error(`--timeout ${values.timeout}: use whole seconds, at least 1`);
+    // Up to an hour: past 2^31 ms (24.8 days) Node's timers fire at once, and every dial would time out.
+    if (!/^\d+$/.test(values.timeout) || Number(values.timeout) < 1 || Number(values.timeout) > MAX_TIMEOUT_SECONDS)
+      throw new Error(`--timeout ${values.timeout}: use whole seconds from 1 to ${MAX_TIMEOUT_SECONDS}`);
     // Its address is dialled unless --addr is given (a native builder's, a replica's, a port-forward); its
     // namespace and tenant go into the hints either way, with the daemon behind the address dialled.
     const service = pickTenant(configured, values.tenant);
