@@ -19,7 +19,7 @@ export function checkOneObjectPerName(app: App): void {
       const first = seen.get(what);
       if (first) {
         throw new Error(
-          `two objects are ${what}: ${first} and ${object.node.path}; give one of them another name (the daemon's name, a native builder's name, registryCache.name)`,
+          `two objects are ${what}: ${first} and ${object.node.path}; give one of them another name (the daemon's name, a native builder's name, registryCache.name, a tenant's name)`,
         );
       }
       seen.set(what, object.node.path);

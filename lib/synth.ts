@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { App, type YamlOutputType } from 'cdk8s';
 import { checkOneObjectPerName } from './object-identity';
@@ -17,10 +17,14 @@ export interface SynthOutput {
  */
 export function synthesizeAll(outputs: readonly SynthOutput[]): void {
   const staged: Array<{ target: string; staging: string; previous: string; swapped?: boolean; hadPrevious?: boolean }> = [];
+  // Parent folders this synth made (gitops/ for gitops/dist): a failure removes them again, once empty.
+  const madeParents: string[] = [];
+  let done = false;
   try {
     for (const output of outputs) {
       const target = resolve(output.outdir);
-      mkdirSync(dirname(target), { recursive: true });
+      const made = mkdirSync(dirname(target), { recursive: true });
+      if (made) madeParents.push(made);
       const staging = mkdtempSync(join(dirname(target), `.${basename(target)}.staging-`));
       staged.push({ target, staging, previous: `${staging}.previous` });
       chmodSync(staging, 0o755); // mkdtemp makes it private; dist/ is an ordinary folder
@@ -48,11 +52,21 @@ export function synthesizeAll(outputs: readonly SynthOutput[]): void {
       }
       throw err;
     }
+    done = true;
   } finally {
     for (const s of staged) {
       rmSync(s.staging, { recursive: true, force: true });
       rmSync(s.previous, { recursive: true, force: true });
     }
+    if (!done) for (const made of madeParents.reverse()) removeIfEmpty(made);
+  }
+}
+
+function removeIfEmpty(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // not empty (something else was put there meanwhile), or gone: leave it
   }
 }
 

@@ -4,7 +4,7 @@ import { BuildkitChart, type BuildkitChartProps } from './buildkit-chart';
 import { CHART_PROPS_SHAPE } from './buildkit-chart-props';
 import { checkKnownKeys, type PropsShape } from './props-shape';
 import { namedBySetting } from './setting-paths';
-import { checkDnsLabel } from './validation';
+import { checkDnsLabel, fail } from './validation';
 
 /** A team that must not share a daemon with the others: its own daemons, CA, addresses, cache and policies. */
 export interface TenantSettings
@@ -58,14 +58,28 @@ export const tenantDeliveryIdentity = (tenant: string) => `${tenant}${DELIVERY_S
 /** The longest tenant name: `buildkit-<name>` and `<name>-delivery` are DNS labels, at most 63 characters. */
 const MAX_TENANT_NAME = 63 - Math.max(NAMESPACE_PREFIX.length, DELIVERY_SUFFIX.length);
 
-/** The tenants' names, checked: DNS labels, each once. */
+/**
+ * Names whose delivery objects (Flux Kustomizations `<name>` and `<name>-secrets` in flux-system, Argo CD's
+ * AppProject and Application `<name>`) are objects this repository does not own: applying them would replace those.
+ */
+const NAMES_TAKEN_OUTSIDE: Readonly<Record<string, string>> = {
+  'flux-system': "Flux's own Kustomization flux-system/flux-system, which flux bootstrap makes and every other sync hangs from",
+  default: "Argo CD's built-in AppProject default, which the cluster's other Applications may use",
+  buildkitd: 'the Kustomizations of the service before tenants, which moving to tenants deletes with all they applied',
+  'buildkitd-secrets': 'the Kustomization of the service before tenants, which moving to tenants deletes with all it applied',
+};
+
+/** The tenants' names, checked: DNS labels, each once, none naming objects outside this repository. */
 export function tenantNames(settings: ServiceSettings): string[] {
   if (settings.tenants !== undefined && !Array.isArray(settings.tenants))
     throw new Error(`tenants: invalid tenants ${JSON.stringify(settings.tenants)}: use a list, such as [{ name: 'team-a', ... }]`);
   const names = (settings.tenants ?? []).map((t, i) => {
     if (t === null || typeof t !== 'object')
       throw new Error(`tenants: invalid tenants[${i}] ${JSON.stringify(t)}: use { name: 'team-a', ... }`);
+    if (t.name === undefined) fail('tenants', `tenants[${i}].name`, t.name, "name every tenant, such as 'team-a'");
     const name = checkDnsLabel('tenants', `tenants[${i}].name`, t.name);
+    const taken = Object.hasOwn(NAMES_TAKEN_OUTSIDE, name) ? NAMES_TAKEN_OUTSIDE[name] : undefined;
+    if (taken) fail('tenants', `tenants[${i}].name`, name, `its delivery objects would replace ${taken}; name the tenant otherwise`);
     if (name.length > MAX_TENANT_NAME) {
       throw new Error(
         `tenants: invalid tenants[${i}].name "${name}": it names the DNS labels ${NAMESPACE_PREFIX}<name> and <name>${DELIVERY_SUFFIX}, so at most ${MAX_TENANT_NAME} characters; shorten it`,

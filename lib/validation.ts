@@ -31,7 +31,7 @@ export function checkBoundedInteger(owner: string, prop: string, value: number, 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 export function isDnsLabel(value: string): boolean {
-  return value.length <= 63 && DNS_LABEL.test(value);
+  return typeof value === 'string' && value.length <= 63 && DNS_LABEL.test(value);
 }
 
 export function checkDnsLabel(owner: string, prop: string, value: string): string {

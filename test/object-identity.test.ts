@@ -12,7 +12,7 @@ import { treeDigest } from './support/dist';
 // Kubernetes keeps one object per API group, kind, namespace and name: two in one folder would overwrite each
 // other on `kubectl apply`, and kustomize (Flux) refuses the folder. The synth refuses them, naming both.
 const arm64 = (name: string) => ({ architecture: 'arm64', loadBalancerIP: '192.168.80.114', name });
-const fix = "give one of them another name (the daemon's name, a native builder's name, registryCache.name)";
+const fix = "give one of them another name (the daemon's name, a native builder's name, registryCache.name, a tenant's name)";
 
 test.each<[string, BuildkitChartProps, string]>([
   [

@@ -158,6 +158,25 @@ describe('the charts', () => {
     ],
     ['a tenant that is not an object', { tenants: ['a' as any] }, /^tenants: invalid tenants\[0\] "a": use \{ name: 'team-a', \.\.\. \}$/],
     ['a tenant that is null', { tenants: [null as any] }, /^tenants: invalid tenants\[0\] null: use \{ name: 'team-a', \.\.\. \}$/],
+    // Left out, the name once crashed with a TypeError deep in the DNS-label check.
+    [
+      'a tenant without a name',
+      { tenants: [{} as any] },
+      /^tenants: invalid tenants\[0\]\.name undefined: name every tenant, such as 'team-a'$/,
+    ],
+    // Its Kustomizations `<name>` and `<name>-secrets` (flux-system) and Argo CD's `<name>` would replace objects this repository does not own.
+    ...[
+      ['flux-system', "Flux's own Kustomization flux-system/flux-system"],
+      ['default', "Argo CD's built-in AppProject default"],
+      ['buildkitd', 'the Kustomizations of the service before tenants'],
+      ['buildkitd-secrets', 'the Kustomization of the service before tenants'],
+    ].map(([name, owner]): [string, ServiceSettings, RegExp] => [
+      `a name whose delivery objects are someone else's: ${name}`,
+      { tenants: [{ name }] },
+      new RegExp(
+        `^tenants: invalid tenants\\[0\\]\\.name "${name}": its delivery objects would replace ${owner}.*; name the tenant otherwise$`,
+      ),
+    ]),
     [
       'a 55-character name, even with a namespace of its own: <name>-delivery would be 64',
       { tenants: [{ name: 'a'.repeat(55), namespace: 'team-a' }] },
@@ -181,6 +200,29 @@ describe('the charts', () => {
     ],
   ])('refused, one line: %s', (_what, settings, message) => {
     expect(() => serviceCharts(new App(), settings)).toThrow(message);
+  });
+
+  test('names beside those taken outside are served: flux, defaults, buildkit, buildkitd-a', () => {
+    const tenants = ['flux', 'defaults', 'buildkit', 'buildkitd-a'].map((name, i) => ({ name, loadBalancerIP: `10.0.0.${i + 1}` }));
+    expect([...serviceCharts(new App(), { tenants }).keys()]).toEqual(['flux', 'defaults', 'buildkit', 'buildkitd-a']);
+  });
+
+  test("two tenants whose Kustomizations share a name (a's secrets, and a-secrets) are refused by the synth, naming both", () => {
+    const work = mkdtempSync(join(tmpdir(), 'buildkit-tenants-'));
+    try {
+      const clash: ServiceSettings = {
+        tenants: [
+          { name: 'a', loadBalancerIP: '10.0.0.1' },
+          { name: 'a-secrets', loadBalancerIP: '10.0.0.2' },
+        ],
+      };
+      expect(() => synthRepository({ root: work, config: clash })).toThrow(
+        /^two objects are Kustomization\.kustomize\.toolkit\.fluxcd\.io flux-system\/a-secrets: flux\/Buildkit-a\/Secrets and flux\/Buildkit-a-secrets\/Service; .*a tenant's name\)$/,
+      );
+      expect(readdirSync(work)).toEqual([]);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 
   test('tenants with client namespaces of their own are served, also one that names its own namespace', () => {
