@@ -310,6 +310,9 @@ describe('npm run certs', () => {
     [['revoke'], 2, 'certs: revoke needs a client NAME'],
     [['export', '--out', 'bundle'], 2, 'certs: export needs a client NAME'],
     [['check', 'one', 'two'], 2, 'certs: unexpected one two'],
+    // A blank value is refused, not read as none (or, for --secrets, as the current folder).
+    [['export', 'x', '--out', ' '], 2, 'certs: --out needs a value, and got a blank one'],
+    [['init', '--recipient', WELL_FORMED_RECIPIENT, '--recipient', ' '], 2, 'certs: --recipient needs a value, and got a blank one'],
     // A word or an option the command does not take is refused, not ignored: rotate would issue for the default days.
     [['check', 'team-a'], 2, 'certs: unexpected team-a'],
     [['sync', 'extra'], 2, 'certs: unexpected extra'],
@@ -374,6 +377,11 @@ describe('what each command takes, as the usage lists it', () => {
 
   test('--secrets and --tenant go with every command', () => {
     for (const { command } of commands) expect(() => parseCertsArguments([command, '--secrets', 's', '--tenant', 't'])).not.toThrow();
+  });
+
+  test("a blank --secrets is refused: resolved, '' would be the current folder", () => {
+    expect(() => parseCertsArguments(['check', '--secrets', ''])).toThrow(new Error('--secrets needs a value, and got a blank one'));
+    expect(parseCertsArguments(['check', '--secrets', 'dir']).values.secrets).toBe('dir');
   });
 
   test('an unknown command is left to the caller to name', () => {

@@ -278,6 +278,9 @@ describe('the doctor command', () => {
     ['--timeout -5', ['--tlsdir', 'x', '--timeout=-5'], 'doctor: --timeout -5: use whole seconds from 1 to 3600'],
     ['--timeout s5', ['--tlsdir', 'x', '--timeout', 's5'], 'doctor: --timeout s5: use whole seconds from 1 to 3600'],
     // Past 2^31 ms Node's timers fire after 1 ms instead: a long timeout would fail every dial over a real network.
+    // Blank, --servername would be read as none, and the address's name checked instead.
+    ['--servername ""', ['--tlsdir', 'x', '--servername', ''], 'doctor: --servername needs a value, and got a blank one'],
+    ['--addr " "', ['--tlsdir', 'x', '--addr', ' '], 'doctor: --addr needs a value, and got a blank one'],
     ['--timeout 3601', ['--tlsdir', 'x', '--timeout', '3601'], 'doctor: --timeout 3601: use whole seconds from 1 to 3600'],
     ['--timeout 2147484', ['--tlsdir', 'x', '--timeout', '2147484'], 'doctor: --timeout 2147484: use whole seconds from 1 to 3600'],
     ['an unknown option', ['--tlsdir', 'x', '--adr', 'tcp://127.0.0.1:1'], 'doctor: unknown option --adr'],

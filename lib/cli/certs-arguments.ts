@@ -61,6 +61,9 @@ export function parseCertsArguments(argv: string[]) {
     throw new CertsUsageError(argumentProblem(err as Error));
   }
   const { values, positionals } = parsed;
+  // A blank value is refused, not read as "here" (--secrets '') or as none.
+  const blank = Object.entries(values).find(([, v]) => [v].flat().some((x) => typeof x === 'string' && x.trim() === ''));
+  if (blank) throw new CertsUsageError(`--${blank[0]} needs a value, and got a blank one`);
   const [command, ...words] = positionals;
   const takes = command !== undefined && Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
   if (takes) {
