@@ -16,15 +16,23 @@ export interface SynthOutput {
  * leaves every previous folder exactly as it was, and no half-written file is ever visible there.
  */
 export function synthesizeAll(outputs: readonly SynthOutput[]): void {
-  const staged: Array<{ target: string; staging: string; previous: string; swapped?: boolean; hadPrevious?: boolean }> = [];
-  // Parent folders this synth made (gitops/ for gitops/dist): a failure removes them again, once empty.
+  // Parent folders this synth makes (gitops/ for gitops/dist): a failure removes them again, once empty.
   const madeParents: string[] = [];
-  let done = false;
+  try {
+    stageAndSwap(outputs, madeParents);
+  } catch (err) {
+    for (const made of madeParents.reverse()) removeIfEmpty(made);
+    throw err;
+  }
+}
+
+function stageAndSwap(outputs: readonly SynthOutput[], madeParents: string[]): void {
+  const staged: Array<{ target: string; staging: string; previous: string; swapped?: boolean; hadPrevious?: boolean }> = [];
   try {
     for (const output of outputs) {
       const target = resolve(output.outdir);
       const made = mkdirSync(dirname(target), { recursive: true });
-      if (made) madeParents.push(made);
+      if (made) madeParents.push(...foldersDown(made, dirname(target)));
       const staging = mkdtempSync(join(dirname(target), `.${basename(target)}.staging-`));
       staged.push({ target, staging, previous: `${staging}.previous` });
       chmodSync(staging, 0o755); // mkdtemp makes it private; dist/ is an ordinary folder
@@ -52,14 +60,19 @@ export function synthesizeAll(outputs: readonly SynthOutput[]): void {
       }
       throw err;
     }
-    done = true;
   } finally {
     for (const s of staged) {
       rmSync(s.staging, { recursive: true, force: true });
       rmSync(s.previous, { recursive: true, force: true });
     }
-    if (!done) for (const made of madeParents.reverse()) removeIfEmpty(made);
   }
+}
+
+/** mkdirSync names the outermost folder it made: the folders from it down to `inner`, all new, outermost first. */
+function foldersDown(outer: string, inner: string): string[] {
+  const chain: string[] = [];
+  for (let dir = inner; dir.length >= outer.length; dir = dirname(dir)) chain.unshift(dir);
+  return chain;
 }
 
 function removeIfEmpty(dir: string): void {

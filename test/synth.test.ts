@@ -1,10 +1,10 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Chart } from 'cdk8s';
 import { BuildkitChart } from '../lib/buildkit-chart';
-import { synthesize } from '../lib/synth';
-import { readTree, treeDigest } from './support/dist';
+import { synthesize, synthesizeAll } from '../lib/synth';
+import { ROOT, readTree, treeDigest } from './support/dist';
 
 describe('synthesize', () => {
   let work: string;
@@ -49,5 +49,30 @@ describe('synthesize', () => {
     rmSync(outdir, { recursive: true });
     synthesize(outdir, (app) => new BuildkitChart(app, 'buildkit'));
     expect([...readTree(outdir).keys()]).toEqual(['buildkit.k8s.yaml']);
+  });
+
+  test('a failure removes the folders it made to hold its outputs, innermost first, and no other', () => {
+    // x/ and x/a/ are new: x/b/ is made inside x/, so x/ empties only once x/b/ is gone.
+    mkdirSync(join(work, 'kept'));
+    const outputs = [
+      { outdir: join(work, 'x', 'a', 'dist'), build: (app: any) => new BuildkitChart(app, 'buildkit') },
+      { outdir: join(work, 'x', 'b', 'dist'), build: (app: any) => new BuildkitChart(app, 'buildkit', { port: 70000 }) },
+      { outdir: join(work, 'kept', 'dist'), build: (app: any) => new BuildkitChart(app, 'buildkit') },
+    ];
+    expect(() => synthesizeAll(outputs)).toThrow(/invalid port 70000/);
+    expect(readdirSync(work).sort()).toEqual(['dist', 'kept']);
+    expect(readdirSync(join(work, 'kept'))).toEqual([]);
+  });
+
+  test('each output is staged beside it under a name .gitignore keeps out of git, should the synth be killed', () => {
+    const seen: string[] = [];
+    synthesize(outdir, (app) => {
+      seen.push(...readdirSync(work));
+      new BuildkitChart(app, 'buildkit');
+    });
+    const staging = seen.filter((n) => n !== 'dist');
+    expect(staging).toEqual([expect.stringMatching(/^\.dist\.staging-/)]);
+    const ignored = readFileSync(join(ROOT, '.gitignore'), 'utf8').split('\n');
+    expect(ignored).toContain('.dist.staging-*');
   });
 });

@@ -164,6 +164,7 @@ describe('the charts', () => {
       { tenants: [{} as any] },
       /^tenants: invalid tenants\[0\]\.name undefined: name every tenant, such as 'team-a'$/,
     ],
+    ['a tenant whose name is null', { tenants: [{ name: null } as any] }, /^tenants: invalid tenants\[0\]\.name null: use a DNS label/],
     // Its Kustomizations `<name>` and `<name>-secrets` (flux-system) and Argo CD's `<name>` would replace objects this repository does not own.
     ...[
       ['flux-system', "Flux's own Kustomization flux-system/flux-system"],
