@@ -384,6 +384,13 @@ describe('what each command takes, as the usage lists it', () => {
     expect(parseCertsArguments(['check', '--secrets', 'dir']).values.secrets).toBe('dir');
   });
 
+  test('--client-namespace, moved to config.ts, is taken by init only to say so, and not offered', () => {
+    expect(() => parseCertsArguments(['init', '--days', '3'])).toThrow(
+      new Error('init takes no --days: it takes --recipient, --ca-days, --server-days, --client-days'),
+    );
+    expect(() => parseCertsArguments(['init', '--client-namespace', 'ci'])).not.toThrow();
+  });
+
   test('an unknown command is left to the caller to name', () => {
     expect(parseCertsArguments(['toString', 'x', '--days', '1']).command).toBe('toString');
   });

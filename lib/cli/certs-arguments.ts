@@ -70,7 +70,9 @@ export function parseCertsArguments(argv: string[]) {
     if (words.length > takes.words) throw new CertsUsageError(`unexpected ${words.slice(takes.words).join(' ')}`);
     const stray = (Object.keys(values) as Option[]).find((o) => !COMMON.includes(o) && !takes.options.includes(o));
     if (stray) {
-      const own = takes.options.length ? takes.options.map((o) => `--${o}`).join(', ') : 'only --secrets and --tenant';
+      // Options the usage no longer shows (--client-namespace) are taken only to say where they went.
+      const shown = takes.options.filter((o) => USAGE.includes(`--${o}`));
+      const own = shown.length ? shown.map((o) => `--${o}`).join(', ') : 'only --secrets and --tenant';
       throw new CertsUsageError(`${command} takes no --${stray}: it takes ${own}`);
     }
   }
