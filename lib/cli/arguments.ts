@@ -16,3 +16,11 @@ export function argumentProblem(err: Error): string {
   }
   return err.message;
 }
+
+/**
+ * The first option given a blank value, which a command would read as none (or, for a folder, as the current one):
+ * refused as usage. Options that may repeat are checked value by value.
+ */
+export function blankOption(values: Readonly<Record<string, unknown>>): string | undefined {
+  return Object.entries(values).find(([, v]) => [v].flat().some((x) => typeof x === 'string' && x.trim() === ''))?.[0];
+}

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { CertsUsageError } from '../certs/layout';
 import { MAX_VALIDITY_DAYS } from '../pki/issue';
-import { argumentProblem } from './arguments';
+import { argumentProblem, blankOption } from './arguments';
 
 export const USAGE = `usage: npm run certs -- <command> [options]
   init [--recipient age1...]... [--ca-days N] [--server-days N] [--client-days N]
@@ -61,9 +61,8 @@ export function parseCertsArguments(argv: string[]) {
     throw new CertsUsageError(argumentProblem(err as Error));
   }
   const { values, positionals } = parsed;
-  // A blank value is refused, not read as "here" (--secrets '') or as none.
-  const blank = Object.entries(values).find(([, v]) => [v].flat().some((x) => typeof x === 'string' && x.trim() === ''));
-  if (blank) throw new CertsUsageError(`--${blank[0]} needs a value, and got a blank one`);
+  const blank = blankOption(values); // --secrets '' would be the current folder
+  if (blank) throw new CertsUsageError(`--${blank} needs a value, and got a blank one`);
   const [command, ...words] = positionals;
   const takes = command !== undefined && Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
   if (takes) {

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { diagnose, type FailureClass } from '../doctor/doctor';
 import { type DoctorService, dialling } from '../doctor/service';
 import { pickTenant } from '../tenants';
-import { argumentProblem, asksForHelp } from './arguments';
+import { argumentProblem, asksForHelp, blankOption } from './arguments';
 import type { Output } from './certs';
 
 const USAGE = 'usage: npm run doctor -- [--tenant NAME] [--addr tcp://HOST:PORT] --tlsdir DIR [--servername NAME] [--timeout SECONDS]';
@@ -45,9 +45,8 @@ export async function runDoctor(
       },
     });
     if (!values.tlsdir) throw new Error('--tlsdir DIR is required (the folder with ca.pem, cert.pem, key.pem)');
-    const blank = Object.entries(values).find(([, v]) => typeof v === 'string' && v.trim() === '');
-    // A blank --servername would be read as none: the address's name checked instead of the one asked for.
-    if (blank) throw new Error(`--${blank[0]} needs a value, and got a blank one`);
+    const blank = blankOption(values); // --servername '' would check the address's name instead
+    if (blank) throw new Error(`--${blank} needs a value, and got a blank one`);
     // Up to an hour: past 2^31 ms (24.8 days) Node's timers fire at once, and every dial would time out.
     if (!/^\d+$/.test(values.timeout) || Number(values.timeout) < 1 || Number(values.timeout) > MAX_TIMEOUT_SECONDS)
       throw new Error(`--timeout ${values.timeout}: use whole seconds from 1 to ${MAX_TIMEOUT_SECONDS}`);
