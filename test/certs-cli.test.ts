@@ -341,16 +341,39 @@ describe('what each command takes, as the usage lists it', () => {
   const lines = USAGE.split('\n')
     .filter((l) => /^ {2}[a-z-]+/.test(l))
     .map((l) => l.trim().split(/ {2,}/)[0]);
-  const commands = lines.map((l) => ({ command: l.split(' ')[0], options: [...new Set(l.match(/--[a-z-]+/g) ?? [])] }));
+  const commands = lines.map((l) => ({
+    command: l.split(' ')[0],
+    named: l.split(' ')[1] === 'NAME',
+    options: [...new Set(l.match(/--[a-z-]+/g) ?? [])],
+  }));
   const allOptions = [...new Set(USAGE.match(/--[a-z-]+/g))].filter((o) => o !== '--secrets' && o !== '--tenant');
-  const sampleValue = (option: string) => (option.endsWith('days') ? '5' : 'x');
+  // An option shown with a placeholder after it (N, NS, DIR, age1...) takes a value; the rest are flags.
+  const valued = new Set([...USAGE.matchAll(/(--[a-z-]+) (?:[A-Z]+\b|age1)/g)].map((m) => m[1]));
   const argv = (command: string, option: string) => [
     command,
-    ...(['issue-client', 'revoke', 'export'].includes(command) ? ['c'] : []),
-    ...(option === '--renew' || option === '--ca' || option === '--finish-ca' || option === '--force'
-      ? [option]
-      : [option, sampleValue(option)]),
+    ...(commands.find((c) => c.command === command)!.named ? ['c'] : []),
+    option,
+    ...(valued.has(option) ? [option.endsWith('days') ? '5' : 'x'] : []),
   ];
+
+  test('the usage shows the flags and the options that take a value', () => {
+    expect([...valued].sort()).toEqual(
+      [
+        '--ca-days',
+        '--client-days',
+        '--days',
+        '--min-days',
+        '--namespace',
+        '--out',
+        '--recipient',
+        '--secrets',
+        '--server-days',
+        '--tenant',
+      ].sort(),
+    );
+    expect(allOptions.filter((o) => !valued.has(o)).sort()).toEqual(['--ca', '--finish-ca', '--force', '--renew']);
+    expect(commands.filter((c) => c.named).map((c) => c.command)).toEqual(['issue-client', 'revoke', 'export']);
+  });
 
   test('the usage lists the nine commands', () => {
     expect(commands.map((c) => c.command)).toEqual([
