@@ -104,7 +104,7 @@ export class CacheVolume extends Construct {
     const persistent = props.persistent ?? false;
     this.perReplica = props.perReplica ?? false;
     if (this.perReplica && !persistent) {
-      throw new Error('CacheVolume: invalid perReplica true: a claim per replica is a persistent cache; set persistent true as well');
+      throw new Error('CacheVolume: invalid perReplica true: a claim per replica is a persistent cache; set persistent: true as well');
     }
     for (const prop of ['storageClassName', 'claimName'] as const) checkClaimSetting('CacheVolume', prop, props[prop], persistent);
     if (this.perReplica && props.claimName !== undefined) {

@@ -23,8 +23,14 @@ export function namedBySetting(error: unknown): unknown {
   const found = error instanceof Error ? /^(\w+): invalid ([A-Za-z]+)/.exec(error.message) : null;
   const settings = found && Object.hasOwn(SETTINGS_OF, found[1]) ? SETTINGS_OF[found[1]] : undefined;
   if (!found || !settings) return error;
+  const settingOf = (prop: string) =>
+    settings.renamed && Object.hasOwn(settings.renamed, prop) ? settings.renamed[prop] : settings.prefix && `${settings.prefix}${prop}`;
   const [head, , prop] = found;
-  const renamed = settings.renamed && Object.hasOwn(settings.renamed, prop) ? settings.renamed[prop] : undefined;
-  const path = renamed ?? (settings.prefix === undefined ? undefined : `${settings.prefix}${prop}`);
-  return path === undefined ? error : new Error(`BuildkitChart: invalid ${path}${(error as Error).message.slice(head.length)}`);
+  const path = settingOf(prop);
+  if (path === undefined) return error;
+  // A fix that sets a sibling (`set persistent: true`) names it by its setting too.
+  const fix = (error as Error).message
+    .slice(head.length)
+    .replace(/\bset (\w+): /g, (_, sibling) => `set ${settingOf(sibling) ?? sibling}: `);
+  return new Error(`BuildkitChart: invalid ${path}${fix}`);
 }

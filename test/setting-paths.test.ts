@@ -1,6 +1,6 @@
-import { App, Testing } from 'cdk8s';
+import { App, Chart, Testing } from 'cdk8s';
 import type { ServiceSettings } from '../lib';
-import { BuildkitChart } from '../lib';
+import { BuildkitChart, CacheVolume } from '../lib';
 import { namedBySetting } from '../lib/setting-paths';
 import { serviceCharts } from '../lib/tenants';
 
@@ -62,6 +62,30 @@ test('a native builder is named by its place in the list', () => {
   const unaddressed = [builders[0], { architecture: 's390x', loadBalancerIP: '192.168.80.300' }];
   expect(refusal({ architecture: 'amd64', nativeBuilders: unaddressed })).toMatch(
     /^BuildkitChart: invalid nativeBuilders\[1\]\.loadBalancerIP "192\.168\.80\.300"/,
+  );
+});
+
+test('a fix that sets a sibling names it by its setting too, and the construct keeps its own words in code', () => {
+  expect(refusal({ cache: { claimName: 'kept' } })).toBe(
+    'BuildkitChart: invalid cache.claimName "kept": it applies to a persistent cache only, and this one is an emptyDir; set cache.persistent: true, or leave it out',
+  );
+  expect(() => new CacheVolume(new Chart(Testing.app(), 'c'), 'Cache', { perReplica: true })).toThrow(
+    /^CacheVolume: invalid perReplica true: .*; set persistent: true as well$/,
+  );
+  const named = (message: string) => (namedBySetting(new Error(message)) as Error).message;
+  expect(named('BuildkitNetworkPolicy: invalid allowedCidrs []: set openBuildPort: true, or monitoringNamespace: x')).toBe(
+    'BuildkitChart: invalid networkPolicy.allowedCidrs []: set networkPolicy.openBuildPort: true, or monitoringNamespace: x',
+  );
+  expect(named('BuildkitNetworkPolicy: invalid allowedCidrs []: set monitoringNamespace: x; set openBuildPort: true')).toBe(
+    'BuildkitChart: invalid networkPolicy.allowedCidrs []: set metrics.monitoringNamespace: x; set networkPolicy.openBuildPort: true',
+  );
+  // Only a setting followed by its value: prose that happens to say "set" stays as written.
+  expect(named('CacheVolume: invalid size 12: set one or the other; reset size: 1; set size to 2')).toBe(
+    'BuildkitChart: invalid cache.size 12: set one or the other; reset size: 1; set size to 2',
+  );
+  // A construct with renamed settings only leaves a sibling it does not rename as it is.
+  expect(named('TlsBundle: invalid revision "x": set secretName: a, or set mountPath: b')).toBe(
+    'BuildkitChart: invalid certRevision "x": set certSecretName: a, or set mountPath: b',
   );
 });
 

@@ -380,7 +380,7 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   [
     'a storage class for an emptyDir cache, which would be dropped',
     { cache: { storageClassName: 'fast' } },
-    /^BuildkitChart: invalid cache\.storageClassName "fast": it applies to a persistent cache only, and this one is an emptyDir; set persistent: true, or leave it out$/,
+    /^BuildkitChart: invalid cache\.storageClassName "fast": it applies to a persistent cache only, and this one is an emptyDir; set cache\.persistent: true, or leave it out$/,
   ],
   [
     'a claim name for an emptyDir cache, which would be dropped',
@@ -395,7 +395,7 @@ const cases: Array<[string, BuildkitChartProps, RegExp]> = [
   [
     'a storage class for an emptyDir registry cache, which would be dropped',
     { registryCache: { size: '20Gi', storageClassName: 'fast' } },
-    /^BuildkitChart: invalid registryCache\.storageClassName "fast": it applies to a persistent cache only, and this one is an emptyDir; set persistent: true, or leave it out$/,
+    /^BuildkitChart: invalid registryCache\.storageClassName "fast": it applies to a persistent cache only, and this one is an emptyDir; set registryCache\.persistent: true, or leave it out$/,
   ],
   [
     'a registry cache storage class that is no Kubernetes name',
@@ -671,7 +671,7 @@ describe('constructs used on their own check their combinations', () => {
     const chart = Testing.chart();
     const cache = new CacheVolume(chart, 'c', { persistent: true, perReplica: true });
     expect(() => new BuildkitDaemon(chart, 'd', { cache })).toThrow(/a per-replica cache needs workload 'statefulset'/);
-    expect(() => new CacheVolume(chart, 'e', { perReplica: true })).toThrow(/set persistent true as well/);
+    expect(() => new CacheVolume(chart, 'e', { perReplica: true })).toThrow(/set persistent: true as well/);
   });
 
   test('each construct refuses a key it does not know, naming the one meant', () => {
