@@ -1,6 +1,6 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { type AddressInfo, createServer, type Server } from 'node:net';
+import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -49,6 +49,10 @@ beforeAll(async () => {
 afterAll(() => daemon.stop());
 
 const run = (addr: string, dir: string, servername?: string) => diagnose({ addr, tlsDir: dir, servername, now, timeoutMs: 60_000 }); // only a hang reaches it: no test waits for it
+// Listens, prints its port, then blocks its only thread for good: the kernel completes handshakes into the accept
+// queue, and nothing ever accepts them.
+const LISTEN_AND_NEVER_ACCEPT =
+  "const s = require('node:net').createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => { require('node:fs').writeSync(1, s.address().port + '\\n'); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); });";
 const lastStep = (result: Awaited<ReturnType<typeof run>>) => result.steps[result.steps.length - 1];
 
 describe('npm run doctor against a buildkitd stand-in on 127.0.0.1', () => {
@@ -151,6 +155,47 @@ describe('npm run doctor against a buildkitd stand-in on 127.0.0.1', () => {
     expect(lines.find((l) => l.startsWith('     hint: '))).toMatch(
       /^ {5}hint: no route or no answer: kubectl get svc -n \S+ \(its EXTERNAL-IP must be this address: did the load balancer assign it\?\), and check the L2 announcements or BGP routes/,
     );
+  });
+
+  // Once a listener's accept queue is full the kernel drops each SYN, as a firewall that drops does: three
+  // connections nobody accepts overfill a backlog of 1.
+  test('an address that never answers: the TCP step times out, and the hint names the load balancer and the routes', async () => {
+    const listener = spawn(process.execPath, ['-e', LISTEN_AND_NEVER_ACCEPT], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const fillers: Socket[] = [];
+    try {
+      const port = Number(await new Promise<string>((resolve) => listener.stdout.once('data', (d) => resolve(String(d)))));
+      for (let i = 0; i < 3; i++) fillers.push(connect({ host: '127.0.0.1', port }).on('error', () => {}));
+      const result = await diagnose({ addr: `tcp://127.0.0.1:${port}`, tlsDir: goodBundle, now, timeoutMs: 300 });
+      expect(result.failed).toBe('network');
+      expect(lastStep(result)).toMatchObject({ name: 'tcp', ok: false, detail: `127.0.0.1:${port}: ETIMEDOUT` });
+      expect(lastStep(result).hint).toMatch(/^no route or no answer: kubectl get svc -n \S+ .*L2 announcements or BGP routes/);
+    } finally {
+      for (const filler of fillers) filler.destroy();
+      listener.kill('SIGKILL');
+    }
+  });
+
+  test('a listener that takes the connection and never answers TLS: the handshake times out, and the hint asks for TLS', async () => {
+    const held: Socket[] = [];
+    const silent = createServer((socket) => held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = silent.address() as AddressInfo;
+      const result = await diagnose({ addr: `tcp://127.0.0.1:${port}`, tlsDir: goodBundle, now, timeoutMs: 300 });
+      expect(result.failed).toBe('certificate');
+      expect(result.steps.map((s) => [s.name, s.ok])).toEqual([
+        ['client bundle', true],
+        ['tcp', true],
+        ['tls handshake', false],
+      ]);
+      expect(lastStep(result)).toMatchObject({
+        detail: 'handshake timed out',
+        hint: expect.stringMatching(/^is this a buildkitd with TLS\?/),
+      });
+    } finally {
+      for (const socket of held) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   test('SAN mismatch: a name the certificate lacks', async () => {
