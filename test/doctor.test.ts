@@ -13,7 +13,7 @@ import { type CertifiedKey, createCa, issueClientCertificate, issueServerCertifi
 import { serverSans } from '../lib/settings';
 import { type ServiceSettings, serviceCharts } from '../lib/tenants';
 import { ROOT } from './support/dist';
-import { type FakeBuildkitd, REAL_WORKERS, startFakeBuildkitd } from './support/fake-buildkitd';
+import { type FakeBuildkitd, NO_ANSWER, REAL_WORKERS, startFakeBuildkitd } from './support/fake-buildkitd';
 import { keyPool } from './support/keys';
 import { namespacesMissingReason, testUnless } from './support/programs';
 
@@ -228,6 +228,26 @@ describe('npm run doctor against a buildkitd stand-in on 127.0.0.1', () => {
     const result = await run(daemon.addr, tlsDir({ ca: ca.certPem + otherCa.certPem, cert: stranger }));
     expect(result.failed).toBe('grpc');
     expect(lastStep(result)).toMatchObject({ name: 'grpc health', ok: false });
+    expect(lastStep(result).hint).toMatch(/^the daemon refused the call: is the client certificate from the CA it trusts\?/);
+  });
+
+  // The hint of a refusal (a certificate) would send a user with a stuck daemon after the wrong thing.
+  test.each([
+    ['grpc health', NO_ANSWER, REAL_WORKERS],
+    ['workers', 'SERVING', NO_ANSWER],
+  ])('a daemon that takes the call and never answers: %s fails at the deadline, and the hint says so', async (step, health, workers) => {
+    const stuck = await startFakeBuildkitd({ caPem: ca.certPem, ...server }, health, workers);
+    try {
+      const result = await diagnose({ addr: stuck.addr, tlsDir: goodBundle, now, timeoutMs: 300 });
+      expect(result.failed).toBe('grpc');
+      expect(lastStep(result)).toMatchObject({ name: step, ok: false, detail: expect.stringMatching(/^4 Deadline exceeded/) });
+      expect(lastStep(result).hint).toBe(
+        'the daemon took the call and did not answer in time: busy or stuck? kubectl top pods -n buildkit; ' +
+          'kubectl logs -n buildkit deployment/buildkitd -c buildkitd; or a longer --timeout',
+      );
+    } finally {
+      await stuck.stop();
+    }
   });
 
   test('expired server certificate', async () => {
@@ -379,7 +399,7 @@ describe('the doctor command', () => {
     for (const c of certs) expect(c).toMatch(service.tenant ? / --tenant team-b$/ : /^npm run certs -- [\w -]+[A-Z\w]$/);
     if (!service.tenant) expect(hints.join('\n')).not.toContain('--tenant');
     expect(kubectl.length).toBeGreaterThanOrEqual(6);
-    for (const k of kubectl) expect(k).toMatch(new RegExp(`^kubectl (get \\S+|logs) -n ${service.namespace}( |$)`));
+    for (const k of kubectl) expect(k).toMatch(new RegExp(`^kubectl (get \\S+|top pods|logs) -n ${service.namespace}( |$)`));
     for (const k of kubectl.filter((c) => c.startsWith('kubectl logs')))
       expect(k).toBe(`kubectl logs -n ${service.namespace} ${service.workload} -c buildkitd`);
   });

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { connect as connectTcp, isIP } from 'node:net';
 import { join } from 'node:path';
 import { checkServerIdentity, connect as connectTls, type DetailedPeerCertificate } from 'node:tls';
-import { credentials, type ServiceError } from '@grpc/grpc-js';
+import { credentials, type ServiceError, status } from '@grpc/grpc-js';
 import { checkCertificate } from '../pki/check';
 import { ControlClient, HealthClient, type WorkerRecord } from './buildkit-api';
 import { type DoctorService, doctorHints, SEED_DOCTOR_SERVICE } from './service';
@@ -228,14 +228,13 @@ export async function diagnose(options: DoctorOptions, report: (step: Step) => v
         });
       });
     started = process.hrtime.bigint();
-    const health = await call<{ status: string }>(HealthClient, 'Check', { service: '' }).catch((err: ServiceError) =>
-      fail('grpc', 'grpc health', `${err.code} ${err.details}`, hints.grpc),
-    );
+    // A deadline passed is a daemon that is slow or stuck, not one that refused the call.
+    const grpcFailure = (step: string) => (err: ServiceError) =>
+      fail('grpc', step, `${err.code} ${err.details}`, err.code === status.DEADLINE_EXCEEDED ? hints.noAnswer : hints.grpc);
+    const health = await call<{ status: string }>(HealthClient, 'Check', { service: '' }).catch(grpcFailure('grpc health'));
     if (health.status !== 'SERVING') fail('grpc', 'grpc health', `status ${health.status}`, hints.unhealthy);
     pass('grpc health', `SERVING in ${elapsed(started)}`);
-    const workers = await call<{ record: WorkerRecord[] }>(ControlClient, 'ListWorkers', {}).catch((err: ServiceError) =>
-      fail('grpc', 'workers', `${err.code} ${err.details}`, hints.grpc),
-    );
+    const workers = await call<{ record: WorkerRecord[] }>(ControlClient, 'ListWorkers', {}).catch(grpcFailure('workers'));
     if (workers.record.length === 0) fail('grpc', 'workers', 'the daemon has no worker', hints.noWorker);
     const describe = (w: WorkerRecord) =>
       `${w.ID} [${w.platforms.map((p) => `${p.OS}/${p.Architecture}${p.Variant ? `/${p.Variant}` : ''}`).join(', ')}]${w.BuildkitVersion?.version ? ` buildkit ${w.BuildkitVersion.version}` : ''}`;

@@ -80,6 +80,7 @@ export function doctorHints(service: DoctorService) {
     name: `dial a name or IP it covers (--servername), or add it in config.ts and run ${certs('sync')}, which re-issues the server certificate`,
     expiresSoon: `the server certificate expires within 30 days: renew it with ${certs('rotate')}, then commit`,
     grpc: `the daemon refused the call: is the client certificate from the CA it trusts? ${certs('check')}; ${logs}`,
+    noAnswer: `the daemon took the call and did not answer in time: busy or stuck? kubectl top pods ${n}; ${logs}; or a longer --timeout`,
     unhealthy: `the daemon is starting or unhealthy: kubectl get pods ${n}; ${logs}`,
     noWorker: `${logs} (rootless needs user namespaces and mounts: seccomp and AppArmor Unconfined, or in hardened mode the Localhost profile installed on the node)`,
   };

@@ -13,19 +13,22 @@ export const REAL_WORKERS = JSON.parse(
   readFileSync(join(__dirname, '..', 'fixtures', 'buildkit', 'grpc-listworkers-rootless-v0.32.2.bin.json'), 'utf8'),
 );
 
+/** In place of a status or the workers: the call is taken and never answered, as by a daemon that is stuck. */
+export const NO_ANSWER = 'no answer';
+
 /**
  * A gRPC server on 127.0.0.1 standing in for buildkitd: mutual TLS with client certificates required, the
- * health service, and Control.ListWorkers answering what a real rootless v0.32.2 daemon did (or `workers`).
+ * health service, and Control.ListWorkers answering what a real rootless v0.32.2 daemon did (or `workers`); either may be NO_ANSWER.
  */
 export async function startFakeBuildkitd(
   tls: { caPem: string; certPem: string; keyPem: string },
-  status = 'SERVING',
-  workers: object = REAL_WORKERS,
+  status: string = 'SERVING',
+  workers: object | typeof NO_ANSWER = REAL_WORKERS,
 ): Promise<FakeBuildkitd> {
   const server = new Server();
   type Done = (err: null, reply: object) => void;
-  server.addService(healthService, { Check: (_call: unknown, done: Done) => done(null, { status }) });
-  server.addService(controlService, { ListWorkers: (_call: unknown, done: Done) => done(null, workers) });
+  server.addService(healthService, { Check: (_call: unknown, done: Done) => status !== NO_ANSWER && done(null, { status }) });
+  server.addService(controlService, { ListWorkers: (_call: unknown, done: Done) => workers !== NO_ANSWER && done(null, workers) });
   const credentials = ServerCredentials.createSsl(
     Buffer.from(tls.caPem),
     [{ cert_chain: Buffer.from(tls.certPem), private_key: Buffer.from(tls.keyPem) }],
