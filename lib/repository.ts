@@ -88,6 +88,16 @@ export function repositoryDiagram(models: ReadonlyMap<string | undefined, Buildk
 }
 
 /**
+ * What a certificate command re-synthesizes after changing a daemon Secret (certs.ts): the outputs, when it ran
+ * on this repository's own secrets/. For any other folder none: the outputs are made from secrets/ alone, and
+ * the next synth would undo them.
+ */
+export function certsResynth(settings: Omit<RepositorySettings, 'secrets'>): (secrets: string) => string[] {
+  const own = join(resolve(settings.root), 'secrets');
+  return (secrets) => (resolve(secrets) === own ? synthRepository({ ...settings, secrets }) : []);
+}
+
+/**
  * `npm run synth` and `cdk8s synth`: every output, or with CDK8S_OUTDIR (which `cdk8s synth -o DIR` sets)
  * only the manifests into that folder. On failure one line, a non-zero exit code, and nothing written.
  */

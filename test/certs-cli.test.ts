@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import forge from 'node-forge';
@@ -8,6 +8,7 @@ import type { BuildkitChartProps } from '../lib/buildkit-chart-props';
 import { paths } from '../lib/certs/layout';
 import { runCerts as runCertsWithNewKeys } from '../lib/cli/certs';
 import { parseCertsArguments, USAGE } from '../lib/cli/certs-arguments';
+import { certsResynth } from '../lib/repository';
 import { serviceCharts } from '../lib/tenants';
 import { editSops, runCertsWithPooledKeys } from './support/certs';
 import { treeDigest } from './support/dist';
@@ -104,6 +105,25 @@ describe('npm run certs', () => {
     expect(await runCerts(['revoke', 'gone', '--secrets', root], seed, quiet, resynth)).toBe(0);
     expect(await runCerts(['recipients', 'remove', WELL_FORMED_RECIPIENT, '--secrets', root], seed, quiet, resynth)).toBe(0);
     expect(roots).toEqual([root, root, root]);
+  });
+
+  // The outputs are made from the repository's secrets/ alone: from another folder the next synth would undo them.
+  test("certs.ts synthesizes the repository's outputs after a command on its own secrets/, and leaves them for any other folder", async () => {
+    const repository = mkdtempSync(join(tmpdir(), 'buildkit-certs-repository-'));
+    try {
+      const resynth = certsResynth({ root: repository, config: {} });
+      const elsewhere = join(work, 'elsewhere');
+      expect(await runCerts(['init', '--secrets', elsewhere], seed, io(), resynth)).toBe(0);
+      expect(out.at(-1)).toBe(`left dist/ as it is: it is made from the repository's own secrets/, not ${elsewhere}`);
+      expect(readdirSync(repository)).toEqual([]);
+      // The same folder however it is spelt.
+      const own = `${repository}/./secrets/`;
+      expect(await runCerts(['init', '--secrets', own], seed, io(), resynth)).toBe(0);
+      expect(out.at(-1)).toBe('synthesized dist/, gitops/dist/: commit them with secrets/');
+      expect(readdirSync(repository).sort()).toEqual(['dist', 'gitops', 'secrets']);
+    } finally {
+      rmSync(repository, { recursive: true, force: true });
+    }
   });
 
   test('a synth that fails after the command says the command is done, and exits 1', async () => {

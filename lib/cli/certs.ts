@@ -93,7 +93,7 @@ export const consoleOutput: Output = {
 
 /**
  * Re-synthesizes what embeds the certificates' checksum (dist/), reading the given secrets/ folder;
- * returns the folders written.
+ * returns the folders written, none for a folder the outputs are not made from.
  */
 export type Resynthesize = (secretsRoot: string) => string[];
 
@@ -122,7 +122,11 @@ export async function runCerts(
   if (code !== 0 || !resynth || !command || !CHANGES_DIST.has(command)) return code;
   try {
     const written = resynth(secretsRoot!).map((p) => (p.includes('.') && !p.includes('/') ? p : `${p}/`));
-    io.log(`synthesized ${written.join(', ')}: commit them with secrets/`);
+    io.log(
+      written.length > 0
+        ? `synthesized ${written.join(', ')}: commit them with secrets/`
+        : `left dist/ as it is: it is made from the repository's own secrets/, not ${secretsRoot}`,
+    );
     return 0;
   } catch (err) {
     io.error(`certs: ${command} is done, but the synth that follows it failed: ${(err as Error).message}`);
