@@ -141,19 +141,33 @@ describe('npm run doctor against a buildkitd stand-in on 127.0.0.1', () => {
     expect(stderr).not.toMatch(/DEP0123|DeprecationWarning/);
   });
 
-  // Nothing on loopback answers "no route": a network namespace of its own, its loopback down, does.
-  testUnless(namespacesMissingReason())('an address with no route to it: the hint names the load balancer and the routes', async () => {
+  /** The doctor command in a network namespace of its own, its loopback down: nothing leaves it, not even a DNS query. */
+  const doctorWithoutNetwork = async (addr: string) => {
     const [tenant] = serviceCharts(new App(), config).keys();
     const firstTenant = tenant ? ['--tenant', tenant] : [];
     const args = ['--net', 'node', '--require', './scripts/strip-types.js', 'doctor.ts', ...firstTenant];
-    const result = await promisify(execFile)('unshare', [...args, '--addr', 'tcp://127.0.0.1:1234', '--tlsdir', goodBundle], {
+    const result = await promisify(execFile)('unshare', [...args, '--addr', addr, '--tlsdir', goodBundle], {
       cwd: ROOT,
     }).catch((e: { code: number; stdout: string }) => e);
     expect(result).toMatchObject({ code: 4 });
-    const lines = result.stdout.split('\n');
+    return result.stdout.split('\n');
+  };
+
+  // Nothing on loopback answers "no route": a network namespace of its own does.
+  testUnless(namespacesMissingReason())('an address with no route to it: the hint names the load balancer and the routes', async () => {
+    const lines = await doctorWithoutNetwork('tcp://127.0.0.1:1234');
     expect(lines).toContain('FAIL tcp: 127.0.0.1:1234: ENETUNREACH');
     expect(lines.find((l) => l.startsWith('     hint: '))).toMatch(
       /^ {5}hint: no route or no answer: kubectl get svc -n \S+ \(its EXTERNAL-IP must be this address: did the load balancer assign it\?\), and check the L2 announcements or BGP routes/,
+    );
+  });
+
+  // A name is looked up before any dial: where the lookup fails, the route hint would send the user the wrong way.
+  testUnless(namespacesMissingReason())('a name that does not resolve: the hint points its DNS record at the EXTERNAL-IP', async () => {
+    const lines = await doctorWithoutNetwork('tcp://buildkit.example.com:1234');
+    expect(lines).toContain('FAIL tcp: buildkit.example.com:1234: EAI_AGAIN');
+    expect(lines.find((l) => l.startsWith('     hint: '))).toMatch(
+      /^ {5}hint: the name does not resolve here: point its DNS record at the Service's EXTERNAL-IP \(kubectl get svc -n \S+\), or dial that address with --addr and keep the name with --servername$/,
     );
   });
 

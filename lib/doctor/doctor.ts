@@ -146,7 +146,7 @@ export async function diagnose(options: DoctorOptions, report: (step: Step) => v
         'network',
         'tcp',
         `${host}:${port}: ${err.code ?? err.message}`,
-        err.code === 'ECONNREFUSED' ? hints.refused : hints.unreachable,
+        err.code === 'ECONNREFUSED' ? hints.refused : err.syscall === 'getaddrinfo' ? hints.noName : hints.unreachable,
       ),
     );
     pass('tcp', `${host}:${port} reachable in ${elapsed(started)}`);

@@ -73,6 +73,7 @@ export function doctorHints(service: DoctorService) {
     noBundle: `export one: ${certs('export NAME --out DIR')} (it writes ca.pem, cert.pem, key.pem)`,
     badClient: `issue a fresh one: ${certs('issue-client NAME --renew')}, then export it`,
     refused: `nothing listens there: kubectl get pods,endpoints ${n} (are the daemons ready?)`,
+    noName: `the name does not resolve here: point its DNS record at the Service's EXTERNAL-IP (kubectl get svc ${n}), or dial that address with --addr and keep the name with --servername`,
     unreachable: `no route or no answer: kubectl get svc ${n} (its EXTERNAL-IP must be this address: did the load balancer assign it?), and check the L2 announcements or BGP routes on the edge router`,
     noTls: `is this a buildkitd with TLS? ${logs}`,
     expired: `${certs('rotate')} (it synthesizes again), then commit secrets/ and dist/: the pods roll onto the new certificate`,
