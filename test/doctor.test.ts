@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer as createTlsServer } from 'node:tls';
 import { promisify } from 'node:util';
 import { App } from 'cdk8s';
 import { config } from '../config';
@@ -70,6 +71,9 @@ describe('npm run doctor against a buildkitd stand-in on 127.0.0.1', () => {
       ['workers', true],
       ['daemon', true],
     ]);
+    expect(result.steps[1].detail).toMatch(/^127\.0\.0\.1:\d+ reachable in \d+ ms$/);
+    expect(result.steps[2].detail).toMatch(/^TLSv1\.3 in \d+ ms$/);
+    expect(result.steps[6].detail).toMatch(/^SERVING in \d+ ms$/);
     // What a real rootless v0.32.2 daemon reports, read through the doctor's own descriptor.
     expect(result.steps[7].detail).toBe(
       'kihfhvk630apf3xcu6e1b5arh [linux/amd64, linux/amd64/v2, linux/amd64/v3, linux/amd64/v4, linux/386] buildkit v0.32.2',
@@ -190,26 +194,20 @@ describe('npm run doctor against a buildkitd stand-in on 127.0.0.1', () => {
   });
 
   test('a listener that takes the connection and never answers TLS: the handshake times out, and the hint asks for TLS', async () => {
-    const held: Socket[] = [];
-    const silent = createServer((socket) => held.push(socket));
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    try {
-      const { port } = silent.address() as AddressInfo;
-      const result = await diagnose({ addr: `tcp://127.0.0.1:${port}`, tlsDir: goodBundle, now, timeoutMs: 300 });
-      expect(result.failed).toBe('certificate');
-      expect(result.steps.map((s) => [s.name, s.ok])).toEqual([
-        ['client bundle', true],
-        ['tcp', true],
-        ['tls handshake', false],
-      ]);
-      expect(lastStep(result)).toMatchObject({
-        detail: 'handshake timed out',
-        hint: expect.stringMatching(/^is this a buildkitd with TLS\?/),
-      });
-    } finally {
-      for (const socket of held) socket.destroy();
-      await new Promise((resolve) => silent.close(resolve));
-    }
+    const result = await withListener(
+      () => {},
+      (addr) => diagnose({ addr, tlsDir: goodBundle, now, timeoutMs: 300 }),
+    );
+    expect(result.failed).toBe('certificate');
+    expect(result.steps.map((s) => [s.name, s.ok])).toEqual([
+      ['client bundle', true],
+      ['tcp', true],
+      ['tls handshake', false],
+    ]);
+    expect(lastStep(result)).toMatchObject({
+      detail: 'handshake timed out',
+      hint: expect.stringMatching(/^is this a buildkitd with TLS\?/),
+    });
   });
 
   test('SAN mismatch: a name the certificate lacks', async () => {
@@ -285,9 +283,75 @@ describe('npm run doctor against a buildkitd stand-in on 127.0.0.1', () => {
     try {
       const result = await run(starting.addr, goodBundle);
       expect(result.failed).toBe('grpc');
-      expect(lastStep(result).detail).toBe('status NOT_SERVING');
+      expect(lastStep(result)).toMatchObject({ name: 'grpc health', ok: false, detail: 'status NOT_SERVING' });
+      expect(lastStep(result).hint).toMatch(/^the daemon is starting or unhealthy: kubectl get pods -n /);
     } finally {
       await starting.stop();
+    }
+  });
+
+  test('a daemon with no worker: the worker step fails, and the hint names what rootless needs', async () => {
+    const idle = await startFakeBuildkitd({ caPem: ca.certPem, ...server }, 'SERVING', { record: [] });
+    try {
+      const result = await run(idle.addr, goodBundle);
+      expect(result.failed).toBe('grpc');
+      expect(lastStep(result)).toMatchObject({ name: 'workers', ok: false, detail: 'the daemon has no worker' });
+      expect(lastStep(result).hint).toMatch(/\(rootless needs user namespaces and mounts: /);
+    } finally {
+      await idle.stop();
+    }
+  });
+
+  /** A TLS-less listener on 127.0.0.1 that does `onConnection` with each connection, for the length of `body`. */
+  async function withListener<T>(onConnection: (socket: Socket) => void, body: (addr: string) => Promise<T>): Promise<T> {
+    const held: Socket[] = [];
+    const listener = createServer((socket) => {
+      held.push(socket);
+      onConnection(socket);
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    try {
+      return await body(`tcp://127.0.0.1:${(listener.address() as AddressInfo).port}`);
+    } finally {
+      for (const socket of held) socket.destroy();
+      await new Promise((resolve) => listener.close(resolve));
+    }
+  }
+
+  test('a listener that drops the connection at once: the handshake fails, and the hint asks for TLS', async () => {
+    const result = await withListener(
+      (socket) => socket.destroy(),
+      (addr) => diagnose({ addr, tlsDir: goodBundle, now, timeoutMs: 60_000 }),
+    );
+    expect(result.failed).toBe('certificate');
+    expect(lastStep(result)).toMatchObject({
+      name: 'tls handshake',
+      ok: false,
+      hint: expect.stringMatching(/^is this a buildkitd with TLS\?/),
+    });
+  });
+
+  // Under TLS 1.2 a server that demands a client certificate checks it inside the handshake (1.3 does so after
+  // the client is done), so the handshake step passes only if it presented the bundle's certificate.
+  test('the handshake presents the client certificate, as buildctl does: a TLS 1.2 server that demands one takes it', async () => {
+    const demanding = createTlsServer({
+      ca: ca.certPem,
+      cert: server.certPem,
+      key: server.keyPem,
+      requestCert: true,
+      maxVersion: 'TLSv1.2',
+    });
+    // Ended, not destroyed: its Finished goes out first, and the gRPC step after it fails at once.
+    demanding.on('secureConnection', (socket) => socket.end());
+    await new Promise<void>((resolve) => demanding.listen(0, '127.0.0.1', resolve));
+    try {
+      const result = await run(`tcp://127.0.0.1:${(demanding.address() as AddressInfo).port}`, goodBundle);
+      expect(result.steps.find((s) => s.name === 'tls handshake')).toMatchObject({
+        ok: true,
+        detail: expect.stringMatching(/^TLSv1\.2 in /),
+      });
+    } finally {
+      await new Promise((resolve) => demanding.close(resolve));
     }
   });
 

@@ -138,7 +138,7 @@ export async function diagnose(options: DoctorOptions, report: (step: Step) => v
       });
       socket.on('timeout', () => {
         socket.destroy();
-        reject(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' }));
+        reject(new Error('ETIMEDOUT'));
       });
       socket.on('error', reject);
     }).catch((err: NodeJS.ErrnoException) =>

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { status as grpcStatus, Server, ServerCredentials } from '@grpc/grpc-js';
 import { controlService, healthService } from '../../lib/doctor/buildkit-api';
 
 export interface FakeBuildkitd {
@@ -27,7 +27,13 @@ export async function startFakeBuildkitd(
 ): Promise<FakeBuildkitd> {
   const server = new Server();
   type Done = (err: null, reply: object) => void;
-  server.addService(healthService, { Check: (_call: unknown, done: Done) => status !== NO_ANSWER && done(null, { status }) });
+  // As grpc-go's health server: the whole server is service "", and any other name is unknown.
+  server.addService(healthService, {
+    Check: (call: { request: { service: string } }, done: (err: object | null, reply?: object) => void) => {
+      if (call.request.service !== '') done({ code: grpcStatus.NOT_FOUND, details: 'unknown service' });
+      else if (status !== NO_ANSWER) done(null, { status });
+    },
+  });
   server.addService(controlService, { ListWorkers: (_call: unknown, done: Done) => workers !== NO_ANSWER && done(null, workers) });
   const credentials = ServerCredentials.createSsl(
     Buffer.from(tls.caPem),
