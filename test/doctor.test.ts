@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -73,6 +74,9 @@ describe('npm run doctor against a buildkitd stand-in on 127.0.0.1', () => {
     ]);
     expect(result.steps[1].detail).toMatch(/^127\.0\.0\.1:\d+ reachable in \d+ ms$/);
     expect(result.steps[2].detail).toMatch(/^TLSv1\.3 in \d+ ms$/);
+    expect(result.steps[3].detail).toBe('issued by test CA');
+    expect(result.steps[4].detail).toBe('covers buildkitd.buildkit.svc.cluster.local');
+    expect(result.steps[5].detail).toMatch(/^(19|20) days left \(\d{4}-\d\d-\d\dT[\d:.]+Z\)$/);
     expect(result.steps[6].detail).toMatch(/^SERVING in \d+ ms$/);
     // What a real rootless v0.32.2 daemon reports, read through the doctor's own descriptor.
     expect(result.steps[7].detail).toBe(
@@ -98,11 +102,14 @@ describe('npm run doctor against a buildkitd stand-in on 127.0.0.1', () => {
           Labels: { ...real.Labels, 'org.mobyproject.buildkit.worker.snapshotter': 'native' },
           BuildkitVersion: { ...real.BuildkitVersion, version: 'v0.30.1' },
         },
+        { ...real, ID: 'second', platforms: [{ OS: 'linux', Architecture: 'arm64', Variant: 'v8' }], BuildkitVersion: undefined },
       ],
     });
     try {
       const result = await run(old.addr, goodBundle);
       expect(result.failed).toBeUndefined();
+      // Every worker in the list, the first one reported on.
+      expect(result.steps.find((s) => s.name === 'workers')?.detail).toMatch(/ buildkit v0\.30\.1; second \[linux\/arm64\/v8\]$/);
       expect(lastStep(result).warnings).toEqual([
         'BuildKit v0.30.1 is older than v0.31: no build metrics (buildkit_builds_total and the rest); upgrade the image',
         expect.stringMatching(
@@ -225,7 +232,9 @@ describe('npm run doctor against a buildkitd stand-in on 127.0.0.1', () => {
     );
     expect(result.failed).toBe('certificate');
     expect(lastStep(result)).toMatchObject({ name: 'server certificate chain', ok: false });
-    expect(lastStep(result).detail).toMatch(/; the server presented subject buildkitd, issued by test CA$/);
+    expect(lastStep(result).detail).toMatch(
+      /^does not chain to \S+\/bundle-\d+\/ca\.pem: \w+; the server presented subject buildkitd, issued by test CA$/,
+    );
   });
 
   test('missing client certificate', async () => {
@@ -273,6 +282,70 @@ describe('npm run doctor against a buildkitd stand-in on 127.0.0.1', () => {
       expect(result.failed).toBe('certificate');
       expect(lastStep(result)).toMatchObject({ name: 'server certificate expiry', ok: false });
       expect(lastStep(result).detail).toMatch(/^expired on /);
+    } finally {
+      await expired.stop();
+    }
+  });
+
+  // The doctor judges time by its own clock (`now`), on both sides of each limit: expiry at notAfter itself, and
+  // the renewal warning from fewer than 30 whole days left. A 40-day server and a 60-day client keep every
+  // certificate valid by the real clock too, so only the doctor's own judgement moves.
+  test.each([
+    ['at notAfter: expired', 0, { ok: false, detail: expect.stringMatching(/^expired on /) }],
+    [
+      'a millisecond before: 0 days left, with the warning',
+      1,
+      { ok: true, detail: expect.stringMatching(/^0 days left /), warnings: [expect.any(String)] },
+    ],
+    ['30 days before: no warning', 30 * 86_400_000, { ok: true, detail: expect.stringMatching(/^30 days left /) }],
+    [
+      'a millisecond under 30 days: the warning',
+      30 * 86_400_000 - 1,
+      { ok: true, detail: expect.stringMatching(/^29 days left /), warnings: [expect.any(String)] },
+    ],
+  ])('the server certificate %s', async (_what, before, expiry) => {
+    const longServer = issueServerCertificate(ca, {
+      commonName: 'buildkitd',
+      ...serverSans(endpoint),
+      validityDays: 40,
+      now,
+      keyPair: keys(),
+    });
+    const longClient = tlsDir({
+      ca: ca.certPem,
+      cert: issueClientCertificate(ca, { commonName: 'ci', validityDays: 60, now, keyPair: keys() }),
+    });
+    const lasting = await startFakeBuildkitd({ caPem: ca.certPem, ...longServer });
+    try {
+      const notAfter = new Date(new X509Certificate(longServer.certPem).validTo).getTime();
+      const result = await diagnose({ addr: lasting.addr, tlsDir: longClient, now: new Date(notAfter - before), timeoutMs: 60_000 });
+      const step = result.steps.find((s) => s.name === 'server certificate expiry');
+      expect(step).toMatchObject(expiry);
+      expect(step?.warnings).toEqual('warnings' in expiry ? expiry.warnings : undefined);
+      expect(result.failed).toBe(expiry.ok ? undefined : 'certificate');
+    } finally {
+      await lasting.stop();
+    }
+  });
+
+  test("a certificate Node's clock calls expired is judged by the doctor's: at a time it was valid, its chain passes", async () => {
+    const then = new Date(now.getTime() - 10 * 86_400_000);
+    const thenCa = createCa({ commonName: 'test CA', validityDays: 365, now: new Date(then.getTime() - 86_400_000), keyPair: keys() });
+    const bundle = tlsDir({
+      ca: thenCa.certPem,
+      cert: issueClientCertificate(thenCa, { commonName: 'ci', validityDays: 30, now: then, keyPair: keys() }),
+    });
+    const expired = await startFakeBuildkitd({
+      caPem: thenCa.certPem,
+      ...issueServerCertificate(thenCa, { commonName: 'buildkitd', ...serverSans(endpoint), validityDays: 1, now: then, keyPair: keys() }),
+    });
+    try {
+      const result = await diagnose({ addr: expired.addr, tlsDir: bundle, now: new Date(then.getTime() + 3_600_000), timeoutMs: 60_000 });
+      expect(result.steps.slice(3, 6).map((s) => [s.name, s.ok])).toEqual([
+        ['server certificate chain', true],
+        ['server certificate name', true],
+        ['server certificate expiry', true],
+      ]);
     } finally {
       await expired.stop();
     }

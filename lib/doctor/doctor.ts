@@ -187,17 +187,17 @@ export async function diagnose(options: DoctorOptions, report: (step: Step) => v
 
     const notAfter = new Date(session.peer.valid_to);
     const daysLeft = Math.floor((notAfter.getTime() - options.now.getTime()) / 86_400_000);
-    if (session.authorizationError === 'CERT_HAS_EXPIRED' || notAfter <= options.now) {
-      fail('certificate', 'server certificate expiry', `expired on ${notAfter.toISOString()}`, hints.expired);
-    }
-    // Node reports a name mismatch as an authorization error too; the name step below explains that one.
-    if (session.authorizationError && !session.authorizationError.includes('ERR_TLS_CERT_ALTNAME_INVALID')) {
+    if (notAfter <= options.now) fail('certificate', 'server certificate expiry', `expired on ${notAfter.toISOString()}`, hints.expired);
+    // Node reports expiry (by its own clock) and a name mismatch as authorization errors too; the expiry step
+    // judges the first by the doctor's clock, and the name step below explains the second.
+    const chainError = session.authorizationError;
+    if (chainError && chainError !== 'CERT_HAS_EXPIRED' && !chainError.includes('ERR_TLS_CERT_ALTNAME_INVALID')) {
       // Who answered tells a wrong ca.pem (same subject, other CA) from another server altogether.
       const presented = `the server presented subject ${session.peer.subject.CN}, issued by ${session.peer.issuer.CN}`;
       fail(
         'certificate',
         'server certificate chain',
-        `does not chain to ${join(options.tlsDir, 'ca.pem')}: ${session.authorizationError}; ${presented}`,
+        `does not chain to ${join(options.tlsDir, 'ca.pem')}: ${chainError}; ${presented}`,
         hints.otherCa,
       );
     }
