@@ -74,6 +74,8 @@ describe('npm run doctor against a buildkitd stand-in on 127.0.0.1', () => {
     ]);
     expect(result.steps[1].detail).toMatch(/^127\.0\.0\.1:\d+ reachable in \d+ ms$/);
     expect(result.steps[2].detail).toMatch(/^TLSv1\.3 in \d+ ms$/);
+    // Both calls name what --servername gave, not the IP dialled.
+    expect(daemon.authorities.slice(-2)).toEqual(['buildkitd.buildkit.svc.cluster.local', 'buildkitd.buildkit.svc.cluster.local']);
     expect(result.steps[3].detail).toBe('issued by test CA');
     expect(result.steps[4].detail).toBe('covers buildkitd.buildkit.svc.cluster.local');
     expect(result.steps[5].detail).toMatch(/^(19|20) days left \(\d{4}-\d\d-\d\dT[\d:.]+Z\)$/);
@@ -135,6 +137,9 @@ describe('npm run doctor against a buildkitd stand-in on 127.0.0.1', () => {
 
   test('the address dialled is what the certificate must cover: 127.0.0.1 is a SAN', async () => {
     expect((await run(daemon.addr, goodBundle)).failed).toBeUndefined();
+    // TLS forbids an IP as server name: the gRPC calls name the certificate's first DNS name instead.
+    expect(new X509Certificate(server.certPem).subjectAltName).toMatch(/^DNS:buildkitd, DNS:buildkitd\.buildkit,/);
+    expect(daemon.authorities.slice(-2)).toEqual(['buildkitd', 'buildkitd']);
   });
 
   test("as a command dialling an IP, it passes without Node's warning about an IP as TLS server name", async () => {

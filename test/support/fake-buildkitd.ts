@@ -5,6 +5,8 @@ import { controlService, healthService } from '../../lib/doctor/buildkit-api';
 
 export interface FakeBuildkitd {
   readonly addr: string;
+  /** The :authority of each call, in order: the name a client says it dials. */
+  readonly authorities: string[];
   stop(): Promise<void>;
 }
 
@@ -26,15 +28,22 @@ export async function startFakeBuildkitd(
   workers: object | typeof NO_ANSWER = REAL_WORKERS,
 ): Promise<FakeBuildkitd> {
   const server = new Server();
+  const authorities: string[] = [];
   type Done = (err: null, reply: object) => void;
   // As grpc-go's health server: the whole server is service "", and any other name is unknown.
   server.addService(healthService, {
-    Check: (call: { request: { service: string } }, done: (err: object | null, reply?: object) => void) => {
+    Check: (call: { request: { service: string }; getHost(): string }, done: (err: object | null, reply?: object) => void) => {
+      authorities.push(call.getHost());
       if (call.request.service !== '') done({ code: grpcStatus.NOT_FOUND, details: 'unknown service' });
       else if (status !== NO_ANSWER) done(null, { status });
     },
   });
-  server.addService(controlService, { ListWorkers: (_call: unknown, done: Done) => workers !== NO_ANSWER && done(null, workers) });
+  server.addService(controlService, {
+    ListWorkers: (call: { getHost(): string }, done: Done) => {
+      authorities.push(call.getHost());
+      if (workers !== NO_ANSWER) done(null, workers);
+    },
+  });
   const credentials = ServerCredentials.createSsl(
     Buffer.from(tls.caPem),
     [{ cert_chain: Buffer.from(tls.certPem), private_key: Buffer.from(tls.keyPem) }],
@@ -45,6 +54,7 @@ export async function startFakeBuildkitd(
   );
   return {
     addr: `tcp://127.0.0.1:${port}`,
+    authorities,
     stop: () => new Promise((resolve) => server.tryShutdown(() => resolve())),
   };
 }
