@@ -30,6 +30,9 @@ export interface RepositorySettings {
   readonly secrets?: string;
 }
 
+/** The secrets/ folder the settings name: their own, or the one under the root. */
+const secretsOf = (settings: RepositorySettings) => settings.secrets ?? join(resolve(settings.root), 'secrets');
+
 /** The outputs `npm run synth` writes, relative to the root. */
 export const OUTPUT_DIRS = { manifests: 'dist', gitops: join('gitops', 'dist') } as const;
 
@@ -40,7 +43,7 @@ export const OUTPUT_DIRS = { manifests: 'dist', gitops: join('gitops', 'dist') }
  */
 export function synthRepository(settings: RepositorySettings, manifestsDir?: string): string[] {
   const root = resolve(settings.root);
-  const secrets = settings.secrets ?? join(root, 'secrets');
+  const secrets = secretsOf(settings);
   const models = serviceCharts(new App(), settings.config);
   if (!models.has(undefined) && hasSingleLayout(secrets)) {
     throw new Error(
@@ -93,7 +96,7 @@ export function repositoryDiagram(models: ReadonlyMap<string | undefined, Buildk
  * the next synth would undo them.
  */
 export function certsResynth(settings: Omit<RepositorySettings, 'secrets'>): (secrets: string) => string[] {
-  const own = join(resolve(settings.root), 'secrets');
+  const own = secretsOf(settings);
   return (secrets) => (resolve(secrets) === own ? synthRepository({ ...settings, secrets }) : []);
 }
 
@@ -158,7 +161,7 @@ export function readTree(dir: string): Map<string, Buffer> {
  */
 export function outputProblems(settings: RepositorySettings): string[] {
   const root = resolve(settings.root);
-  const secrets = settings.secrets ?? join(root, 'secrets');
+  const secrets = secretsOf(settings);
   const fresh = mkdtempSync(join(tmpdir(), 'buildkit-fresh-'));
   try {
     // The committed README goes through the same synth, so its diagram is compared like any output.
