@@ -51,6 +51,9 @@ beforeAll(async () => {
 afterAll(() => daemon.stop());
 
 const run = (addr: string, dir: string, servername?: string) => diagnose({ addr, tlsDir: dir, servername, now, timeoutMs: 60_000 }); // only a hang reaches it: no test waits for it
+// For the tests that wait for a timeout on purpose: far above what a step on loopback takes, busy machine
+// included (tens of milliseconds), and short enough to wait for.
+const WAITED_FOR_MS = 1000;
 // Listens, prints its port, then blocks its only thread for good: the kernel completes handshakes into the accept
 // queue, and nothing ever accepts them.
 const LISTEN_AND_NEVER_ACCEPT =
@@ -195,7 +198,7 @@ describe('npm run doctor against a buildkitd stand-in on 127.0.0.1', () => {
     try {
       const port = Number(await new Promise<string>((resolve) => listener.stdout.once('data', (d) => resolve(String(d)))));
       for (let i = 0; i < 3; i++) fillers.push(connect({ host: '127.0.0.1', port }).on('error', () => {}));
-      const result = await diagnose({ addr: `tcp://127.0.0.1:${port}`, tlsDir: goodBundle, now, timeoutMs: 300 });
+      const result = await diagnose({ addr: `tcp://127.0.0.1:${port}`, tlsDir: goodBundle, now, timeoutMs: WAITED_FOR_MS });
       expect(result.failed).toBe('network');
       expect(lastStep(result)).toMatchObject({ name: 'tcp', ok: false, detail: `127.0.0.1:${port}: ETIMEDOUT` });
       expect(lastStep(result).hint).toMatch(/^no route or no answer: kubectl get svc -n \S+ .*L2 announcements or BGP routes/);
@@ -208,7 +211,7 @@ describe('npm run doctor against a buildkitd stand-in on 127.0.0.1', () => {
   test('a listener that takes the connection and never answers TLS: the handshake times out, and the hint asks for TLS', async () => {
     const result = await withListener(
       () => {},
-      (addr) => diagnose({ addr, tlsDir: goodBundle, now, timeoutMs: 300 }),
+      (addr) => diagnose({ addr, tlsDir: goodBundle, now, timeoutMs: WAITED_FOR_MS }),
     );
     expect(result.failed).toBe('certificate');
     expect(result.steps.map((s) => [s.name, s.ok])).toEqual([
@@ -264,7 +267,7 @@ describe('npm run doctor against a buildkitd stand-in on 127.0.0.1', () => {
   ])('a daemon that takes the call and never answers: %s fails at the deadline, and the hint says so', async (step, health, workers) => {
     const stuck = await startFakeBuildkitd({ caPem: ca.certPem, ...server }, health, workers);
     try {
-      const result = await diagnose({ addr: stuck.addr, tlsDir: goodBundle, now, timeoutMs: 300 });
+      const result = await diagnose({ addr: stuck.addr, tlsDir: goodBundle, now, timeoutMs: WAITED_FOR_MS });
       expect(result.failed).toBe('grpc');
       expect(lastStep(result)).toMatchObject({ name: step, ok: false, detail: expect.stringMatching(/^4 Deadline exceeded/) });
       expect(lastStep(result).hint).toBe(
