@@ -20,7 +20,8 @@ export const NO_ANSWER = 'no answer';
 
 /**
  * A gRPC server on 127.0.0.1 standing in for buildkitd: mutual TLS with client certificates required, the
- * health service, and Control.ListWorkers answering what a real rootless v0.32.2 daemon did (or `workers`); either may be NO_ANSWER.
+ * health service, and Control.ListWorkers answering what a real rootless v0.32.2 daemon did (or `workers`).
+ * Either may be NO_ANSWER.
  */
 export async function startFakeBuildkitd(
   tls: { caPem: string; certPem: string; keyPem: string },
