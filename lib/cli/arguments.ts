@@ -24,3 +24,8 @@ export function argumentProblem(err: Error): string {
 export function blankOption(values: Readonly<Record<string, unknown>>): string | undefined {
   return Object.entries(values).find(([, v]) => [v].flat().some((x) => typeof x === 'string' && x.trim() === ''))?.[0];
 }
+
+/** An option's whole number from 1 to `max`, or undefined for anything else (`1.5`, `5s`, `-5`, 0, past max). */
+export function wholeNumberUpTo(value: string, max: number): number | undefined {
+  return /^\d+$/.test(value) && Number(value) >= 1 && Number(value) <= max ? Number(value) : undefined;
+}

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { CertsUsageError } from '../certs/layout';
 import { MAX_VALIDITY_DAYS } from '../pki/issue';
-import { argumentProblem, blankOption } from './arguments';
+import { argumentProblem, blankOption, wholeNumberUpTo } from './arguments';
 
 export const USAGE = `usage: npm run certs -- <command> [options]
   init [--recipient age1...]... [--ca-days N] [--server-days N] [--client-days N]
@@ -81,7 +81,7 @@ export function parseCertsArguments(argv: string[]) {
 /** A --*-days option's value: a whole number of days a certificate can be valid for. */
 export function days(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_VALIDITY_DAYS)
-    throw new CertsUsageError(`--${flag} ${value}: use a whole number of days from 1 to ${MAX_VALIDITY_DAYS}`);
-  return Number(value);
+  const given = wholeNumberUpTo(value, MAX_VALIDITY_DAYS);
+  if (given === undefined) throw new CertsUsageError(`--${flag} ${value}: use a whole number of days from 1 to ${MAX_VALIDITY_DAYS}`);
+  return given;
 }

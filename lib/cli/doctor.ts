@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { diagnose, type FailureClass } from '../doctor/doctor';
 import { type DoctorService, dialling } from '../doctor/service';
 import { pickTenant } from '../tenants';
-import { argumentProblem, asksForHelp, blankOption } from './arguments';
+import { argumentProblem, asksForHelp, blankOption, wholeNumberUpTo } from './arguments';
 import type { Output } from './certs';
 
 const USAGE = 'usage: npm run doctor -- [--tenant NAME] [--addr tcp://HOST:PORT] --tlsdir DIR [--servername NAME] [--timeout SECONDS]';
@@ -48,8 +48,8 @@ export async function runDoctor(
     const blank = blankOption(values); // --servername '' would check the address's name instead
     if (blank) throw new Error(`--${blank} needs a value, and got a blank one`);
     // Up to an hour: past 2^31 ms (24.8 days) Node's timers fire at once, and every dial would time out.
-    if (!/^\d+$/.test(values.timeout) || Number(values.timeout) < 1 || Number(values.timeout) > MAX_TIMEOUT_SECONDS)
-      throw new Error(`--timeout ${values.timeout}: use whole seconds from 1 to ${MAX_TIMEOUT_SECONDS}`);
+    const timeout = wholeNumberUpTo(values.timeout, MAX_TIMEOUT_SECONDS);
+    if (timeout === undefined) throw new Error(`--timeout ${values.timeout}: use whole seconds from 1 to ${MAX_TIMEOUT_SECONDS}`);
     // Its address is dialled unless --addr is given (a native builder's, a replica's, a port-forward); its
     // namespace and tenant go into the hints either way, with the daemon behind the address dialled.
     const service = pickTenant(configured, values.tenant);
@@ -58,7 +58,7 @@ export async function runDoctor(
       addr,
       tlsDir: values.tlsdir,
       servername: values.servername,
-      timeoutMs: Number(values.timeout) * 1000,
+      timeoutMs: timeout * 1000,
       service: dialling(service, addr),
     };
   } catch (err) {
